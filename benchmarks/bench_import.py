@@ -1,0 +1,137 @@
+"""Import and slice-read figures (issue: Foundation). Prints a table; run with `make bench`.
+
+1. Writes a multi-page uint8 TIFF of --tiff-gib GiB (default 4) with tifffile.
+2. Raw read speed: reads every page of that TIFF with tifffile (page cache warm, as for import).
+3. Import: `emstudio import` in a child process; wall time, throughput and the child's peak RSS
+   (ru_maxrss of the waited child), so memory is measured on the real entry point.
+4. Slice reads on a 512 x 2048 x 2048 uint8 volume in the project store: median and p95 ms for
+   random XY, XZ and YZ planes through ``Volume.plane`` (the viewers' path), and through plain
+   zarr-python for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from emstudio.core.project import Project
+from emstudio.core.volume.store import Volume
+from emstudio.jobs.launch import emstudio_command
+
+
+def write_tiff(path: Path, shape: tuple[int, int, int]) -> None:
+    rng = np.random.default_rng(0)
+    plane_block = rng.integers(0, 256, size=(8, *shape[1:]), dtype=np.uint8)
+
+    def planes():
+        for z in range(shape[0]):
+            yield plane_block[z % 8]
+
+    with tifffile.TiffWriter(path, bigtiff=True) as tif:
+        tif.write(planes(), shape=shape, dtype=np.uint8, metadata=None)
+
+
+def raw_read_seconds(path: Path) -> float:
+    start = time.perf_counter()
+    with tifffile.TiffFile(path) as tif:
+        for page in tif.pages:
+            page.asarray()
+    return time.perf_counter() - start
+
+
+def run_import(project: Path, tiff: Path, name: str) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of `emstudio import` in a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(
+        emstudio_command("import", str(project), str(tiff), "--name", name,
+                         "--voxel-size", "50,10,10"),
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak <= before:
+        print("  (note: peak RSS of this child not above an earlier child's; figure is a bound)")
+    return wall, peak / 1024
+
+
+def slice_times(volume: Volume, samples: int, use_zarr: bool) -> dict[str, tuple[float, float]]:
+    rng = np.random.default_rng(1)
+    out = {}
+    for axis, label in enumerate(("XY", "XZ", "YZ")):
+        times = []
+        for _ in range(samples):
+            index = int(rng.integers(0, volume.shape[axis]))
+            start = time.perf_counter()
+            if use_zarr:
+                key = [slice(None)] * 3
+                key[axis] = index
+                np.asarray(volume.arrays[0][tuple(key)])
+            else:
+                volume.plane(axis, index)
+            times.append((time.perf_counter() - start) * 1000)
+        out[label] = (float(np.median(times)), float(np.percentile(times, 95)))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiff-gib", type=float, default=4.0, help="size of the import test")
+    parser.add_argument("--slice-shape", default="512,2048,2048", help="Z,Y,X of slice test")
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--workdir", default=None, help="scratch folder (default: a temp dir)")
+    args = parser.parse_args()
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="emstudio-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, scratch {work}")
+
+    y = x = 4096
+    z = max(2, int(args.tiff_gib * 2**30 / (y * x)))
+    tiff = work / "stack.tif"
+    print(f"\n== import: {z} x {y} x {x} uint8 TIFF ({z * y * x / 2**30:.2f} GiB)")
+    write_tiff(tiff, (z, y, x))
+    raw_read_seconds(tiff)  # warm the page cache, as for any file read twice
+    raw = raw_read_seconds(tiff)
+    gib = tiff.stat().st_size / 2**30
+    print(f"raw TIFF read (tifffile, page by page): {raw:.2f} s = {gib / raw * 1024:.0f} MiB/s")
+    project = work / "bench.emproj"
+    if not project.exists():
+        Project.create(project).close()
+    wall, peak = run_import(project, tiff, f"stack-{time.time_ns()}")
+    print(f"emstudio import (incl. process start and pyramid): {wall:.2f} s = "
+          f"{gib / wall * 1024:.0f} MiB/s  -> {raw / wall:.2f} of raw read speed")
+    print(f"import peak RSS: {peak:.0f} MiB (target < 1024 MiB for a {gib:.1f} GiB stack)")
+    tiff.unlink()
+
+    sz, sy, sx = (int(v) for v in args.slice_shape.split(","))
+    print(f"\n== slice reads: {sz} x {sy} x {sx} uint8 in the project store")
+    stack = work / "slices.tif"
+    write_tiff(stack, (sz, sy, sx))
+    name = f"slices-{time.time_ns()}"
+    run_import(project, stack, name)
+    stack.unlink()
+    with Project.open(project, mode="read") as proj:
+        record = proj.catalog.volume(name)
+        volume = Volume(proj.resolve(record.path))
+    print(f"chunks {volume.chunks}, uncompressed, {volume.levels} levels")
+    fast = slice_times(volume, args.samples, use_zarr=False)
+    plain = slice_times(volume, max(5, args.samples // 4), use_zarr=True)
+    targets = {"XY": 20, "XZ": 60, "YZ": 60}
+    print(f"{'plane':<6}{'median ms':>10}{'p95 ms':>10}{'target':>9}{'zarr-python median':>20}")
+    for label, (median, p95) in fast.items():
+        print(f"{label:<6}{median:>10.1f}{p95:>10.1f}{'<' + str(targets[label]):>9}"
+              f"{plain[label][0]:>20.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""`emstudio <command>`: the argparse front end. No Qt import unless the command is the GUI."""

@@ -1,0 +1,61 @@
+"""`emstudio import` and `emstudio export`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from emstudio.cli.commands._common import parse_triple, run_with_progress
+from emstudio.cli.progress import ProgressBar
+from emstudio.core.io.export import export_volume
+from emstudio.core.project import Project
+from emstudio.core.volume.store import Volume
+from emstudio.jobs.spec import JobSpec
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    imp = commands.add_parser(
+        "import",
+        help="import a volume (TIFF/OME-TIFF, slice folder, MRC, HDF5, Zarr) into a project",
+    )
+    imp.add_argument("project", metavar="PROJECT")
+    imp.add_argument("paths", metavar="FILE_OR_FOLDER", nargs="+",
+                     help="a stack file, a folder of slices, or slice files in z order; "
+                     "HDF5 as file.h5:/dataset")
+    imp.add_argument("--name", required=True, help="name of the new volume in the project")
+    imp.add_argument("--voxel-size", metavar="Z,Y,X",
+                     help="voxel size in nm, overriding the file's metadata")
+    imp.add_argument("--kind", choices=["image", "labels"], default="image")
+    imp.add_argument("--like", metavar="IMAGE",
+                     help="for labels: the image they belong to (shapes must match)")
+    imp.set_defaults(run=run_import)
+
+    exp = commands.add_parser("export", help="write a volume out as .tif, .zarr or .h5")
+    exp.add_argument("project", metavar="PROJECT")
+    exp.add_argument("name", metavar="NAME", help="the volume to export")
+    exp.add_argument("--out", required=True, metavar="FILE", help="FILE.tif, FILE.zarr or FILE.h5")
+    exp.set_defaults(run=run_export)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    spec = JobSpec(
+        kind="import",
+        project=str(Path(args.project).absolute()),
+        inputs={"paths": [str(Path(p).absolute()) for p in args.paths],
+                "like": args.like},
+        params={"name": args.name, "kind": args.kind,
+                "voxel_size_nm": parse_triple(args.voxel_size, "--voxel-size")},
+    )
+    result = run_with_progress(spec)
+    print(f"imported {result.outputs['volume']!r} (job {result.job_id[:8]})")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    with Project.open(args.project, mode="read") as project:
+        record = project.catalog.volume(args.name)
+        volume = Volume(project.resolve(record.path))
+        out = export_volume(volume, Path(args.out), ProgressBar(sys.stderr).as_progress())
+    print(f"exported {args.name!r} to {out}")
+    return 0

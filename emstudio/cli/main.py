@@ -1,0 +1,74 @@
+"""Entry point of the ``emstudio`` executable: GUI without a command, headless commands else.
+
+Exit codes: 0 success, 2 bad input (one clear message, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import multiprocessing
+import sys
+import traceback
+from collections.abc import Sequence
+
+from emstudio import __version__
+from emstudio.cli.commands import data, demo, jobs, project, ui
+from emstudio.cli.logs import log_dir
+from emstudio.core.errors import EmstudioError
+
+COMMAND_MODULES = (project, data, demo, jobs, ui)
+
+
+class UsageError(EmstudioError):
+    """Bad command-line usage found after parsing (e.g. a malformed value)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emstudio",
+        description="Volume EM to segmentations, meshes and measurements. "
+        "Without a command, opens the application window.",
+    )
+    parser.add_argument("--version", action="version", version=f"emstudio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    enable_faulthandler()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return ui.open_gui(None)
+    try:
+        return int(args.run(args) or 0)
+    except EmstudioError as exc:
+        print(f"emstudio: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("emstudio: cancelled", file=sys.stderr)
+        return 130
+    except Exception:  # an internal error: keep the details, tell the user where
+        report = log_dir() / "last-crash.txt"
+        try:
+            report.write_text(traceback.format_exc(), encoding="utf-8")
+            where = f" (details in {report})"
+        except OSError:
+            where = ""
+        print(f"emstudio: internal error: {sys.exc_info()[1]!r}{where}", file=sys.stderr)
+        traceback.print_exc(limit=3)
+        return 1
+
+
+def enable_faulthandler() -> None:
+    """Write a native crash's stack to the log folder (and stderr)."""
+    try:
+        handle = open(log_dir() / "faulthandler.log", "a", encoding="utf-8")  # noqa: SIM115
+        faulthandler.enable(handle)
+    except OSError:
+        faulthandler.enable()

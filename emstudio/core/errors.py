@@ -1,0 +1,44 @@
+"""Errors meant for a person: say what is wrong and what to do. The CLI prints them and exits 2."""
+
+from __future__ import annotations
+
+
+class EmstudioError(Exception):
+    """Base of every error whose message is shown to a user as is (no traceback)."""
+
+
+class InputFileError(EmstudioError):
+    """A file or folder given by the user cannot be used (missing, unreadable, wrong content)."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ProjectError(EmstudioError):
+    """The project folder is missing, damaged, or cannot be used right now."""
+
+
+class ProjectLockedError(ProjectError):
+    """Another process holds the project open for writing."""
+
+
+class SchemaTooNewError(ProjectError):
+    """The project was written by a newer emstudio than this one."""
+
+
+class NameConflictError(EmstudioError):
+    """An artefact with this name already exists in the project."""
+
+
+class NotFoundError(EmstudioError):
+    """A named artefact (volume, label set, model, job) does not exist in the project."""
+
+
+class DestinationError(EmstudioError):
+    """An output location cannot be written (read-only, full, inside the project...)."""
+
+
+class CancelledError(EmstudioError):
+    """The user cancelled the operation; its partial output has been removed."""

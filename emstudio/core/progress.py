@@ -1,0 +1,21 @@
+"""Progress reporting from core functions without knowing who listens (CLI bar, job events)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# progress(done, total, message): called as work advances; may raise CancelledError to stop.
+Progress = Callable[[int, int, str], None]
+
+
+def no_progress(done: int, total: int, message: str) -> None:
+    """The default listener: ignores everything."""
+
+
+def scaled(progress: Progress, offset: int, span: int, total: int) -> Progress:
+    """Map a sub-task's own (done, total) onto [offset, offset + span] of a larger ``total``."""
+
+    def report(done: int, sub_total: int, message: str) -> None:
+        progress(offset + (span * done) // max(sub_total, 1), total, message)
+
+    return report

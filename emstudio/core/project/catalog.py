@@ -1,0 +1,206 @@
+"""The project catalog: one SQLite file (WAL) listing every artefact and job."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from emstudio.core.errors import NameConflictError, NotFoundError, ProjectError, SchemaTooNewError
+from emstudio.core.project import schema
+from emstudio.core.project.records import JobRecord, ModelRecord, VolumeRecord
+
+CATALOG_FILE = "project.sqlite"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Catalog:
+    """Typed access to ``project.sqlite``. Every write is one transaction."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        try:
+            if readonly:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            else:
+                self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            self._db.row_factory = sqlite3.Row
+            self._db.isolation_level = None  # explicit BEGIN/COMMIT below
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"{self.path}: the project catalog cannot be read ({exc}).") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- schema -----------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> int:
+        """Bring the schema to this emstudio's version; returns the version found before."""
+        found = self._refuse_newer()
+        if found < schema.SCHEMA_VERSION and found > 0:
+            self._backup(self.path.with_name(f"{CATALOG_FILE}.bak-v{found}"))
+        for version in range(found, schema.SCHEMA_VERSION):
+            with self.transaction() as db:
+                for statement in schema.MIGRATIONS[version]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+        return found
+
+    def check_version(self) -> None:
+        """For read-only use: refuse a catalog this emstudio does not understand."""
+        found = self._refuse_newer()
+        if found != schema.SCHEMA_VERSION:
+            raise ProjectError(
+                f"{self.path}: catalog schema version {found} is older than this emstudio's "
+                f"({schema.SCHEMA_VERSION}); open the project once for writing to upgrade it."
+            )
+
+    def _refuse_newer(self) -> int:
+        found = self.schema_version
+        if found > schema.SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"{self.path}: this project was saved by a newer emstudio (catalog schema "
+                f"version {found}; this emstudio knows up to {schema.SCHEMA_VERSION}). "
+                "Update emstudio to open it. The project was not changed."
+            )
+        return found
+
+    def _backup(self, target: Path) -> None:
+        dest = sqlite3.connect(target)
+        try:
+            self._db.backup(dest)
+        finally:
+            dest.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (retries a busy start)."""
+        for attempt in range(50):
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.05)
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- key/value metadata ---------------------------------------------------------------------
+    def set_meta(self, key: str, value: object) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    def get_meta(self, key: str, default: object = None) -> object:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    # -- volumes ------------------------------------------------------------------------------
+    def add_volume(self, record: VolumeRecord) -> None:
+        row = record.to_row()
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        try:
+            with self.transaction() as db:
+                db.execute(f"INSERT INTO volumes ({columns}) VALUES ({marks})", tuple(row.values()))
+        except sqlite3.IntegrityError as exc:
+            if "name" in str(exc):
+                raise NameConflictError(
+                    f"A volume named {record.name!r} already exists in this project: "
+                    "choose another --name."
+                ) from None
+            raise
+
+    def volumes(self, kind: str | None = None) -> list[VolumeRecord]:
+        query = "SELECT * FROM volumes"
+        args: tuple = ()
+        if kind:
+            query += " WHERE kind = ?"
+            args = (kind,)
+        rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
+        return [VolumeRecord.from_row(r) for r in rows]
+
+    def volume(self, name: str) -> VolumeRecord:
+        row = self._db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(v.name for v in self.volumes()) or "none"
+            raise NotFoundError(f"No volume named {name!r} in this project (volumes: {known}).")
+        return VolumeRecord.from_row(row)
+
+    def volume_paths(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT path FROM volumes")}
+
+    def has_volume_name(self, name: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM volumes WHERE name = ?", (name,)).fetchone()
+        return row is not None
+
+    # -- models -------------------------------------------------------------------------------
+    def models(self) -> list[ModelRecord]:
+        rows = self._db.execute("SELECT * FROM models ORDER BY rowid").fetchall()
+        return [ModelRecord.from_row(r) for r in rows]
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def add_job(self, job_id: str, kind: str, spec: dict, status: str = "queued") -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO jobs (id, kind, status, spec, created_at) VALUES (?, ?, ?, ?, ?)",
+                (job_id, kind, status, json.dumps(spec), utc_now()),
+            )
+
+    def set_job_status(
+        self, job_id: str, status: str, message: str | None = None, pid: int | None = None
+    ) -> None:
+        now = utc_now()
+        with self.transaction() as db:
+            if status == "running":
+                db.execute(
+                    "UPDATE jobs SET status = ?, started_at = ?, pid = ? WHERE id = ?",
+                    (status, now, pid, job_id),
+                )
+            else:
+                db.execute(
+                    "UPDATE jobs SET status = ?, finished_at = ?, message = ? WHERE id = ?",
+                    (status, now, message, job_id),
+                )
+
+    def jobs(self, status: str | None = None) -> list[JobRecord]:
+        query = "SELECT * FROM jobs"
+        args: tuple = ()
+        if status:
+            query += " WHERE status = ?"
+            args = (status,)
+        rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
+        return [JobRecord.from_row(r) for r in rows]
+
+    def job(self, job_id: str) -> JobRecord:
+        row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No job {job_id!r} in this project.")
+        return JobRecord.from_row(row)

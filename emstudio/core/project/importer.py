@@ -1,0 +1,125 @@
+"""Import files into a project: detect the format, check, convert, stream, register."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emstudio.core.errors import InputFileError
+from emstudio.core.io.base import VoxelSize
+from emstudio.core.io.dtypes import plan_conversion, scan_value_range
+from emstudio.core.io.open_source import open_source
+from emstudio.core.progress import Progress, no_progress, scaled
+from emstudio.core.project import provenance
+from emstudio.core.project.project import Project
+from emstudio.core.project.records import VolumeRecord
+from emstudio.core.project.volumes import check_new_name, check_outside_project, import_source
+
+SCAN_SHARE = 20  # percent of the progress bar for the value-range pass (non-uint8/16 data)
+
+
+def import_files(
+    project: Project,
+    paths: Sequence[str | Path],
+    *,
+    name: str,
+    kind: str = "image",
+    voxel_size: VoxelSize | None = None,
+    like: str | None = None,
+    job_id: str | None = None,
+    progress: Progress = no_progress,
+    log: Callable[[str], None] = print,
+) -> VolumeRecord:
+    """Import one volume from ``paths`` (a file, a folder of slices, or a list of slices).
+
+    Voxel size: the user's value wins, then the file's metadata, then (labels) the image's;
+    otherwise 1,1,1 is recorded as unknown and the user is told.
+    """
+    name = check_new_name(project, name)
+    check_outside_project(project, paths)
+    image = project.catalog.volume(like) if like else _default_image(project, kind)
+    with open_source(paths) as source:
+        info = source.info
+        if image is not None and kind == "labels" and tuple(info.shape) != tuple(image.shape):
+            raise InputFileError(
+                info.path,
+                f"labels have shape {_fmt(info.shape)} (z, y, x) but image {image.name!r} has "
+                f"{_fmt(image.shape)}; labels must match their image voxel for voxel.",
+            )
+        size = _choose_voxel_size(voxel_size, info.voxel_size, image)
+        if not size.known:
+            log(
+                f"{info.path}: no voxel size in the file's metadata; recorded 1 x 1 x 1 as "
+                "unknown. Set it with --voxel-size Z,Y,X (nm) for physical measurements."
+            )
+        for note in info.notes:
+            log(f"{info.path}: {note}")
+        stats = None
+        offset = 0
+        if _needs_scan(info.dtype, info.channels, kind):
+            scan = scaled(progress, 0, SCAN_SHARE, 100)
+            stats = scan_value_range(source, lambda done, total: scan(done, total, "scanning"))
+            offset = SCAN_SHARE
+        conversion = plan_conversion(info, kind, stats)
+        if conversion.rule:
+            log(f"{info.path}: {conversion.rule}")
+        params = {
+            "name": name,
+            "kind": kind,
+            "voxel_size_nm": list(size.zyx),
+            "voxel_size_known": size.known,
+            "like": like,
+        }
+        return import_source(
+            project,
+            source,
+            conversion,
+            name=name,
+            kind=kind,
+            voxel_size=size,
+            image=image,
+            provenance=provenance.record(
+                "import",
+                job_id=job_id,
+                params=params,
+                inputs=[provenance.describe_input(p) for p in paths],
+            ),
+            progress=scaled(progress, offset, 100 - offset, 100),
+        )
+
+
+def _needs_scan(dtype: object, channels: int, kind: str) -> bool:
+    return np.dtype(dtype) not in (np.dtype("uint8"), np.dtype("uint16")) or (
+        channels > 1 and kind != "image"
+    )
+
+
+def _default_image(project: Project, kind: str) -> VolumeRecord | None:
+    """Labels without --like belong to the project's only image, if there is exactly one."""
+    if kind != "labels":
+        return None
+    images = project.catalog.volumes("image")
+    if len(images) == 1:
+        return images[0]
+    names = ", ".join(v.name for v in images) or "none yet"
+    raise InputFileError(
+        "--like", f"labels need the image they belong to: give --like IMAGE (images: {names})."
+    )
+
+
+def _choose_voxel_size(
+    user: VoxelSize | None, from_file: VoxelSize, image: VolumeRecord | None
+) -> VoxelSize:
+    if user is not None:
+        return user
+    if from_file.known:
+        return from_file
+    if image is not None and image.voxel_size.known:
+        return VoxelSize(*image.voxel_size.zyx, known=True, origin=f"image {image.name!r}")
+    return VoxelSize()
+
+
+def _fmt(shape: Sequence[int]) -> str:
+    return " x ".join(str(s) for s in shape)

@@ -1,0 +1,196 @@
+"""A project folder (``*.emproj``): catalog, arrays, models, meshes, jobs; see DESIGN.md."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+
+from emstudio import __version__
+from emstudio.core.errors import DestinationError, ProjectError
+from emstudio.core.project import atomic
+from emstudio.core.project.catalog import CATALOG_FILE, Catalog, utc_now
+from emstudio.core.project.lock import ProjectLock
+from emstudio.core.project.records import VolumeRecord
+
+SUBFOLDERS = ("data", "models", "meshes", "jobs")
+PROJECT_SUFFIX = ".emproj"
+
+
+class Project:
+    """An open project. Open for writing, it holds the project lock until ``close()``.
+
+    On every open for writing, leftovers of an interrupted operation are removed: temporary
+    ``.tmp-*`` entries and arrays that no catalog row references, and jobs left "running" by a
+    dead process are marked "interrupted".
+    """
+
+    def __init__(self, path: Path, catalog: Catalog, lock: ProjectLock | None) -> None:
+        self.path = path
+        self.catalog = catalog
+        self._lock = lock
+
+    # -- opening ----------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, name: str | None = None) -> Project:
+        """Create a new empty project folder (built under a temporary name, then renamed)."""
+        path = Path(path).absolute()
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise DestinationError(f"{path}: already exists and is not an empty folder.")
+        parent = path.parent
+        if not parent.is_dir():
+            raise DestinationError(f"{parent}: folder does not exist.")
+        if not os.access(parent, os.W_OK):
+            raise DestinationError(f"{parent}: folder is not writable.")
+        staging = parent / f"{atomic.TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            staging.mkdir()
+            for sub in SUBFOLDERS:
+                (staging / sub).mkdir()
+            catalog = Catalog(staging / CATALOG_FILE)
+            try:
+                catalog.migrate()
+                catalog.set_meta("name", name or path.name.removesuffix(PROJECT_SUFFIX))
+                catalog.set_meta("created_at", utc_now())
+                catalog.set_meta("created_by", f"emstudio {__version__}")
+                catalog._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                catalog.close()
+            atomic.fsync_tree(staging)
+            if path.exists():
+                path.rmdir()
+            os.replace(staging, path)
+            atomic.fsync_dir(parent)
+        except OSError as exc:
+            atomic.remove_tree(staging)
+            raise DestinationError(f"{path}: cannot create the project ({exc.strerror}).") from exc
+        except BaseException:
+            atomic.remove_tree(staging)
+            raise
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str | Path, mode: str = "write") -> Project:
+        """Open a project; ``mode="read"`` takes no lock and never changes anything."""
+        path = Path(path).absolute()
+        if not (path / CATALOG_FILE).is_file():
+            reason = "does not exist" if not path.exists() else "is not an emstudio project"
+            raise ProjectError(f"{path}: {reason} (no {CATALOG_FILE} inside).")
+        if mode == "read":
+            catalog = Catalog(path / CATALOG_FILE, readonly=True)
+            try:
+                catalog.check_version()
+            except BaseException:
+                catalog.close()
+                raise
+            return cls(path, catalog, None)
+        if mode != "write":
+            raise ValueError(f"mode must be 'read' or 'write', not {mode!r}")
+        if not os.access(path, os.W_OK):
+            raise ProjectError(f"{path}: the project folder is read-only; open it read-only.")
+        lock = ProjectLock(path)
+        lock.acquire()
+        try:
+            catalog = Catalog(path / CATALOG_FILE)
+            catalog.migrate()
+            project = cls(path, catalog, lock)
+            project.recover()
+        except BaseException:
+            lock.release()
+            raise
+        return project
+
+    def close(self) -> None:
+        self.catalog.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- properties -----------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return str(self.catalog.get_meta("name", self.path.name))
+
+    @property
+    def writable(self) -> bool:
+        return not self.catalog.readonly
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path / "data"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.path / "jobs"
+
+    def resolve(self, relative: str) -> Path:
+        return self.path / relative
+
+    # -- artefacts ------------------------------------------------------------------------------
+    def staging_path(self, suffix: str = ".zarr") -> Path:
+        """A fresh temporary location under data/ for an artefact being written."""
+        return self.data_dir / f"{atomic.TMP_PREFIX}{uuid.uuid4().hex}{suffix}"
+
+    def commit_volume(self, staging: Path, record: VolumeRecord) -> VolumeRecord:
+        """Move a fully written array into place, then register it (the catalog row is last)."""
+        self._require_writable()
+        final = self.data_dir / f"{record.id}.zarr"
+        atomic.fsync_tree(staging)
+        os.replace(staging, final)
+        atomic.fsync_dir(self.data_dir)
+        record.path = final.relative_to(self.path).as_posix()
+        if not record.created_at:
+            record.created_at = utc_now()
+        try:
+            self.catalog.add_volume(record)
+        except BaseException:
+            atomic.remove_tree(final)
+            raise
+        return record
+
+    def recover(self) -> list[str]:
+        """Remove what an interrupted operation left behind; returns what was cleaned, for logs."""
+        cleaned: list[str] = []
+        referenced = self.catalog.volume_paths()
+        for folder in (self.data_dir, self.path / "models", self.path / "meshes"):
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                rel = entry.relative_to(self.path).as_posix()
+                orphan_array = folder == self.data_dir and rel not in referenced
+                if entry.name.startswith(atomic.TMP_PREFIX) or orphan_array:
+                    atomic.remove_tree(entry)
+                    cleaned.append(rel)
+        for entry in self.path.iterdir():
+            if entry.name.startswith(atomic.TMP_PREFIX):
+                atomic.remove_tree(entry)
+                cleaned.append(entry.name)
+        for job in self.catalog.jobs("running"):
+            if job.pid is None or not _process_alive(job.pid):
+                self.catalog.set_job_status(
+                    job.id, "interrupted", "The process running this job ended unexpectedly."
+                )
+                cleaned.append(f"job {job.id} marked interrupted")
+        return cleaned
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise ProjectError(f"{self.path}: the project is open read-only.")
+
+
+def _process_alive(pid: int) -> bool:
+    """Best effort: does a process with this pid exist on this machine?"""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is a dependency
+        return True
+    with contextlib.suppress(psutil.Error):
+        return psutil.pid_exists(pid)
+    return False

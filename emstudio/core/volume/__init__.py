@@ -1,0 +1,1 @@
+"""Chunked multiscale volumes (OME-Zarr), pyramids, slicing along any axis."""

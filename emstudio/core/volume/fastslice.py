@@ -1,0 +1,109 @@
+"""Fast 2D slices from uncompressed zarr v2 chunk files, bypassing per-chunk library overhead.
+
+Our image stores use uncompressed C-order chunks (EM images compress poorly, ~1.2x), so a plane
+of a chunk is a contiguous run (XY) or a strided set of rows (XZ/YZ) inside the chunk file: we
+read just those bytes (pread for XY, a memory map for XZ/YZ) instead of whole chunks.
+Measured on a 512 x 2048 x 2048 uint8 store with (32, 128, 128) chunks: XY ~8 ms, XZ ~23 ms,
+YZ ~30 ms per full slice, versus ~120 ms each through zarr-python (benchmarks/bench_import.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def is_fast_layout(metadata: dict) -> bool:
+    """True for a zarr v2 array whose chunks are raw C-order bytes (what fastslice can read)."""
+    return (
+        metadata.get("zarr_format") == 2
+        and metadata.get("compressor") is None
+        and not metadata.get("filters")
+        and metadata.get("order", "C") == "C"
+        and metadata.get("dimension_separator", ".") in (".", "/")
+    )
+
+
+class RawChunkSlicer:
+    """Reads XY/XZ/YZ planes of one uncompressed zarr v2 array."""
+
+    def __init__(self, array_dir: Path, shape: tuple[int, ...], chunks: tuple[int, ...],
+                 dtype: np.dtype, fill_value: float, separator: str = ".") -> None:
+        self.dir = Path(array_dir)
+        self.shape = tuple(shape)
+        self.chunks = tuple(chunks)
+        self.dtype = np.dtype(dtype)
+        self.fill_value = fill_value or 0
+        self.separator = separator
+
+    def _chunk_file(self, index: tuple[int, int, int]) -> str:
+        return os.path.join(self.dir, self.separator.join(map(str, index)))
+
+    def _memmap(self, index: tuple[int, int, int]) -> np.memmap | None:
+        path = self._chunk_file(index)
+        if not os.path.exists(path):
+            return None
+        return np.memmap(path, dtype=self.dtype, mode="r", shape=self.chunks)
+
+    def plane(self, axis: int, index: int) -> np.ndarray:
+        """The full 2D plane ``index`` across ``axis`` (0: XY, 1: XZ, 2: YZ)."""
+        if not 0 <= index < self.shape[axis]:
+            raise IndexError(f"slice {index} outside 0..{self.shape[axis] - 1} on axis {axis}")
+        if axis == 0:
+            return self._xy(index)
+        return self._strided(axis, index)
+
+    def _xy(self, z: int) -> np.ndarray:
+        _, y_size, x_size = self.shape
+        cz, cy, cx = self.chunks
+        iz, zz = divmod(z, cz)
+        out = np.empty((y_size, x_size), dtype=self.dtype)
+        plane_bytes = cy * cx * self.dtype.itemsize
+        for iy in range(-(-y_size // cy)):
+            y0, y1 = iy * cy, min((iy + 1) * cy, y_size)
+            for ix in range(-(-x_size // cx)):
+                x0, x1 = ix * cx, min((ix + 1) * cx, x_size)
+                raw = _read_range(self._chunk_file((iz, iy, ix)), zz * plane_bytes, plane_bytes)
+                if raw is None:
+                    out[y0:y1, x0:x1] = self.fill_value
+                    continue
+                tile = np.frombuffer(raw, dtype=self.dtype).reshape(cy, cx)
+                out[y0:y1, x0:x1] = tile[: y1 - y0, : x1 - x0]
+        return out
+
+    def _strided(self, axis: int, index: int) -> np.ndarray:
+        z_size = self.shape[0]
+        other = 3 - axis  # the in-plane axis kept: x for XZ (axis 1), y for YZ (axis 2)
+        o_size = self.shape[other]
+        cz, co, ca = self.chunks[0], self.chunks[other], self.chunks[axis]
+        ia, within = divmod(index, ca)
+        out = np.empty((z_size, o_size), dtype=self.dtype)
+        for iz in range(-(-z_size // cz)):
+            z0, z1 = iz * cz, min((iz + 1) * cz, z_size)
+            for io in range(-(-o_size // co)):
+                o0, o1 = io * co, min((io + 1) * co, o_size)
+                key = (iz, ia, io) if axis == 1 else (iz, io, ia)
+                chunk = self._memmap(key)
+                if chunk is None:
+                    out[z0:z1, o0:o1] = self.fill_value
+                    continue
+                part = chunk[:, within, :] if axis == 1 else chunk[:, :, within]
+                out[z0:z1, o0:o1] = part[: z1 - z0, : o1 - o0]
+        return out
+
+
+def _read_range(path: str, offset: int, size: int) -> bytes | None:
+    """``size`` bytes at ``offset`` of a file, or None when the file does not exist."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return None
+    try:
+        if hasattr(os, "pread"):
+            return os.pread(fd, size, offset)
+        os.lseek(fd, offset, os.SEEK_SET)  # Windows has no pread
+        return os.read(fd, size)
+    finally:
+        os.close(fd)

@@ -1,0 +1,212 @@
+"""A volume in the project store: an OME-Zarr (NGFF 0.4, zarr v2 format) multiscale group.
+
+Layout choices (see benchmarks/bench_import.py for the figures behind them):
+- images and probability maps: uncompressed (32, 128, 128) chunks. EM images compress ~1.2x,
+  and raw chunks let ``fastslice`` read an XY, XZ or YZ plane without decoding whole chunks;
+  32 planes per chunk keeps XY reads to a few files per tile while XZ/YZ touch few chunks.
+- labels and segmentations: the same chunks, Blosc-zstd compressed (mostly zeros: 50-500x).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numcodecs
+import numpy as np
+import zarr
+
+from emstudio.core.io.base import VoxelSize
+from emstudio.core.progress import Progress, no_progress
+from emstudio.core.volume import ngff, pyramid
+from emstudio.core.volume.fastslice import RawChunkSlicer, is_fast_layout
+
+DEFAULT_CHUNKS = (32, 128, 128)
+LABEL_KINDS = ("labels", "segmentation")
+SLAB_BUDGET_BYTES = 256 * 2**20  # level-0 slab size: bounds import memory for any plane size
+BLOCK_EDGE = 512  # in-plane size of the blocks the pyramid is built from
+
+
+def chunks_for(shape: tuple[int, int, int], chunks: tuple[int, int, int]) -> tuple[int, ...]:
+    return tuple(max(1, min(c, s)) for c, s in zip(chunks, shape, strict=True))
+
+
+class VolumeWriter:
+    """Creates a multiscale store and fills level 0 slab by slab, then the coarser levels."""
+
+    def __init__(
+        self,
+        path: Path,
+        shape: tuple[int, int, int],
+        dtype: np.dtype | str,
+        voxel_size: VoxelSize,
+        kind: str,
+        name: str,
+        chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
+    ) -> None:
+        self.path = Path(path)
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.voxel_size = voxel_size
+        self.kind = kind
+        self.name = name
+        self.is_labels = kind in LABEL_KINDS
+        self.factors = pyramid.plan_factors(self.shape, voxel_size.zyx)
+        self.chunks = chunks_for(self.shape, chunks)
+        compressor = (
+            numcodecs.Blosc("zstd", 3, numcodecs.Blosc.BITSHUFFLE) if self.is_labels else None
+        )
+        self.group = zarr.open_group(str(self.path), mode="w-", zarr_format=2)
+        self.arrays: list[zarr.Array] = []
+        level_shape = self.shape
+        for level in range(len(self.factors) + 1):
+            if level:
+                f = self.factors[level - 1]
+                level_shape = tuple(-(-level_shape[a] // f[a]) for a in range(3))
+            self.arrays.append(
+                self.group.create_array(
+                    name=str(level),
+                    shape=level_shape,
+                    chunks=chunks_for(level_shape, chunks),
+                    dtype=self.dtype,
+                    compressors=compressor,
+                    fill_value=0,
+                )
+            )
+
+    @property
+    def slab_planes(self) -> int:
+        """How many z planes to hand to ``write_slab`` at once (a chunk, or fewer if huge)."""
+        plane_bytes = self.shape[1] * self.shape[2] * self.dtype.itemsize
+        return max(1, min(self.chunks[0], SLAB_BUDGET_BYTES // max(plane_bytes, 1)))
+
+    def write_slab(self, z0: int, block: np.ndarray) -> None:
+        if block.dtype != self.dtype:
+            raise TypeError(f"slab dtype {block.dtype} != volume dtype {self.dtype}")
+        self.arrays[0][z0 : z0 + block.shape[0]] = block
+
+    def build_pyramid(self, progress: Progress = no_progress) -> None:
+        """Fill levels 1..n from the level above, block by block (memory: a few blocks)."""
+        blocks = [list(_blocks(a.shape, a.chunks)) for a in self.arrays[1:]]
+        total = sum(len(b) for b in blocks)
+        done = 0
+        for level, level_blocks in enumerate(blocks, start=1):
+            source, target = self.arrays[level - 1], self.arrays[level]
+            f = self.factors[level - 1]
+            for region in level_blocks:
+                src = tuple(
+                    slice(r.start * f[a], min(r.stop * f[a], source.shape[a]))
+                    for a, r in enumerate(region)
+                )
+                target[region] = pyramid.downsample(source[src], f, self.is_labels)
+                done += 1
+                progress(done, total, f"building resolution level {level}")
+
+    def finalize(self, attrs: dict[str, Any]) -> None:
+        """Write NGFF multiscales metadata plus emstudio's own attributes."""
+        scales = [self.voxel_size.zyx]
+        for f in self.factors:
+            scales.append(tuple(s * k for s, k in zip(scales[-1], f, strict=True)))
+        method = "subsample" if self.is_labels else "mean"
+        self.group.attrs.update(
+            {
+                "multiscales": ngff.multiscales(self.name, scales, method),
+                "emstudio": {
+                    "kind": self.kind,
+                    "voxel_size": self.voxel_size.to_json(),
+                    **attrs,
+                },
+            }
+        )
+
+
+def _blocks(shape: tuple[int, ...], chunks: tuple[int, ...]) -> Iterator[tuple[slice, ...]]:
+    """Chunk-aligned blocks of (chunk z, BLOCK_EDGE, BLOCK_EDGE) covering ``shape``."""
+    cz = chunks[0]
+    cy = max(chunks[1], BLOCK_EDGE // chunks[1] * chunks[1])
+    cx = max(chunks[2], BLOCK_EDGE // chunks[2] * chunks[2])
+    for z in range(0, shape[0], cz):
+        for y in range(0, shape[1], cy):
+            for x in range(0, shape[2], cx):
+                yield (
+                    slice(z, min(z + cz, shape[0])),
+                    slice(y, min(y + cy, shape[1])),
+                    slice(x, min(x + cx, shape[2])),
+                )
+
+
+class Volume:
+    """Read access to a stored multiscale volume (ours, or any NGFF 0.4 image)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.group = zarr.open_group(str(self.path), mode="r")
+        attrs = dict(self.group.attrs)
+        self.attrs: dict[str, Any] = attrs.get("emstudio", {})
+        multiscale = attrs["multiscales"][0]
+        self._paths = [d["path"] for d in multiscale["datasets"]]
+        self.scales = ngff.level_scales(attrs)
+        self.arrays = [self.group[p] for p in self._paths]
+        self._slicers: dict[int, RawChunkSlicer | None] = {}
+        if "voxel_size" in self.attrs:
+            self.voxel_size = VoxelSize.from_json(self.attrs["voxel_size"])
+        else:
+            self.voxel_size = VoxelSize(*self.scales[0], known=True, origin="ome-zarr")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.arrays[0].shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.arrays[0].dtype)
+
+    @property
+    def levels(self) -> int:
+        return len(self.arrays)
+
+    @property
+    def chunks(self) -> tuple[int, int, int]:
+        return tuple(self.arrays[0].chunks)
+
+    def level_shape(self, level: int) -> tuple[int, int, int]:
+        return tuple(self.arrays[level].shape)
+
+    def read(self, z0: int, z1: int, level: int = 0) -> np.ndarray:
+        return np.asarray(self.arrays[level][z0:z1])
+
+    def iter_slabs(self, planes: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """(z0, block) over level 0, ``planes`` at a time (default: one chunk of planes)."""
+        step = planes or self.chunks[0]
+        for z0 in range(0, self.shape[0], step):
+            yield z0, self.read(z0, min(z0 + step, self.shape[0]))
+
+    def plane(self, axis: int, index: int, level: int = 0) -> np.ndarray:
+        """A full 2D plane: axis 0 -> XY (y, x), 1 -> XZ (z, x), 2 -> YZ (z, y)."""
+        slicer = self._slicer(level)
+        if slicer is not None:
+            return slicer.plane(axis, index)
+        key: list[Any] = [slice(None)] * 3
+        key[axis] = index
+        return np.asarray(self.arrays[level][tuple(key)])
+
+    def _slicer(self, level: int) -> RawChunkSlicer | None:
+        if level not in self._slicers:
+            meta_file = self.path / self._paths[level] / ".zarray"
+            slicer = None
+            if meta_file.is_file():
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                if is_fast_layout(meta):
+                    array = self.arrays[level]
+                    slicer = RawChunkSlicer(
+                        meta_file.parent,
+                        array.shape,
+                        array.chunks,
+                        array.dtype,
+                        meta.get("fill_value") or 0,
+                        meta.get("dimension_separator", "."),
+                    )
+            self._slicers[level] = slicer
+        return self._slicers[level]

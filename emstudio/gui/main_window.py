@@ -1,0 +1,308 @@
+"""The main window: menus, status bar, and a stack of pages (start page, project page)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMessageBox, QStackedWidget, QWidget
+
+from emstudio import __version__
+from emstudio.core.errors import EmstudioError
+from emstudio.core.project import PROJECT_SUFFIX, Project
+from emstudio.core.project.catalog import CATALOG_FILE
+from emstudio.gui import project_dialogs
+from emstudio.gui.demo import DemoBuilder
+from emstudio.gui.locations import app_icon, demo_project_path, log_dir
+from emstudio.gui.project_page import ProjectPage
+from emstudio.gui.recent import RecentProjects
+from emstudio.gui.start_page import DESCRIPTION, StartPage
+
+log = logging.getLogger(__name__)
+GEOMETRY_KEY = "window/geometry"
+APP_TITLE = "emstudio"
+
+
+class MainWindow(QMainWindow):
+    """Holds at most one project, open for writing (it keeps the project lock while shown)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project: Project | None = None
+        self.recent = RecentProjects()
+        self.demo_builder: DemoBuilder | None = None
+        self.setWindowTitle(APP_TITLE)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.start_page = StartPage()
+        self.project_page = ProjectPage()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.start_page)
+        self.pages.addWidget(self.project_page)
+        self.setCentralWidget(self.pages)
+        self._connect_pages()
+        self._build_menus()
+        self.statusBar().showMessage("Ready")
+        self.resize(1120, 720)
+        geometry = QSettings().value(GEOMETRY_KEY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.refresh_recent()
+        self._update_actions()
+
+    # -- projects -------------------------------------------------------------------------------
+    def load_project(self, path: str | Path) -> None:
+        """Open a project for writing and show it; raises EmstudioError (or OSError)."""
+        folder = project_dialogs.project_dir_from(path)
+        if self.project is not None and self.project.path.resolve() == folder.resolve():
+            self._show_project()
+            return
+        with _busy_cursor():
+            project = Project.open(folder)
+        self._set_project(project)
+
+    def open_project(self, path: str | Path) -> bool:
+        """Open a project; problems are shown to the user. Returns whether it is now open."""
+        try:
+            self.load_project(path)
+        except (EmstudioError, OSError) as exc:
+            self.show_error("Cannot open project", _message(exc))
+            return False
+        return True
+
+    def new_project(self) -> None:
+        path = project_dialogs.ask_new_project_path(self)
+        if path is None:
+            return
+        try:
+            with _busy_cursor():
+                project = Project.create(path, name=path.name.removesuffix(PROJECT_SUFFIX))
+        except (EmstudioError, OSError) as exc:
+            self.show_error("Cannot create project", _message(exc))
+            return
+        self._set_project(project)
+        self.statusBar().showMessage(f"Created {project.path}", 8000)
+
+    def open_project_dialog(self) -> None:
+        path = project_dialogs.ask_open_project_path(self)
+        if path is not None:
+            self.open_project(path)
+
+    def close_project(self) -> None:
+        """Release the project (and its lock) and go back to the start page."""
+        if self.project is not None:
+            path = self.project.path
+            self.project.close()
+            self.project = None
+            self.project_page.clear()
+            self.statusBar().showMessage(f"Closed {path}", 5000)
+        self.setWindowTitle(APP_TITLE)
+        self.refresh_recent()
+        self.pages.setCurrentWidget(self.start_page)
+        self._update_actions()
+
+    def open_recent(self, path: str) -> None:
+        entry = next((e for e in self.recent.entries() if e.path == path), None)
+        if entry is not None and not entry.exists:
+            answer = QMessageBox.question(
+                self,
+                "Project not found",
+                f"{path}\n\nThis project folder was moved or deleted. "
+                "Remove it from the recent projects?",
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.remove_recent(path)
+            return
+        self.open_project(path)
+
+    def remove_recent(self, path: str) -> None:
+        self.recent.remove(path)
+        self.refresh_recent()
+
+    def clear_recent(self) -> None:
+        self.recent.clear()
+        self.refresh_recent()
+
+    def refresh_recent(self) -> None:
+        self.start_page.set_recent(self.recent.entries())
+
+    # -- demo -----------------------------------------------------------------------------------
+    def open_demo(self) -> None:
+        """Open the demo project, creating it first (in a child process) if needed."""
+        if self.demo_builder is not None:
+            return
+        path = demo_project_path()
+        if (path / CATALOG_FILE).is_file():
+            self.open_project(path)
+            return
+        builder = DemoBuilder(path, self)
+        builder.succeeded.connect(self._demo_ready)
+        builder.failed.connect(self._demo_failed)
+        builder.cancelled.connect(self._demo_cancelled)
+        self.demo_builder = builder
+        self._update_actions()
+        self.statusBar().showMessage("Creating the demo project…")
+        log.info("creating demo project: %s", builder.command)
+        builder.start()
+
+    def _demo_ready(self, path: str) -> None:
+        self._drop_builder()
+        if self.open_project(path):
+            self.statusBar().showMessage("Demo project ready", 8000)
+
+    def _demo_failed(self, message: str) -> None:
+        self._drop_builder()
+        self.statusBar().showMessage("Demo project not created", 8000)
+        self.show_error("Demo project", message)
+
+    def _demo_cancelled(self) -> None:
+        self._drop_builder()
+        self.statusBar().showMessage("Demo project creation cancelled", 8000)
+
+    def _drop_builder(self) -> None:
+        if self.demo_builder is not None:
+            self.demo_builder.deleteLater()
+            self.demo_builder = None
+        self._update_actions()
+
+    # -- messages -------------------------------------------------------------------------------
+    def show_error(self, title: str, message: str) -> None:
+        log.warning("%s: %s", title, message)
+        QMessageBox.critical(self, title, message)
+
+    def show_about(self) -> None:
+        from PySide6 import __version__ as qt_version
+
+        python = ".".join(str(n) for n in sys.version_info[:3])
+        QMessageBox.about(
+            self,
+            "About emstudio",
+            f"<h3>emstudio {__version__}</h3><p>{DESCRIPTION}</p>"
+            f"<p>Python {python}, PySide6 {qt_version}</p>"
+            f"<p>Logs: {log_dir()}</p>",
+        )
+
+    def open_log_folder(self) -> None:
+        folder = log_dir()
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            QMessageBox.information(self, "Log folder", f"The log files are in\n{folder}")
+
+    # -- Qt events ------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.demo_builder is not None:
+            self.demo_builder.cancel()
+        QSettings().setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.close_project()
+        event.accept()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if len(urls) == 1 and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.open_project(event.mimeData().urls()[0].toLocalFile())
+
+    # -- building -------------------------------------------------------------------------------
+    def _set_project(self, project: Project) -> None:
+        old, self.project = self.project, project
+        if old is not None:
+            old.close()
+        self.recent.add(project.path, project.name)
+        self._show_project()
+        self.statusBar().showMessage(f"Opened {project.path}", 8000)
+
+    def _show_project(self) -> None:
+        assert self.project is not None
+        self.project_page.show_project(self.project)
+        self.pages.setCurrentWidget(self.project_page)
+        self.setWindowTitle(f"{self.project.name} — {APP_TITLE}")
+        self._update_actions()
+
+    def _connect_pages(self) -> None:
+        self.start_page.newRequested.connect(self.new_project)
+        self.start_page.openRequested.connect(self.open_project_dialog)
+        self.start_page.demoRequested.connect(self.open_demo)
+        self.start_page.recentRequested.connect(self.open_recent)
+        self.start_page.recentRemoveRequested.connect(self.remove_recent)
+        self.project_page.closeRequested.connect(self.close_project)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.new_action = self._action(
+            file_menu, "&New project…", self.new_project, QKeySequence.StandardKey.New
+        )
+        self.open_action = self._action(
+            file_menu, "&Open project…", self.open_project_dialog, QKeySequence.StandardKey.Open
+        )
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.demo_action = self._action(file_menu, "Open &demo project", self.open_demo)
+        file_menu.addSeparator()
+        self.close_action = self._action(
+            file_menu, "&Close project", self.close_project, QKeySequence.StandardKey.Close
+        )
+        file_menu.addSeparator()
+        self.quit_action = self._action(
+            file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit
+        )
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = self._action(help_menu, "&About emstudio", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.log_action = self._action(help_menu, "Open &log folder", self.open_log_folder)
+
+    def _action(
+        self, menu: QMenu, text: str, slot: object, shortcut: QKeySequence.StandardKey | None = None
+    ) -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        return action
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        entries = self.recent.entries()
+        for entry in entries:
+            action = self.recent_menu.addAction(f"{entry.name}  —  {entry.path}")
+            action.setEnabled(entry.exists)
+            action.triggered.connect(lambda _=False, p=entry.path: self.open_project(p))
+        if not entries:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("Clear list", self.clear_recent)
+        clear.setEnabled(bool(entries))
+
+    def _update_actions(self) -> None:
+        self.close_action.setEnabled(self.project is not None)
+        self.demo_action.setEnabled(self.demo_builder is None)
+        self.start_page.demo_button.setEnabled(self.demo_builder is None)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}."
+    return str(exc)
+
+
+@contextlib.contextmanager
+def _busy_cursor() -> Iterator[None]:
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()

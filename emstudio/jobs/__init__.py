@@ -1,0 +1,1 @@
+"""Job specs, the runner that executes one spec, and JSON-lines progress events."""

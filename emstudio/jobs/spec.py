@@ -1,0 +1,46 @@
+"""A job spec: what to run, on which project, with which inputs and parameters (JSON)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emstudio.core.errors import InputFileError
+
+JOB_KINDS = ("import", "demo")
+
+
+@dataclass
+class JobSpec:
+    kind: str
+    project: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobSpec:
+        fields = ("kind", "project", "inputs", "params", "device", "id")
+        known = {k: data[k] for k in fields if k in data}
+        return cls(**known)
+
+    @classmethod
+    def load(cls, path: str | Path) -> JobSpec:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputFileError(path, "does not exist") from None
+        except (OSError, ValueError) as exc:
+            raise InputFileError(path, f"is not a readable job spec ({exc})") from None
+        if not isinstance(data, dict) or "kind" not in data or "project" not in data:
+            raise InputFileError(path, "is not a job spec (needs 'kind' and 'project')")
+        if data["kind"] not in JOB_KINDS:
+            raise InputFileError(path, f"unknown job kind {data['kind']!r} (known: {JOB_KINDS})")
+        return cls.from_json(data)

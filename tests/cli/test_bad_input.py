@@ -1,0 +1,214 @@
+"""Each bad input: exit code 2, one clear message naming the problem, the project unchanged."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import tifffile
+from cli_helpers import em_stack, project_state
+
+from emstudio.core.project import Project, schema
+from emstudio.jobs.launch import emstudio_command
+
+
+@pytest.fixture
+def seeded(project, cli, imagej_tiff):
+    """A project that already holds one image, 'raw' (6 x 64 x 80)."""
+    assert cli("import", project, imagej_tiff[0], "--name", "raw").code == 0
+    return project
+
+
+def assert_refused(result, *fragments):
+    assert result.code == 2, (result.code, result.err)
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in result.err, (fragment, result.err)
+
+
+def test_missing_file(tmp_path, cli, seeded):
+    before = project_state(seeded)
+    res = cli("import", seeded, tmp_path / "nope.tif", "--name", "x")
+    assert_refused(res, "nope.tif", "does not exist")
+    assert project_state(seeded) == before
+
+
+def test_truncated_tiff(tmp_path, cli, seeded):
+    path = tmp_path / "cut.tif"
+    tifffile.imwrite(path, em_stack(shape=(20, 128, 128)))
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    before = project_state(seeded)
+    res = cli("import", seeded, path, "--name", "x")
+    assert_refused(res, "cut.tif")
+    assert project_state(seeded) == before
+
+
+def test_garbage_tiff(tmp_path, cli, seeded):
+    path = tmp_path / "fake.tif"
+    path.write_bytes(b"this is not a tiff" * 100)
+    assert_refused(cli("import", seeded, path, "--name", "x"), "fake.tif")
+
+
+def test_empty_folder(tmp_path, cli, seeded):
+    (tmp_path / "empty").mkdir()
+    assert_refused(cli("import", seeded, tmp_path / "empty", "--name", "x"), "empty")
+
+
+def test_mixed_slice_sizes(tmp_path, cli, seeded):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    tifffile.imwrite(folder / "s1.tif", np.zeros((32, 32), np.uint8))
+    tifffile.imwrite(folder / "s2.tif", np.zeros((32, 32), np.uint8))
+    tifffile.imwrite(folder / "s3.tif", np.zeros((40, 32), np.uint8))
+    before = project_state(seeded)
+    assert_refused(cli("import", seeded, folder, "--name", "x"), "s3.tif")
+    assert project_state(seeded) == before
+
+
+def test_rgb_image_is_converted_with_a_stated_rule(tmp_path, cli, project):
+    rgb = np.zeros((4, 16, 16, 3), np.uint8)
+    rgb[..., 0] = 100
+    path = tmp_path / "rgb.tif"
+    tifffile.imwrite(path, rgb, photometric="rgb")
+    res = cli("import", project, path, "--name", "rgb")
+    assert res.code == 0, res.err
+    assert "luminance" in (res.out + res.err).lower()
+    with Project.open(project, mode="read") as proj:
+        record = proj.catalog.volume("rgb")
+        assert record.dtype == "uint8" and "luminance" in record.attrs["conversion"].lower()
+
+
+def test_rgb_labels_are_refused(tmp_path, cli, seeded):
+    path = tmp_path / "rgb_labels.tif"
+    tifffile.imwrite(path, np.zeros((6, 64, 80, 3), np.uint8), photometric="rgb")
+    res = cli("import", seeded, path, "--name", "x", "--kind", "labels", "--like", "raw")
+    assert_refused(res, "rgb_labels.tif", "RGB")
+
+
+def test_float_image_is_rescaled_with_a_stated_rule(tmp_path, cli, project):
+    data = np.linspace(-1.5, 2.5, 5 * 16 * 16, dtype=np.float32).reshape(5, 16, 16)
+    path = tmp_path / "float.tif"
+    tifffile.imwrite(path, data, photometric="minisblack")
+    res = cli("import", project, path, "--name", "f")
+    assert res.code == 0, res.err
+    with Project.open(project, mode="read") as proj:
+        record = proj.catalog.volume("f")
+        assert record.dtype == "uint16"
+        assert "rescale" in record.attrs["conversion"].lower()
+
+
+def test_2d_image_is_refused(tmp_path, cli, project):
+    path = tmp_path / "flat.tif"
+    tifffile.imwrite(path, np.zeros((64, 64), np.uint8))
+    assert_refused(cli("import", project, path, "--name", "x"), "flat.tif", "2D")
+
+
+def test_labels_of_the_wrong_shape(tmp_path, cli, seeded):
+    path = tmp_path / "small_labels.tif"
+    tifffile.imwrite(path, np.zeros((6, 64, 79), np.uint8))
+    before = project_state(seeded)
+    res = cli("import", seeded, path, "--name", "x", "--kind", "labels", "--like", "raw")
+    assert_refused(res, "small_labels.tif", "6 x 64 x 79", "6 x 64 x 80")
+    assert project_state(seeded) == before
+
+
+def test_path_inside_the_project(cli, seeded):
+    inside = seeded / "data"
+    assert_refused(cli("import", seeded, inside, "--name", "x"), "inside the project")
+
+
+def test_duplicate_name(cli, seeded, imagej_tiff):
+    assert_refused(cli("import", seeded, imagej_tiff[0], "--name", "raw"), "already exists")
+
+
+def test_bad_voxel_size_value(cli, seeded, imagej_tiff):
+    res = cli("import", seeded, imagej_tiff[0], "--name", "y", "--voxel-size", "50,abc,5")
+    assert_refused(res, "--voxel-size")
+
+
+def test_full_disk_leaves_nothing(monkeypatch, cli, seeded, imagej_tiff):
+    """Simulated: the store's writes fail with ENOSPC."""
+    from emstudio.core.volume import store
+
+    def failing(self, z0, block):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store.VolumeWriter, "write_slab", failing)
+    before = project_state(seeded)
+    res = cli("import", seeded, imagej_tiff[0], "--name", "full")
+    assert_refused(res, "No space left on device")
+    assert project_state(seeded) == before
+
+
+def test_read_only_export_destination(tmp_path, monkeypatch, cli, seeded):
+    """Simulated (root may write anywhere): the destination folder reports not writable."""
+    target = tmp_path / "locked"
+    target.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, m: False if str(p) == str(target) else real_access(p, m)
+    )
+    assert_refused(cli("export", seeded, "raw", "--out", target / "x.tif"), "not writable")
+    assert list(target.iterdir()) == []
+
+
+def test_export_never_overwrites(tmp_path, cli, seeded):
+    out = tmp_path / "exists.tif"
+    out.write_bytes(b"precious")
+    assert_refused(cli("export", seeded, "raw", "--out", out), "already exists")
+    assert out.read_bytes() == b"precious"
+
+
+def test_newer_schema(cli, seeded, imagej_tiff):
+    db = sqlite3.connect(seeded / "project.sqlite")
+    db.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    db.close()
+    assert_refused(cli("info", seeded), "newer emstudio")
+    assert_refused(cli("import", seeded, imagej_tiff[0], "--name", "y"), "newer emstudio")
+
+
+def test_two_processes_on_one_project(cli, seeded, imagej_tiff):
+    with Project.open(seeded):
+        proc = subprocess.run(
+            emstudio_command("import", str(seeded), str(imagej_tiff[0]), "--name", "y"),
+            capture_output=True, text=True, timeout=120,
+        )
+    assert proc.returncode == 2
+    assert "open in another process" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _wait_for_staging(data_dir, proc, timeout=60.0) -> bool:
+    """Wait until the import has started writing (a .tmp-* store exists under data/)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if any(p.name.startswith(".tmp-") for p in data_dir.iterdir()):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.1, 0.25])
+def test_kill_9_mid_import_leaves_a_consistent_project(tmp_path, seeded, delay):
+    path = tmp_path / "big.tif"
+    tifffile.imwrite(path, em_stack(shape=(128, 1024, 1024)))
+    before = project_state(seeded)
+    proc = subprocess.Popen(
+        emstudio_command("import", str(seeded), str(path), "--name", "big"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    assert _wait_for_staging(seeded / "data", proc), "the import never started writing"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert any(p.name.startswith(".tmp-") for p in (seeded / "data").iterdir())
+    with Project.open(seeded) as project:  # opens fine; recovery runs
+        names = [v.name for v in project.catalog.volumes()]
+        statuses = [j.status for j in project.catalog.jobs()]
+    assert (names, sorted(p.name for p in (seeded / "data").iterdir())) == before
+    assert statuses == ["done", "interrupted"]

@@ -1,0 +1,133 @@
+"""`emstudio project create / import / export / info` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import tifffile
+import zarr
+from cli_helpers import em_stack, project_state
+
+from emstudio.core.project import Project
+from emstudio.core.volume.store import Volume
+
+
+def test_create_import_info_export_round_trip(tmp_path, cli_process, imagej_tiff):
+    path, data = imagej_tiff
+    proj = tmp_path / "cells.emproj"
+    assert cli_process("project", "create", proj, "--name", "Cells").code == 0
+    res = cli_process("import", proj, path, "--name", "raw")
+    assert res.code == 0, res.err
+    assert "imported 'raw'" in res.out
+    info = json.loads(cli_process("info", proj, "--json").out)
+    (vol,) = info["volumes"]
+    assert vol["shape"] == list(data.shape) and vol["dtype"] == "uint8"
+    assert vol["voxel_size"] == {"zyx_nm": [40.0, 8.0, 8.0], "known": True, "origin": "imagej"}
+    assert vol["provenance"]["operation"] == "import"
+    assert vol["provenance"]["job_id"] == info["jobs"][0]["id"]
+    assert info["jobs"][0]["status"] == "done"
+    out = tmp_path / "out.tif"
+    assert cli_process("export", proj, "raw", "--out", out).code == 0
+    with tifffile.TiffFile(out) as tif:
+        assert np.array_equal(tif.asarray(), data)
+        assert tif.imagej_metadata["spacing"] == pytest.approx(40.0)
+    text = cli_process("info", proj).out
+    assert "raw" in text and "40 x 8 x 8 nm" in text
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".zarr", ".h5"])
+def test_export_then_reimport_is_identical(tmp_path, cli, project, imagej_tiff, suffix):
+    path, data = imagej_tiff
+    assert cli("import", project, path, "--name", "raw").code == 0
+    out = tmp_path / f"exported{suffix}"
+    res = cli("export", project, "raw", "--out", out)
+    assert res.code == 0, res.err
+    assert cli("import", project, out, "--name", "again").code == 0
+    with Project.open(project, mode="read") as proj:
+        first, again = proj.catalog.volume("raw"), proj.catalog.volume("again")
+        assert again.voxel_size.zyx == first.voxel_size.zyx == (40.0, 8.0, 8.0)
+        assert again.dtype == "uint8"
+        assert np.array_equal(Volume(proj.resolve(again.path)).read(0, 6), data)
+
+
+def test_export_formats_carry_voxel_size_for_other_tools(tmp_path, cli, project, imagej_tiff):
+    path, _ = imagej_tiff
+    cli("import", project, path, "--name", "raw")
+    cli("export", project, "raw", "--out", tmp_path / "x.h5")
+    with h5py.File(tmp_path / "x.h5") as f:
+        assert np.allclose(f["data"].attrs["element_size_um"], [0.04, 0.008, 0.008])
+    cli("export", project, "raw", "--out", tmp_path / "x.zarr")
+    attrs = zarr.open_group(str(tmp_path / "x.zarr"), mode="r").attrs
+    scale = attrs["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"]
+    assert scale == [40.0, 8.0, 8.0]
+
+
+def test_uint16_kept_and_voxel_override(tmp_path, cli, project):
+    data = em_stack(dtype=np.uint16)
+    path = tmp_path / "u16.tif"
+    tifffile.imwrite(path, data)
+    res = cli("import", project, path, "--name", "u16", "--voxel-size", "50,5,5")
+    assert res.code == 0, res.err
+    with Project.open(project, mode="read") as proj:
+        record = proj.catalog.volume("u16")
+        assert record.dtype == "uint16"
+        assert record.voxel_size.zyx == (50.0, 5.0, 5.0) and record.voxel_size.origin == "user"
+        assert np.array_equal(Volume(proj.resolve(record.path)).read(0, 6), data)
+
+
+def test_unknown_voxel_size_is_said_and_recorded(tmp_path, cli, project):
+    path = tmp_path / "plain.tif"
+    tifffile.imwrite(path, em_stack())
+    res = cli("import", project, path, "--name", "plain")
+    assert res.code == 0
+    assert "no voxel size" in res.err + res.out
+    with Project.open(project, mode="read") as proj:
+        vs = proj.catalog.volume("plain").voxel_size
+        assert vs.zyx == (1.0, 1.0, 1.0) and not vs.known
+
+
+def test_labels_take_the_image_voxel_size(tmp_path, cli, project, imagej_tiff):
+    path, data = imagej_tiff
+    cli("import", project, path, "--name", "raw")
+    labels = (data > 128).astype(np.uint8)
+    lpath = tmp_path / "labels.tif"
+    tifffile.imwrite(lpath, labels)
+    res = cli("import", project, lpath, "--name", "mask", "--kind", "labels", "--like", "raw")
+    assert res.code == 0, res.err
+    info = json.loads(cli("info", project, "--json").out)
+    (label_set,) = info["label_sets"]
+    assert label_set["voxel_size"]["zyx_nm"] == [40.0, 8.0, 8.0]
+    assert label_set["image_id"] == info["volumes"][0]["id"]
+
+
+def test_slice_folder_natural_order(tmp_path, cli, project):
+    data = em_stack(shape=(11, 32, 40))
+    folder = tmp_path / "slices"
+    folder.mkdir()
+    for z in range(11):
+        tifffile.imwrite(folder / f"img{z}.tif", data[z])
+    assert cli("import", project, folder, "--name", "folder").code == 0
+    names, _ = project_state(project)
+    with Project.open(project, mode="read") as proj:
+        volume = Volume(proj.resolve(proj.catalog.volume("folder").path))
+        assert np.array_equal(volume.read(0, 11), data)
+    assert names == ["folder"]
+
+
+def test_real_em_data_imports(tmp_path, cli, project, shared_data):
+    raw = shared_data / "vnc_gerhard2013" / "raw.tif"
+    labels = shared_data / "vnc_gerhard2013" / "labels.tif"
+    assert cli("import", project, raw, "--name", "vnc").code == 0
+    res = cli("import", project, labels, "--name", "vnc-labels", "--kind", "labels",
+              "--like", "vnc")
+    assert res.code == 0, res.err
+    with Project.open(project, mode="read") as proj:
+        vnc = proj.catalog.volume("vnc")
+        assert vnc.shape == (15, 1024, 1024)
+        assert vnc.voxel_size.zyx == pytest.approx((50.0, 4.6, 4.6), rel=0.01)
+        volume = Volume(proj.resolve(vnc.path))
+        assert np.array_equal(volume.plane(0, 7), tifffile.imread(raw, key=7))
+        assert volume.levels >= 2

@@ -1,0 +1,26 @@
+"""Shared fixtures: the real-data folder, and isolation of per-user folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the repository; tests using it skip cleanly when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real EM data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _user_folders(tmp_path_factory, monkeypatch):
+    """Logs and crash reports of the code under test go to a temporary folder."""
+    monkeypatch.setenv("EMSTUDIO_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

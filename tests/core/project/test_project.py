@@ -1,0 +1,153 @@
+"""Project folder: creation, locking, schema versions and migrations, crash recovery."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from emstudio.core.errors import (
+    DestinationError,
+    ProjectError,
+    ProjectLockedError,
+    SchemaTooNewError,
+)
+from emstudio.core.project import Project, schema
+from emstudio.core.project.catalog import CATALOG_FILE
+
+
+def test_create_makes_the_documented_layout(tmp_path):
+    with Project.create(tmp_path / "cells.emproj") as project:
+        assert project.name == "cells"
+        for sub in ("data", "models", "meshes", "jobs"):
+            assert (project.path / sub).is_dir()
+        assert project.catalog.schema_version == schema.SCHEMA_VERSION
+    db = sqlite3.connect(tmp_path / "cells.emproj" / CATALOG_FILE)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_create_refuses_non_empty_folder_and_missing_parent(tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "file.txt").write_text("x")
+    with pytest.raises(DestinationError, match="not an empty folder"):
+        Project.create(tmp_path / "full")
+    with pytest.raises(DestinationError, match="does not exist"):
+        Project.create(tmp_path / "no" / "such" / "p.emproj")
+
+
+def test_open_non_project_says_so(tmp_path):
+    with pytest.raises(ProjectError, match="not an emstudio project"):
+        Project.open(tmp_path)
+    with pytest.raises(ProjectError, match="does not exist"):
+        Project.open(tmp_path / "missing.emproj")
+
+
+def _hold_lock(path, ready, release):
+    project = Project.open(path)
+    ready.set()
+    release.wait(30)
+    project.close()
+
+
+def test_second_process_gets_a_clear_lock_error(tmp_path):
+    path = tmp_path / "p.emproj"
+    Project.create(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(path, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        with pytest.raises(ProjectLockedError, match="open in another process") as err:
+            Project.open(path)
+        assert str(holder.pid) in str(err.value)
+        with Project.open(path, mode="read") as reader:  # reading stays possible
+            assert reader.catalog.volumes() == []
+    finally:
+        release.set()
+        holder.join(30)
+    Project.open(path).close()  # released when the holder closed
+
+
+def test_lock_released_when_holder_is_killed(tmp_path):
+    path = tmp_path / "p.emproj"
+    Project.create(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(path, ready, release))
+    holder.start()
+    assert ready.wait(60)
+    holder.kill()
+    holder.join(30)
+    Project.open(path).close()
+
+
+def test_newer_schema_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "p.emproj"
+    Project.create(path).close()
+    db = sqlite3.connect(path / CATALOG_FILE)
+    db.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    db.close()
+    before = (path / CATALOG_FILE).read_bytes()
+    for mode in ("write", "read"):
+        with pytest.raises(SchemaTooNewError, match="newer emstudio"):
+            Project.open(path, mode=mode)
+    assert (path / CATALOG_FILE).read_bytes() == before
+
+
+def test_migration_upgrades_with_backup(tmp_path, monkeypatch):
+    path = tmp_path / "p.emproj"
+    Project.create(path).close()
+    extra = ["ALTER TABLE volumes ADD COLUMN favourite INTEGER NOT NULL DEFAULT 0"]
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, extra])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS))
+    with Project.open(path) as project:
+        assert project.catalog.schema_version == len(schema.MIGRATIONS)
+        columns = [r[1] for r in project.catalog._db.execute("PRAGMA table_info(volumes)")]
+        assert "favourite" in columns
+    assert (path / f"{CATALOG_FILE}.bak-v1").is_file()
+
+
+def test_failing_migration_rolls_back(tmp_path, monkeypatch):
+    path = tmp_path / "p.emproj"
+    Project.create(path).close()
+    broken = ["CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"]
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS))
+    with pytest.raises(sqlite3.OperationalError):
+        Project.open(path)
+    db = sqlite3.connect(path / CATALOG_FILE)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("SELECT name FROM sqlite_master WHERE name='extra'").fetchone() is None
+
+
+def test_recover_removes_leftovers_and_marks_dead_jobs(tmp_path):
+    path = tmp_path / "p.emproj"
+    with Project.create(path) as project:
+        project.catalog.add_job("j1", "import", {}, status="queued")
+        project.catalog.set_job_status("j1", "running", pid=2**22 + 12345)
+    (path / "data" / ".tmp-abc.zarr").mkdir()
+    (path / "data" / "0123orphan.zarr").mkdir()
+    (path / ".tmp-catalog.json.1").write_text("{}")
+    with Project.open(path) as project:
+        assert project.catalog.job("j1").status == "interrupted"
+    assert sorted(p.name for p in (path / "data").iterdir()) == []
+    assert not (path / ".tmp-catalog.json.1").exists()
+
+
+def test_read_only_folder_is_refused_for_writing(tmp_path, monkeypatch):
+    """Simulated: tests run as root in CI, and root may write anywhere."""
+    import os
+
+    path = tmp_path / "p.emproj"
+    Project.create(path).close()
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: False if str(p) == str(path) else real_access(p, mode)
+    )
+    with pytest.raises(ProjectError, match="read-only"):
+        Project.open(path)
+    with Project.open(path, mode="read") as project:
+        assert not project.writable
