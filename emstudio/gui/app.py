@@ -45,8 +45,10 @@ def run_gui(project: str | None = None, screenshot: str | None = None) -> int:
     configure_application(app)
     folder = install_logging()
     log.info("emstudio %s GUI starting (logs in %s)", __version__, folder)
-    window = MainWindow()
-    install_excepthook(lambda text: QMessageBox.critical(window, "Unexpected error", text))
+    window = MainWindow(remember_geometry=screenshot is None)  # screenshots: default size
+    previous_hook = install_excepthook(
+        lambda text: QMessageBox.critical(window, "Unexpected error", text)
+    )
     try:
         if screenshot is not None:
             return _run_for_screenshot(app, window, project, Path(screenshot))
@@ -55,6 +57,7 @@ def run_gui(project: str | None = None, screenshot: str | None = None) -> int:
             QTimer.singleShot(0, lambda: window.open_project(project))
         return app.exec()
     finally:
+        sys.excepthook = previous_hook
         window.close_project()
         window.deleteLater()
         log.info("emstudio GUI stopped")

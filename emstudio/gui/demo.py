@@ -17,6 +17,7 @@ from emstudio.core.project.catalog import CATALOG_FILE
 from emstudio.jobs import launch
 
 PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s?%")
+TEXT_BAR = re.compile(r"^\[[#=>.\- ]*\]\s*")  # "[#####.....]" drawn by the CLI; we have a real bar
 MAX_LABEL_CHARS = 90
 TAIL_LINES = 8
 
@@ -77,7 +78,7 @@ class DemoBuilder(QObject):
             self._show_line(line)
 
     def _show_line(self, line: str) -> None:
-        line = line.strip()
+        line = TEXT_BAR.sub("", line.strip())
         if not line:
             return
         self.last_line = line

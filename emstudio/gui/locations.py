@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,8 +21,12 @@ def user_data_dir() -> Path:
 
 
 def log_dir() -> Path:
-    """The folder holding the GUI's logs and crash traces; created if missing."""
-    path = user_data_dir() / "logs"
+    """The folder holding the GUI's logs and crash traces; created if missing.
+
+    ``$EMSTUDIO_LOG_DIR`` overrides it (tests, and the same override the CLI honours).
+    """
+    override = os.environ.get("EMSTUDIO_LOG_DIR")
+    path = Path(override) if override else user_data_dir() / "logs"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -38,9 +38,10 @@ APP_TITLE = "emstudio"
 class MainWindow(QMainWindow):
     """Holds at most one project, open for writing (it keeps the project lock while shown)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, remember_geometry: bool = True) -> None:
         super().__init__(parent)
         self.project: Project | None = None
+        self.remember_geometry = remember_geometry
         self.recent = RecentProjects()
         self.demo_builder: DemoBuilder | None = None
         self.setWindowTitle(APP_TITLE)
@@ -56,7 +57,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.statusBar().showMessage("Ready")
         self.resize(1120, 720)
-        geometry = QSettings().value(GEOMETRY_KEY)
+        geometry = QSettings().value(GEOMETRY_KEY) if remember_geometry else None
         if geometry is not None:
             self.restoreGeometry(geometry)
         self.refresh_recent()
@@ -203,7 +204,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.demo_builder is not None:
             self.demo_builder.cancel()
-        QSettings().setValue(GEOMETRY_KEY, self.saveGeometry())
+        if self.remember_geometry:
+            QSettings().setValue(GEOMETRY_KEY, self.saveGeometry())
         self.close_project()
         event.accept()
 

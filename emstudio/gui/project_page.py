@@ -5,6 +5,8 @@ Placeholder for the project browser and viewers (another issue); keep it small.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,11 +25,16 @@ from emstudio.gui.look import muted, scaled_font
 from emstudio.gui.volume_table import VolumeTableModel
 
 EMPTY_TEXT = (
-    "This project has no volumes yet.\n\n"
-    "Import an image stack (TIFF, MRC, HDF5, Zarr or a folder of slices) to begin; "
-    "for now that is done on the command line with  emstudio import."
+    "<p style='font-size: large'><b>This project has no volumes yet.</b></p>"
+    "<p>Importing from this window comes with the project browser. Until then, close the "
+    "project (File ▸ Close project) so that another program may write to it, and run in a "
+    "terminal:</p>"
+    '<pre>    emstudio import "{path}" STACK.tif --name raw</pre>'
+    "<p>where STACK.tif is a TIFF/OME-TIFF, MRC or HDF5 file, a Zarr store or a folder of "
+    "slices. Then open the project again: its volumes are listed here.</p>"
 )
-COLUMN_PADDING = 28  # px added to each fitted column so the table does not look cramped
+EMPTY_TEXT_WIDTH = 760
+COLUMN_PADDING = 24  # px added to each fitted column so the table does not look cramped
 
 
 class ProjectPage(QWidget):
@@ -45,11 +52,14 @@ class ProjectPage(QWidget):
         self.summary_label.setFont(scaled_font(self, 1.15, bold=True))
         self.model = VolumeTableModel(self)
         self.table = self._make_table()
-        empty = muted(QLabel(EMPTY_TEXT))
-        empty.setWordWrap(True)
-        empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.empty_label = QLabel()
+        self.empty_label.setTextFormat(Qt.TextFormat.RichText)
+        self.empty_label.setMaximumWidth(EMPTY_TEXT_WIDTH)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.empty_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._body = QStackedWidget()
-        self._body.addWidget(empty)
+        self._body.addWidget(self.empty_label)
         self._body.addWidget(self.table)
         close_button = QPushButton("Close project")
         close_button.clicked.connect(self.closeRequested)
@@ -74,8 +84,10 @@ class ProjectPage(QWidget):
         self.name_label.setText(project.name)
         self.path_label.setText(str(project.path))
         self.path_label.setToolTip(str(project.path))
+        self.empty_label.setText(EMPTY_TEXT.format(path=html.escape(str(project.path))))
         count = len(volumes)
         self.summary_label.setText(f"{count} volume" + ("" if count == 1 else "s"))
+        self.summary_label.setVisible(count > 0)
         self.model.set_volumes(volumes)
         self.table.resizeColumnsToContents()
         header = self.table.horizontalHeader()

@@ -14,10 +14,15 @@ COLUMNS = (
     "Kind",
     "Shape (z × y × x)",
     "Data type",
-    "Voxel size (nm, z × y × x)",
+    "Voxel size (nm)",
     "Levels",
     "Created",
 )
+HEADER_TIPS = {
+    2: "Number of voxels along z, y and x",
+    4: "Physical size of one voxel along z, y and x, in nanometres",
+    5: "Resolution levels stored (full resolution plus downsampled copies for fast viewing)",
+}
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -92,6 +97,10 @@ class VolumeTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(section)
         return None

@@ -71,7 +71,7 @@ else:
         """Records (title, text) of every QMessageBox.critical instead of showing it."""
         shown: list[tuple[str, str]] = []
 
-        def critical(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN202
+        def critical(parent, title, text, *args, **kwargs):
             shown.append((title, text))
             return QMessageBox.StandardButton.Ok
 

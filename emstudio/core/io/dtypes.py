@@ -74,6 +74,7 @@ def scan_value_range(
                     integral = bool(np.all((np.rint(block) == block) | ~finite))
         elif block.size:
             low, high = min(low, block.min().item()), max(high, block.max().item())
+        del block  # the next slab is read only after this one is freed: peak = one slab
         if progress is not None:
             progress(z1, total)
     if low > high:  # no finite value at all

@@ -86,20 +86,15 @@ def _write_tiff(volume: Volume, path: Path, progress: Progress) -> None:
 
 
 def _write_zarr(volume: Volume, path: Path, progress: Progress) -> None:
-    writer = VolumeWriter(
-        path,
-        volume.shape,
-        volume.dtype,
-        volume.voxel_size,
-        volume.attrs.get("kind", "image"),
-        path.stem,
-    )
-    z0 = 0
-    for block in _slabs(volume, progress):
-        writer.write_slab(z0, block)
-        z0 += block.shape[0]
-    writer.build_pyramid()
-    writer.finalize({k: v for k, v in volume.attrs.items() if k not in ("kind", "voxel_size")})
+    kind = volume.attrs.get("kind", "image")
+    with VolumeWriter(
+        path, volume.shape, volume.dtype, volume.voxel_size, kind, path.stem
+    ) as writer:
+        z0 = 0
+        for block in _slabs(volume, progress):
+            writer.write_slab(z0, block)
+            z0 += block.shape[0]
+        writer.finalize({k: v for k, v in volume.attrs.items() if k not in ("kind", "voxel_size")})
 
 
 def _write_hdf5(volume: Volume, path: Path, progress: Progress) -> None:

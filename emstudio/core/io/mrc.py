@@ -1,4 +1,8 @@
-"""MRC volumes (.mrc, .rec, .map, .st, .ali, .mrcs), memory-mapped by mrcfile.
+"""MRC volumes (.mrc, .rec, .map, .st, .ali, .mrcs).
+
+mrcfile (``mrcfile.mmap``, ``permissive=False``) validates the header and gives shape, dtype and
+the data offset; slabs are then read with plain file reads, so the resident memory stays at one
+slab (reading through the memory map would keep every touched page resident).
 
 The header's voxel size is in ångström (divided by 10 for nm); a zero voxel size means unknown.
 Data are (sections, rows, columns) = (z, y, x) as stored; mode 0 is int8 and mode 6 uint16, as
@@ -44,9 +48,16 @@ class MrcSource(SourceBase):
         notes.extend(dict.fromkeys(f"mrcfile: {w.message}" for w in caught))
         try:
             self.info = self._describe(notes)
-        except BaseException:
+            data = self._mrc.data
+            self._file_dtype = data.dtype
+            self._offset = int(data.offset) if isinstance(data, np.memmap) else None
+        finally:
             self._mrc.close()
-            raise
+        if self._offset is None:  # pragma: no cover - mrcfile.mmap always gives a memmap
+            raise InputFileError(self._path, "has no readable data block")
+        _, y, x = self.info.shape
+        self._plane_bytes = y * x * self._file_dtype.itemsize
+        self._file = open(self._path, "rb")  # noqa: SIM115 - closed in _close()
 
     def _describe(self, notes: list[str]) -> SourceInfo:
         data, header = self._mrc.data, self._mrc.header
@@ -97,12 +108,17 @@ class MrcSource(SourceBase):
         return voxel_size_nm(nm, "mrc", notes, "MRC header")
 
     def _read(self, z0: int, z1: int) -> np.ndarray:
-        try:
-            return np.array(self._mrc.data[z0:z1], dtype=self.info.dtype)
-        except (OSError, ValueError) as exc:
+        nbytes = (z1 - z0) * self._plane_bytes
+        data = np.empty(nbytes // self._file_dtype.itemsize, dtype=self._file_dtype)
+        self._file.seek(self._offset + z0 * self._plane_bytes)
+        got = self._file.readinto(memoryview(data).cast("B"))
+        if got < nbytes:
             raise InputFileError(
-                self._path, f"planes {z0}..{z1 - 1} could not be read: {exc}"
-            ) from exc
+                self._path, f"is truncated: plane {z0 + got // self._plane_bytes + 1} is missing"
+            )
+        if not self._file_dtype.isnative:
+            data = data.byteswap(inplace=True).view(self.info.dtype)
+        return data.reshape(self.slab_shape(z1 - z0))
 
     def _close(self) -> None:
-        self._mrc.close()
+        self._file.close()

@@ -96,10 +96,10 @@ def voxel_size_from_attrs(
             if len(units) != 3:
                 notes.append(f"Ignored attribute {key}: its unit {unit!r} is not understood.")
                 return None
-        sizes = [to_nm(v, u) for v, u in zip(values, units, strict=True)]
-        if any(s is None for s in sizes):
-            notes.append(f"Ignored attribute {key} = {values!r} with unit {unit!r}: not usable.")
+        if any(nm_per_unit(u) is None for u in units):
+            notes.append(f"Ignored attribute {key}: its unit {unit!r} is not a length unit.")
             return None
+        sizes = [to_nm(v, u) for v, u in zip(values, units, strict=True)]
         return voxel_size_nm(sizes, origin, notes, key)
     return None
 

@@ -139,10 +139,12 @@ class Project:
         return self.data_dir / f"{atomic.TMP_PREFIX}{uuid.uuid4().hex}{suffix}"
 
     def commit_volume(self, staging: Path, record: VolumeRecord) -> VolumeRecord:
-        """Move a fully written array into place, then register it (the catalog row is last)."""
+        """Move a complete, durable store into place, then register it (catalog row last).
+
+        ``staging`` must already be on disk (``VolumeWriter.finalize`` syncs what it wrote).
+        """
         self._require_writable()
         final = self.data_dir / f"{record.id}.zarr"
-        atomic.fsync_tree(staging)
         os.replace(staging, final)
         atomic.fsync_dir(self.data_dir)
         record.path = final.relative_to(self.path).as_posix()

@@ -61,11 +61,11 @@ def add_demo_volumes(
             progress(min(z0 + step, z), z + len(staged), f"rendering planes {min(z0 + step, z)}/{z}")
         records = []
         for i, (path, writer, record) in enumerate(staged):
-            writer.build_pyramid()
             writer.finalize({"source": record.source})
             records.append(project.commit_volume(path, record))
             progress(z + i + 1, z + len(staged), f"saved {record.name}")
         return records
     finally:
-        for path, _, _ in staged:
+        for path, writer, _ in staged:
+            writer.close()
             atomic.remove_tree(path)

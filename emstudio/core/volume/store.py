@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,13 @@ import numpy as np
 import zarr
 
 from emstudio.core.io.base import VoxelSize
-from emstudio.core.progress import Progress, no_progress
 from emstudio.core.volume import ngff, pyramid
+from emstudio.core.volume.chunkio import WRITE_THREADS, ChunkWriter, fsync_file, fsync_metadata
 from emstudio.core.volume.fastslice import RawChunkSlicer, is_fast_layout
 
 DEFAULT_CHUNKS = (32, 128, 128)
 LABEL_KINDS = ("labels", "segmentation")
-SLAB_BUDGET_BYTES = 256 * 2**20  # level-0 slab size: bounds import memory for any plane size
-BLOCK_EDGE = 512  # in-plane size of the blocks the pyramid is built from
+SLAB_BUDGET_BYTES = 128 * 2**20  # level-0 slab size: bounds import memory for any plane size
 
 
 def chunks_for(shape: tuple[int, int, int], chunks: tuple[int, int, int]) -> tuple[int, ...]:
@@ -34,7 +34,12 @@ def chunks_for(shape: tuple[int, int, int], chunks: tuple[int, int, int]) -> tup
 
 
 class VolumeWriter:
-    """Creates a multiscale store and fills level 0 slab by slab, then the coarser levels."""
+    """Creates a multiscale store and fills it from z-slabs in order, all levels at once.
+
+    Each slab written to level 0 is downsampled on the spot into the coarser levels (planes a
+    z-halving level cannot use yet wait in a small carry buffer), so the pyramid costs no second
+    pass over the data. Call ``finalize()`` at the end, and ``close()`` (or use ``with``).
+    """
 
     def __init__(
         self,
@@ -60,21 +65,29 @@ class VolumeWriter:
         )
         self.group = zarr.open_group(str(self.path), mode="w-", zarr_format=2)
         self.arrays: list[zarr.Array] = []
+        self._writers: list[ChunkWriter] = []
         level_shape = self.shape
         for level in range(len(self.factors) + 1):
             if level:
                 f = self.factors[level - 1]
                 level_shape = tuple(-(-level_shape[a] // f[a]) for a in range(3))
+            level_chunks = chunks_for(level_shape, chunks)
             self.arrays.append(
                 self.group.create_array(
-                    name=str(level),
-                    shape=level_shape,
-                    chunks=chunks_for(level_shape, chunks),
-                    dtype=self.dtype,
-                    compressors=compressor,
-                    fill_value=0,
+                    name=str(level), shape=level_shape, chunks=level_chunks, dtype=self.dtype,
+                    compressors=compressor, fill_value=0,
                 )
             )
+            self._writers.append(ChunkWriter(
+                self.path / str(level), level_shape, level_chunks, self.dtype, compressor
+            ))
+        self._next_z = [0] * len(self._writers)  # next plane to write, per level
+        self._carry: list[np.ndarray | None] = [None] * len(self._writers)
+        self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="chunk-writer")
+        # chunk files are flushed to disk in the background while the import goes on, so the
+        # durable commit at the end waits for the disk only as long as the disk is behind
+        self._flusher = ThreadPoolExecutor(2, thread_name_prefix="chunk-flusher")
+        self._flushes: list[Future] = []
 
     @property
     def slab_planes(self) -> int:
@@ -83,29 +96,46 @@ class VolumeWriter:
         return max(1, min(self.chunks[0], SLAB_BUDGET_BYTES // max(plane_bytes, 1)))
 
     def write_slab(self, z0: int, block: np.ndarray) -> None:
+        """Write the next planes of level 0 (slabs come in z order, without gaps)."""
         if block.dtype != self.dtype:
             raise TypeError(f"slab dtype {block.dtype} != volume dtype {self.dtype}")
-        self.arrays[0][z0 : z0 + block.shape[0]] = block
+        if z0 != self._next_z[0]:
+            raise ValueError(f"slabs must come in order: expected z {self._next_z[0]}, got {z0}")
+        self._put(0, block)
 
-    def build_pyramid(self, progress: Progress = no_progress) -> None:
-        """Fill levels 1..n from the level above, block by block (memory: a few blocks)."""
-        blocks = [list(_blocks(a.shape, a.chunks)) for a in self.arrays[1:]]
-        total = sum(len(b) for b in blocks)
-        done = 0
-        for level, level_blocks in enumerate(blocks, start=1):
-            source, target = self.arrays[level - 1], self.arrays[level]
-            f = self.factors[level - 1]
-            for region in level_blocks:
-                src = tuple(
-                    slice(r.start * f[a], min(r.stop * f[a], source.shape[a]))
-                    for a, r in enumerate(region)
-                )
-                target[region] = pyramid.downsample(source[src], f, self.is_labels)
-                done += 1
-                progress(done, total, f"building resolution level {level}")
+    def _put(self, level: int, block: np.ndarray) -> None:
+        for path in set(self._writers[level].write(self._next_z[level], block, self._pool)):
+            self._flushes.append(self._flusher.submit(fsync_file, path))
+        self._next_z[level] += block.shape[0]
+        if level + 1 < len(self._writers):
+            self._cascade(level + 1, block, final=False)
+
+    def _cascade(self, level: int, block: np.ndarray | None, final: bool) -> None:
+        """Feed planes of ``level - 1`` into ``level``, keeping a remainder for z-halving."""
+        factor = self.factors[level - 1]
+        carry = self._carry[level]
+        if carry is not None:
+            block = carry if block is None else np.concatenate([carry, block])
+        if block is None:
+            return
+        usable = block.shape[0] if final else block.shape[0] // factor[0] * factor[0]
+        self._carry[level] = block[usable:].copy() if usable < block.shape[0] else None
+        if usable:
+            self._put(level, pyramid.downsample(block[:usable], factor, self.is_labels))
 
     def finalize(self, attrs: dict[str, Any]) -> None:
-        """Write NGFF multiscales metadata plus emstudio's own attributes."""
+        """Complete the pyramid, check every plane was written, write the metadata, and make
+        the whole store durable on disk (chunk files, metadata files, folders)."""
+        for level in range(1, len(self._writers)):
+            self._cascade(level, None, final=True)
+        for level, array in enumerate(self.arrays):
+            if self._next_z[level] != array.shape[0]:
+                raise RuntimeError(
+                    f"level {level}: {self._next_z[level]} of {array.shape[0]} planes written"
+                )
+        for flush in self._flushes:
+            flush.result()
+        self._flushes.clear()
         scales = [self.voxel_size.zyx]
         for f in self.factors:
             scales.append(tuple(s * k for s, k in zip(scales[-1], f, strict=True)))
@@ -113,28 +143,20 @@ class VolumeWriter:
         self.group.attrs.update(
             {
                 "multiscales": ngff.multiscales(self.name, scales, method),
-                "emstudio": {
-                    "kind": self.kind,
-                    "voxel_size": self.voxel_size.to_json(),
-                    **attrs,
-                },
+                "emstudio": {"kind": self.kind, "voxel_size": self.voxel_size.to_json(), **attrs},
             }
         )
+        fsync_metadata(self.path)
 
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._flusher.shutdown(wait=True, cancel_futures=True)
 
-def _blocks(shape: tuple[int, ...], chunks: tuple[int, ...]) -> Iterator[tuple[slice, ...]]:
-    """Chunk-aligned blocks of (chunk z, BLOCK_EDGE, BLOCK_EDGE) covering ``shape``."""
-    cz = chunks[0]
-    cy = max(chunks[1], BLOCK_EDGE // chunks[1] * chunks[1])
-    cx = max(chunks[2], BLOCK_EDGE // chunks[2] * chunks[2])
-    for z in range(0, shape[0], cz):
-        for y in range(0, shape[1], cy):
-            for x in range(0, shape[2], cx):
-                yield (
-                    slice(z, min(z + cz, shape[0])),
-                    slice(y, min(y + cy, shape[1])),
-                    slice(x, min(x + cx, shape[2])),
-                )
+    def __enter__(self) -> VolumeWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Volume:

@@ -11,13 +11,13 @@ from emstudio.core.volume import pyramid
 from emstudio.core.volume.store import Volume, VolumeWriter
 
 
-def write(path, data, kind="image", voxel=(50.0, 5.0, 5.0), chunks=(8, 32, 32)):
-    writer = VolumeWriter(path, data.shape, data.dtype, VoxelSize(*voxel, known=True,
-                          origin="test"), kind, "v", chunks=chunks)
-    for z0 in range(0, data.shape[0], writer.slab_planes):
-        writer.write_slab(z0, data[z0 : z0 + writer.slab_planes])
-    writer.build_pyramid()
-    writer.finalize({"note": "x"})
+def write(path, data, kind="image", voxel=(50.0, 5.0, 5.0), chunks=(8, 32, 32), slab=None):
+    voxel_size = VoxelSize(*voxel, known=True, origin="test")
+    with VolumeWriter(path, data.shape, data.dtype, voxel_size, kind, "v", chunks=chunks) as w:
+        step = slab or w.slab_planes
+        for z0 in range(0, data.shape[0], step):
+            w.write_slab(z0, data[z0 : z0 + step])
+        w.finalize({"note": "x"})
     return Volume(path)
 
 
@@ -84,3 +84,27 @@ def test_store_is_plain_zarr_v2(tmp_path, data):
     group = zarr.open_group(str(tmp_path / "v.zarr"), mode="r")
     assert group.metadata.zarr_format == 2
     assert group.attrs["emstudio"]["voxel_size"]["zyx_nm"] == [50.0, 5.0, 5.0]
+
+
+@pytest.mark.parametrize("slab", [1, 3, 8, 19])
+@pytest.mark.parametrize("kind", ["image", "labels"])
+def test_any_slab_size_gives_the_same_pyramid(tmp_path, kind, slab):
+    """Streaming the pyramid from slabs of any size equals downsampling the whole volume."""
+    rng = np.random.default_rng(2)
+    data = rng.integers(0, 255, size=(19, 300, 290), dtype=np.uint8)
+    vol = write(tmp_path / "v.zarr", data, kind=kind, voxel=(5.0, 5.0, 5.0), slab=slab)
+    expected = data
+    for level, factor in enumerate(pyramid.plan_factors(data.shape, (5.0, 5.0, 5.0)), start=1):
+        expected = pyramid.downsample(expected, factor, labels=kind == "labels")
+        assert np.array_equal(vol.read(0, vol.level_shape(level)[0], level=level), expected)
+    assert vol.levels == 2
+
+
+def test_writer_refuses_out_of_order_slabs(tmp_path):
+    data = np.zeros((4, 8, 8), np.uint8)
+    with VolumeWriter(tmp_path / "v.zarr", data.shape, data.dtype, VoxelSize(), "image", "v") as w:
+        w.write_slab(0, data[:2])
+        with pytest.raises(ValueError, match="in order"):
+            w.write_slab(3, data[3:])
+        with pytest.raises(RuntimeError, match="planes written"):
+            w.finalize({})
