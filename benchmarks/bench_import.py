@@ -53,9 +53,12 @@ def run_import(project: Path, tiff: Path, name: str) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     subprocess.run(
-        emstudio_command("import", str(project), str(tiff), "--name", name,
-                         "--voxel-size", "50,10,10"),
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        emstudio_command(
+            "import", str(project), str(tiff), "--name", name, "--voxel-size", "50,10,10"
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -107,8 +110,10 @@ def main() -> int:
     if not project.exists():
         Project.create(project).close()
     wall, peak = run_import(project, tiff, f"stack-{time.time_ns()}")
-    print(f"emstudio import (incl. process start and pyramid): {wall:.2f} s = "
-          f"{gib / wall * 1024:.0f} MiB/s  -> {raw / wall:.2f} of raw read speed")
+    print(
+        f"emstudio import (incl. process start and pyramid): {wall:.2f} s = "
+        f"{gib / wall * 1024:.0f} MiB/s  -> {raw / wall:.2f} of raw read speed"
+    )
     print(f"import peak RSS: {peak:.0f} MiB (target < 1024 MiB for a {gib:.1f} GiB stack)")
     tiff.unlink()
 
@@ -128,8 +133,10 @@ def main() -> int:
     targets = {"XY": 20, "XZ": 60, "YZ": 60}
     print(f"{'plane':<6}{'median ms':>10}{'p95 ms':>10}{'target':>9}{'zarr-python median':>20}")
     for label, (median, p95) in fast.items():
-        print(f"{label:<6}{median:>10.1f}{p95:>10.1f}{'<' + str(targets[label]):>9}"
-              f"{plain[label][0]:>20.1f}")
+        print(
+            f"{label:<6}{median:>10.1f}{p95:>10.1f}{'<' + str(targets[label]):>9}"
+            f"{plain[label][0]:>20.1f}"
+        )
     return 0
 
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from emstudio import __version__
 from emstudio.cli.commands import data, demo, jobs, project, ui
-from emstudio.cli.logs import log_dir
 from emstudio.core.errors import EmstudioError
+from emstudio.core.paths import log_dir
 
 COMMAND_MODULES = (project, data, demo, jobs, ui)
 

@@ -26,21 +26,24 @@ def run_headless_demo(path: Path) -> int:
     with Project.open(path) as project:
         image = project.catalog.volumes("image")[0]
         volume = Volume(project.resolve(image.path))
-        print(f"1. demo image {image.name!r}: {image.shape} {image.dtype}, "
-              f"voxel {image.voxel_size.describe()}")
+        print(
+            f"1. demo image {image.name!r}: {image.shape} {image.dtype}, "
+            f"voxel {image.voxel_size.describe()}"
+        )
         with tempfile.TemporaryDirectory(prefix="emstudio-demo-") as tmp:
             tif = export_volume(volume, Path(tmp) / "demo.tif", bar.as_progress())
             print(f"2. exported to a TIFF stack ({tif.stat().st_size / 2**20:.1f} MiB)")
             name = _free_name(project, "em-roundtrip")
-            record = import_files(project, [tif], name=name, progress=bar.as_progress(),
-                                  log=print)
+            record = import_files(project, [tif], name=name, progress=bar.as_progress(), log=print)
         again = Volume(project.resolve(record.path))
         same = all(
             np.array_equal(a, b)
             for (_, a), (_, b) in zip(volume.iter_slabs(), again.iter_slabs(), strict=True)
         )
-        print(f"3. re-imported as {name!r}: values identical: {same}, voxel size kept: "
-              f"{record.voxel_size.zyx == image.voxel_size.zyx}")
+        print(
+            f"3. re-imported as {name!r}: values identical: {same}, voxel size kept: "
+            f"{record.voxel_size.zyx == image.voxel_size.zyx}"
+        )
         for axis, label in enumerate(("XY", "XZ", "YZ")):
             start = time.perf_counter()
             plane = again.plane(axis, again.shape[axis] // 2)

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
 from PySide6.QtGui import QIcon
 
+from emstudio.core.paths import log_dir, user_data_dir
+
+__all__ = ["app_icon", "demo_project_path", "log_dir", "resource_path"]
+
 DEMO_FOLDER = "demo.emproj"
-
-
-def user_data_dir() -> Path:
-    """The per-user data folder (AppLocalDataLocation); created if missing."""
-    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    path = Path(location)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def log_dir() -> Path:
-    """The folder holding the GUI's logs and crash traces; created if missing.
-
-    ``$EMSTUDIO_LOG_DIR`` overrides it (tests, and the same override the CLI honours).
-    """
-    override = os.environ.get("EMSTUDIO_LOG_DIR")
-    path = Path(override) if override else user_data_dir() / "logs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def demo_project_path() -> Path:

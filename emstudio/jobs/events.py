@@ -14,8 +14,12 @@ Listener = Callable[[dict[str, Any]], None]
 class EventLog:
     """Writes each event as one JSON line to the job's events.jsonl and to listeners."""
 
-    def __init__(self, path: Path | None, listeners: list[Listener] | None = None,
-                 stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        listeners: list[Listener] | None = None,
+        stream: TextIO | None = None,
+    ) -> None:
         self._file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
         self._listeners = list(listeners or [])
         self._stream = stream

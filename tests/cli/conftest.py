@@ -39,8 +39,9 @@ def cli_process():
     """cli_process(*args) -> Result, running the installed `emstudio` executable."""
 
     def run(*args: object, timeout: float = 120) -> Result:
-        proc = subprocess.run(emstudio_command(*map(str, args)), capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            emstudio_command(*map(str, args)), capture_output=True, text=True, timeout=timeout
+        )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     return run
@@ -52,8 +53,13 @@ def imagej_tiff(tmp_path) -> tuple[Path, np.ndarray]:
     data = em_stack()
     path = tmp_path / "inputs" / "stack.tif"
     path.parent.mkdir()
-    tifffile.imwrite(path, data, imagej=True, resolution=(1 / 8, 1 / 8),
-                     metadata={"spacing": 40.0, "unit": "nm", "axes": "ZYX"})
+    tifffile.imwrite(
+        path,
+        data,
+        imagej=True,
+        resolution=(1 / 8, 1 / 8),
+        metadata={"spacing": 40.0, "unit": "nm", "axes": "ZYX"},
+    )
     return path, data
 
 

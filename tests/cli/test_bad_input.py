@@ -177,7 +177,9 @@ def test_two_processes_on_one_project(cli, seeded, imagej_tiff):
     with Project.open(seeded):
         proc = subprocess.run(
             emstudio_command("import", str(seeded), str(imagej_tiff[0]), "--name", "y"),
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert proc.returncode == 2
     assert "open in another process" in proc.stderr and "Traceback" not in proc.stderr
@@ -200,7 +202,8 @@ def test_kill_9_mid_import_leaves_a_consistent_project(tmp_path, seeded, delay):
     before = project_state(seeded)
     proc = subprocess.Popen(
         emstudio_command("import", str(seeded), str(path), "--name", "big"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     assert _wait_for_staging(seeded / "data", proc), "the import never started writing"
     time.sleep(delay)

@@ -121,8 +121,9 @@ def test_real_em_data_imports(tmp_path, cli, project, shared_data):
     raw = shared_data / "vnc_gerhard2013" / "raw.tif"
     labels = shared_data / "vnc_gerhard2013" / "labels.tif"
     assert cli("import", project, raw, "--name", "vnc").code == 0
-    res = cli("import", project, labels, "--name", "vnc-labels", "--kind", "labels",
-              "--like", "vnc")
+    res = cli(
+        "import", project, labels, "--name", "vnc-labels", "--kind", "labels", "--like", "vnc"
+    )
     assert res.code == 0, res.err
     with Project.open(project, mode="read") as proj:
         vnc = proj.catalog.volume("vnc")

@@ -16,7 +16,7 @@ def run_gui_process(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     code = "import sys; from emstudio.gui.app import run_gui; sys.exit(run_gui(*sys.argv[1:]))"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     env.pop("EMSTUDIO_LOG_DIR", None)  # use the default log folder
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         env[name] = str(tmp_path / "user" / name.lower())
     return subprocess.run(
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120
@@ -29,7 +29,7 @@ def test_screenshot_of_the_start_page(tmp_path):
     assert done.returncode == 0, done.stderr
     data = target.read_bytes()
     assert data.startswith(PNG_SIGNATURE) and len(data) > 1000
-    logs = tmp_path / "user" / "xdg_data_home" / "emstudio" / "emstudio" / "logs"
+    logs = tmp_path / "user" / "xdg_state_home" / "emstudio" / "logs"  # as the CLI's
     assert (logs / "gui-crash.log").is_file()  # faulthandler's file
     assert "GUI starting" in (logs / "gui.log").read_text()
 

@@ -15,7 +15,7 @@ class ArgumentValueError(EmstudioError):
 
 
 def parse_triple(text: str | None, what: str, cast: type = float) -> list | None:
-    """"Z,Y,X" -> [z, y, x] of positive numbers, or None when not given."""
+    """ "Z,Y,X" -> [z, y, x] of positive numbers, or None when not given."""
     if text is None:
         return None
     parts = [p.strip() for p in text.split(",")]

@@ -20,15 +20,21 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="import a volume (TIFF/OME-TIFF, slice folder, MRC, HDF5, Zarr) into a project",
     )
     imp.add_argument("project", metavar="PROJECT")
-    imp.add_argument("paths", metavar="FILE_OR_FOLDER", nargs="+",
-                     help="a stack file, a folder of slices, or slice files in z order; "
-                     "HDF5 as file.h5:/dataset")
+    imp.add_argument(
+        "paths",
+        metavar="FILE_OR_FOLDER",
+        nargs="+",
+        help="a stack file, a folder of slices, or slice files in z order; "
+        "HDF5 as file.h5:/dataset",
+    )
     imp.add_argument("--name", required=True, help="name of the new volume in the project")
-    imp.add_argument("--voxel-size", metavar="Z,Y,X",
-                     help="voxel size in nm, overriding the file's metadata")
+    imp.add_argument(
+        "--voxel-size", metavar="Z,Y,X", help="voxel size in nm, overriding the file's metadata"
+    )
     imp.add_argument("--kind", choices=["image", "labels"], default="image")
-    imp.add_argument("--like", metavar="IMAGE",
-                     help="for labels: the image they belong to (shapes must match)")
+    imp.add_argument(
+        "--like", metavar="IMAGE", help="for labels: the image they belong to (shapes must match)"
+    )
     imp.set_defaults(run=run_import)
 
     exp = commands.add_parser("export", help="write a volume out as .tif, .zarr or .h5")
@@ -42,10 +48,12 @@ def run_import(args: argparse.Namespace) -> int:
     spec = JobSpec(
         kind="import",
         project=str(Path(args.project).absolute()),
-        inputs={"paths": [str(Path(p).absolute()) for p in args.paths],
-                "like": args.like},
-        params={"name": args.name, "kind": args.kind,
-                "voxel_size_nm": parse_triple(args.voxel_size, "--voxel-size")},
+        inputs={"paths": [str(Path(p).absolute()) for p in args.paths], "like": args.like},
+        params={
+            "name": args.name,
+            "kind": args.kind,
+            "voxel_size_nm": parse_triple(args.voxel_size, "--voxel-size"),
+        },
     )
     result = run_with_progress(spec)
     print(f"imported {result.outputs['volume']!r} (job {result.job_id[:8]})")

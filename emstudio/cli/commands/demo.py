@@ -40,8 +40,9 @@ def create_demo(path: Path, shape: list[int] | None, seed: int) -> Path:
     remove_tree(staging)
     try:
         Project.create(staging, name=path.name.removesuffix(".emproj")).close()
-        spec = JobSpec(kind="demo", project=str(staging),
-                       params={"shape": shape or [], "seed": seed})
+        spec = JobSpec(
+            kind="demo", project=str(staging), params={"shape": shape or [], "seed": seed}
+        )
         run_with_progress(spec)
         os.replace(staging, path)
     finally:

@@ -64,8 +64,10 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"  {m['name']}")
     print("\nJobs:" + ("" if summary["jobs"] else " none"))
     for j in summary["jobs"]:
-        print(f"  {j['id'][:8]}  {j['kind']:<8} {j['status']:<11} {j['created_at']}"
-              + (f"  {j['message']}" if j["status"] != "done" and j["message"] else ""))
+        print(
+            f"  {j['id'][:8]}  {j['kind']:<8} {j['status']:<11} {j['created_at']}"
+            + (f"  {j['message']}" if j["status"] != "done" and j["message"] else "")
+        )
     return 0
 
 

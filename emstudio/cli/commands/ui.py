@@ -8,8 +8,11 @@ import argparse
 def register(commands: argparse._SubParsersAction) -> None:
     gui = commands.add_parser("gui", help="open the application window")
     gui.add_argument("project", metavar="PROJECT", nargs="?")
-    gui.add_argument("--screenshot", metavar="OUT.png",
-                     help="save a screenshot of the main window once shown, then exit")
+    gui.add_argument(
+        "--screenshot",
+        metavar="OUT.png",
+        help="save a screenshot of the main window once shown, then exit",
+    )
     gui.set_defaults(run=lambda args: open_gui(args.project, args.screenshot))
 
 

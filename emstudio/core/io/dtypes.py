@@ -64,14 +64,15 @@ def scan_value_range(
     for z0, z1 in iter_slabs(info, max_bytes):
         block = source.read_slab(z0, z1)
         if block.dtype.kind == "f":
-            finite = np.isfinite(block)
-            if not finite.all():
-                nonfinite = True
-            if finite.any():
-                low = min(low, float(np.min(block, where=finite, initial=np.inf)))
-                high = max(high, float(np.max(block, where=finite, initial=-np.inf)))
-                if integral:
-                    integral = bool(np.all((np.rint(block) == block) | ~finite))
+            for plane in block:  # per plane: the boolean temporaries stay small
+                finite = np.isfinite(plane)
+                if not finite.all():
+                    nonfinite = True
+                if finite.any():
+                    low = min(low, float(np.min(plane, where=finite, initial=np.inf)))
+                    high = max(high, float(np.max(plane, where=finite, initial=-np.inf)))
+                    if integral:
+                        integral = bool(np.all((np.rint(plane) == plane) | ~finite))
         elif block.size:
             low, high = min(low, block.min().item()), max(high, block.max().item())
         del block  # the next slab is read only after this one is freed: peak = one slab

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
+from typing import Self
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class SourceBase:
     def closed(self) -> bool:
         return self._closed
 
-    def __enter__(self) -> SourceBase:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

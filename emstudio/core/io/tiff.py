@@ -195,7 +195,9 @@ class TiffSource(SourceBase):
         if "Y" not in axes or "X" not in axes or axes.index("Y") > axes.index("X"):
             raise InputFileError(path, f"has an unsupported axis layout {axes} {shape}")
         others = [(a, n) for a, n in zip(axes, shape, strict=True) if a not in "YXS" and n > 1]
-        kind = "an ImageJ hyperstack" if tif.is_imagej else "a TIFF"
+        kind = (
+            "an OME-TIFF" if tif.is_ome else "an ImageJ hyperstack" if tif.is_imagej else "a TIFF"
+        )
         if len(others) > 1 or (others and others[0][0] not in "ZIQ"):
             what = _describe_axes(axes, shape)
             hint = ""

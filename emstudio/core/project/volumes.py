@@ -113,8 +113,13 @@ def import_source(
 
     def write(staging: Path) -> None:
         writer = ingest(
-            source, conversion, staging,
-            kind=kind, name=name, voxel_size=voxel_size, progress=progress,
+            source,
+            conversion,
+            staging,
+            kind=kind,
+            name=name,
+            voxel_size=voxel_size,
+            progress=progress,
         )
         record.chunks = tuple(writer.chunks)
         record.levels = len(writer.arrays)

@@ -44,12 +44,21 @@ def add_demo_volumes(
         for name, kind, _field, dtype in DEMO_VOLUMES:
             path = project.staging_path()
             writer = VolumeWriter(path, spec.shape, dtype, voxel, kind, name)
-            attrs = {"classes": {str(k): v for k, v in CLASS_NAMES.items()}} if kind == "labels" else {}
+            classes = {str(k): v for k, v in CLASS_NAMES.items()}
+            attrs = {"classes": classes} if kind == "labels" else {}
             record = VolumeRecord(
-                id=image_id if kind == "image" else uuid.uuid4().hex, name=name, kind=kind, path="", shape=spec.shape,
-                dtype=dtype, voxel_size=voxel, chunks=tuple(writer.chunks),
-                levels=len(writer.arrays), source=f"synthetic phantom (seed {seed})",
-                image_id=None if kind == "image" else image_id, attrs=attrs,
+                id=image_id if kind == "image" else uuid.uuid4().hex,
+                name=name,
+                kind=kind,
+                path="",
+                shape=spec.shape,
+                dtype=dtype,
+                voxel_size=voxel,
+                chunks=tuple(writer.chunks),
+                levels=len(writer.arrays),
+                source=f"synthetic phantom (seed {seed})",
+                image_id=None if kind == "image" else image_id,
+                attrs=attrs,
                 provenance=provenance.record("demo", job_id=job_id, params=params, inputs=[]),
             )
             staged.append((path, writer, record))
@@ -58,7 +67,8 @@ def add_demo_volumes(
             slab = render_slab(spec, z0, min(z0 + step, z))
             for (_, writer, _), (_, _, field, _) in zip(staged, DEMO_VOLUMES, strict=True):
                 writer.write_slab(z0, getattr(slab, field))
-            progress(min(z0 + step, z), z + len(staged), f"rendering planes {min(z0 + step, z)}/{z}")
+            z1 = min(z0 + step, z)
+            progress(z1, z + len(staged), f"rendering planes {z1}/{z}")
         records = []
         for i, (path, writer, record) in enumerate(staged):
             writer.finalize({"source": record.source})

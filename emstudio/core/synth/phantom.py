@@ -87,6 +87,7 @@ _MARGIN_VES_CELL = 50.0
 _MARGIN_NUC_CELL = 130.0
 _MARGIN_MITO_NUC = 110.0
 _MARGIN_VES_NUC = 80.0
+_POOL = 256  # random points per cell for placing objects
 
 # --- image formation (intensity 0..1, later x255) ----------------------------------------------
 _CYTO = 0.70
@@ -127,10 +128,6 @@ class PhantomSlab:
     cells: np.ndarray  # uint32, the owning cell (1 + seed index)
 
 
-def _arr(default_shape: tuple[int, ...] = (0,)) -> np.ndarray:
-    return field(default_factory=lambda: np.zeros(default_shape), repr=False, compare=False)
-
-
 @dataclass(frozen=True)
 class PhantomSpec:
     """All objects of a phantom, fixed from (shape, seed, voxel_size_nm). Build with create().
@@ -142,33 +139,48 @@ class PhantomSpec:
     shape: tuple[int, int, int]
     voxel_size_nm: tuple[float, float, float]
     seed: int
-    cell_pos: np.ndarray = _arr()  # (N, 3) seeds
-    cell_weight: np.ndarray = _arr()  # (N,) power weights (nm^2)
-    cell_tone: np.ndarray = _arr()  # (N,) brightness offsets
-    nuc_center: np.ndarray = _arr()  # (M, 3)
-    nuc_axes: np.ndarray = _arr()  # (M, 3) semi-axes along the columns of nuc_rot
-    nuc_rot: np.ndarray = _arr()  # (M, 3, 3)
-    nuc_nucleolus: np.ndarray = _arr()  # (M, 4) centre, radius
-    nuc_cell: np.ndarray = _arr()  # (M,) seed index
-    mito_p0: np.ndarray = _arr()  # (n, 3) axis segment
-    mito_p1: np.ndarray = _arr()
-    mito_radius: np.ndarray = _arr()
-    mito_cristae: np.ndarray = _arr()  # (n, 3) unit normal of the cristae lamellae
-    mito_wobble: np.ndarray = _arr()  # (n, 3) direction of the lamellae undulation
-    mito_period: np.ndarray = _arr()  # (n,) nm
-    mito_phase: np.ndarray = _arr()
-    mito_tone: np.ndarray = _arr()
-    mito_cell: np.ndarray = _arr()
-    ves_center: np.ndarray = _arr()  # (v, 3)
-    ves_radius: np.ndarray = _arr()
-    tex_k: np.ndarray = _arr()  # low-frequency shading: wave vectors (rad/nm), phases
-    tex_phase: np.ndarray = _arr()
-    chrom_k: np.ndarray = _arr()  # chromatin field
-    chrom_phase: np.ndarray = _arr()
+    # (N, 3) seeds
+    cell_pos: np.ndarray = field(repr=False, compare=False)
+    # (N,) power weights (nm^2)
+    cell_weight: np.ndarray = field(repr=False, compare=False)
+    # (N,) brightness offsets
+    cell_tone: np.ndarray = field(repr=False, compare=False)
+    # (M, 3)
+    nuc_center: np.ndarray = field(repr=False, compare=False)
+    # (M, 3) semi-axes along the columns of nuc_rot
+    nuc_axes: np.ndarray = field(repr=False, compare=False)
+    # (M, 3, 3)
+    nuc_rot: np.ndarray = field(repr=False, compare=False)
+    # (M, 4) centre, radius
+    nuc_nucleolus: np.ndarray = field(repr=False, compare=False)
+    # (M,) seed index
+    nuc_cell: np.ndarray = field(repr=False, compare=False)
+    # (n, 3) axis segment
+    mito_p0: np.ndarray = field(repr=False, compare=False)
+    mito_p1: np.ndarray = field(repr=False, compare=False)
+    mito_radius: np.ndarray = field(repr=False, compare=False)
+    # (n, 3) unit normal of the cristae lamellae
+    mito_cristae: np.ndarray = field(repr=False, compare=False)
+    # (n, 3) direction of the lamellae undulation
+    mito_wobble: np.ndarray = field(repr=False, compare=False)
+    # (n,) nm
+    mito_period: np.ndarray = field(repr=False, compare=False)
+    mito_phase: np.ndarray = field(repr=False, compare=False)
+    mito_tone: np.ndarray = field(repr=False, compare=False)
+    mito_cell: np.ndarray = field(repr=False, compare=False)
+    # (v, 3)
+    ves_center: np.ndarray = field(repr=False, compare=False)
+    ves_radius: np.ndarray = field(repr=False, compare=False)
+    # low-frequency shading: wave vectors (rad/nm), phases
+    tex_k: np.ndarray = field(repr=False, compare=False)
+    tex_phase: np.ndarray = field(repr=False, compare=False)
+    # chromatin field
+    chrom_k: np.ndarray = field(repr=False, compare=False)
+    chrom_phase: np.ndarray = field(repr=False, compare=False)
     # per-object render boxes: [zlo, zhi] planes (inclusive), [y0, y1) x [x0, x1) pixels
-    nuc_box: np.ndarray = _arr()
-    mito_box: np.ndarray = _arr()
-    ves_box: np.ndarray = _arr()
+    nuc_box: np.ndarray = field(repr=False, compare=False)
+    mito_box: np.ndarray = field(repr=False, compare=False)
+    ves_box: np.ndarray = field(repr=False, compare=False)
 
     @classmethod
     def create(
@@ -315,7 +327,96 @@ def _min_dist(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt((d * d).sum(-1).min()))
 
 
-def _build(shape: tuple[int, int, int], seed: int, voxel: tuple[float, float, float]) -> PhantomSpec:
+def _make_nucleus(rng: np.random.Generator, cell: _Cell, seed_pos: np.ndarray):
+    """An ellipsoid near the seed, shrunk to keep _MARGIN_NUC_CELL from the cell boundary."""
+    rot = _rotation(rng, 0.25)
+    axes = np.array([rng.uniform(*_NUC_AXIS_Z), 0.0, 0.0])
+    axes[1] = rng.uniform(*_NUC_AXES_XY)
+    axes[2] = axes[1] * rng.uniform(0.75, 0.95)
+    c = seed_pos + rng.uniform(-60, 60, 3) * np.array([0.5, 1, 1])
+    amat = rot @ np.diag(axes**2) @ rot.T
+    supp = np.sqrt(np.einsum("ni,ij,nj->n", cell.n, amat, cell.n))
+    scale = float(np.min((cell.h - cell.n @ c - _MARGIN_NUC_CELL) / supp))
+    if scale < 0.5:
+        return None
+    axes = axes * min(1.0, scale)
+    nr = 0.28 * axes.min()  # nucleolus: a dense sphere well inside
+    off = rot @ (rng.uniform(-0.35, 0.35, 3) * axes)
+    return (c, axes, rot, np.r_[c + off, nr], cell.a)
+
+
+def _place_mitochondria(rng, cell: _Cell, nuc, vol: float, sample, in_box) -> list[tuple]:
+    """Capsules inside the cell, clear of its boundary, of the nucleus and of each other. The
+    axis segment lies inside the volume's voxel hull, so each instance is 6-connected."""
+    placed: list[tuple] = []
+    for _ in range(int(rng.poisson(_MITO_DENSITY * vol))):
+        for attempt in range(30):
+            c = sample()
+            if c is None:
+                return placed
+            u = _unit_vectors(rng, 1)[0] * np.array([0.45, 1.0, 1.0])  # favour XY
+            u /= np.linalg.norm(u)
+            r = rng.uniform(*_MITO_RADIUS)
+            length = rng.uniform(*_MITO_LENGTH) * (1 - attempt / 40)
+            p0, p1 = c - 0.5 * length * u, c + 0.5 * length * u
+            if not (in_box(p0) and in_box(p1)):
+                continue
+            if not cell.fits(np.maximum(cell.n @ p0, cell.n @ p1) + r, _MARGIN_MITO_CELL):
+                continue
+            pts = _axis_points(p0, p1)
+            if nuc is not None and not _ellipsoid_outside(
+                pts, nuc[0], nuc[2], nuc[1], r + _MARGIN_MITO_NUC
+            ):
+                continue
+            if any(_min_dist(pts, m[6]) < r + m[2] + 10.0 for m in placed):
+                continue
+            # cristae: lamellae across the long axis, kept vertical enough to show in XY
+            cu = np.array([0.2 * u[0], u[1], u[2]])
+            if np.linalg.norm(cu[1:]) < 0.35:
+                t = rng.uniform(0, 2 * np.pi)
+                cu = np.array([0.0, np.cos(t), np.sin(t)])
+            cu /= np.linalg.norm(cu)
+            wob = np.cross(cu, _unit_vectors(rng, 1)[0])
+            wob /= max(np.linalg.norm(wob), 1e-9)
+            placed.append((p0, p1, r, cu, wob, rng.uniform(55.0, 80.0), pts,
+                           rng.uniform(0, 1), rng.uniform(*_MITO_MATRIX), cell.a))
+            break
+    return placed
+
+
+def _place_vesicles(rng, cell: _Cell, nuc, vol: float, sample, in_box,
+                    mitos: list[tuple]) -> list[tuple]:
+    """Spheres in clusters and alone, clear of the cell boundary, nucleus and mitochondria."""
+    placed: list[tuple[np.ndarray, float]] = []
+
+    def attempt(c: np.ndarray, r: float) -> None:
+        if not in_box(c) or not cell.fits(cell.n @ c + r, _MARGIN_VES_CELL):
+            return
+        if nuc is not None and not _ellipsoid_outside(
+            c[None], nuc[0], nuc[2], nuc[1], r + _MARGIN_VES_NUC
+        ):
+            return
+        if any(_min_dist(c[None], m[6]) < r + m[2] + 25.0 for m in mitos):
+            return
+        if any(np.linalg.norm(c - v) < r + rv + 8.0 for v, rv in placed):
+            return
+        placed.append((c, r))
+
+    for _ in range(int(rng.poisson(_VES_CLUSTER_DENSITY * vol))):
+        c = sample()
+        if c is not None:
+            for _ in range(int(rng.poisson(6)) + 1):
+                attempt(c + rng.normal(0, 110.0, 3), rng.uniform(*_VES_RADIUS))
+    for _ in range(int(rng.poisson(_VES_SINGLE_DENSITY * vol))):
+        c = sample()
+        if c is not None:
+            attempt(c, rng.uniform(*_VES_RADIUS))
+    return placed
+
+
+def _build(
+    shape: tuple[int, int, int], seed: int, voxel: tuple[float, float, float]
+) -> PhantomSpec:
     vs = np.array(voxel)
     ext = (np.array(shape) - 1) * vs  # the hull of the voxel centres is [0, ext]
     vol_um3 = float(np.prod(np.maximum(ext, vs))) / 1e9
@@ -343,121 +444,55 @@ def _build(shape: tuple[int, int, int], seed: int, voxel: tuple[float, float, fl
     wmax = cell_w.max()
     lifted = cKDTree(np.column_stack([cell_pos, np.sqrt(wmax - cell_w)]))
 
-    def owner(p: np.ndarray) -> np.ndarray:
-        q = np.column_stack([p, np.zeros(len(p))])
-        return lifted.query(q)[1]
+    def in_box(p: np.ndarray) -> np.ndarray:
+        return np.all((p >= 0.0) & (p <= ext), axis=-1)
 
-    def in_box(p: np.ndarray, grow: float = 0.0) -> np.ndarray:
-        return np.all((p >= -grow) & (p <= ext + grow), axis=-1)
-
+    # cells that may reach into the volume; a pool of random points owned by each (one query)
+    r_cell = 1.6 * np.sqrt(cell_w)
+    active = np.flatnonzero(np.all((cell_pos + r_cell[:, None] >= 0)
+                                   & (cell_pos - r_cell[:, None] <= ext), axis=1))
+    rngs = [np.random.default_rng([seed, 0xE5, 2, a]) for a in active]
+    pools = [cell_pos[a] + _unit_vectors(g, _POOL) * (r_cell[a] * g.uniform(0, 1, _POOL)
+                                                       ** (1 / 3))[:, None]
+             for a, g in zip(active, rngs, strict=True)]
+    if len(active):
+        allp = np.concatenate(pools)
+        own = lifted.query(np.column_stack([allp, np.zeros(len(allp))]))[1]
+        own = own.reshape(len(active), _POOL)
     nuclei: list[tuple] = []
     mitos: list[tuple] = []
     vesicles: list[tuple] = []
-    for a in range(n_cells):
-        r_cell = 1.6 * math.sqrt(cell_w[a])
-        if np.any(cell_pos[a] + r_cell < 0) or np.any(cell_pos[a] - r_cell > ext):
+    for j, a in enumerate(active):
+        crng = rngs[j]
+        pool = pools[j][(own[j] == a) & in_box(pools[j])]
+        if not len(pool):
             continue
-        crng = np.random.default_rng([seed, 0xE5, 2, a])
-        cell = _Cell(a, cell_pos, cell_w, tree, r_cell + 650.0)
-
-        def sample_in_cell(n: int, crng=crng, r_cell=r_cell, a=a) -> np.ndarray:
-            d = _unit_vectors(crng, n) * (r_cell * crng.uniform(0, 1, n) ** (1 / 3))[:, None]
-            p = cell_pos[a] + d
-            return p[in_box(p) & (owner(p) == a)]
-
-        nuc = None
-        if a < n_big:  # a nucleated cell
-            rot = _rotation(crng, 0.25)
-            axes = np.array([crng.uniform(*_NUC_AXIS_Z), 0.0, 0.0])
-            axes[1] = crng.uniform(*_NUC_AXES_XY)
-            axes[2] = axes[1] * crng.uniform(0.75, 0.95)
-            c = cell_pos[a] + crng.uniform(-60, 60, 3) * np.array([0.5, 1, 1])
-            amat = rot @ np.diag(axes**2) @ rot.T
-            supp = np.sqrt(np.einsum("ni,ij,nj->n", cell.n, amat, cell.n))
-            scale = float(np.min((cell.h - cell.n @ c - _MARGIN_NUC_CELL) / supp))
-            if scale >= 0.5:
-                axes = axes * min(1.0, scale)
-                # nucleolus: a dense sphere well inside
-                nr = 0.28 * axes.min()
-                off = rot @ (crng.uniform(-0.35, 0.35, 3) * axes)
-                nuc = (c, axes, rot, np.r_[c + off, nr], a)
-                nuclei.append(nuc)
-
-        # Monte Carlo estimate of this cell's cytoplasm volume inside the box
-        probe = cell_pos[a] + _unit_vectors(crng, 96) * (
-            r_cell * crng.uniform(0, 1, 96) ** (1 / 3))[:, None]
-        inside = in_box(probe) & (owner(probe) == a)
+        cell = _Cell(a, cell_pos, cell_w, tree, r_cell[a] + 650.0)
+        nuc = _make_nucleus(crng, cell, cell_pos[a]) if a < n_big else None
         if nuc is not None:
-            q = (probe - nuc[0]) @ nuc[2]
-            inside &= ((q / nuc[1]) ** 2).sum(1) > 1.0
-        vol = inside.mean() * 4 / 3 * np.pi * r_cell**3 / 1e9
-        if vol <= 0:
-            continue
+            nuclei.append(nuc)
+        # cytoplasm volume of the cell inside the box (Monte Carlo over the pool)
+        free = len(pool)
+        if nuc is not None:
+            q = (pool - nuc[0]) @ nuc[2]
+            free = int((((q / nuc[1]) ** 2).sum(1) > 1.0).sum())
+        vol = free / _POOL * 4 / 3 * np.pi * r_cell[a] ** 3 / 1e9
+        queue = list(pool[::-1])
 
-        cell_mitos: list[tuple] = []
-        for _ in range(int(crng.poisson(_MITO_DENSITY * vol))):
-            for attempt in range(30):
-                p = sample_in_cell(8)
-                if not len(p):
-                    continue
-                c = p[0]
-                u = _unit_vectors(crng, 1)[0] * np.array([0.45, 1.0, 1.0])  # favour XY
-                u /= np.linalg.norm(u)
-                r = crng.uniform(*_MITO_RADIUS)
-                length = crng.uniform(*_MITO_LENGTH) * (1 - attempt / 40)
-                p0, p1 = c - 0.5 * length * u, c + 0.5 * length * u
-                if not (in_box(p0) and in_box(p1)):
-                    continue
-                if not cell.fits(np.maximum(cell.n @ p0, cell.n @ p1) + r, _MARGIN_MITO_CELL):
-                    continue
-                pts = _axis_points(p0, p1)
-                if nuc is not None and not _ellipsoid_outside(
-                    pts, nuc[0], nuc[2], nuc[1], r + _MARGIN_MITO_NUC
-                ):
-                    continue
-                if any(_min_dist(pts, m[6]) < r + m[2] + 10.0 for m in cell_mitos):
-                    continue
-                # cristae: lamellae across the long axis, kept vertical enough to show in XY
-                cu = np.array([0.2 * u[0], u[1], u[2]])
-                if np.linalg.norm(cu[1:]) < 0.35:
-                    t = crng.uniform(0, 2 * np.pi)
-                    cu = np.array([0.0, np.cos(t), np.sin(t)])
-                cu /= np.linalg.norm(cu)
-                wob = np.cross(cu, _unit_vectors(crng, 1)[0])
-                wob /= max(np.linalg.norm(wob), 1e-9)
-                cell_mitos.append((p0, p1, r, cu, wob, crng.uniform(55.0, 80.0), pts,
-                                   crng.uniform(0, 1), crng.uniform(*_MITO_MATRIX), a))
-                break
+        def sample(queue=queue, a=a, crng=crng) -> np.ndarray | None:
+            """A random point of the cell inside the volume (None if the cell seems empty)."""
+            for _ in range(4):
+                if queue:
+                    return queue.pop()
+                p = cell_pos[a] + _unit_vectors(crng, _POOL) * (
+                    r_cell[a] * crng.uniform(0, 1, _POOL) ** (1 / 3))[:, None]
+                ow = lifted.query(np.column_stack([p, np.zeros(_POOL)]))[1]
+                queue.extend(p[(ow == a) & in_box(p)][::-1])
+            return None
+
+        cell_mitos = _place_mitochondria(crng, cell, nuc, vol, sample, in_box)
         mitos.extend(cell_mitos)
-
-        cell_ves: list[tuple[np.ndarray, float]] = []
-
-        def try_vesicle(c: np.ndarray, r: float, cell=cell, nuc=nuc,
-                        cell_mitos=cell_mitos, cell_ves=cell_ves, a=a) -> None:
-            if not in_box(c) or owner(c[None])[0] != a:
-                return
-            if not cell.fits(cell.n @ c + r, _MARGIN_VES_CELL):
-                return
-            if nuc is not None and not _ellipsoid_outside(
-                c[None], nuc[0], nuc[2], nuc[1], r + _MARGIN_VES_NUC
-            ):
-                return
-            if any(_min_dist(c[None], m[6]) < r + m[2] + 25.0 for m in cell_mitos):
-                return
-            if any(np.linalg.norm(c - v) < r + rv + 8.0 for v, rv in cell_ves):
-                return
-            cell_ves.append((c, r))
-
-        for _ in range(int(crng.poisson(_VES_CLUSTER_DENSITY * vol))):
-            p = sample_in_cell(8)
-            if len(p):
-                for _ in range(int(crng.poisson(6)) + 1):
-                    try_vesicle(p[0] + crng.normal(0, 110.0, 3), crng.uniform(*_VES_RADIUS))
-        for _ in range(int(crng.poisson(_VES_SINGLE_DENSITY * vol))):
-            p = sample_in_cell(8)
-            if len(p):
-                try_vesicle(p[0], crng.uniform(*_VES_RADIUS))
-        vesicles.extend(cell_ves)
+        vesicles.extend(_place_vesicles(crng, cell, nuc, vol, sample, in_box, cell_mitos))
 
     # --- render boxes -------------------------------------------------------------------------
     shp = np.array(shape)
@@ -659,7 +694,7 @@ def _cell_field(spec: PhantomSpec, planes: np.ndarray, ty0: int, ty1: int):
     truth band and the (compact) membrane profile, so both are exact everywhere.
     """
     vs = np.asarray(spec.voxel_size_nm)
-    _, ny_, nx_ = spec.shape
+    nx_ = spec.shape[2]
     t, e = _TILE, _REACH
     ntx = -(-nx_ // t)
     nty = ty1 - ty0
@@ -767,10 +802,10 @@ def _render_unit(spec: PhantomSpec, tab: _Tables, k0: int, k1: int, y0: int, y1:
         region = (slice(a0 - k0, a1 - k0), slice(b0 - r0, b1 - r0), slice(bx[4], bx[5]))
         zz = (np.arange(a0, a1) * vs[0])[:, None, None]
         return region, zz, tab.ys[b0:b1][None, :, None], tab.xs[bx[4]:bx[5]][None, None, :], (
-            a0, a1, b0, b1)
+            b0, b1)
 
     for m in _overlap(spec.nuc_box, k0, k1, r0, r1):
-        region, zz, yy, xx, (a0, a1, b0, b1) = block(spec.nuc_box[m])
+        region, zz, yy, xx, (b0, b1) = block(spec.nuc_box[m])
         c, rot, axes = spec.nuc_center[m], spec.nuc_rot[m], spec.nuc_axes[m]
         bm = rot @ np.diag(1.0 / axes**2) @ rot.T
         qz, qy, qx = zz - c[0], yy - c[1], xx - c[2]

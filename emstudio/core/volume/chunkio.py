@@ -21,8 +21,14 @@ WRITE_THREADS = min(4, os.cpu_count() or 1)  # file writes and Blosc release the
 class ChunkWriter:
     """Writes whole-plane slabs ``(n, Y, X)`` at any z offset into one zarr v2 array."""
 
-    def __init__(self, array_dir: Path, shape: tuple[int, int, int], chunks: tuple[int, ...],
-                 dtype: np.dtype, compressor: Codec | None) -> None:
+    def __init__(
+        self,
+        array_dir: Path,
+        shape: tuple[int, int, int],
+        chunks: tuple[int, ...],
+        dtype: np.dtype,
+        compressor: Codec | None,
+    ) -> None:
         self.dir = Path(array_dir)
         self.shape = tuple(shape)
         self.chunks = tuple(chunks)

@@ -29,8 +29,15 @@ def is_fast_layout(metadata: dict) -> bool:
 class RawChunkSlicer:
     """Reads XY/XZ/YZ planes of one uncompressed zarr v2 array."""
 
-    def __init__(self, array_dir: Path, shape: tuple[int, ...], chunks: tuple[int, ...],
-                 dtype: np.dtype, fill_value: float, separator: str = ".") -> None:
+    def __init__(
+        self,
+        array_dir: Path,
+        shape: tuple[int, ...],
+        chunks: tuple[int, ...],
+        dtype: np.dtype,
+        fill_value: float,
+        separator: str = ".",
+    ) -> None:
         self.dir = Path(array_dir)
         self.shape = tuple(shape)
         self.chunks = tuple(chunks)

@@ -22,14 +22,14 @@ def ingest(
 ) -> VolumeWriter:
     """Write ``source`` (converted by ``conversion``) as a new store at ``path``."""
     z = source.info.shape[0]
-    with VolumeWriter(path, source.info.shape, conversion.target_dtype, voxel_size, kind,
-                      name) as writer:
+    with VolumeWriter(
+        path, source.info.shape, conversion.target_dtype, voxel_size, kind, name
+    ) as writer:
         step = writer.slab_planes
         for z0 in range(0, z, step):
             z1 = min(z0 + step, z)
             writer.write_slab(z0, conversion.apply(source.read_slab(z0, z1)))
             progress(z1, z, f"writing planes {z1}/{z}")
-        writer.finalize(
-            {"source": source.info.path, "format": source.info.format, "conversion": conversion.rule}
-        )
+        info = source.info
+        writer.finalize({"source": info.path, "format": info.format, "conversion": conversion.rule})
     return writer

@@ -74,13 +74,19 @@ class VolumeWriter:
             level_chunks = chunks_for(level_shape, chunks)
             self.arrays.append(
                 self.group.create_array(
-                    name=str(level), shape=level_shape, chunks=level_chunks, dtype=self.dtype,
-                    compressors=compressor, fill_value=0,
+                    name=str(level),
+                    shape=level_shape,
+                    chunks=level_chunks,
+                    dtype=self.dtype,
+                    compressors=compressor,
+                    fill_value=0,
                 )
             )
-            self._writers.append(ChunkWriter(
-                self.path / str(level), level_shape, level_chunks, self.dtype, compressor
-            ))
+            self._writers.append(
+                ChunkWriter(
+                    self.path / str(level), level_shape, level_chunks, self.dtype, compressor
+                )
+            )
         self._next_z = [0] * len(self._writers)  # next plane to write, per level
         self._carry: list[np.ndarray | None] = [None] * len(self._writers)
         self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="chunk-writer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import mrcfile
@@ -81,3 +82,14 @@ def test_not_an_mrc_file(tmp_path: Path) -> None:
     path.write_bytes(b"hello" * 400)
     with pytest.raises(InputFileError, match="is not a readable MRC file"):
         MrcSource(path)
+
+
+def test_truncated_while_reading(tmp_path: Path) -> None:
+    data = np.arange(6 * 16 * 16, dtype=np.uint16).reshape(6, 16, 16)
+    path = write_mrc(tmp_path / "shrinks.mrc", data)
+    with MrcSource(path) as src:
+        np.testing.assert_array_equal(src.read_slab(0, 6), data)
+        os.truncate(path, 1024 + 3 * 16 * 16 * 2 + 10)
+        np.testing.assert_array_equal(src.read_slab(0, 3), data[:3])
+        with pytest.raises(InputFileError, match=r"is truncated: plane 4 is missing"):
+            src.read_slab(2, 6)

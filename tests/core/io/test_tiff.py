@@ -162,14 +162,24 @@ def test_ome_tiff_pyramid_reads_level_0(tmp_path: Path) -> None:
         np.testing.assert_array_equal(src.read_slab(0, 3), data)
 
 
-@pytest.mark.parametrize("planar", [False, True], ids=["contig", "planar"])
-def test_rgb_stack_has_three_channels(tmp_path: Path, planar: bool) -> None:
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"planarconfig": "separate"},
+        {"planarconfig": "separate", "compression": "zlib"},
+        {"compression": "zlib"},
+        {"imagej": True, "metadata": {"axes": "ZYXS"}},
+    ],
+    ids=["contig", "planar", "planar-zlib", "zlib", "imagej"],
+)
+def test_rgb_stack_has_three_channels(tmp_path: Path, kwargs: dict) -> None:
     rgb = volume((4, 10, 12, 3), np.uint8)
     path = tmp_path / "rgb.tif"
-    if planar:
-        tifffile.imwrite(path, np.moveaxis(rgb, -1, 1), photometric="rgb", planarconfig="separate")
+    if kwargs.get("planarconfig") == "separate":
+        tifffile.imwrite(path, np.moveaxis(rgb, -1, 1), photometric="rgb", **kwargs)
     else:
-        tifffile.imwrite(path, rgb, photometric="rgb")
+        tifffile.imwrite(path, rgb, photometric="rgb", **kwargs)
     with TiffSource(path) as src:
         assert src.info.channels == 3
         assert src.info.shape == (4, 10, 12)
