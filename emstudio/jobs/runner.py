@@ -20,6 +20,10 @@ from emstudio.jobs.spec import JobSpec
 from emstudio.jobs.tasks import TASKS
 
 
+class UnknownJobKindError(EmstudioError):
+    """A spec names a kind of job this emstudio does not know."""
+
+
 @dataclass
 class JobResult:
     job_id: str
@@ -34,6 +38,10 @@ def run_job(
     project: Project | None = None,
 ) -> JobResult:
     """Execute ``spec``; raises the task's error after recording the job as failed."""
+    if spec.kind not in TASKS:
+        raise UnknownJobKindError(
+            f"unknown job kind {spec.kind!r}; this emstudio runs: {', '.join(sorted(TASKS))}"
+        )
     own_project = project is None
     project = project or Project.open(spec.project)
     job_dir = project.jobs_dir / spec.id

@@ -10,8 +10,6 @@ from typing import Any
 
 from emstudio.core.errors import InputFileError
 
-JOB_KINDS = ("import", "demo")
-
 
 @dataclass
 class JobSpec:
@@ -41,6 +39,4 @@ class JobSpec:
             raise InputFileError(path, f"is not a readable job spec ({exc})") from None
         if not isinstance(data, dict) or "kind" not in data or "project" not in data:
             raise InputFileError(path, "is not a job spec (needs 'kind' and 'project')")
-        if data["kind"] not in JOB_KINDS:
-            raise InputFileError(path, f"unknown job kind {data['kind']!r} (known: {JOB_KINDS})")
         return cls.from_json(data)

@@ -12,10 +12,11 @@ Images (kind="image"):
   rounded to nearest, in the source's bit depth; alpha is dropped. Other RGB dtypes are refused.
 
 Labels (kind="labels"):
-- Values must be non-negative whole numbers (floats only when all values are whole and finite).
-  They are stored as the smallest of uint8/uint16/uint32 that holds the largest label; bool
-  becomes uint8 0/1. RGB labels, negative values and non-integral or non-finite floats are
-  refused with an InputFileError that says why.
+- uint8 and uint16 labels are stored unchanged; bool becomes uint8 0/1.
+- Other types must hold non-negative whole numbers (floats only when all values are whole and
+  finite); they are stored as the smallest of uint8/uint16/uint32 that holds the largest label. RGB labels,
+  negative values and non-integral or non-finite floats are refused with an InputFileError
+  that says why.
 """
 
 from __future__ import annotations
@@ -137,8 +138,8 @@ class Conversion:
 def plan_conversion(info: SourceInfo, kind: str, stats: ValueRange | None) -> Conversion:
     """The Conversion for a source of ``kind`` "image" or "labels".
 
-    ``stats`` (from ``scan_value_range``) is needed for every dtype except uint8/uint16/bool
-    images, RGB images and uint8/bool labels; ValueError if it is needed and missing.
+    ``stats`` (from ``scan_value_range``) is needed where ``needs_value_range`` says so;
+    ValueError if it is needed and missing.
     InputFileError when the data cannot be stored as ``kind`` (see module docstring).
     """
     dtype = np.dtype(info.dtype)
@@ -147,6 +148,14 @@ def plan_conversion(info: SourceInfo, kind: str, stats: ValueRange | None) -> Co
     if kind == "labels":
         return _plan_labels(info, dtype, stats)
     raise ValueError(f"kind must be 'image' or 'labels', not {kind!r}")
+
+
+def needs_value_range(info: SourceInfo, kind: str) -> bool:
+    """True when ``plan_conversion`` needs ``scan_value_range`` for this source and kind."""
+    dtype = np.dtype(info.dtype)
+    if kind not in ("image", "labels"):
+        raise ValueError(f"kind must be 'image' or 'labels', not {kind!r}")
+    return info.channels == 1 and dtype.kind != "b" and dtype not in (_UINT8, _UINT16)
 
 
 def _need(stats: ValueRange | None, dtype: np.dtype, kind: str) -> ValueRange:
@@ -214,8 +223,9 @@ def _plan_labels(info: SourceInfo, dtype: np.dtype, stats: ValueRange | None) ->
     if dtype.kind == "b":
         rule = "bool labels stored as uint8: False -> 0, True -> 1."
         return Conversion(dtype, _UINT8, "cast", rule, lossless=True)
-    if dtype == _UINT8:
-        return Conversion(dtype, dtype, "keep", "uint8 labels are stored unchanged.", True)
+    if dtype in (_UINT8, _UINT16):  # kept as they are, like uint8/uint16 images
+        rule = f"{dtype} labels are stored unchanged."
+        return Conversion(dtype, dtype, "keep", rule, lossless=True)
     if dtype.kind not in "iuf":
         raise InputFileError(info.path, f"holds {dtype} values, which cannot be labels")
     stats = _need(stats, dtype, "labels")

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from emstudio.core.errors import InputFileError
 from emstudio.core.io.base import VoxelSize
-from emstudio.core.io.dtypes import plan_conversion, scan_value_range
+from emstudio.core.io.dtypes import needs_value_range, plan_conversion, scan_value_range
 from emstudio.core.io.open_source import open_source
 from emstudio.core.progress import Progress, no_progress, scaled
 from emstudio.core.project import provenance
@@ -58,7 +56,7 @@ def import_files(
             log(f"{info.path}: {note}")
         stats = None
         offset = 0
-        if _needs_scan(info.dtype, info.channels, kind):
+        if needs_value_range(info, kind):
             scan = scaled(progress, 0, SCAN_SHARE, 100)
             stats = scan_value_range(source, lambda done, total: scan(done, total, "scanning"))
             offset = SCAN_SHARE
@@ -88,12 +86,6 @@ def import_files(
             ),
             progress=scaled(progress, offset, 100 - offset, 100),
         )
-
-
-def _needs_scan(dtype: object, channels: int, kind: str) -> bool:
-    return np.dtype(dtype) not in (np.dtype("uint8"), np.dtype("uint16")) or (
-        channels > 1 and kind != "image"
-    )
 
 
 def _default_image(project: Project, kind: str) -> VolumeRecord | None:

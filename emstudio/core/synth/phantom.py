@@ -109,7 +109,7 @@ _VES_DARK = 0.75
 _GRAIN = (0.035, 0.065, 0.04)  # cytoplasm, nucleus, mitochondrion (std after filtering)
 _DOT_DENSITY = 5e-3  # ribosome-like dots per px of cytoplasm
 _DOT_PEAK = 0.12  # their darkening
-_PSF_PX = 0.8
+_PSF_PX = 1.0  # in-plane PSF sigma (px); also shapes the granularity
 _PLANE_GAIN = 0.02
 _NOISE_SHOT = 0.003
 _NOISE_READ = 0.002
@@ -247,11 +247,18 @@ def _rsa(
         c, r = cand[b0:b0 + batch], radii[b0:b0 + batch]
         ok = np.ones(len(c), bool)
         if len(pos):
-            reach = _GAMMA * (r + rad.max())
-            for i, near in enumerate(cKDTree(pos).query_ball_point(c, reach)):
+            kk = min(16, len(pos))
+            reach = _GAMMA * (radius_range[1] + rad.max())
+            d, j = cKDTree(pos).query(c, k=kk, distance_upper_bound=reach)
+            d, j = d.reshape(len(c), kk), j.reshape(len(c), kk)
+            found = j < len(pos)
+            lim = _GAMMA * (r[:, None] + rad[np.minimum(j, len(pos) - 1)])
+            ok = ~np.any(found & (d < lim), axis=1)
+            for i in np.flatnonzero(found[:, -1]):  # maybe more neighbours than kk: check all
+                near = cKDTree(pos).query_ball_point(c[i], reach) if kk == 16 else []
                 if near:
-                    d = np.linalg.norm(pos[near] - c[i], axis=1)
-                    ok[i] = bool(np.all(d >= _GAMMA * (r[i] + rad[near])))
+                    dd = np.linalg.norm(pos[near] - c[i], axis=1)
+                    ok[i] = bool(np.all(dd >= _GAMMA * (r[i] + rad[near])))
         pairs = cKDTree(c).query_pairs(2 * _GAMMA * radius_range[1], output_type="ndarray")
         if len(pairs):
             d = np.linalg.norm(c[pairs[:, 0]] - c[pairs[:, 1]], axis=1)
@@ -309,22 +316,29 @@ class _Cell:
         return bool(np.all(support + margin <= self.h))
 
 
-def _ellipsoid_outside(x: np.ndarray, c: np.ndarray, rot: np.ndarray, axes: np.ndarray,
-                       grow: float) -> bool:
-    """True if all points x (k, 3) lie outside the ellipsoid with semi-axes axes + grow (which
-    contains the ellipsoid dilated by a ball of radius grow)."""
-    q = (x - c) @ rot
-    return bool(np.all(((q / (axes + grow)) ** 2).sum(1) > 1.0))
+def _seg_dist(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
+    """Distance between segments p0-p1 and q0-q1 (arrays (..., 3), broadcast; nonzero lengths)."""
+    d1, d2, r = p1 - p0, q1 - q0, p0 - q0
+    a = (d1 * d1).sum(-1)
+    e = (d2 * d2).sum(-1)
+    b = (d1 * d2).sum(-1)
+    c = (d1 * r).sum(-1)
+    f = (d2 * r).sum(-1)
+    den = a * e - b * b
+    s = np.where(den > 1e-9 * a * e, np.clip((b * f - c * e) / np.maximum(den, 1e-300), 0, 1), 0.0)
+    t = (b * s + f) / e
+    s = np.where(t < 0, np.clip(-c / a, 0, 1), np.where(t > 1, np.clip((b - c) / a, 0, 1), s))
+    t = np.clip(t, 0, 1)
+    gap = (p0 + d1 * s[..., None]) - (q0 + d2 * t[..., None])
+    return np.sqrt((gap * gap).sum(-1))
 
 
-def _axis_points(p0: np.ndarray, p1: np.ndarray, step: float = 5.0) -> np.ndarray:
-    n = max(2, int(np.ceil(np.linalg.norm(p1 - p0) / step)) + 1)
-    return p0 + np.linspace(0.0, 1.0, n)[:, None] * (p1 - p0)
-
-
-def _min_dist(a: np.ndarray, b: np.ndarray) -> float:
-    d = a[:, None, :] - b[None, :, :]
-    return float(np.sqrt((d * d).sum(-1).min()))
+def _outside_nucleus(pts: np.ndarray, nuc, grow: np.ndarray) -> np.ndarray:
+    """pts (k, m, 3): True where all m points of a row lie outside the nucleus ellipsoid grown
+    by grow (k,) (semi-axes + grow contain the ellipsoid dilated by grow)."""
+    q = (pts - nuc[0]) @ nuc[2]
+    g = nuc[1] + grow[:, None, None]
+    return np.all(((q / g) ** 2).sum(-1) > 1.0, axis=1)
 
 
 def _make_nucleus(rng: np.random.Generator, cell: _Cell, seed_pos: np.ndarray):
@@ -349,68 +363,81 @@ def _place_mitochondria(rng, cell: _Cell, nuc, vol: float, sample, in_box) -> li
     """Capsules inside the cell, clear of its boundary, of the nucleus and of each other. The
     axis segment lies inside the volume's voxel hull, so each instance is 6-connected."""
     placed: list[tuple] = []
+    tries = 24
+    shrink = 1.0 - np.arange(tries) / (1.4 * tries)  # later attempts are shorter
+    frac = np.linspace(0.0, 1.0, 24)[None, :, None]
     for _ in range(int(rng.poisson(_MITO_DENSITY * vol))):
-        for attempt in range(30):
-            c = sample()
-            if c is None:
-                return placed
-            u = _unit_vectors(rng, 1)[0] * np.array([0.45, 1.0, 1.0])  # favour XY
-            u /= np.linalg.norm(u)
-            r = rng.uniform(*_MITO_RADIUS)
-            length = rng.uniform(*_MITO_LENGTH) * (1 - attempt / 40)
-            p0, p1 = c - 0.5 * length * u, c + 0.5 * length * u
-            if not (in_box(p0) and in_box(p1)):
-                continue
-            if not cell.fits(np.maximum(cell.n @ p0, cell.n @ p1) + r, _MARGIN_MITO_CELL):
-                continue
-            pts = _axis_points(p0, p1)
-            if nuc is not None and not _ellipsoid_outside(
-                pts, nuc[0], nuc[2], nuc[1], r + _MARGIN_MITO_NUC
-            ):
-                continue
-            if any(_min_dist(pts, m[6]) < r + m[2] + 10.0 for m in placed):
-                continue
-            # cristae: lamellae across the long axis, kept vertical enough to show in XY
-            cu = np.array([0.2 * u[0], u[1], u[2]])
-            if np.linalg.norm(cu[1:]) < 0.35:
-                t = rng.uniform(0, 2 * np.pi)
-                cu = np.array([0.0, np.cos(t), np.sin(t)])
-            cu /= np.linalg.norm(cu)
-            wob = np.cross(cu, _unit_vectors(rng, 1)[0])
-            wob /= max(np.linalg.norm(wob), 1e-9)
-            placed.append((p0, p1, r, cu, wob, rng.uniform(55.0, 80.0), pts,
-                           rng.uniform(0, 1), rng.uniform(*_MITO_MATRIX), cell.a))
+        cs = [c for c in (sample() for _ in range(tries)) if c is not None]
+        if not cs:
             break
+        c = np.array(cs)
+        k = len(c)
+        u = _unit_vectors(rng, k) * np.array([0.45, 1.0, 1.0])  # favour XY
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        r = rng.uniform(*_MITO_RADIUS, k)
+        length = rng.uniform(*_MITO_LENGTH, k) * shrink[:k]
+        p0, p1 = c - 0.5 * length[:, None] * u, c + 0.5 * length[:, None] * u
+        ok = in_box(p0) & in_box(p1)
+        reach = np.maximum(p0 @ cell.n.T, p1 @ cell.n.T) + (r + _MARGIN_MITO_CELL)[:, None]
+        ok &= np.all(reach <= cell.h[None], axis=1)
+        if nuc is not None:
+            ok &= _outside_nucleus(p0[:, None] + frac * (p1 - p0)[:, None], nuc,
+                                   r + _MARGIN_MITO_NUC)
+        if placed:
+            q0 = np.array([m[0] for m in placed])
+            q1 = np.array([m[1] for m in placed])
+            rq = np.array([m[2] for m in placed])
+            gap = _seg_dist(p0[:, None], p1[:, None], q0[None], q1[None])
+            ok &= np.all(gap >= r[:, None] + rq[None] + 10.0, axis=1)
+        if not ok.any():
+            continue
+        i = int(np.argmax(ok))
+        # cristae: lamellae across the long axis, kept vertical enough to show in XY
+        cu = np.array([0.2 * u[i, 0], u[i, 1], u[i, 2]])
+        if np.linalg.norm(cu[1:]) < 0.35:
+            t = rng.uniform(0, 2 * np.pi)
+            cu = np.array([0.0, np.cos(t), np.sin(t)])
+        cu /= np.linalg.norm(cu)
+        wob = np.cross(cu, _unit_vectors(rng, 1)[0])
+        wob /= max(np.linalg.norm(wob), 1e-9)
+        placed.append((p0[i], p1[i], r[i], cu, wob, rng.uniform(55.0, 80.0), None,
+                       rng.uniform(0, 1), rng.uniform(*_MITO_MATRIX), cell.a))
     return placed
 
 
 def _place_vesicles(rng, cell: _Cell, nuc, vol: float, sample, in_box,
                     mitos: list[tuple]) -> list[tuple]:
-    """Spheres in clusters and alone, clear of the cell boundary, nucleus and mitochondria."""
-    placed: list[tuple[np.ndarray, float]] = []
-
-    def attempt(c: np.ndarray, r: float) -> None:
-        if not in_box(c) or not cell.fits(cell.n @ c + r, _MARGIN_VES_CELL):
-            return
-        if nuc is not None and not _ellipsoid_outside(
-            c[None], nuc[0], nuc[2], nuc[1], r + _MARGIN_VES_NUC
-        ):
-            return
-        if any(_min_dist(c[None], m[6]) < r + m[2] + 25.0 for m in mitos):
-            return
-        if any(np.linalg.norm(c - v) < r + rv + 8.0 for v, rv in placed):
-            return
-        placed.append((c, r))
-
+    """Spheres in clusters and alone, clear of the cell boundary, nucleus, mitochondria and of
+    each other (earlier candidates win)."""
+    cs: list[np.ndarray] = []
     for _ in range(int(rng.poisson(_VES_CLUSTER_DENSITY * vol))):
         c = sample()
         if c is not None:
-            for _ in range(int(rng.poisson(6)) + 1):
-                attempt(c + rng.normal(0, 110.0, 3), rng.uniform(*_VES_RADIUS))
+            cs.extend(c + rng.normal(0, 110.0, (int(rng.poisson(6)) + 1, 3)))
     for _ in range(int(rng.poisson(_VES_SINGLE_DENSITY * vol))):
         c = sample()
         if c is not None:
-            attempt(c, rng.uniform(*_VES_RADIUS))
+            cs.append(c)
+    if not cs:
+        return []
+    c = np.array(cs)
+    r = rng.uniform(*_VES_RADIUS, len(c))
+    ok = in_box(c) & np.all(c @ cell.n.T + (r + _MARGIN_VES_CELL)[:, None] <= cell.h[None], 1)
+    if nuc is not None:
+        ok &= _outside_nucleus(c[:, None], nuc, r + _MARGIN_VES_NUC)
+    if mitos:
+        q0 = np.array([m[0] for m in mitos])
+        q1 = np.array([m[1] for m in mitos])
+        rq = np.array([m[2] for m in mitos])
+        gap = _seg_dist(c[:, None], c[:, None] + 1e-6, q0[None], q1[None])
+        ok &= np.all(gap >= r[:, None] + rq[None] + 25.0, axis=1)
+    dd = np.linalg.norm(c[:, None] - c[None], axis=-1) < (r[:, None] + r[None] + 8.0)
+    placed: list[tuple] = []
+    kept = np.zeros(len(c), bool)
+    for i in np.flatnonzero(ok):
+        if not np.any(dd[i, :i] & kept[:i]):
+            kept[i] = True
+            placed.append((c[i], r[i]))
     return placed
 
 
@@ -547,7 +574,7 @@ def _build(
 # seeded by (seed, plane, fixed row block).
 # ================================================================================================
 
-_ROWS = 64  # row block of the random numbers; work units start on multiples of it
+_ROWS = 128  # row block of the random numbers; work units start on multiples of it
 _HALO = 8  # rows, >= the radius of every in-plane filter
 _UNIT_VOXELS = 1 << 19  # work unit size (planes x rows x X)
 _BATCH = 1 << 19  # cell-field elements per batch (tiles x candidates x TILE^2)
@@ -583,13 +610,16 @@ class _Tables:
         return out
 
     def shading(self, zc: np.ndarray, ry: slice, rx: slice) -> np.ndarray:
-        """Smooth low-frequency field of unit variance: u(z,y) + v(z,x) + u2(z,y) v2(z,x)."""
+        """The cytoplasm level plus a smooth low-frequency field u(z,y) + v(z,x) + u2 v2 of
+        standard deviation _LOWFREQ_AMP (float32)."""
         u = self._waves("tex", zc, slice(0, 4), 1, ry)
         v = self._waves("tex", zc, slice(4, 8), 2, rx)
         u2 = self._waves("tex", zc, slice(8, 12), 1, ry)
         v2 = self._waves("tex", zc, slice(12, 16), 2, rx)
-        f = (u[:, :, None] + v[:, None, :]) + u2[:, :, None] * v2[:, None, :]
-        return (f * (1.0 / math.sqrt(3.0))).astype(np.float32)
+        g = np.float32(_LOWFREQ_AMP / math.sqrt(3.0))
+        u, v, u2, v2 = (a.astype(np.float32) * g for a in (u, v, u2, v2))
+        u += np.float32(_CYTO)
+        return (u[:, :, None] + v[:, None, :]) + u2[:, :, None] * (v2[:, None, :] / g)
 
     def fourier(self, name: str, zc: np.ndarray, ry: slice, rx: slice) -> np.ndarray:
         """sum_i sqrt(2/K) cos(k_i . p + phase_i) on planes zc (n,), rows ry, columns rx."""
@@ -643,11 +673,12 @@ def _box_pow(pos: np.ndarray, w: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     return mn, mx
 
 
-def _tile_candidates(spec: PhantomSpec, zc: float, lo: np.ndarray, hi: np.ndarray):
+def _tile_candidates(spec: PhantomSpec, pre: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     """For each tile box (t, 3) the seeds (ascending) that may own a point of it: (t, L) indices
-    padded with -1. A seed s is kept unless, for some seed t, pow_s > pow_t over the whole box."""
+    padded with -1. A seed s is kept unless, for some seed t, pow_s > pow_t over the whole box.
+    pre: ascending seed indices that include every possible owner of the union of the boxes."""
     pos, w = spec.cell_pos, spec.cell_weight
-    sub = _owners_possible(pos, w, lo.min(0), hi.max(0))
+    sub = pre[_owners_possible(pos[pre], w[pre], lo.min(0), hi.max(0))]
     p, ws = pos[sub], w[sub]
     mn, mx = _box_pow(p[None], ws[None], lo[:, None], hi[:, None])
     loose = mn <= mx.min(1, keepdims=True)  # (t, S)
@@ -707,11 +738,13 @@ def _cell_field(spec: PhantomSpec, planes: np.ndarray, ty0: int, ty1: int):
     lo = np.stack([np.zeros(ty_g.size), ty_g * t * vs[1], tx_g * t * vs[2]], 1) - e
     hi = np.stack([np.zeros(ty_g.size), (ty_g * t + t - 1) * vs[1],
                    (tx_g * t + t - 1) * vs[2]], 1) + e
+    lo[:, 0], hi[:, 0] = planes[0] * vs[0] - e, planes[-1] * vs[0] + e
+    pre = _owners_possible(spec.cell_pos, spec.cell_weight, lo.min(0), hi.max(0))
     groups: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for i, k in enumerate(planes):
         zc = k * vs[0]
         lo[:, 0], hi[:, 0] = zc - e, zc + e
-        idx = _tile_candidates(spec, zc, lo, hi)
+        idx = _tile_candidates(spec, pre, lo, hi)
         cnt = (idx >= 0).sum(1)
         for c in np.unique(cnt):
             sel = np.flatnonzero(cnt == c)
@@ -790,7 +823,7 @@ def _render_unit(spec: PhantomSpec, tab: _Tables, k0: int, k1: int, y0: int, y1:
     mito_ids = np.zeros((n, nrow, nx_), np.uint32)
     nuc_ids = np.zeros((n, nrow, nx_), np.uint32)
     img = spec.cell_tone.astype(np.float32)[owner]
-    img += _CYTO + _LOWFREQ_AMP * tab.shading(zc, slice(r0, r1), slice(0, nx_))
+    img += tab.shading(zc, slice(r0, r1), slice(0, nx_))
     grain_amp = np.full((n, nrow, nx_), _GRAIN[0], np.float32)
     cyto = np.ones((n, nrow, nx_), bool)  # where ribosome-like dots may appear
 
@@ -882,36 +915,31 @@ def _render_unit(spec: PhantomSpec, tab: _Tables, k0: int, k1: int, y0: int, y1:
 
     img *= 1.0 - np.minimum(dark, np.float32(0.85))
 
-    # random parts: per (plane, fixed row block) generators, so any row range draws the same
-    texture = np.empty((n, nrow, nx_), np.float32)
+    # random parts, from generators seeded per (plane, fixed row block), so that any row range
+    # draws the same numbers. Granularity and dots are added before the PSF, which shapes them.
     noise = np.empty((n, nrow, nx_), np.float32)
     gain = np.empty((n, 1, 1), np.float32)
     offset = np.empty((n, 1, 1), np.float32)
-    # a unit impulse peaks at 1 / (2 pi s^2) after the texture filter and the PSF (s^2 = 1 + psf^2)
-    dot_w = np.float32(_DOT_PEAK * 2.0 * math.pi * (1.0 + _PSF_PX**2))
-    grain_amp *= np.float32(2.0 * math.sqrt(math.pi))  # a sigma-1 filter divides the std by it
+    # the PSF divides the std of white noise by 2 sqrt(pi) s and a unit impulse by 2 pi s^2
+    grain_amp *= np.float32(2.0 * math.sqrt(math.pi) * _PSF_PX)
+    dot_w = np.float32(_DOT_PEAK * 2.0 * math.pi * _PSF_PX**2)
     for i, k in enumerate(planes):
         prng = np.random.default_rng([spec.seed, 0xE5, 3, int(k)])
         gain[i] = 1.0 + _PLANE_GAIN * prng.standard_normal()
         offset[i] = 0.5 * _PLANE_GAIN * prng.standard_normal()
         for b in range(r0 // _ROWS, -(-r1 // _ROWS)):
             brng = np.random.default_rng([spec.seed, 0xE5, 4, int(k), b])
-            white = brng.standard_normal((_ROWS, nx_), np.float32)
-            nse = brng.standard_normal((_ROWS, nx_), np.float32)
+            white = brng.standard_normal((2, _ROWS, nx_), np.float32)
             nd = int(brng.poisson(_DOT_DENSITY * _ROWS * nx_))
-            dy, dx = brng.integers(0, _ROWS, nd), brng.integers(0, nx_, nd)
-            dw = brng.uniform(0.5, 1.0, nd).astype(np.float32)
+            dpos = brng.integers(0, _ROWS * nx_, nd)
+            dw = brng.uniform(0.5, 1.0, nd)
             lo_, hi_ = max(r0, b * _ROWS), min(r1, b * _ROWS + _ROWS)
             src = slice(lo_ - b * _ROWS, hi_ - b * _ROWS)
             dst = slice(lo_ - r0, hi_ - r0)
-            texture[i, dst] = white[src] * grain_amp[i, dst]
-            noise[i, dst] = nse[src]
-            sel = (dy >= src.start) & (dy < src.stop)
-            yy_, xx_ = dy[sel] - src.start + dst.start, dx[sel]
-            sel_c = cyto[i, yy_, xx_]
-            np.subtract.at(texture[i], (yy_[sel_c], xx_[sel_c]), dw[sel][sel_c] * dot_w)
-    img += ndimage.gaussian_filter(texture, (0, 1.0, 1.0), truncate=4.0)
-    img = ndimage.gaussian_filter(img, (0, _PSF_PX, _PSF_PX), truncate=4.0)
+            dots = np.bincount(dpos, dw, _ROWS * nx_).reshape(_ROWS, nx_)[src]
+            img[i, dst] += white[0, src] * grain_amp[i, dst] - (dots * cyto[i, dst]) * dot_w
+            noise[i, dst] = white[1, src]
+    img = ndimage.gaussian_filter(img, (0, _PSF_PX, _PSF_PX), truncate=3.5)
     img = img * gain + offset
     img += noise * np.sqrt(np.float32(_NOISE_SHOT) * np.maximum(img, 0) + np.float32(_NOISE_READ))
 

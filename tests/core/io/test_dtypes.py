@@ -10,7 +10,13 @@ import tifffile
 
 from emstudio.core.errors import InputFileError
 from emstudio.core.io.base import SourceInfo
-from emstudio.core.io.dtypes import Conversion, ValueRange, plan_conversion, scan_value_range
+from emstudio.core.io.dtypes import (
+    Conversion,
+    ValueRange,
+    needs_value_range,
+    plan_conversion,
+    scan_value_range,
+)
 from emstudio.core.io.source_base import SourceBase
 from emstudio.core.io.tiff import TiffSource
 
@@ -151,7 +157,7 @@ def test_stats_required_for_other_dtypes() -> None:
 @pytest.mark.parametrize(
     ("dtype", "top", "target"),
     [
-        (np.uint16, 41, np.uint8),
+        (np.uint16, 41, np.uint16),  # uint8/uint16 labels are kept as they are
         (np.int32, 255, np.uint8),
         (np.int64, 256, np.uint16),
         (np.uint32, 70_000, np.uint32),
@@ -193,6 +199,30 @@ def test_bad_labels_refused(data, channels, message) -> None:
     with pytest.raises(InputFileError, match=message) as err:
         plan_conversion(source.info, "labels", stats)
     assert err.value.path == "mem.tif"
+
+
+def test_uint16_labels_without_range_stay_uint16() -> None:
+    data = np.array([0, 1, 41], np.uint16).reshape(3, 1, 1)
+    conversion = plan_conversion(ArraySource(data).info, "labels", None)
+    assert conversion.target_dtype == np.uint16 and conversion.method == "keep"
+
+
+@pytest.mark.parametrize(
+    ("dtype", "channels", "expected"),
+    [
+        (np.uint8, 1, False),
+        (np.uint16, 1, False),
+        (np.bool_, 1, False),
+        (np.uint8, 3, False),
+        (np.int16, 1, True),
+        (np.float32, 1, True),
+        (np.uint32, 1, True),
+    ],
+)
+def test_needs_value_range(dtype, channels, expected) -> None:
+    info = SourceInfo("a.tif", "tiff", (2, 1, 1), np.dtype(dtype), channels=channels)
+    assert needs_value_range(info, "image") is expected
+    assert needs_value_range(info, "labels") is expected
 
 
 # --- value range ------------------------------------------------------------------------------

@@ -1,18 +1,14 @@
-"""What each job kind does: maps a spec onto the core function that does the work."""
+"""Job kind "import": files into a project volume."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.project import Project
 from emstudio.core.project.importer import import_files
-from emstudio.core.synth.demo import add_demo_volumes
 from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec
-
-Task = Callable[[Project, JobSpec, EventLog], dict[str, Any]]
 
 
 def run_import(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
@@ -29,17 +25,3 @@ def run_import(project: Project, spec: JobSpec, events: EventLog) -> dict[str, A
         log=events.log,
     )
     return {"volume": record.name, "id": record.id}
-
-
-def run_demo(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
-    records = add_demo_volumes(
-        project,
-        shape=tuple(spec.params.get("shape", ())) or None,
-        seed=int(spec.params.get("seed", 0)),
-        job_id=spec.id,
-        progress=events.progress,
-    )
-    return {"volumes": [r.name for r in records]}
-
-
-TASKS: dict[str, Task] = {"import": run_import, "demo": run_demo}

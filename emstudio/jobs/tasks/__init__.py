@@ -1,0 +1,23 @@
+"""What each job kind does: one module per kind maps a spec onto the core function.
+
+To add a kind: write ``emstudio/jobs/tasks/<kind>.py`` with ``run_<kind>(project, spec, events)
+-> dict`` (the outputs, JSON-serialisable) and add it to ``TASKS`` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from emstudio.core.project import Project
+from emstudio.jobs.events import EventLog
+from emstudio.jobs.spec import JobSpec
+from emstudio.jobs.tasks.demo import run_demo
+from emstudio.jobs.tasks.importing import run_import
+
+Task = Callable[[Project, JobSpec, EventLog], dict[str, Any]]
+
+TASKS: dict[str, Task] = {
+    "import": run_import,
+    "demo": run_demo,
+}
