@@ -63,7 +63,7 @@ def run_job(
         _finish(project, spec, events, "failed", f"Internal error: {exc!r}")
         raise
     else:
-        project.catalog.set_job_status(spec.id, "done", json.dumps(outputs))
+        project.catalog.set_job_status(spec.id, "done", outputs=outputs)
         events.emit("done", outputs=outputs)
         return JobResult(spec.id, "done", outputs)
     finally:

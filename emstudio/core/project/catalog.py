@@ -175,7 +175,12 @@ class Catalog:
             )
 
     def set_job_status(
-        self, job_id: str, status: str, message: str | None = None, pid: int | None = None
+        self,
+        job_id: str,
+        status: str,
+        message: str | None = None,
+        pid: int | None = None,
+        outputs: dict | None = None,
     ) -> None:
         now = utc_now()
         with self.transaction() as db:
@@ -186,9 +191,14 @@ class Catalog:
                 )
             else:
                 db.execute(
-                    "UPDATE jobs SET status = ?, finished_at = ?, message = ? WHERE id = ?",
-                    (status, now, message, job_id),
+                    "UPDATE jobs SET status = ?, finished_at = ?, message = ?, outputs = ? "
+                    "WHERE id = ?",
+                    (status, now, message, json.dumps(outputs) if outputs else None, job_id),
                 )
+
+    def set_job_device(self, job_id: str, device: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE jobs SET device = ? WHERE id = ?", (device, job_id))
 
     def jobs(self, status: str | None = None) -> list[JobRecord]:
         query = "SELECT * FROM jobs"

@@ -95,6 +95,8 @@ class JobRecord:
     finished_at: str | None = None
     pid: int | None = None
     message: str | None = None
+    outputs: dict[str, Any] | None = None
+    device: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> JobRecord:
@@ -108,6 +110,8 @@ class JobRecord:
             finished_at=row["finished_at"],
             pid=row["pid"],
             message=row["message"],
+            outputs=json.loads(row["outputs"]) if row["outputs"] else None,
+            device=row["device"],
         )
 
     def to_json(self) -> dict[str, Any]:

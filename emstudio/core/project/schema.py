@@ -48,6 +48,22 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX jobs_by_status ON jobs(status)",
     ],
+    # 1 -> 2: job outputs and device; mesh sets
+    [
+        "ALTER TABLE jobs ADD COLUMN outputs TEXT",  # JSON outputs of a finished job
+        "ALTER TABLE jobs ADD COLUMN device TEXT",  # e.g. "cuda:0 (NVIDIA H100, 80 GB)", "cpu"
+        """CREATE TABLE meshes (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,            -- folder under meshes/, relative to the project
+            segmentation_id TEXT REFERENCES volumes(id),
+            format TEXT NOT NULL,          -- stl | obj | ply | glb
+            count INTEGER NOT NULL,        -- number of objects
+            attrs TEXT NOT NULL,           -- JSON: smoothing, decimation, ids, combined, ...
+            provenance TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

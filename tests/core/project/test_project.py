@@ -107,7 +107,7 @@ def test_migration_upgrades_with_backup(tmp_path, monkeypatch):
         assert project.catalog.schema_version == len(schema.MIGRATIONS)
         columns = [r[1] for r in project.catalog._db.execute("PRAGMA table_info(volumes)")]
         assert "favourite" in columns
-    assert (path / f"{CATALOG_FILE}.bak-v1").is_file()
+    assert (path / f"{CATALOG_FILE}.bak-v{len(schema.MIGRATIONS) - 1}").is_file()
 
 
 def test_failing_migration_rolls_back(tmp_path, monkeypatch):
@@ -119,8 +119,25 @@ def test_failing_migration_rolls_back(tmp_path, monkeypatch):
     with pytest.raises(sqlite3.OperationalError):
         Project.open(path)
     db = sqlite3.connect(path / CATALOG_FILE)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS) - 1
     assert db.execute("SELECT name FROM sqlite_master WHERE name='extra'").fetchone() is None
+
+
+def test_a_version_1_catalog_is_upgraded_with_its_rows(tmp_path, monkeypatch):
+    """A project made by the first release (schema 1) opens, keeps its jobs, gains meshes."""
+    path = tmp_path / "old.emproj"
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+        m.setattr(schema, "SCHEMA_VERSION", 1)
+        with Project.create(path) as project:
+            project.catalog.add_job("old-job", "import", {"kind": "import"}, status="done")
+    with Project.open(path) as project:
+        assert project.catalog.schema_version == schema.SCHEMA_VERSION
+        job = project.catalog.job("old-job")
+        assert job.status == "done" and job.outputs is None and job.device is None
+        tables = {r[0] for r in project.catalog._db.execute("SELECT name FROM sqlite_master")}
+        assert "meshes" in tables
+    assert (path / f"{CATALOG_FILE}.bak-v1").is_file()
 
 
 def test_recover_removes_leftovers_and_marks_dead_jobs(tmp_path):
