@@ -14,9 +14,9 @@ Images (kind="image"):
 Labels (kind="labels"):
 - uint8 and uint16 labels are stored unchanged; bool becomes uint8 0/1.
 - Other types must hold non-negative whole numbers (floats only when all values are whole and
-  finite); they are stored as the smallest of uint8/uint16/uint32 that holds the largest label. RGB labels,
-  negative values and non-integral or non-finite floats are refused with an InputFileError
-  that says why.
+  finite); they are stored as the smallest of uint8/uint16/uint32 that holds the largest
+  label. RGB labels, negative values and non-integral or non-finite floats are refused with an
+  InputFileError that says why.
 """
 
 from __future__ import annotations
