@@ -32,10 +32,11 @@ class ProjectLock:
         self._lock = FileLock(str(self.project_dir / LOCK_FILE), is_singleton=False)
         self.token = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
 
-    def acquire(self) -> None:
+    def acquire(self) -> bool:
+        """Take the lock; False when it is inherited (a job process started by the holder)."""
         inherited = os.environ.get(INHERITED_LOCK_ENV)
         if inherited and inherited == self._holder().get("token"):
-            return  # we are a job process of the holder: it keeps the lock for us
+            return False  # the holder keeps the lock for us
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
@@ -57,6 +58,11 @@ class ProjectLock:
             "token": self.token,
         }
         (self.project_dir / HOLDER_FILE).write_text(json.dumps(holder), encoding="utf-8")
+        return True
+
+    def child_environment(self) -> dict[str, str]:
+        """Environment entries that let a job process started by the holder write too."""
+        return {INHERITED_LOCK_ENV: self.token} if self.held else {}
 
     def release(self) -> None:
         if self._lock.is_locked:

@@ -90,12 +90,13 @@ class Project:
         if not os.access(path, os.W_OK):
             raise ProjectError(f"{path}: the project folder is read-only; open it read-only.")
         lock = ProjectLock(path)
-        lock.acquire()
+        owner = lock.acquire()
         try:
             catalog = Catalog(path / CATALOG_FILE)
             catalog.migrate()
             project = cls(path, catalog, lock)
-            project.recover()
+            if owner:  # a job process of the holder must not clean up its siblings' work
+                project.recover()
         except BaseException:
             lock.release()
             raise
@@ -114,6 +115,11 @@ class Project:
         self.close()
 
     # -- properties -----------------------------------------------------------------------------
+    def job_environment(self) -> dict[str, str]:
+        """Environment entries for a job process started while this project is held open:
+        the child may then open the project for writing (it shares the holder's lock)."""
+        return self._lock.child_environment() if self._lock else {}
+
     @property
     def name(self) -> str:
         return str(self.catalog.get_meta("name", self.path.name))

@@ -168,3 +168,26 @@ def test_read_only_folder_is_refused_for_writing(tmp_path, monkeypatch):
         Project.open(path)
     with Project.open(path, mode="read") as project:
         assert not project.writable
+
+
+def test_a_job_process_of_the_holder_may_write(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "p.emproj"
+    with Project.create(path) as holder:
+        (path / "data" / ".tmp-sibling.zarr").mkdir()  # another running job's staging
+        code = (
+            "import sys; from emstudio.core.project import Project\n"
+            "with Project.open(sys.argv[1]) as p: p.catalog.set_meta('touched', True)"
+        )
+        env = {**os.environ, **holder.job_environment()}
+        done = subprocess.run([sys.executable, "-c", code, str(path)], env=env, timeout=60)
+        assert done.returncode == 0
+        assert holder.catalog.get_meta("touched") is True
+        assert (path / "data" / ".tmp-sibling.zarr").exists()  # no clean-up by the child
+        stranger = subprocess.run(
+            [sys.executable, "-c", code, str(path)], timeout=60, capture_output=True, text=True
+        )
+        assert stranger.returncode != 0 and "open in another process" in stranger.stderr
