@@ -12,12 +12,15 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from emstudio.core.errors import EmstudioError
+from emstudio.core.errors import CancelledError, EmstudioError
 from emstudio.core.project import Project
 from emstudio.core.project.atomic import atomic_write_text
-from emstudio.jobs.events import EventLog, Listener
+from emstudio.jobs.cancel import CancelWatch
+from emstudio.jobs.events import EVENTS_FILE, EventLog, Listener
 from emstudio.jobs.spec import JobSpec
 from emstudio.jobs.tasks import TASKS
+
+LOG_FILE = "log"
 
 
 class UnknownJobKindError(EmstudioError):
@@ -37,7 +40,7 @@ def run_job(
     stream: TextIO | None = None,
     project: Project | None = None,
 ) -> JobResult:
-    """Execute ``spec``; raises the task's error after recording the job as failed."""
+    """Execute ``spec``; raises the task's error after recording how the job ended."""
     if spec.kind not in TASKS:
         raise UnknownJobKindError(
             f"unknown job kind {spec.kind!r}; this emstudio runs: {', '.join(sorted(TASKS))}"
@@ -45,31 +48,44 @@ def run_job(
     own_project = project is None
     project = project or Project.open(spec.project)
     job_dir = project.jobs_dir / spec.id
-    job_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(job_dir / "spec.json", json.dumps(spec.to_json(), indent=2))
-    project.catalog.add_job(spec.id, spec.kind, spec.to_json(), status="queued")
-    project.catalog.set_job_status(spec.id, "running", pid=os.getpid())
-    events = EventLog(job_dir / "events.jsonl", listeners, stream)
+    try:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(job_dir / "spec.json", json.dumps(spec.to_json(), indent=2))
+        if not project.catalog.has_job(spec.id):  # a queued job already has its row
+            project.catalog.add_job(spec.id, spec.kind, spec.to_json(), status="queued")
+        project.catalog.set_job_status(spec.id, "running", pid=os.getpid())
+        project.catalog.set_job_device(spec.id, "cpu")  # tasks on an accelerator say which
+        project.job_id = spec.id  # names this job's staging folders (cleaned if it dies)
+        events = EventLog(
+            job_dir / EVENTS_FILE, listeners, stream, check_cancel=CancelWatch(job_dir).check
+        )
+        try:
+            return _execute(project, spec, events, job_dir)
+        finally:
+            events.close()
+            project.job_id = None
+    finally:
+        if own_project:
+            project.close()
+
+
+def _execute(project: Project, spec: JobSpec, events: EventLog, job_dir) -> JobResult:
     try:
         outputs = TASKS[spec.kind](project, spec, events)
+    except (KeyboardInterrupt, CancelledError):
+        _finish(project, spec, events, "cancelled", "Cancelled by the user.")
+        raise
     except EmstudioError as exc:
         _finish(project, spec, events, "failed", str(exc))
         raise
-    except KeyboardInterrupt:
-        _finish(project, spec, events, "cancelled", "Cancelled by the user.")
-        raise
     except BaseException as exc:
-        (job_dir / "log").write_text(traceback.format_exc(), encoding="utf-8")
+        with open(job_dir / LOG_FILE, "a", encoding="utf-8") as log:
+            log.write(traceback.format_exc())
         _finish(project, spec, events, "failed", f"Internal error: {exc!r}")
         raise
-    else:
-        project.catalog.set_job_status(spec.id, "done", outputs=outputs)
-        events.emit("done", outputs=outputs)
-        return JobResult(spec.id, "done", outputs)
-    finally:
-        events.close()
-        if own_project:
-            project.close()
+    project.catalog.set_job_status(spec.id, "done", outputs=outputs)
+    events.emit("done", outputs=outputs)
+    return JobResult(spec.id, "done", outputs)
 
 
 def _finish(project: Project, spec: JobSpec, events: EventLog, status: str, message: str) -> None:

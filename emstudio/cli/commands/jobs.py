@@ -1,31 +1,78 @@
-"""`emstudio job run SPEC` (what a job process executes) and `emstudio jobs PROJECT`."""
+"""`emstudio job run SPEC` (what a job process executes), `emstudio job cancel PROJECT JOB_ID`
+and `emstudio jobs PROJECT` (the history)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 
-from emstudio.core.project import Project
+import psutil
+
+from emstudio.core.errors import NotFoundError
+from emstudio.core.project import JobRecord, Project
+from emstudio.jobs.cancel import request_cancel, sigterm_as_interrupt
+from emstudio.jobs.launcher import JobProcess
+from emstudio.jobs.queue import CANCEL_GRACE_SECONDS, FINAL_STATUSES
 from emstudio.jobs.runner import run_job
 from emstudio.jobs.spec import JobSpec
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    job = commands.add_parser("job", help="run a job spec")
+    job = commands.add_parser("job", help="run or cancel one job")
     sub = job.add_subparsers(dest="job_command", metavar="ACTION", required=True)
     run = sub.add_parser("run", help="execute a job spec (JSON); events go to stdout as JSON lines")
     run.add_argument("spec", metavar="SPEC")
     run.set_defaults(run=run_spec)
+    cancel = sub.add_parser("cancel", help="stop a running job (politely, then by force)")
+    cancel.add_argument("project", metavar="PROJECT")
+    cancel.add_argument("job_id", metavar="JOB_ID", help="the job id (or its first characters)")
+    cancel.set_defaults(run=run_cancel)
 
     history = commands.add_parser("jobs", help="list a project's jobs")
     history.add_argument("project", metavar="PROJECT")
-    history.add_argument("--json", action="store_true")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
     history.set_defaults(run=run_history)
 
 
 def run_spec(args: argparse.Namespace) -> int:
-    run_job(JobSpec.load(args.spec), stream=sys.stdout)
+    spec = JobSpec.load(args.spec)
+    sigterm_as_interrupt()
+    run_job(spec, stream=sys.stdout)
+    return 0
+
+
+def find_job(project: Project, prefix: str) -> JobRecord:
+    matches = [j for j in project.catalog.jobs() if j.id.startswith(prefix)]
+    if len(matches) != 1:
+        raise NotFoundError(
+            f"No job {prefix!r} in this project."
+            if not matches
+            else f"{prefix!r} matches {len(matches)} jobs; give more characters of the id."
+        )
+    return matches[0]
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    with Project.open(args.project, mode="read") as project:
+        job = find_job(project, args.job_id)
+        job_dir = project.jobs_dir / job.id
+        if job.status in FINAL_STATUSES:
+            print(f"job {job.id[:8]} already ended: {job.status}")
+            return 0
+        request_cancel(job_dir)
+        if job.status == "running" and job.pid and psutil.pid_exists(job.pid):
+            process = JobProcess(job.id, job_dir, job.pid)
+            process.terminate()
+            end = time.monotonic() + CANCEL_GRACE_SECONDS
+            while process.exit_code() is None and time.monotonic() < end:
+                time.sleep(0.05)
+            if process.exit_code() is None:
+                process.kill()
+                print(f"job {job.id[:8]} did not stop within {CANCEL_GRACE_SECONDS:g} s: killed")
+                return 0
+        print(f"job {job.id[:8]} cancelled")
     return 0
 
 
@@ -37,5 +84,6 @@ def run_history(args: argparse.Namespace) -> int:
         return 0
     for j in jobs:
         message = j["message"] or ""
-        print(f"{j['id']}  {j['kind']:<8} {j['status']:<11} {j['created_at']}  {message}")
+        device = f" [{j['device']}]" if j["device"] else ""
+        print(f"{j['id']}  {j['kind']:<8} {j['status']:<11} {j['created_at']}{device}  {message}")
     return 0

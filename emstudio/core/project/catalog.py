@@ -209,6 +209,9 @@ class Catalog:
         rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
         return [JobRecord.from_row(r) for r in rows]
 
+    def has_job(self, job_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is not None
+
     def job(self, job_id: str) -> JobRecord:
         row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:

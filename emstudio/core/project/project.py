@@ -30,6 +30,7 @@ class Project:
         self.path = path
         self.catalog = catalog
         self._lock = lock
+        self.job_id: str | None = None  # set while a job runs: its staging folders carry it
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -141,8 +142,13 @@ class Project:
 
     # -- artefacts ------------------------------------------------------------------------------
     def staging_path(self, suffix: str = ".zarr") -> Path:
-        """A fresh temporary location under data/ for an artefact being written."""
-        return self.data_dir / f"{atomic.TMP_PREFIX}{uuid.uuid4().hex}{suffix}"
+        """A fresh temporary location under data/ for an artefact being written.
+
+        Inside a job it is named after the job (``.tmp-<job>-<uuid>``), so whoever sees the job
+        die can remove exactly its leftovers while other jobs keep writing.
+        """
+        owner = f"{self.job_id}-" if self.job_id else ""
+        return self.data_dir / f"{atomic.TMP_PREFIX}{owner}{uuid.uuid4().hex}{suffix}"
 
     def commit_volume(self, staging: Path, record: VolumeRecord) -> VolumeRecord:
         """Move a complete, durable store into place, then register it (catalog row last).
@@ -164,29 +170,43 @@ class Project:
         return record
 
     def recover(self) -> list[str]:
-        """Remove what an interrupted operation left behind; returns what was cleaned, for logs."""
+        """Remove what an interrupted operation left behind; returns what was cleaned, for logs.
+
+        Jobs whose process is gone are marked interrupted. Work of jobs still running (started
+        by an earlier session of the app and kept running) is left alone.
+        """
         cleaned: list[str] = []
-        referenced = self.catalog.volume_paths()
-        for folder in (self.data_dir, self.path / "models", self.path / "meshes"):
-            if not folder.is_dir():
+        alive: set[str] = set()
+        for job in self.catalog.jobs("running"):
+            if job.pid is not None and _process_alive(job.pid):
+                alive.add(job.id)
                 continue
-            for entry in folder.iterdir():
+            self.catalog.set_job_status(
+                job.id, "interrupted", "The process running this job ended unexpectedly."
+            )
+            cleaned.append(f"job {job.id} marked interrupted")
+        referenced = self.catalog.volume_paths()
+        for folder in (self.path, self.data_dir, self.path / "models", self.path / "meshes"):
+            for entry in folder.iterdir() if folder.is_dir() else ():
                 rel = entry.relative_to(self.path).as_posix()
-                orphan_array = folder == self.data_dir and rel not in referenced
-                if entry.name.startswith(atomic.TMP_PREFIX) or orphan_array:
+                if entry.name.startswith(atomic.TMP_PREFIX):
+                    owner = entry.name[len(atomic.TMP_PREFIX) :].split("-", 1)[0]
+                    stale = owner not in alive
+                else:  # an array no catalog row names (only safe to judge when no job runs)
+                    stale = folder == self.data_dir and rel not in referenced and not alive
+                if stale:
                     atomic.remove_tree(entry)
                     cleaned.append(rel)
-        for entry in self.path.iterdir():
-            if entry.name.startswith(atomic.TMP_PREFIX):
-                atomic.remove_tree(entry)
-                cleaned.append(entry.name)
-        for job in self.catalog.jobs("running"):
-            if job.pid is None or not _process_alive(job.pid):
-                self.catalog.set_job_status(
-                    job.id, "interrupted", "The process running this job ended unexpectedly."
-                )
-                cleaned.append(f"job {job.id} marked interrupted")
         return cleaned
+
+    def remove_job_leftovers(self, job_id: str) -> list[str]:
+        """Delete the staging folders of one (dead) job; returns what was removed."""
+        removed = []
+        for folder in (self.data_dir, self.path / "models", self.path / "meshes"):
+            for entry in folder.glob(f"{atomic.TMP_PREFIX}{job_id}-*") if folder.is_dir() else ():
+                atomic.remove_tree(entry)
+                removed.append(entry.relative_to(self.path).as_posix())
+        return removed
 
     def _require_writable(self) -> None:
         if not self.writable:
