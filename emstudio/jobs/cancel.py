@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from emstudio.core.errors import CancelledError
+from emstudio.core.project.project import CANCEL_REQUEST_FILE as CANCEL_FILE
 
-CANCEL_FILE = "cancel"
 POLL_SECONDS = 0.2
 
 

@@ -145,7 +145,7 @@ class JobQueue:
             if record.status != "done":
                 self.project.remove_job_leftovers(job_id)
             return update
-        cancelled = deadline is not None
+        cancelled = deadline is not None or cancel_requested(process.job_dir)
         status = "cancelled" if cancelled else "failed"
         message = (
             "Cancelled by the user (stopped after the grace period); partial results removed."

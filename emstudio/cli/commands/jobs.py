@@ -10,7 +10,7 @@ import time
 
 import psutil
 
-from emstudio.core.errors import NotFoundError
+from emstudio.core.errors import NotFoundError, ProjectLockedError
 from emstudio.core.project import JobRecord, Project
 from emstudio.jobs.cancel import request_cancel, sigterm_as_interrupt
 from emstudio.jobs.launcher import JobProcess
@@ -58,22 +58,37 @@ def run_cancel(args: argparse.Namespace) -> int:
     with Project.open(args.project, mode="read") as project:
         job = find_job(project, args.job_id)
         job_dir = project.jobs_dir / job.id
-        if job.status in FINAL_STATUSES:
-            print(f"job {job.id[:8]} already ended: {job.status}")
-            return 0
-        request_cancel(job_dir)
-        if job.status == "running" and job.pid and psutil.pid_exists(job.pid):
-            process = JobProcess(job.id, job_dir, job.pid)
-            process.terminate()
-            end = time.monotonic() + CANCEL_GRACE_SECONDS
-            while process.exit_code() is None and time.monotonic() < end:
-                time.sleep(0.05)
-            if process.exit_code() is None:
-                process.kill()
-                print(f"job {job.id[:8]} did not stop within {CANCEL_GRACE_SECONDS:g} s: killed")
-                return 0
-        print(f"job {job.id[:8]} cancelled")
+    if job.status in FINAL_STATUSES:
+        print(f"job {job.id[:8]} already ended: {job.status}")
+        return 0
+    request_cancel(job_dir)  # a queued job is dropped by the queue that would start it
+    if job.status == "running" and job.pid and psutil.pid_exists(job.pid):
+        if not stop_process(JobProcess(job.id, job_dir, job.pid)):
+            print(f"job {job.id[:8]} did not stop within {CANCEL_GRACE_SECONDS:g} s: killed")
+        _record_cancel(args.project)
+    print(f"job {job.id[:8]} cancelled")
     return 0
+
+
+def stop_process(process: JobProcess) -> bool:
+    """SIGTERM, then SIGKILL after the grace period; True when it stopped by itself."""
+    process.terminate()
+    end = time.monotonic() + CANCEL_GRACE_SECONDS
+    while process.exit_code() is None and time.monotonic() < end:
+        time.sleep(0.02)
+    if process.exit_code() is None:
+        process.kill()
+        return False
+    return True
+
+
+def _record_cancel(path: str) -> None:
+    """Record a killed job as cancelled, unless the app holding the project does it."""
+    try:
+        project = Project.open(path)  # its recovery step records the job and cleans up
+    except ProjectLockedError:
+        return  # the holder's job queue sees the process end and the cancel request
+    project.close()  # opening it recorded the dead job as cancelled and removed its leftovers
 
 
 def run_history(args: argparse.Namespace) -> int:

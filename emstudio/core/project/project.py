@@ -15,6 +15,7 @@ from emstudio.core.project.lock import ProjectLock
 from emstudio.core.project.records import VolumeRecord
 
 SUBFOLDERS = ("data", "models", "meshes", "jobs")
+CANCEL_REQUEST_FILE = "cancel"  # jobs/<id>/cancel: the user asked this job to stop
 PROJECT_SUFFIX = ".emproj"
 
 
@@ -181,10 +182,12 @@ class Project:
             if job.pid is not None and _process_alive(job.pid):
                 alive.add(job.id)
                 continue
-            self.catalog.set_job_status(
-                job.id, "interrupted", "The process running this job ended unexpectedly."
-            )
-            cleaned.append(f"job {job.id} marked interrupted")
+            if (self.jobs_dir / job.id / CANCEL_REQUEST_FILE).exists():
+                status, why = "cancelled", "Cancelled by the user."
+            else:
+                status, why = "interrupted", "The process running this job ended unexpectedly."
+            self.catalog.set_job_status(job.id, status, why)
+            cleaned.append(f"job {job.id} marked {status}")
         referenced = self.catalog.volume_paths()
         for folder in (self.path, self.data_dir, self.path / "models", self.path / "meshes"):
             for entry in folder.iterdir() if folder.is_dir() else ():

@@ -154,15 +154,16 @@ class VolumeWriter:
         )
         fsync_metadata(self.path)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        self._flusher.shutdown(wait=True, cancel_futures=True)
+    def close(self, abort: bool = False) -> None:
+        """Stop the writer threads; ``abort`` drops queued work (the store is being discarded)."""
+        self._pool.shutdown(wait=True, cancel_futures=abort)
+        self._flusher.shutdown(wait=not abort, cancel_futures=True)
 
     def __enter__(self) -> VolumeWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        self.close(abort=exc_type is not None)
 
 
 class Volume:
