@@ -1,0 +1,69 @@
+"""The SQLite catalog under concurrent writers, and its records."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from emstudio.core.errors import NameConflictError, NotFoundError
+from emstudio.core.io.base import VoxelSize
+from emstudio.core.project import Project, VolumeRecord
+from emstudio.core.project.catalog import CATALOG_FILE, Catalog
+
+
+def _add_jobs(path, worker, count):
+    catalog = Catalog(path)
+    for i in range(count):
+        job = f"w{worker}-{i}"
+        catalog.add_job(job, "import", {"n": i})
+        catalog.set_job_status(job, "running", pid=worker)
+        catalog.set_job_status(job, "done", outputs={"i": i})
+    catalog.close()
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    path = tmp_path / "p.emproj"
+    Project.create(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_add_jobs, args=(path / CATALOG_FILE, w, 40)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    with Project.open(path, mode="read") as project:
+        jobs = project.catalog.jobs()
+    assert len(jobs) == 160 and {j.status for j in jobs} == {"done"}
+    db = sqlite3.connect(path / CATALOG_FILE)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def record(name: str) -> VolumeRecord:
+    return VolumeRecord(
+        id=name + "-id",
+        name=name,
+        kind="image",
+        path=f"data/{name}.zarr",
+        shape=(2, 3, 4),
+        dtype="uint8",
+        voxel_size=VoxelSize(40, 4, 4, known=True, origin="user"),
+        chunks=(2, 3, 4),
+        levels=1,
+        source="test",
+        attrs={"a": [1]},
+        provenance={"p": 1},
+        created_at="2026-01-01T00:00:00+00:00",
+    )
+
+
+def test_volume_records_round_trip_and_names_are_unique(tmp_path):
+    with Project.create(tmp_path / "p.emproj") as project:
+        project.catalog.add_volume(record("raw"))
+        assert project.catalog.volume("raw") == record("raw")
+        with pytest.raises(NameConflictError, match="already exists"):
+            project.catalog.add_volume(record("raw"))
+        with pytest.raises(NotFoundError, match="volumes: raw"):
+            project.catalog.volume("other")
+        assert project.catalog.volume("raw").nbytes == 24
