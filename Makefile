@@ -8,7 +8,10 @@ TORCH_VARIANT ?= auto
 DEMO ?= demo.emproj
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: install run test lint bench clean
+NOQT_VENV ?= .venv-noqt
+NOQT_TESTS ?= tests/core/project tests/core/volume tests/jobs tests/cli/test_import_export.py tests/cli/test_jobs_cli.py
+
+.PHONY: install run test test-noqt lint bench clean
 
 $(VENV)/.installed: pyproject.toml packaging/install_torch.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +30,20 @@ test: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 	$(VENV)/bin/ruff check emstudio tests benchmarks packaging
 	$(VENV)/bin/lint-imports
+	$(MAKE) test-noqt
+
+# core/, jobs/ and cli/ in an environment without PySide6, pyqtgraph or VTK installed at all
+$(NOQT_VENV)/.installed: pyproject.toml packaging/install_torch.py packaging/requirements_without_gui.py
+	test -x $(NOQT_VENV)/bin/python || $(PYTHON) -m venv $(NOQT_VENV)
+	$(NOQT_VENV)/bin/python packaging/install_torch.py --variant cpu --version $(TORCH_VERSION)
+	$(NOQT_VENV)/bin/python packaging/requirements_without_gui.py > $(NOQT_VENV)/requirements.txt
+	$(NOQT_VENV)/bin/python -m pip install -q -r $(NOQT_VENV)/requirements.txt
+	$(NOQT_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
+test-noqt: $(NOQT_VENV)/.installed
+	$(NOQT_VENV)/bin/python -c "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('PySide6', 'pyqtgraph', 'vtk')))"
+	$(NOQT_VENV)/bin/python -m pytest -q -p no:cacheprovider $(NOQT_TESTS)
 
 lint: install
 	$(VENV)/bin/ruff check emstudio tests benchmarks packaging
@@ -36,4 +53,4 @@ bench: install
 	$(PY) benchmarks/bench_import.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(NOQT_VENV) build *.egg-info .pytest_cache

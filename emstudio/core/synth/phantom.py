@@ -2,32 +2,34 @@
 
 The phantom is the demo project and the test fixture of the whole pipeline. Every object is
 analytic and fixed by ``PhantomSpec.create(shape, seed, voxel_size_nm)``; a voxel's value depends
-only on the spec and its plane index, so any z-range rendered on its own (``render_slab``) is
-bit-identical to the same planes of ``render``. Large phantoms are therefore made slab by slab
-with memory proportional to one slab.
+only on the spec and its position, so any z-range rendered on its own (``render_slab``) is
+bit-identical to the same planes of ``render``. Large phantoms are made slab by slab, with memory
+proportional to the slab (plus ~50 MB of work space per worker).
 
-Content (axis order (z, y, x), physical units nm):
+Content (axis order (z, y, x), physical units nm, so it follows the voxel size):
 
-* cells: a power (Laguerre) tessellation of random seeds, distances in nm, so cells are
-  space-filling convex polytopes of mixed sizes; their membranes are thin dark sheets. Cells are
-  stacked in z, so some membranes lie nearly parallel to the XY plane; those look like faint grey
-  smears in an XY plane (as in real serial-section images) and like thin lines in XZ/YZ.
+* cells: a power (Laguerre) tessellation of random seeds in nm, built on gently warped
+  coordinates: space-filling cells of mixed sizes (~1-1.6 um; nucleated cells larger) with
+  slightly wavy faces; the membranes are thin dark sheets. Cells are stacked in z, so some
+  membranes lie nearly parallel to the XY plane; those look like faint grey smears in an XY
+  plane (as in real serial-section images) and like thin lines in XZ/YZ.
 * nuclei: in the large cells only: an ellipsoid with a double envelope (two dark lines with a
-  light lumen), granular darker nucleoplasm, heterochromatin under the envelope, a nucleolus.
-* mitochondria: capsules of random orientation with a dark outer membrane and lamellar cristae,
-  inside cells, never crossing a membrane or touching a nucleus; each is its own instance.
+  light lumen), darker granular nucleoplasm, heterochromatin under the envelope and in clumps,
+  a nucleolus.
+* mitochondria: capsules (short axis 16-24 px at 10 nm, >= 3 planes at 40 nm) of random
+  orientation (biased towards XY) with a dark outer membrane and lamellar cristae, inside cells,
+  never touching a membrane, a nucleus or each other; each is its own instance.
 * vesicles: small dark-rimmed spheres with a light lumen, alone or in clusters.
-* image formation: cytoplasm with smooth low-frequency shading and fine granularity (ribosome-like
-  dots), membrane profiles blurred analytically along z (section thickness), an in-plane PSF,
-  signal-dependent Gaussian (Poisson-like) noise, slice-to-slice brightness drift; uint8.
+* image formation: cytoplasm with smooth low-frequency shading, per-cell tone, granularity and
+  ribosome-like dots; membrane profiles blurred analytically along z (section thickness); an
+  in-plane PSF; signal-dependent Gaussian (Poisson-like) noise; slice-to-slice brightness
+  drift; uint8, membranes dark on light cytoplasm as in (inverted) backscatter images.
 
-Ground truth: ``semantic`` (see ``CLASS_NAMES``), ``mito_instances`` and ``nuclei`` (uint32,
-0 = none, ids 1..N; every id present in ``render(spec)`` and 3D 6-connected) and ``cells`` (uint32,
-id of the cell owning each voxel; 1 + the seed index, so not consecutive).
-
-Thin-sheet truth is "tunnel free": a membrane band is widened by half the voxel extent along its
-normal, so a sheet parallel to XY still covers at least one whole plane and cells never leak
-into each other through a gap between planes.
+Ground truth: ``semantic`` (``CLASS_NAMES``), ``mito_instances`` and ``nuclei`` (uint32, 0 = none,
+ids 1..N; every id of the spec is present in ``render(spec)`` and 6-connected), ``cells`` (uint32,
+the cell owning each voxel: 1 + its seed index, so not consecutive). Thin-sheet truth is tunnel
+free: a band is widened by half the voxel extent along its normal, so a sheet parallel to XY
+still covers whole planes and face-adjacent voxels of two cells always include a membrane voxel.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ __all__ = [
     "render_slab",
 ]
 
+# background: cytoplasm, nucleoplasm, vesicles; membrane: cell (plasma) membranes;
+# nuclear_envelope: both envelope membranes and the lumen between them; mitochondria: filled,
+# outer membrane included
 BACKGROUND = 0
 MEMBRANE = 1
 NUCLEAR_ENVELOPE = 2
@@ -70,21 +75,22 @@ _R_BIG = (760.0, 860.0)  # nominal radius of a cell with a nucleus
 _BIG_DENSITY = 0.2  # nucleated cells per um^3 of volume (at least one)
 _MEM_HALF = 15.0  # half thickness of the membrane truth band (+ half the voxel extent)
 _REACH = 64.0  # nm: cell-boundary distances are exact below this (profiles vanish beyond)
+_WARP = 20.0  # nm, largest displacement per axis of the coordinates the cells are built on
 _TILE = 32  # in-plane tile of the cell assignment (fixed grid)
 _NE_OFFSET = 20.0  # the two envelope membranes lie at d = -20 and +20 nm of the ellipsoid
 _NE_HALF = 29.0  # half thickness of the envelope truth band (+ half the voxel extent)
-_NUC_AXES_XY = (360.0, 470.0)
-_NUC_AXIS_Z = (300.0, 430.0)
+_NUC_AXES_XY = (360.0, 560.0)
+_NUC_AXIS_Z = (300.0, 480.0)
 _MITO_RADIUS = (80.0, 120.0)  # 16-24 px short axis at 10 nm; >= 4 planes at 40 nm
 _MITO_LENGTH = (200.0, 850.0)  # axis segment; long axis = length + 2 * radius
-_MITO_DENSITY = 6.0  # per um^3 of cytoplasm
+_MITO_DENSITY = 8.0  # per um^3 of cytoplasm
 _VES_RADIUS = (22.0, 50.0)
 _VES_CLUSTER_DENSITY = 2.0  # clusters per um^3 of cytoplasm (each ~7 vesicles)
 _VES_SINGLE_DENSITY = 12.0
 # keep-out margins (nm) between an object surface and a cell's power plane / a nucleus ellipsoid
-_MARGIN_MITO_CELL = 60.0
-_MARGIN_VES_CELL = 50.0
-_MARGIN_NUC_CELL = 130.0
+_MARGIN_MITO_CELL = 60.0 + _WARP
+_MARGIN_VES_CELL = 50.0 + _WARP
+_MARGIN_NUC_CELL = 130.0 + _WARP
 _MARGIN_MITO_NUC = 110.0
 _MARGIN_VES_NUC = 80.0
 _POOL = 256  # random points per cell for placing objects
@@ -115,9 +121,10 @@ _NOISE_SHOT = 0.003
 _NOISE_READ = 0.002
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PhantomSlab:
-    """Planes z0..z1-1 of a phantom: the image and its ground truth, all of shape (z1-z0, Y, X)."""
+    """Planes z0..z1-1 of a phantom: the image and its ground truth, all of shape (z1-z0, Y, X).
+    Compare arrays with np.array_equal (slabs compare by identity)."""
 
     z0: int
     z1: int
@@ -139,45 +146,40 @@ class PhantomSpec:
     shape: tuple[int, int, int]
     voxel_size_nm: tuple[float, float, float]
     seed: int
-    # (N, 3) seeds
+    # cells (N): seed positions (N, 3), power weights (nm^2), brightness offsets
     cell_pos: np.ndarray = field(repr=False, compare=False)
-    # (N,) power weights (nm^2)
     cell_weight: np.ndarray = field(repr=False, compare=False)
-    # (N,) brightness offsets
     cell_tone: np.ndarray = field(repr=False, compare=False)
-    # (M, 3)
+    # nuclei (M): centre, semi-axes along the columns of the rotation (M, 3, 3), nucleolus
+    # (centre, radius), owning cell
     nuc_center: np.ndarray = field(repr=False, compare=False)
-    # (M, 3) semi-axes along the columns of nuc_rot
     nuc_axes: np.ndarray = field(repr=False, compare=False)
-    # (M, 3, 3)
     nuc_rot: np.ndarray = field(repr=False, compare=False)
-    # (M, 4) centre, radius
     nuc_nucleolus: np.ndarray = field(repr=False, compare=False)
-    # (M,) seed index
     nuc_cell: np.ndarray = field(repr=False, compare=False)
-    # (n, 3) axis segment
+    # mitochondria (n): capsule = axis segment p0-p1 dilated by radius; cristae lamellae normal,
+    # undulation direction, period (nm) and phase; matrix grey level; owning cell
     mito_p0: np.ndarray = field(repr=False, compare=False)
     mito_p1: np.ndarray = field(repr=False, compare=False)
     mito_radius: np.ndarray = field(repr=False, compare=False)
-    # (n, 3) unit normal of the cristae lamellae
     mito_cristae: np.ndarray = field(repr=False, compare=False)
-    # (n, 3) direction of the lamellae undulation
     mito_wobble: np.ndarray = field(repr=False, compare=False)
-    # (n,) nm
     mito_period: np.ndarray = field(repr=False, compare=False)
     mito_phase: np.ndarray = field(repr=False, compare=False)
     mito_tone: np.ndarray = field(repr=False, compare=False)
     mito_cell: np.ndarray = field(repr=False, compare=False)
-    # (v, 3)
+    # vesicles (v): centre, radius
     ves_center: np.ndarray = field(repr=False, compare=False)
     ves_radius: np.ndarray = field(repr=False, compare=False)
-    # low-frequency shading: wave vectors (rad/nm), phases
+    # plane waves (wave vector in rad/nm, phase) of the shading and of the chromatin field
     tex_k: np.ndarray = field(repr=False, compare=False)
     tex_phase: np.ndarray = field(repr=False, compare=False)
-    # chromatin field
     chrom_k: np.ndarray = field(repr=False, compare=False)
     chrom_phase: np.ndarray = field(repr=False, compare=False)
-    # per-object render boxes: [zlo, zhi] planes (inclusive), [y0, y1) x [x0, x1) pixels
+    # membrane waviness: 6 functions (x' = x + f(z) + f(y), y' = y + g(z) + g(x),
+    # z' = z + h(y) + h(x)), each 2 sine waves: wavenumber (rad/nm), phase, amplitude (nm)
+    warp: np.ndarray = field(repr=False, compare=False)
+    # render boxes (objects, 6): planes [zlo, zhi] (inclusive), rows [y0, y1), columns [x0, x1)
     nuc_box: np.ndarray = field(repr=False, compare=False)
     mito_box: np.ndarray = field(repr=False, compare=False)
     ves_box: np.ndarray = field(repr=False, compare=False)
@@ -247,22 +249,24 @@ def _rsa(
         c, r = cand[b0:b0 + batch], radii[b0:b0 + batch]
         ok = np.ones(len(c), bool)
         if len(pos):
+            tree = cKDTree(pos)
             kk = min(16, len(pos))
             reach = _GAMMA * (radius_range[1] + rad.max())
-            d, j = cKDTree(pos).query(c, k=kk, distance_upper_bound=reach)
+            d, j = tree.query(c, k=kk, distance_upper_bound=reach)
             d, j = d.reshape(len(c), kk), j.reshape(len(c), kk)
             found = j < len(pos)
             lim = _GAMMA * (r[:, None] + rad[np.minimum(j, len(pos) - 1)])
             ok = ~np.any(found & (d < lim), axis=1)
-            for i in np.flatnonzero(found[:, -1]):  # maybe more neighbours than kk: check all
-                near = cKDTree(pos).query_ball_point(c[i], reach) if kk == 16 else []
-                if near:
+            if kk == 16:  # a candidate with 16 neighbours in reach may have more: check them all
+                for i in np.flatnonzero(found[:, -1] & ok):
+                    near = tree.query_ball_point(c[i], reach)
                     dd = np.linalg.norm(pos[near] - c[i], axis=1)
                     ok[i] = bool(np.all(dd >= _GAMMA * (r[i] + rad[near])))
         pairs = cKDTree(c).query_pairs(2 * _GAMMA * radius_range[1], output_type="ndarray")
         if len(pairs):
             d = np.linalg.norm(c[pairs[:, 0]] - c[pairs[:, 1]], axis=1)
-            pairs = pairs[d < _GAMMA * (r[pairs[:, 0]] + r[pairs[:, 1]])]
+            pairs = pairs[(d < _GAMMA * (r[pairs[:, 0]] + r[pairs[:, 1]]))
+                          & ok[pairs[:, 0]] & ok[pairs[:, 1]]]
             pairs = pairs[np.lexsort((pairs[:, 0], pairs[:, 1]))]  # by later candidate
             for i, j in pairs:
                 if ok[i] and ok[j]:  # i < j: i was kept first, so j is rejected
@@ -294,8 +298,21 @@ def _fourier_features(
     return k, rng.uniform(0, 2 * np.pi, size=n)
 
 
+def _dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot products over the last axis (length 3), broadcast; no BLAS (tiny products through a
+    threaded BLAS cost milliseconds each)."""
+    return (a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1]) + a[..., 2] * b[..., 2]
+
+
+def _rotate_into(v: np.ndarray, rot: np.ndarray) -> np.ndarray:
+    """v @ rot for vectors v (..., 3): coordinates along the columns of rot."""
+    return np.stack([_dot3(v, rot[:, i]) for i in range(3)], axis=-1)
+
+
 class _Cell:
-    """The power planes around one seed: x is in the cell iff n_b . x <= h_b for every b."""
+    """The power planes around one seed: x is in the cell iff n_b . x <= h_b for every b. A
+    convex object lies inside with a margin iff its support function at each n_b, plus the
+    margin, is <= h_b (the planes kept are all those that can meet a box of half-size reach)."""
 
     def __init__(self, a: int, pos: np.ndarray, w: np.ndarray, tree: cKDTree, reach: float):
         self.a = a
@@ -309,11 +326,7 @@ class _Cell:
         diff = pos[near] - pos[a]
         dist = np.linalg.norm(diff, axis=1)
         self.n = diff / dist[:, None]
-        self.h = self.n @ pos[a] + (dist * dist + w[a] - w[near]) / (2 * dist)
-
-    def fits(self, support: np.ndarray, margin: float) -> bool:
-        """support: the object's support function at each plane normal (self.n)."""
-        return bool(np.all(support + margin <= self.h))
+        self.h = _dot3(self.n, pos[a]) + (dist * dist + w[a] - w[near]) / (2 * dist)
 
 
 def _seg_dist(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
@@ -336,7 +349,7 @@ def _seg_dist(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray) ->
 def _outside_nucleus(pts: np.ndarray, nuc, grow: np.ndarray) -> np.ndarray:
     """pts (k, m, 3): True where all m points of a row lie outside the nucleus ellipsoid grown
     by grow (k,) (semi-axes + grow contain the ellipsoid dilated by grow)."""
-    q = (pts - nuc[0]) @ nuc[2]
+    q = _rotate_into(pts - nuc[0], nuc[2])
     g = nuc[1] + grow[:, None, None]
     return np.all(((q / g) ** 2).sum(-1) > 1.0, axis=1)
 
@@ -350,7 +363,7 @@ def _make_nucleus(rng: np.random.Generator, cell: _Cell, seed_pos: np.ndarray):
     c = seed_pos + rng.uniform(-60, 60, 3) * np.array([0.5, 1, 1])
     amat = rot @ np.diag(axes**2) @ rot.T
     supp = np.sqrt(np.einsum("ni,ij,nj->n", cell.n, amat, cell.n))
-    scale = float(np.min((cell.h - cell.n @ c - _MARGIN_NUC_CELL) / supp))
+    scale = float(np.min((cell.h - _dot3(cell.n, c) - _MARGIN_NUC_CELL) / supp))
     if scale < 0.5:
         return None
     axes = axes * min(1.0, scale)
@@ -361,68 +374,73 @@ def _make_nucleus(rng: np.random.Generator, cell: _Cell, seed_pos: np.ndarray):
 
 def _place_mitochondria(rng, cell: _Cell, nuc, vol: float, sample, in_box) -> list[tuple]:
     """Capsules inside the cell, clear of its boundary, of the nucleus and of each other. The
-    axis segment lies inside the volume's voxel hull, so each instance is 6-connected."""
-    placed: list[tuple] = []
-    tries = 24
-    shrink = 1.0 - np.arange(tries) / (1.4 * tries)  # later attempts are shorter
-    frac = np.linspace(0.0, 1.0, 24)[None, :, None]
-    for _ in range(int(rng.poisson(_MITO_DENSITY * vol))):
-        cs = [c for c in (sample() for _ in range(tries)) if c is not None]
-        if not cs:
-            break
-        c = np.array(cs)
-        k = len(c)
-        u = _unit_vectors(rng, k) * np.array([0.45, 1.0, 1.0])  # favour XY
-        u /= np.linalg.norm(u, axis=1, keepdims=True)
-        r = rng.uniform(*_MITO_RADIUS, k)
-        length = rng.uniform(*_MITO_LENGTH, k) * shrink[:k]
-        p0, p1 = c - 0.5 * length[:, None] * u, c + 0.5 * length[:, None] * u
-        ok = in_box(p0) & in_box(p1)
-        reach = np.maximum(p0 @ cell.n.T, p1 @ cell.n.T) + (r + _MARGIN_MITO_CELL)[:, None]
-        ok &= np.all(reach <= cell.h[None], axis=1)
-        if nuc is not None:
-            ok &= _outside_nucleus(p0[:, None] + frac * (p1 - p0)[:, None], nuc,
-                                   r + _MARGIN_MITO_NUC)
-        if placed:
-            q0 = np.array([m[0] for m in placed])
-            q1 = np.array([m[1] for m in placed])
-            rq = np.array([m[2] for m in placed])
-            gap = _seg_dist(p0[:, None], p1[:, None], q0[None], q1[None])
-            ok &= np.all(gap >= r[:, None] + rq[None] + 10.0, axis=1)
-        if not ok.any():
-            continue
-        i = int(np.argmax(ok))
-        # cristae: lamellae across the long axis, kept vertical enough to show in XY
-        cu = np.array([0.2 * u[i, 0], u[i, 1], u[i, 2]])
-        if np.linalg.norm(cu[1:]) < 0.35:
-            t = rng.uniform(0, 2 * np.pi)
-            cu = np.array([0.0, np.cos(t), np.sin(t)])
-        cu /= np.linalg.norm(cu)
-        wob = np.cross(cu, _unit_vectors(rng, 1)[0])
-        wob /= max(np.linalg.norm(wob), 1e-9)
-        placed.append((p0[i], p1[i], r[i], cu, wob, rng.uniform(55.0, 80.0), None,
-                       rng.uniform(0, 1), rng.uniform(*_MITO_MATRIX), cell.a))
-    return placed
+    axis segment lies inside the volume's voxel hull, so each instance is 6-connected.
+
+    Candidates are drawn in one batch (position, direction, size); they are taken in order,
+    each kept if it passes every test and clears the ones kept before it."""
+    target = int(rng.poisson(_MITO_DENSITY * vol))
+    if target == 0:
+        return []
+    c = sample(20 * target)
+    k = len(c)
+    if k == 0:
+        return []
+    u = _unit_vectors(rng, k) * np.array([0.45, 1.0, 1.0])  # favour XY
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    r = rng.uniform(*_MITO_RADIUS, k)
+    # later candidates are shorter, so that small or crowded cells still get some
+    length = rng.uniform(*_MITO_LENGTH, k) * (1.0 - 0.6 * np.arange(k) / k)
+    p0, p1 = c - 0.5 * length[:, None] * u, c + 0.5 * length[:, None] * u
+    ok = in_box(p0) & in_box(p1)
+    reach = np.maximum(_dot3(p0[:, None], cell.n[None]), _dot3(p1[:, None], cell.n[None]))
+    reach += (r + _MARGIN_MITO_CELL)[:, None]
+    ok &= np.all(reach <= cell.h[None], axis=1)
+    if nuc is not None:
+        frac = np.linspace(0.0, 1.0, 24)[None, :, None]
+        ok &= _outside_nucleus(p0[:, None] + frac * (p1 - p0)[:, None], nuc,
+                               r + _MARGIN_MITO_NUC)
+    idx = np.flatnonzero(ok)[: 8 * target]
+    if not len(idx):
+        return []
+    q0, q1, rq = p0[idx], p1[idx], r[idx]
+    clash = _seg_dist(q0[:, None], q1[:, None], q0[None], q1[None]) < (
+        rq[:, None] + rq[None] + 10.0)
+    kept: list[int] = []
+    for j in range(len(idx)):
+        if not clash[j, kept].any():
+            kept.append(j)
+            if len(kept) == target:
+                break
+    sel = idx[kept]
+    m = len(sel)
+    # cristae: lamellae across the long axis, kept vertical enough to show in XY
+    cu = u[sel] * np.array([0.2, 1.0, 1.0])
+    flat = np.linalg.norm(cu[:, 1:], axis=1) < 0.35
+    t = rng.uniform(0, 2 * np.pi, m)
+    cu[flat] = np.stack([np.zeros(m), np.cos(t), np.sin(t)], 1)[flat]
+    cu /= np.linalg.norm(cu, axis=1, keepdims=True)
+    wob = np.cross(cu, _unit_vectors(rng, m))
+    wob /= np.maximum(np.linalg.norm(wob, axis=1, keepdims=True), 1e-9)
+    period = rng.uniform(55.0, 80.0, m)
+    phase = rng.uniform(0, 1, m)
+    tone = rng.uniform(*_MITO_MATRIX, m)
+    return [(p0[i], p1[i], r[i], cu[j], wob[j], period[j], phase[j], tone[j], cell.a)
+            for j, i in enumerate(sel)]
 
 
 def _place_vesicles(rng, cell: _Cell, nuc, vol: float, sample, in_box,
                     mitos: list[tuple]) -> list[tuple]:
     """Spheres in clusters and alone, clear of the cell boundary, nucleus, mitochondria and of
     each other (earlier candidates win)."""
-    cs: list[np.ndarray] = []
-    for _ in range(int(rng.poisson(_VES_CLUSTER_DENSITY * vol))):
-        c = sample()
-        if c is not None:
-            cs.extend(c + rng.normal(0, 110.0, (int(rng.poisson(6)) + 1, 3)))
-    for _ in range(int(rng.poisson(_VES_SINGLE_DENSITY * vol))):
-        c = sample()
-        if c is not None:
-            cs.append(c)
-    if not cs:
+    centres = sample(int(rng.poisson(_VES_CLUSTER_DENSITY * vol)))
+    sizes = rng.poisson(6, len(centres)) + 1
+    cluster = np.repeat(centres, sizes, axis=0) + rng.normal(0, 110.0, (int(sizes.sum()), 3))
+    c = np.concatenate([cluster, sample(int(rng.poisson(_VES_SINGLE_DENSITY * vol)))])
+    if not len(c):
         return []
-    c = np.array(cs)
     r = rng.uniform(*_VES_RADIUS, len(c))
-    ok = in_box(c) & np.all(c @ cell.n.T + (r + _MARGIN_VES_CELL)[:, None] <= cell.h[None], 1)
+    reach = _dot3(c[:, None], cell.n[None]) + (r + _MARGIN_VES_CELL)[:, None]
+    ok = in_box(c) & np.all(reach <= cell.h[None], axis=1)
     if nuc is not None:
         ok &= _outside_nucleus(c[:, None], nuc, r + _MARGIN_VES_NUC)
     if mitos:
@@ -466,6 +484,9 @@ def _build(
     cell_tone = rng.uniform(-_CELL_TONE, _CELL_TONE, n_cells)
     tex_k, tex_phase = _fourier_features(rng, 16, (800.0, 2500.0))
     chrom_k, chrom_phase = _fourier_features(rng, 10, (250.0, 600.0))
+    warp = np.stack([2 * np.pi / rng.uniform(300.0, 900.0, (6, 2)),
+                     rng.uniform(0, 2 * np.pi, (6, 2)),
+                     rng.uniform(0.25, 0.5, (6, 2)) * _WARP / 2], axis=-1)  # sum <= _WARP
 
     tree = cKDTree(cell_pos)
     wmax = cell_w.max()
@@ -501,21 +522,26 @@ def _build(
         # cytoplasm volume of the cell inside the box (Monte Carlo over the pool)
         free = len(pool)
         if nuc is not None:
-            q = (pool - nuc[0]) @ nuc[2]
+            q = _rotate_into(pool - nuc[0], nuc[2])
             free = int((((q / nuc[1]) ** 2).sum(1) > 1.0).sum())
         vol = free / _POOL * 4 / 3 * np.pi * r_cell[a] ** 3 / 1e9
-        queue = list(pool[::-1])
+        queue = [pool]
 
-        def sample(queue=queue, a=a, crng=crng) -> np.ndarray | None:
-            """A random point of the cell inside the volume (None if the cell seems empty)."""
-            for _ in range(4):
-                if queue:
-                    return queue.pop()
-                p = cell_pos[a] + _unit_vectors(crng, _POOL) * (
-                    r_cell[a] * crng.uniform(0, 1, _POOL) ** (1 / 3))[:, None]
-                ow = lifted.query(np.column_stack([p, np.zeros(_POOL)]))[1]
-                queue.extend(p[(ow == a) & in_box(p)][::-1])
-            return None
+        def sample(n: int, queue=queue, a=a, crng=crng) -> np.ndarray:
+            """n random points of the cell inside the volume (fewer if the cell is tiny)."""
+            have = sum(len(q) for q in queue)
+            for _ in range(8):
+                if have >= n:
+                    break
+                lo_ = np.maximum(cell_pos[a] - r_cell[a], 0.0)  # the sphere's box, clipped
+                hi_ = np.minimum(cell_pos[a] + r_cell[a], ext)
+                p = crng.uniform(lo_, hi_, (2 * _POOL, 3))
+                ow = lifted.query(np.column_stack([p, np.zeros(len(p))]))[1]
+                queue.append(p[(ow == a) & in_box(p)])
+                have += len(queue[-1])
+            allp = np.concatenate(queue)
+            queue[:] = [allp[n:]]
+            return allp[:n]
 
         cell_mitos = _place_mitochondria(crng, cell, nuc, vol, sample, in_box)
         mitos.extend(cell_mitos)
@@ -552,10 +578,11 @@ def _build(
         nuc_nucleolus=stack(nuclei, 3, 4), nuc_cell=stack(nuclei, 4).astype(np.int64),
         mito_p0=m_p0, mito_p1=m_p1, mito_radius=m_r,
         mito_cristae=stack(mitos, 3, 3), mito_wobble=stack(mitos, 4, 3),
-        mito_period=stack(mitos, 5), mito_phase=stack(mitos, 7), mito_tone=stack(mitos, 8),
-        mito_cell=stack(mitos, 9).astype(np.int64),
+        mito_period=stack(mitos, 5), mito_phase=stack(mitos, 6), mito_tone=stack(mitos, 7),
+        mito_cell=stack(mitos, 8).astype(np.int64),
         ves_center=v_c, ves_radius=v_r,
         tex_k=tex_k, tex_phase=tex_phase, chrom_k=chrom_k, chrom_phase=chrom_phase,
+        warp=warp,
         nuc_box=boxes(nuc_center - half, nuc_center + half),
         mito_box=boxes(np.minimum(m_p0, m_p1) - m_r[:, None] - 60.0,
                        np.maximum(m_p0, m_p1) + m_r[:, None] + 60.0),
@@ -574,7 +601,7 @@ def _build(
 # seeded by (seed, plane, fixed row block).
 # ================================================================================================
 
-_ROWS = 128  # row block of the random numbers; work units start on multiples of it
+_ROWS = 32  # row block of the random numbers; work units start on multiples of it
 _HALO = 8  # rows, >= the radius of every in-plane filter
 _UNIT_VOXELS = 1 << 19  # work unit size (planes x rows x X)
 _BATCH = 1 << 19  # cell-field elements per batch (tiles x candidates x TILE^2)
@@ -594,6 +621,24 @@ class _Tables:
             ay = np.multiply.outer(k[:, 1], self.ys)
             ax = np.multiply.outer(k[:, 2], self.xs)
             self.fields[name] = (k[:, 0], ph, np.cos(ay), np.sin(ay), np.cos(ax), np.sin(ax))
+        self.warp = spec.warp
+        # x' = x + fz(z) + fy(y); y' = y + gz(z) + gx(x); z' = z + hy(y) + hx(x)
+        # over the whole tile grid (edge tiles reach past the volume)
+        yt = np.arange(-(-ny_ // _TILE) * _TILE) * vs[1]
+        xt = np.arange(-(-nx_ // _TILE) * _TILE) * vs[2]
+        self.fy = self._wave1d(1, yt)
+        self.gx = self._wave1d(3, xt)
+        self.hy = self._wave1d(4, yt)
+        self.hx = self._wave1d(5, xt)
+
+    def _wave1d(self, i: int, a: np.ndarray) -> np.ndarray:
+        k, ph, amp = self.warp[i, :, 0], self.warp[i, :, 1], self.warp[i, :, 2]
+        return amp[0] * np.sin(k[0] * a + ph[0]) + amp[1] * np.sin(k[1] * a + ph[1])
+
+    def warp_z(self, i: int, z: float) -> float:
+        """The z-dependent warp term of function i (0: x' shift, 2: y' shift) at z."""
+        k, ph, amp = self.warp[i, :, 0], self.warp[i, :, 1], self.warp[i, :, 2]
+        return amp[0] * math.sin(k[0] * z + ph[0]) + amp[1] * math.sin(k[1] * z + ph[1])
 
     def _waves(self, name: str, zc: np.ndarray, sel: slice, axis: int, r: slice) -> np.ndarray:
         """sum over the waves sel of sqrt(2/K) cos(k_z z + k_a a + phase), a = y (axis 1) or
@@ -662,44 +707,55 @@ def _sampling_term(nz: np.ndarray, ny: np.ndarray, nx: np.ndarray, vs: np.ndarra
     return 0.5 * (np.abs(nz) * vs[0] + np.abs(ny) * vs[1] + np.abs(nx) * vs[2] - vs.min())
 
 
-def _box_pow(pos: np.ndarray, w: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    """Smallest and largest power |p - s|^2 - w of each seed over boxes; lo/hi (..., 1, 3)."""
-    dlo = lo - pos
-    dhi = pos - hi
+def _axis_pow(p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest squared distance along one axis from seeds p (S,) to intervals
+    [lo, hi] (m,): arrays (m, S)."""
+    dlo = lo[:, None] - p[None]
+    dhi = p[None] - hi[:, None]
     dmin = np.maximum(np.maximum(dlo, dhi), 0.0)
     dmax = np.maximum(np.abs(dlo), np.abs(dhi))
-    mn = dmin[..., 0] ** 2 + dmin[..., 1] ** 2 + dmin[..., 2] ** 2 - w
-    mx = dmax[..., 0] ** 2 + dmax[..., 1] ** 2 + dmax[..., 2] ** 2 - w
-    return mn, mx
+    return dmin * dmin, dmax * dmax
 
 
-def _tile_candidates(spec: PhantomSpec, pre: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    """For each tile box (t, 3) the seeds (ascending) that may own a point of it: (t, L) indices
-    padded with -1. A seed s is kept unless, for some seed t, pow_s > pow_t over the whole box.
-    pre: ascending seed indices that include every possible owner of the union of the boxes."""
+def _tile_candidates(spec: PhantomSpec, pre: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                     nty: int, ntx: int) -> np.ndarray:
+    """The seeds (ascending) that may own a point of each tile box of a plane: (t, L) indices
+    padded with -1, t = nty * ntx boxes lo/hi (t, 3) in row-major tile order. A seed s is kept
+    unless, for some seed t, pow_s > pow_t over the whole box. pre: ascending seed indices that
+    include every possible owner of the union of the boxes."""
     pos, w = spec.cell_pos, spec.cell_weight
     sub = pre[_owners_possible(pos[pre], w[pre], lo.min(0), hi.max(0))]
     p, ws = pos[sub], w[sub]
-    mn, mx = _box_pow(p[None], ws[None], lo[:, None], hi[:, None])
-    loose = mn <= mx.min(1, keepdims=True)  # (t, S)
-    n_l = loose.sum(1)
-    lmax = int(n_l.max())
-    order = np.argsort(~loose, axis=1, kind="stable")[:, :lmax]
-    valid = np.arange(lmax)[None] < n_l[:, None]
-    idx = np.where(valid, sub[order], -1)
-    if lmax > 1:
-        pc = pos[np.maximum(idx, 0)]  # (t, L, 3)
-        c = (pc[..., 0] ** 2 + pc[..., 1] ** 2 + pc[..., 2] ** 2) - w[np.maximum(idx, 0)]
+    zmn, zmx = _axis_pow(p[:, 0], lo[:1, 0], hi[:1, 0])
+    ymn, ymx = _axis_pow(p[:, 1], lo[::ntx, 1], hi[::ntx, 1])
+    xmn, xmx = _axis_pow(p[:, 2], lo[:ntx, 2], hi[:ntx, 2])
+    mn = ((zmn - ws)[:, None, :] + ymn[:, None, :]) + xmn[None, :, :]  # (nty, ntx, S)
+    mx = ((zmx - ws)[:, None, :] + ymx[:, None, :]) + xmx[None, :, :]
+    loose = (mn <= mx.min(2, keepdims=True)).reshape(nty * ntx, -1)
+    idx, valid = _compact(loose, sub)
+    if idx.shape[1] > 1:
+        safe = np.maximum(idx, 0)
+        pc = pos[safe]  # (t, L, 3)
+        c = (pc[..., 0] ** 2 + pc[..., 1] ** 2 + pc[..., 2] ** 2) - w[safe]
         coef = 2.0 * (pc[:, None, :, :] - pc[:, :, None, :])  # [t, i, j] = 2 (p_j - p_i)
         low = np.minimum(coef * lo[:, None, None, :], coef * hi[:, None, None, :])
         lin = (c[:, :, None] - c[:, None, :]) + (low[..., 0] + low[..., 1] + low[..., 2])
         beaten = (lin > 0) & valid[:, None, :]
-        keep = valid & ~beaten.any(2)
-        n_k = keep.sum(1)
-        order = np.argsort(~keep, axis=1, kind="stable")[:, : int(n_k.max())]
-        idx = np.where(np.arange(order.shape[1])[None] < n_k[:, None],
-                       np.take_along_axis(idx, order, 1), -1)
+        idx = _compact(valid & ~beaten.any(2), idx)[0]
     return idx
+
+
+def _compact(mask: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the values (a row vector, or an array like mask) where mask is True, in order,
+    left-aligned and padded with -1; and the validity mask of the result."""
+    rows, cols = np.nonzero(mask)
+    count = mask.sum(1)
+    width = max(1, int(count.max()))
+    start = np.cumsum(count) - count
+    slot = np.arange(len(rows)) - np.repeat(start, count)
+    out = np.full((mask.shape[0], width), -1, np.int64)
+    out[rows, slot] = values[cols] if values.ndim == 1 else values[rows, cols]
+    return out, out >= 0
 
 
 def _pair_tables(p: np.ndarray, spec: PhantomSpec):
@@ -714,19 +770,21 @@ def _pair_tables(p: np.ndarray, spec: PhantomSpec):
     band = _MEM_HALF + _sampling_term(nz, ny, nx, vs)
     s2 = _MEM_SIGMA**2 + (nz * (_Z_BLUR * vs[0])) ** 2
     amp = _MEM_DARK * np.sqrt(_MEM_SIGMA**2 / s2)
-    return 0.5 / dab, band, s2, amp
+    return tuple(a.astype(np.float32) for a in (0.5 / dab, band, s2, amp))
 
 
-def _cell_field(spec: PhantomSpec, planes: np.ndarray, ty0: int, ty1: int):
+def _cell_field(spec: PhantomSpec, tab: _Tables, planes: np.ndarray, ty0: int, ty1: int):
     """The owning seed, the membrane truth mask and the membrane darkness for planes x tile rows
     ty0..ty1 (all columns), as arrays (n, rows, cols) covering whole tiles (the caller crops).
 
-    The distance to the cell boundary is exact wherever it is below _REACH, which covers the
-    truth band and the (compact) membrane profile, so both are exact everywhere.
+    The cells are built on warped coordinates (x' = x + fz(z) + fy(y), ...; at most _WARP nm
+    per axis), which makes their faces gently wavy. The distance to the cell boundary is exact
+    wherever it is below _REACH, which covers the truth band and the (compact) membrane profile,
+    so both are exact everywhere.
     """
     vs = np.asarray(spec.voxel_size_nm)
     nx_ = spec.shape[2]
-    t, e = _TILE, _REACH
+    t, e = _TILE, _REACH + _WARP  # boxes grow by the warp too
     ntx = -(-nx_ // t)
     nty = ty1 - ty0
     n = len(planes)
@@ -744,13 +802,15 @@ def _cell_field(spec: PhantomSpec, planes: np.ndarray, ty0: int, ty1: int):
     for i, k in enumerate(planes):
         zc = k * vs[0]
         lo[:, 0], hi[:, 0] = zc - e, zc + e
-        idx = _tile_candidates(spec, pre, lo, hi)
+        idx = _tile_candidates(spec, pre, lo, hi, nty, ntx)
         cnt = (idx >= 0).sum(1)
         for c in np.unique(cnt):
             sel = np.flatnonzero(cnt == c)
             tiles = np.stack([np.full(sel.size, i), ty_g[sel] - ty0, tx_g[sel]], 1)
             groups.setdefault(int(c), []).append((tiles, idx[sel, :c]))
     off = np.arange(t)
+    warp_f = np.array([tab.warp_z(0, k * vs[0]) for k in planes])  # x' shift of each plane
+    warp_g = np.array([tab.warp_z(2, k * vs[0]) for k in planes])  # y' shift
     for c, parts in sorted(groups.items()):
         tiles = np.concatenate([p[0] for p in parts])
         cand = np.concatenate([p[1] for p in parts])
@@ -761,14 +821,23 @@ def _cell_field(spec: PhantomSpec, planes: np.ndarray, ty0: int, ty1: int):
         for b0 in range(0, len(tiles), step):
             tl, cd = tiles[b0:b0 + step], cand[b0:b0 + step]
             m = len(tl)
+            rows = (tl[:, 1] + ty0)[:, None] * t + off  # (m, t)
+            cols = tl[:, 2][:, None] * t + off
+            # coordinates relative to the tile corner (float32 is then ample: |q|, |p| < 3 um)
+            corner = np.stack([planes[tl[:, 0]] * vs[0], rows[:, 0] * vs[1], cols[:, 0] * vs[2]], 1)
             p = spec.cell_pos[cd]  # (m, c, 3)
-            zc = planes[tl[:, 0]] * vs[0]
-            yc = ((tl[:, 1] + ty0)[:, None] * t + off) * vs[1]  # (m, t)
-            xc = (tl[:, 2][:, None] * t + off) * vs[2]
-            pa = (zc[:, None] - p[..., 0]) ** 2 - spec.cell_weight[cd]
-            py = (yc[:, None, :] - p[..., 1:2]) ** 2  # (m, c, t)
-            px = (xc[:, None, :] - p[..., 2:3]) ** 2
-            pw = (pa[:, :, None, None] + py[:, :, :, None]) + px[:, :, None, :]
+            pl = (p - corner[:, None, :]).astype(np.float32)
+            zw = (tab.hy[rows][:, :, None] + tab.hx[cols][:, None, :]).astype(np.float32)
+            yw = ((off * vs[1] + warp_g[tl[:, 0]][:, None])[:, :, None]
+                  + tab.gx[cols][:, None, :]).astype(np.float32)
+            xw = ((off * vs[2] + warp_f[tl[:, 0]][:, None])[:, None, :]
+                  + tab.fy[rows][:, :, None]).astype(np.float32)  # (m, t, t)
+            # power |q - p_s|^2 - w_s minus the common |q|^2: linear in the warped point q
+            k = (((pl[..., 0] ** 2 + pl[..., 1] ** 2) + pl[..., 2] ** 2)
+                 - spec.cell_weight[cd].astype(np.float32))
+            pw = ((k[:, :, None, None] - zw[:, None] * (2 * pl[..., 0, None, None]))
+                  - yw[:, None] * (2 * pl[..., 1, None, None])) - xw[:, None] * (
+                      2 * pl[..., 2, None, None])  # (m, c, t, t)
             inv, band, s2, amp = _pair_tables(p, spec)
             if c == 2:
                 own = (pw[:, 1] < pw[:, 0]).astype(np.intp)
@@ -777,7 +846,7 @@ def _cell_field(spec: PhantomSpec, planes: np.ndarray, ty0: int, ty1: int):
             else:
                 own = pw.argmin(1)  # (m, t, t)
                 pown = pw.min(1)
-                d = np.full(own.shape, np.inf)
+                d = np.full(own.shape, np.inf, np.float32)
                 bb = np.zeros(own.shape, np.intp)
                 mi = np.arange(m)[:, None, None]
                 for b in range(c):
@@ -815,7 +884,7 @@ def _render_unit(spec: PhantomSpec, tab: _Tables, k0: int, k1: int, y0: int, y1:
     n = len(planes)
     zc = planes * vs[0]
     ty0, ty1 = r0 // _TILE, -(-r1 // _TILE)
-    owner, mem, dark = _cell_field(spec, planes, ty0, ty1)
+    owner, mem, dark = _cell_field(spec, tab, planes, ty0, ty1)
     crop = (slice(None), slice(r0 - ty0 * _TILE, r1 - ty0 * _TILE), slice(0, nx_))
     owner, mem, dark = owner[crop], mem[crop], dark[crop]
 
