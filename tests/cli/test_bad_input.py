@@ -215,3 +215,19 @@ def test_kill_9_mid_import_leaves_a_consistent_project(tmp_path, seeded, delay):
         statuses = [j.status for j in project.catalog.jobs()]
     assert (names, sorted(p.name for p in (seeded / "data").iterdir())) == before
     assert statuses == ["done", "interrupted"]
+
+
+def test_an_internal_error_exits_1_and_leaves_a_report(monkeypatch, cli, seeded, imagej_tiff):
+    from emstudio.core.volume import ingest
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ingest.VolumeWriter, "write_slab", broken)
+    before = project_state(seeded)
+    res = cli("import", seeded, imagej_tiff[0], "--name", "y")
+    assert res.code == 1
+    assert "internal error" in res.err and "last-crash.txt" in res.err
+    assert project_state(seeded) == before
+    with Project.open(seeded, mode="read") as project:
+        assert project.catalog.jobs()[-1].status == "failed"
