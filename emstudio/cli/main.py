@@ -13,11 +13,11 @@ import traceback
 from collections.abc import Sequence
 
 from emstudio import __version__
-from emstudio.cli.commands import data, demo, jobs, project, ui
+from emstudio.cli.commands import crowd, data, demo, jobs, project, ui
 from emstudio.core.errors import EmstudioError
 from emstudio.core.paths import log_dir
 
-COMMAND_MODULES = (project, data, demo, jobs, ui)
+COMMAND_MODULES = (project, data, demo, jobs, ui, crowd)
 
 
 class UsageError(EmstudioError):

@@ -12,6 +12,7 @@ from typing import Any
 from emstudio.core.project import Project
 from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec
+from emstudio.jobs.tasks.crowd import run_crowd_import, run_crowd_simulate
 from emstudio.jobs.tasks.demo import run_demo
 from emstudio.jobs.tasks.importing import run_import
 
@@ -20,4 +21,6 @@ Task = Callable[[Project, JobSpec, EventLog], dict[str, Any]]
 TASKS: dict[str, Task] = {
     "import": run_import,
     "demo": run_demo,
+    "crowd_import": run_crowd_import,
+    "crowd_simulate": run_crowd_simulate,
 }

@@ -1,0 +1,226 @@
+"""`emstudio crowd import` (a Zooniverse export into a label set) and `emstudio crowd simulate`
+(an export traced by simulated volunteers, to try the crowd path without real data)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emstudio.cli.commands._common import run_with_progress
+from emstudio.core.crowd.consensus import METHODS
+from emstudio.core.crowd.mapping import AXES, DEFAULT_FILE_KEY, DEFAULT_FILE_PATTERN, SubjectMapping
+from emstudio.core.crowd.outline import SIDES
+from emstudio.jobs.spec import JobSpec
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    crowd = commands.add_parser("crowd", help="crowdsourced labels (Zooniverse)")
+    sub = crowd.add_subparsers(dest="crowd_command", metavar="ACTION", required=True)
+    _register_import(sub)
+    _register_simulate(sub)
+
+
+def _register_import(sub: argparse._SubParsersAction) -> None:
+    imp = sub.add_parser(
+        "import",
+        help="volunteers' tracings from a Zooniverse classification export -> a label set",
+        description="Reads the export, maps each subject to a slice of the image, joins and "
+        "fills every volunteer's strokes, and saves their consensus as a label set. Bad rows "
+        "are counted per kind and reported; the rest imports.",
+    )
+    imp.add_argument("project", metavar="PROJECT")
+    source = imp.add_mutually_exclusive_group(required=True)
+    source.add_argument("--classifications", metavar="EXPORT.csv", help="classification export")
+    source.add_argument(
+        "--from-labels",
+        metavar="LABELSET",
+        help="re-aggregate the tracings stored with an earlier crowd label set instead",
+    )
+    imp.add_argument("--subjects", metavar="SUBJECTS.csv", help="subject export (metadata)")
+    imp.add_argument("--image", required=True, metavar="NAME", help="the image the slices are of")
+    imp.add_argument("--name", required=True, metavar="LABELSET", help="the new label set")
+    imp.add_argument("--workflow", metavar="ID", help="only this workflow (default: all)")
+    imp.add_argument("--workflow-version", metavar="V", help="only this version: 13 or 13.19")
+    group = imp.add_argument_group("consensus")
+    group.add_argument("--method", choices=METHODS, default="mean")
+    group.add_argument(
+        "--min-volunteers",
+        type=int,
+        default=5,
+        metavar="N",
+        help="slices traced by fewer volunteers are skipped (default 5)",
+    )
+    group.add_argument(
+        "--outline-nm",
+        type=float,
+        metavar="W",
+        help="save the outline as a band W nm wide instead of the filled shape",
+    )
+    group.add_argument(
+        "--outline-side",
+        choices=SIDES,
+        default="centre",
+        help="the traced line is the band's centre (default) or its outer edge",
+    )
+    group.add_argument(
+        "--class-name",
+        metavar="NAME",
+        help="class of the label (default nucleus, or nuclear_envelope for bands)",
+    )
+    group.add_argument("--expert", metavar="LABELSET", help="score volunteers against it too")
+    group.add_argument(
+        "--expert-class",
+        metavar="NAME|VALUE",
+        help="the expert's class to compare with (default: a nucleus class)",
+    )
+    group.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        metavar="VOLUNTEER",
+        help="leave these volunteers (user names) out of the consensus",
+    )
+    group.add_argument(
+        "--min-reliability",
+        type=float,
+        metavar="DICE",
+        help="leave out volunteers whose agreement with the consensus is lower",
+    )
+    mapping = imp.add_argument_group(
+        "subject mapping",
+        "default: emstudio's #slice keys, else Etch A Cell file names 'Image N' = ROI_slice.ext",
+    )
+    mapping.add_argument("--slice-key", metavar="KEY", help="metadata key with the slice index")
+    mapping.add_argument(
+        "--slice-offset",
+        type=int,
+        default=0,
+        metavar="N",
+        help="added to the slice index (-1 for 1-based numbers)",
+    )
+    mapping.add_argument("--file-key", default=DEFAULT_FILE_KEY, metavar="TEMPLATE")
+    mapping.add_argument(
+        "--file-pattern",
+        default=DEFAULT_FILE_PATTERN,
+        metavar="REGEX",
+        help="regular expression with a (?P<slice>...) group",
+    )
+    mapping.add_argument("--axis", choices=AXES, default="z", help="normal of the slices")
+    mapping.add_argument(
+        "--scale",
+        metavar="S|fit",
+        help="image pixels per subject pixel, or fit (default: metadata, else 1)",
+    )
+    mapping.add_argument("--x0", type=float, metavar="PX", help="crop offset (image pixels)")
+    mapping.add_argument("--y0", type=float, metavar="PX")
+    mapping.add_argument("--volume", metavar="ROI", help="only subjects of this volume / ROI")
+    imp.set_defaults(run=run_import)
+
+
+def _register_simulate(sub: argparse._SubParsersAction) -> None:
+    sim = sub.add_parser(
+        "simulate",
+        help="write a Zooniverse-style export traced by simulated volunteers from a label set",
+    )
+    sim.add_argument("project", metavar="PROJECT")
+    sim.add_argument("--labels", required=True, metavar="NAME", help="ground-truth label set")
+    sim.add_argument("--volunteers", type=int, default=10, metavar="N")
+    sim.add_argument("--out", required=True, metavar="EXPORT.csv")
+    sim.add_argument(
+        "--class",
+        dest="class_value",
+        metavar="NAME|VALUE",
+        help="class to trace (default: a nucleus class, else the first)",
+    )
+    sim.add_argument(
+        "--slices",
+        type=int,
+        default=10,
+        metavar="K",
+        help="subjects from up to K slices holding the class (default 10)",
+    )
+    sim.add_argument("--careless", type=float, default=0.1, metavar="F")
+    sim.add_argument("--adversarial", type=float, default=0.1, metavar="F")
+    sim.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="image pixels per subject pixel (2: subjects downscaled 2x)",
+    )
+    sim.add_argument("--seed", type=int, default=0)
+    sim.set_defaults(run=run_simulate)
+
+
+def mapping_from_args(args: argparse.Namespace) -> SubjectMapping:
+    return SubjectMapping(
+        slice_key=args.slice_key or "",
+        slice_offset=args.slice_offset,
+        file_key=args.file_key,
+        file_pattern=args.file_pattern,
+        axis=args.axis,
+        scale=args.scale or "",
+        x0=args.x0,
+        y0=args.y0,
+        volume=args.volume or "",
+    )
+
+
+def run_import(args: argparse.Namespace) -> int:
+    absolute = [
+        str(Path(p).absolute()) if p else None for p in (args.classifications, args.subjects)
+    ]
+    spec = JobSpec(
+        kind="crowd_import",
+        project=str(Path(args.project).absolute()),
+        inputs={"classifications": absolute[0], "subjects": absolute[1],
+                "tracings_from": args.from_labels},
+        params={
+            "image": args.image,
+            "name": args.name,
+            "workflow": args.workflow,
+            "version": args.workflow_version,
+            "mapping": mapping_from_args(args).to_json(),
+            "method": args.method,
+            "min_volunteers": args.min_volunteers,
+            "outline_nm": args.outline_nm,
+            "outline_side": args.outline_side,
+            "class_name": args.class_name,
+            "expert": args.expert,
+            "expert_class": args.expert_class,
+            "exclude": args.exclude,
+            "min_reliability": args.min_reliability,
+        },
+    )  # fmt: skip
+    result = run_with_progress(spec)
+    out = result.outputs  # the summary itself was logged by the job, above
+    print(
+        f"created label set {out['labels']!r}: {out['slices_labelled']} slices labelled from "
+        f"{out['volunteers']} volunteers ({len(out['excluded'])} excluded; "
+        f"job {result.job_id[:8]})"
+    )
+    return 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    spec = JobSpec(
+        kind="crowd_simulate",
+        project=str(Path(args.project).absolute()),
+        inputs={"labels": args.labels},
+        params={
+            "out": str(Path(args.out).absolute()),
+            "volunteers": args.volunteers,
+            "class": args.class_value,
+            "slices": args.slices,
+            "careless": args.careless,
+            "adversarial": args.adversarial,
+            "scale": args.scale,
+            "seed": args.seed,
+        },
+    )
+    out = run_with_progress(spec).outputs
+    print(
+        f"wrote {out['classifications']} classifications of {out['subjects']} subjects "
+        f"(class {out['class']}, volume {out['volume']!r}) to {out['out']}"
+    )
+    return 0

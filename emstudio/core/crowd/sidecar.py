@@ -1,0 +1,158 @@
+"""The tracings sidecar: every volunteer's outlines per slice, with the scores, beside a label set.
+
+Stored as gzipped JSON at ``<label volume>.zarr/crowd/tracings.json.gz`` (the path, relative to
+the volume folder, is in the volume's attrs under ``crowd.tracings``), so it moves and is
+deleted with the label set and other NGFF readers ignore it::
+
+    {"format": "emstudio.crowd.tracings", "version": 1,
+     "image_shape": [z, y, x],
+     "coordinates": "...",                       # see COORDINATES
+     "volunteers": [{"id", "logged_in", "slices", "reliability", "expert",
+                     "sensitivity", "specificity", "excluded"}, ...],
+     "slices": [{"axis": "z", "index": 12, "labelled": true, "volunteers": 7,
+                 "agreement": 0.91,               # mean pairwise Dice (null if < 2)
+                 "tracings": [{"volunteer": 0,    # index into "volunteers"
+                               "classifications": ["611591158"], "subjects": ["458021"],
+                               "outlines": [[[row, col], ...], ...]}]}]}
+
+The GUI draws ``outlines`` directly, or fills them with ``CrowdTracings.mask``; a
+re-aggregation (``crowd_import`` with ``tracings_from``) reads them instead of the export.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emstudio.core.crowd.aggregate import Aggregation, VolunteerScore
+from emstudio.core.crowd.mapping import plane_shape
+from emstudio.core.crowd.raster import rasterize
+from emstudio.core.crowd.tracings import SliceKey, Tracing, TracingSet
+from emstudio.core.errors import InputFileError
+from emstudio.core.project.atomic import atomic_write_bytes
+
+FORMAT = "emstudio.crowd.tracings"
+VERSION = 1
+SIDECAR_PATH = "crowd/tracings.json.gz"
+COORDINATES = (
+    "plane pixels [row, column], pixel centres at integers; the plane of slice (axis, index) "
+    "has rows and columns z -> (y, x), y -> (z, x), x -> (z, y)"
+)
+SCORE_FIELDS = ("slices", "reliability", "expert", "sensitivity", "specificity", "excluded")
+
+
+@dataclass
+class SliceInfo:
+    volunteers: int
+    labelled: bool
+    agreement: float | None
+
+
+@dataclass
+class CrowdTracings:
+    """A label set's sidecar, read back."""
+
+    tracings: TracingSet
+    scores: dict[str, VolunteerScore]
+    slices: dict[SliceKey, SliceInfo] = field(default_factory=dict)
+
+    def mask(self, key: SliceKey, volunteer: str) -> np.ndarray:
+        """One volunteer's filled outlines on a slice, over the whole plane (bool)."""
+        rows, cols = plane_shape(self.tracings.image_shape, key[0])
+        loops = [o for t in self.tracings.slices.get(key, []) if t.volunteer == volunteer
+                 for o in t.outlines]  # fmt: skip
+        return rasterize(loops, (0, rows, 0, cols))
+
+
+def sidecar_json(tracings: TracingSet, aggregation: Aggregation) -> dict[str, Any]:
+    ids = sorted(tracings.volunteers)
+    index = {v: i for i, v in enumerate(ids)}
+    volunteers = []
+    for v in ids:
+        score = aggregation.volunteers[v]
+        entry = {"id": v, "logged_in": score.logged_in}
+        entry.update({f: _round(getattr(score, f)) for f in SCORE_FIELDS})
+        volunteers.append(entry)
+    results = {s.key: s for s in aggregation.slices}
+    slices = []
+    for key in sorted(tracings.slices):
+        result = results[key]
+        slices.append({
+            "axis": key[0],
+            "index": key[1],
+            "labelled": result.labelled,
+            "volunteers": result.volunteers,
+            "agreement": _round(result.agreement),
+            "tracings": [
+                {
+                    "volunteer": index[t.volunteer],
+                    "classifications": t.classifications,
+                    "subjects": t.subjects,
+                    "outlines": [np.round(o, 2).tolist() for o in t.outlines],
+                }
+                for t in tracings.slices[key]
+            ],
+        })  # fmt: skip
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "image_shape": list(tracings.image_shape),
+        "coordinates": COORDINATES,
+        "volunteers": volunteers,
+        "slices": slices,
+    }
+
+
+def write_sidecar(volume_dir: Path, data: dict[str, Any]) -> None:
+    path = Path(volume_dir) / SIDECAR_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, gzip.compress(json.dumps(data).encode("utf-8"), mtime=0))
+
+
+def read_sidecar(volume_dir: Path, attrs: dict[str, Any]) -> CrowdTracings:
+    """The sidecar of a crowd label set (``attrs``: the volume's catalog attrs)."""
+    relative = (attrs.get("crowd") or {}).get("tracings")
+    if not relative:
+        raise InputFileError(volume_dir, "is not a crowd label set (no tracings recorded).")
+    path = Path(volume_dir) / relative
+    try:
+        data = json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, ValueError) as exc:
+        raise InputFileError(path, f"cannot be read ({exc})") from None
+    if data.get("format") != FORMAT or int(data.get("version", 0)) > VERSION:
+        raise InputFileError(path, "is not a tracings file this emstudio can read.")
+    return _from_json(data)
+
+
+def _from_json(data: dict[str, Any]) -> CrowdTracings:
+    ids = [v["id"] for v in data["volunteers"]]
+    tracings = TracingSet(
+        tuple(data["image_shape"]), volunteers={v["id"]: v["logged_in"] for v in data["volunteers"]}
+    )
+    scores = {
+        v["id"]: VolunteerScore(v["id"], v["logged_in"], **{f: v.get(f) for f in SCORE_FIELDS})
+        for v in data["volunteers"]
+    }
+    result = CrowdTracings(tracings, scores)
+    for entry in data["slices"]:
+        key = (entry["axis"], int(entry["index"]))
+        tracings.slices[key] = [
+            Tracing(
+                ids[t["volunteer"]],
+                [np.asarray(o, dtype=np.float64).reshape(-1, 2) for o in t["outlines"]],
+                list(t.get("classifications", [])),
+                list(t.get("subjects", [])),
+            )
+            for t in entry["tracings"]
+        ]
+        result.slices[key] = SliceInfo(entry["volunteers"], entry["labelled"], entry["agreement"])
+    return result
+
+
+def _round(value: Any) -> Any:
+    return round(float(value), 4) if isinstance(value, float | np.floating) else value

@@ -1,0 +1,96 @@
+"""``crowd simulate``: a Zooniverse-style export traced by simulated volunteers over the objects
+of one class of a project's label set (written next to nothing in the project)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emstudio.core.crowd.classes import pick_class
+from emstudio.core.crowd.simulate import (
+    SimulationError,
+    SimulationOptions,
+    export_text,
+    make_subjects,
+    simulate_rows,
+)
+from emstudio.core.errors import DestinationError
+from emstudio.core.progress import Progress, no_progress
+from emstudio.core.project.project import Project
+from emstudio.core.volume.store import Volume
+
+
+def planes_with(volume: Volume, value: int, count: int | None) -> list[int]:
+    """Up to ``count`` z planes holding ``value``, evenly spread (all when None)."""
+    found = []
+    for z0, block in volume.iter_slabs():
+        found.extend(z0 + np.flatnonzero((block == value).any(axis=(1, 2))))
+    if count is None or len(found) <= count:
+        return [int(z) for z in found]
+    picks = np.linspace(0, len(found) - 1, count).round().astype(int)
+    return [int(found[i]) for i in picks]
+
+
+def simulate_from_labels(
+    project: Project,
+    labels: str,
+    out: str | Path,
+    options: SimulationOptions,
+    *,
+    class_value: str | None = None,
+    slices: int | None = 10,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """Write the export to ``out`` (atomically); returns what was simulated."""
+    record = project.catalog.volume(labels)
+    if record.kind not in ("labels", "segmentation"):
+        raise SimulationError(f"{labels!r} is a {record.kind} volume, not a label set.")
+    image = next((v for v in project.catalog.volumes("image") if v.id == record.image_id), None)
+    value = pick_class(record, class_value)
+    volume = Volume(project.resolve(record.path))
+    zs = planes_with(volume, value, slices)
+    if not zs:
+        raise SimulationError(f"{labels!r} has no voxel of class {value}: nothing to trace.")
+    planes = ((("z", z), volume.plane(0, z) == value) for z in zs)
+    subjects = make_subjects(planes, options.scale, options.margin)
+    volume_name = image.name if image else record.name
+    total = len(subjects) * options.volunteers
+    rows = _counted(simulate_rows(subjects, volume_name, options), total, progress)
+    _write_atomic(Path(out), export_text(rows))
+    return {
+        "out": str(Path(out).absolute()),
+        "subjects": len(subjects),
+        "classifications": total,
+        "class": value,
+        "slices": zs,
+        "volume": volume_name,
+    }
+
+
+def _counted(rows, total: int, progress: Progress):
+    for n, row in enumerate(rows, start=1):
+        yield row
+        progress(n, total, f"classification {n}/{total}")
+
+
+def _write_atomic(path: Path, chunks) -> None:
+    """Stream text to a temporary file beside ``path``, then rename it into place."""
+    if not path.parent.is_dir():
+        raise DestinationError(f"{path.parent}: folder does not exist.")
+    tmp = path.with_name(f".tmp-{path.name}.{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise DestinationError(f"{path}: cannot write the export ({exc.strerror}).") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

@@ -1,0 +1,95 @@
+"""Each volunteer's outlines per slice, gathered from classifications through the mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emstudio.core.crowd.export import Classification
+from emstudio.core.crowd.mapping import SliceRef, SubjectMapping, Unmapped, plane_shape
+from emstudio.core.crowd.raster import join_strokes
+from emstudio.core.crowd.report import ImportReport
+
+SliceKey = tuple[str, int]  # (axis, index): "z", 12 is the XY plane z = 12
+
+
+@dataclass
+class Tracing:
+    """One volunteer's closed outlines on one slice, in plane pixels (row, column)."""
+
+    volunteer: str
+    outlines: list[np.ndarray]
+    classifications: list[str] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TracingSet:
+    """All tracings of an import, per slice; ``volunteers``: id -> logged in."""
+
+    image_shape: tuple[int, int, int]
+    slices: dict[SliceKey, list[Tracing]] = field(default_factory=dict)
+    volunteers: dict[str, bool] = field(default_factory=dict)
+
+
+def collect_tracings(
+    classifications: Iterable[Classification],
+    mapping: SubjectMapping,
+    image_shape: tuple[int, int, int],
+    report: ImportReport,
+) -> TracingSet:
+    """Map each classification's strokes to slices, then join each volunteer's strokes on a
+    slice (from all subjects showing that slice) into closed outlines."""
+    strokes: dict[tuple[SliceKey, str], Tracing] = {}
+    result = TracingSet(tuple(image_shape))
+    for item in classifications:
+        where = f"classification {item.id}, subject {item.subject_id}"
+        for frame in sorted({s.frame for s in item.strokes}):
+            ref = mapping.locate(item.subject, frame, item.dimensions, image_shape)
+            if isinstance(ref, Unmapped):
+                report.add(ref.kind, f"{where}, frame {frame}: {ref.reason}")
+                continue
+            key = (ref.axis, ref.index)
+            tracing = strokes.setdefault((key, item.volunteer), Tracing(item.volunteer, []))
+            dims = item.dimensions[frame] if frame < len(item.dimensions) else {}
+            for stroke in (s for s in item.strokes if s.frame == frame):
+                tracing.outlines.append(
+                    _to_plane(stroke.xy, ref, dims, image_shape, report, f"{where}, frame {frame}")
+                )
+            tracing.classifications.append(item.id)
+            tracing.subjects.append(item.subject_id)
+            result.volunteers[item.volunteer] = item.logged_in
+    for (key, _), tracing in sorted(strokes.items(), key=lambda kv: kv[0]):
+        tracing.outlines = join_strokes(tracing.outlines)
+        result.slices.setdefault(key, []).append(tracing)
+    report.count("volunteers", len(result.volunteers))
+    report.count("slices traced", len(result.slices))
+    return result
+
+
+def _to_plane(
+    xy: np.ndarray,
+    ref: SliceRef,
+    dims: dict,
+    image_shape: tuple[int, int, int],
+    report: ImportReport,
+    where: str,
+) -> np.ndarray:
+    """Natural-pixel (x, y) -> plane (row, column) with pixel centres at integers; points are
+    clipped to the plane, and a mark reaching over half a pixel past the subject image, or a
+    pixel past the plane, is counted."""
+    rows, cols = plane_shape(image_shape, ref.axis)
+    width, height = dims.get("naturalWidth"), dims.get("naturalHeight")
+    outside = bool(
+        isinstance(width, int | float)
+        and isinstance(height, int | float)
+        and ((xy < -0.5).any() or (xy[:, 0] > width + 0.5).any() or (xy[:, 1] > height + 0.5).any())
+    )
+    plane = np.column_stack([ref.y0 + xy[:, 1] * ref.scale, ref.x0 + xy[:, 0] * ref.scale]) - 0.5
+    low, high = np.array([-0.5, -0.5]), np.array([rows - 0.5, cols - 0.5])
+    outside |= bool((plane < low - 1).any() or (plane > high + 1).any())
+    if outside:
+        report.add("outside_image", where)
+    return np.clip(plane, low, high)

@@ -1,0 +1,65 @@
+"""`emstudio crowd simulate` and `emstudio crowd import`, end to end on a small demo project."""
+
+from __future__ import annotations
+
+import pytest
+
+from emstudio.core.crowd.simulate import SimulationOptions, crowd
+from emstudio.core.project import Project
+
+
+@pytest.fixture
+def demo(tmp_path, cli):
+    path = tmp_path / "demo.emproj"
+    assert cli("demo", path, "--shape", "8,256,256").code == 0
+    return path
+
+
+def test_simulate_then_import(demo, tmp_path, cli) -> None:
+    export = tmp_path / "sim.csv"
+    result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--volunteers", 6,
+                 "--out", export, "--slices", 3)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "wrote 18 classifications of 3 subjects (class 2, volume 'em')" in result.out
+    result = cli("crowd", "import", demo, "--classifications", export, "--image", "em",
+                 "--name", "crowd-nuclei")  # fmt: skip
+    assert result.code == 0, result.err
+    assert "created label set 'crowd-nuclei': 3 slices labelled from 6 volunteers" in result.out
+    assert "classifications: 18" in result.err  # the summary, logged by the job
+    volunteer = crowd(SimulationOptions(volunteers=6)).pop().name  # same seed as simulated
+    result = cli("crowd", "import", demo, "--from-labels", "crowd-nuclei", "--image", "em",
+                 "--name", "again", "--method", "staple", "--exclude", volunteer,
+                 "--outline-nm", 50, "--min-volunteers", 4)  # fmt: skip
+    assert result.code == 0, result.err
+    with Project.open(demo, mode="read") as project:
+        first = project.catalog.volume("crowd-nuclei")
+        again = project.catalog.volume("again")
+        jobs = {j.kind for j in project.catalog.jobs()}
+    assert first.kind == "labels" and len(first.attrs["labelled_slices"]["z"]) == 3
+    assert again.attrs["crowd"]["method"] == "staple"
+    assert again.attrs["crowd"]["excluded"] == [volunteer]
+    assert again.attrs["classes"]["1"] == "nuclear_envelope"
+    assert {"crowd_simulate", "crowd_import"} <= jobs
+
+
+def test_bad_input_exits_2_with_one_message(demo, tmp_path, cli) -> None:
+    not_export = tmp_path / "other.csv"
+    not_export.write_text("a,b\n1,2\n", encoding="utf-8")
+    cases = [
+        (["--classifications", tmp_path / "missing.csv"], "does not exist"),
+        (["--classifications", not_export], "missing column(s)"),
+        (["--classifications", not_export, "--image", "nope"], "No volume named 'nope'"),
+        (["--classifications", not_export, "--file-pattern", "("], "file name pattern"),
+        (["--classifications", not_export, "--scale", "huge"], "scale must be"),
+    ]
+    for extra, message in cases:
+        args = ["crowd", "import", demo, "--image", "em", "--name", "x", *extra]
+        result = cli(*args)
+        assert result.code == 2 and message in result.err, (extra, result.err)
+        assert "Traceback" not in result.err
+    result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--out",
+                 tmp_path / "no" / "sim.csv")  # fmt: skip
+    assert result.code == 2 and "folder does not exist" in result.err
+    result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--class", "golgi",
+                 "--out", tmp_path / "sim.csv")  # fmt: skip
+    assert result.code == 2 and "no class 'golgi'" in result.err
