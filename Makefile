@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 NOQT_VENV ?= .venv-noqt
 NOQT_TESTS ?= tests/core/project tests/core/volume tests/jobs tests/cli/test_import_export.py tests/cli/test_jobs_cli.py
 
-.PHONY: install run test test-noqt lint bench clean
+.PHONY: install run test test-noqt lint bench package package-test clean
 
 $(VENV)/.installed: pyproject.toml packaging/install_torch.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,5 +52,19 @@ lint: install
 bench: install
 	$(PY) benchmarks/bench_import.py
 
+# A self-contained one-folder app (PyInstaller) and its Linux tarball, with the torch build
+# that TORCH_VARIANT selected for .venv (cpu or cuda).
+package: install
+	$(PY) -m pip install -q -e ".[package]"
+	$(VENV)/bin/pyinstaller packaging/emstudio.spec --noconfirm --log-level WARN \
+		--distpath dist --workpath build/pyinstaller
+	$(PY) packaging/slim.py dist/emstudio
+	packaging/linux/make_tarball.sh $$($(PY) -c "import torch; print('cuda' if torch.version.cuda else 'cpu')")
+
+# Builds the bundle, unpacks it in a clean folder and runs --self-test there (slow: minutes)
+package-test: install
+	$(PY) -m pip install -q -e ".[package]"
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m slow tests/packaging
+
 clean:
-	rm -rf $(VENV) $(NOQT_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(NOQT_VENV) build dist *.egg-info .pytest_cache
