@@ -48,6 +48,21 @@ def raw_read_seconds(path: Path) -> float:
     return time.perf_counter() - start
 
 
+def durable_write_speed(folder: Path, mib: int = 1024) -> float:
+    """MiB/s of writing ``mib`` MiB and flushing it to disk (the bound of any durable import)."""
+    block = np.random.default_rng(2).integers(0, 256, 16 * 2**20, dtype=np.uint8).tobytes()
+    path = folder / "disk-speed.bin"
+    start = time.perf_counter()
+    with open(path, "wb") as handle:
+        for _ in range(mib // 16):
+            handle.write(block)
+        handle.flush()
+        os.fsync(handle.fileno())
+    seconds = time.perf_counter() - start
+    path.unlink()
+    return mib / seconds
+
+
 def run_import(project: Path, tiff: Path, name: str) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of `emstudio import` in a child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -115,6 +130,13 @@ def main() -> int:
         f"{gib / wall * 1024:.0f} MiB/s  -> {raw / wall:.2f} of raw read speed"
     )
     print(f"import peak RSS: {peak:.0f} MiB (target < 1024 MiB for a {gib:.1f} GiB stack)")
+    disk = durable_write_speed(work)
+    with Project.open(project, mode="read") as proj:
+        stored = proj.resolve(proj.catalog.volumes()[-1].path)
+    written = sum(p.stat().st_size for p in stored.rglob("*") if p.is_file()) / 2**20
+    print(f"disk: durable write (write + fsync) {disk:.0f} MiB/s; the import wrote "
+          f"{written:.0f} MiB (all levels) and flushes it before registering it, so it cannot "
+          f"beat {gib * 1024 / (written / disk):.0f} MiB/s of input on this disk")
     tiff.unlink()
 
     sz, sy, sx = (int(v) for v in args.slice_shape.split(","))
