@@ -1,8 +1,9 @@
 """Cut a PyInstaller one-folder build down to what runs (sizes in PLATFORM-NOTES.md).
 
-Removes torch's C++ test binaries, headers and all of torch/bin but torch_shm_manager, Qt plugins and translations that a
-desktop app on X11/Windows/macOS does not load, and strips debug symbols from shared libraries
-outside ``*.libs`` folders (stripping those breaks numpy's bundled OpenBLAS).
+Removes torch's C++ test binaries, headers and all of torch/bin but torch_shm_manager, Qt
+plugins and translations that a desktop app on X11/Windows/macOS does not load, and strips
+debug symbols from shared libraries outside ``*.libs`` folders (stripping those breaks numpy's
+bundled OpenBLAS).
 """
 
 from __future__ import annotations

@@ -24,3 +24,11 @@ def _user_folders(tmp_path_factory, monkeypatch):
     """Logs and crash reports of the code under test go to a temporary folder."""
     monkeypatch.setenv("EMSTUDIO_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_collect_file(file_path, parent):
+    """Test modules are imported by basename (rootdir import mode): names must be unique."""
+    if file_path.name.startswith("test_") and file_path.suffix == ".py":
+        twins = [p for p in REPO_ROOT.joinpath("tests").rglob(file_path.name) if p != file_path]
+        if twins:
+            raise pytest.UsageError(f"{file_path}: another test module has the same name: {twins}")

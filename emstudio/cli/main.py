@@ -13,11 +13,11 @@ import traceback
 from collections.abc import Sequence
 
 from emstudio import __version__
-from emstudio.cli.commands import crowd, data, demo, jobs, project, ui
+from emstudio.cli.commands import analysis, crowd, data, demo, jobs, ml, project, ui
 from emstudio.core.errors import EmstudioError
 from emstudio.core.paths import log_dir
 
-COMMAND_MODULES = (project, data, demo, jobs, ui, crowd)
+COMMAND_MODULES = (project, data, demo, jobs, ui, crowd, analysis, ml)
 
 
 class UsageError(EmstudioError):
@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the application window.",
     )
     parser.add_argument("--version", action="version", version=f"emstudio {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation: a tiny import -> train -> predict -> segment -> mesh "
+        "run and one offscreen 3D frame; exit 0 when all works",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(commands)
@@ -43,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from emstudio.cli.selftest import run_self_test
+
+        return run_self_test()
     if args.command is None:
         return ui.open_gui(None)
     try:

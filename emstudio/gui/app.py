@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer
@@ -19,7 +20,9 @@ from emstudio.gui.logs import install_excepthook, install_logging
 from emstudio.gui.main_window import MainWindow
 
 APP_NAME = "emstudio"
-SCREENSHOT_DELAY_MS = 400
+SCREENSHOT_DELAY_MS = 400  # at least this long after showing (lets the layout settle)
+SCREENSHOT_TIMEOUT_MS = 15_000  # at most this long waiting for the views' planes
+SCREENSHOT_SIZE = (1440, 900)
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +37,16 @@ def configure_application(app: QCoreApplication) -> None:
         app.setWindowIcon(app_icon())
 
 
-def run_gui(project: str | None = None, screenshot: str | None = None) -> int:
+def run_gui(
+    project: str | None = None,
+    screenshot: str | None = None,
+    slice_zyx: tuple[int, int, int] | None = None,
+) -> int:
     """Show the main window, optionally on ``project``; returns the process exit code.
 
-    With ``screenshot`` (a .png path) the window is saved there once shown and the app exits:
-    0 when written, 1 when the file cannot be written, 2 when ``project`` cannot be opened.
+    ``slice_zyx`` puts the views' crosshair at that voxel. With ``screenshot`` (a .png path)
+    the window is saved there once its views are drawn, and the app exits: 0 when written,
+    1 when the file cannot be written, 2 when ``project`` cannot be opened.
     """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -51,10 +59,10 @@ def run_gui(project: str | None = None, screenshot: str | None = None) -> int:
     )
     try:
         if screenshot is not None:
-            return _run_for_screenshot(app, window, project, Path(screenshot))
+            return _run_for_screenshot(app, window, project, Path(screenshot), slice_zyx)
         window.show()
         if project:
-            QTimer.singleShot(0, lambda: window.open_project(project))
+            QTimer.singleShot(0, lambda: _open(window, project, slice_zyx))
         return app.exec()
     finally:
         sys.excepthook = previous_hook
@@ -63,8 +71,17 @@ def run_gui(project: str | None = None, screenshot: str | None = None) -> int:
         log.info("emstudio GUI stopped")
 
 
+def _open(window: MainWindow, project: str, slice_zyx: tuple[int, int, int] | None) -> None:
+    if window.open_project(project) and slice_zyx is not None:
+        window.view_state.set_cursor(slice_zyx)
+
+
 def _run_for_screenshot(
-    app: QApplication, window: MainWindow, project: str | None, target: Path
+    app: QApplication,
+    window: MainWindow,
+    project: str | None,
+    target: Path,
+    slice_zyx: tuple[int, int, int] | None,
 ) -> int:
     if project:
         try:
@@ -72,8 +89,28 @@ def _run_for_screenshot(
         except (EmstudioError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        if slice_zyx is not None:
+            window.view_state.set_cursor(slice_zyx)
+        window.resize(*SCREENSHOT_SIZE)  # room for the three views and the docks
     window.show()
     result = {"code": 1}
+    started = time.monotonic()
+
+    def grab_when_drawn() -> None:
+        waited_ms = (time.monotonic() - started) * 1000
+        drawn = window.project is None or window.project_page.settled
+        if not drawn and waited_ms < SCREENSHOT_TIMEOUT_MS:
+            QTimer.singleShot(50, grab_when_drawn)
+            return
+        if window.project is not None:
+            log.info(
+                "screenshot of %s at voxel %s (views drawn: %s; torch imported: %s)",
+                window.project.path,
+                window.view_state.cursor,
+                drawn,
+                "torch" in sys.modules,
+            )
+        grab()
 
     def grab() -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +121,6 @@ def _run_for_screenshot(
         window.close()
         app.quit()
 
-    QTimer.singleShot(SCREENSHOT_DELAY_MS, grab)
+    QTimer.singleShot(SCREENSHOT_DELAY_MS, grab_when_drawn)
     app.exec()
     return result["code"]

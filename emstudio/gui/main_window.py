@@ -1,4 +1,8 @@
-"""The main window: menus, status bar, and a stack of pages (start page, project page)."""
+"""The main window: menus, status bar, and a stack of pages (start page, project workspace).
+
+Other widgets join the workspace with ``add_dock`` and the menus with ``menu``; they observe
+the viewers through ``view_state`` (the Qt-free ViewState: cursor, hover, layers...).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import (
@@ -17,7 +22,15 @@ from PySide6.QtGui import (
     QDropEvent,
     QKeySequence,
 )
-from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMessageBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
 from emstudio import __version__
 from emstudio.core.errors import EmstudioError
@@ -26,9 +39,14 @@ from emstudio.core.project.catalog import CATALOG_FILE
 from emstudio.gui import project_dialogs
 from emstudio.gui.demo import DemoBuilder
 from emstudio.gui.locations import app_icon, demo_project_path, log_dir
-from emstudio.gui.project_page import ProjectPage
 from emstudio.gui.recent import RecentProjects
 from emstudio.gui.start_page import DESCRIPTION, StartPage
+from emstudio.gui.workspace_menus import add_dock_toggles, build_workspace_menus
+
+if TYPE_CHECKING:  # imported when first needed: the start page shows without it
+    from emstudio.gui.project_page import ProjectPage
+    from emstudio.gui.viewstate import ViewState
+    from emstudio.gui.workbench import Workbench
 
 log = logging.getLogger(__name__)
 GEOMETRY_KEY = "window/geometry"
@@ -44,14 +62,14 @@ class MainWindow(QMainWindow):
         self.remember_geometry = remember_geometry
         self.recent = RecentProjects()
         self.demo_builder: DemoBuilder | None = None
+        self.workbench: Workbench | None = None
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.start_page = StartPage()
-        self.project_page = ProjectPage()
+        self._project_page: ProjectPage | None = None
         self.pages = QStackedWidget()
         self.pages.addWidget(self.start_page)
-        self.pages.addWidget(self.project_page)
         self.setCentralWidget(self.pages)
         self._connect_pages()
         self._build_menus()
@@ -101,8 +119,16 @@ class MainWindow(QMainWindow):
         if path is not None:
             self.open_project(path)
 
-    def close_project(self) -> None:
-        """Release the project (and its lock) and go back to the start page."""
+    def close_project(self) -> bool:
+        """Release the project (and its lock) and go back to the start page.
+
+        Returns False when the user chose to keep it open (unsaved labels, Cancel)."""
+        if self.project is not None and not self.project_page.confirm_close():
+            return False
+        if self.workbench is not None:
+            if not self.workbench.close(self):  # running jobs: cancel, keep running, or stay
+                return False
+            self.workbench = None
         if self.project is not None:
             path = self.project.path
             self.project.close()
@@ -113,6 +139,52 @@ class MainWindow(QMainWindow):
         self.refresh_recent()
         self.pages.setCurrentWidget(self.start_page)
         self._update_actions()
+        return True
+
+    # -- extension points -----------------------------------------------------------------------
+    @property
+    def project_page(self) -> ProjectPage:
+        """The project workspace (viewers and docks), made on first use."""
+        if self._project_page is None:
+            from emstudio.gui.project_page import ProjectPage
+            from emstudio.gui.status_readout import StatusReadout
+
+            page = ProjectPage(remember=self.remember_geometry)
+            self.pages.addWidget(page)
+            page.closeRequested.connect(self.close_project)
+            page.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+            self.readout = StatusReadout(page.state, page.layers)
+            self.statusBar().addPermanentWidget(self.readout)
+            add_dock_toggles(self, page)
+            self._project_page = page
+        return self._project_page
+
+    @property
+    def view_state(self) -> ViewState:
+        """The viewers' Qt-free state (cursor, hover, layers): observe it with ``subscribe``."""
+        return self.project_page.state
+
+    def add_dock(
+        self,
+        widget: QWidget,
+        title: str,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+    ) -> QDockWidget:
+        """Dock a widget beside the slice views; its show/hide toggle goes to the View menu."""
+        dock = self.project_page.add_dock(widget, title, area)
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def menu(self, title: str) -> QMenu:
+        """The top-level menu called ``title`` (created before Help if there is none)."""
+        for action in self.menuBar().actions():
+            if action.menu() is not None and action.text().replace("&", "") == title.replace(
+                "&", ""
+            ):
+                return action.menu()
+        menu = QMenu(title, self)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
+        return menu
 
     def open_recent(self, path: str) -> None:
         entry = next((e for e in self.recent.entries() if e.path == path), None)
@@ -202,11 +274,15 @@ class MainWindow(QMainWindow):
 
     # -- Qt events ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.close_project():
+            event.ignore()
+            return
         if self.demo_builder is not None:
             self.demo_builder.cancel()
         if self.remember_geometry:
             QSettings().setValue(GEOMETRY_KEY, self.saveGeometry())
-        self.close_project()
+            if self._project_page is not None:
+                self._project_page.save_settings()
         event.accept()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -220,6 +296,9 @@ class MainWindow(QMainWindow):
     # -- building -------------------------------------------------------------------------------
     def _set_project(self, project: Project) -> None:
         old, self.project = self.project, project
+        if self.workbench is not None:
+            self.workbench.detach()
+            self.workbench = None
         if old is not None:
             old.close()
         self.recent.add(project.path, project.name)
@@ -229,6 +308,10 @@ class MainWindow(QMainWindow):
     def _show_project(self) -> None:
         assert self.project is not None
         self.project_page.show_project(self.project)
+        if self.workbench is None or self.workbench.project is not self.project:
+            from emstudio.gui.workbench import Workbench
+
+            self.workbench = Workbench(self, self.project)
         self.pages.setCurrentWidget(self.project_page)
         self.setWindowTitle(f"{self.project.name} — {APP_TITLE}")
         self._update_actions()
@@ -239,7 +322,6 @@ class MainWindow(QMainWindow):
         self.start_page.demoRequested.connect(self.open_demo)
         self.start_page.recentRequested.connect(self.open_recent)
         self.start_page.recentRemoveRequested.connect(self.remove_recent)
-        self.project_page.closeRequested.connect(self.close_project)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -261,10 +343,12 @@ class MainWindow(QMainWindow):
             file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit
         )
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        help_menu = self.menuBar().addMenu("&Help")
-        self.about_action = self._action(help_menu, "&About emstudio", self.show_about)
+        self.help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = self._action(self.help_menu, "&About emstudio", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.log_action = self._action(help_menu, "Open &log folder", self.open_log_folder)
+        self.log_action = self._action(self.help_menu, "Open &log folder", self.open_log_folder)
+        self.project_actions = build_workspace_menus(self)
+        self.view_menu = self.menu("&View")
 
     def _action(
         self, menu: QMenu, text: str, slot: object, shortcut: QKeySequence.StandardKey | None = None
@@ -290,6 +374,8 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         self.close_action.setEnabled(self.project is not None)
+        for action in self.project_actions:
+            action.setEnabled(self.project is not None)
         self.demo_action.setEnabled(self.demo_builder is None)
         self.start_page.demo_button.setEnabled(self.demo_builder is None)
 

@@ -1,119 +1,300 @@
-"""A minimal project overview: name, folder and the volumes in the catalog.
+"""The workspace of an open project: the slice views in the middle, docks around them.
 
-Placeholder for the project browser and viewers (another issue); keep it small.
+Docks: Project (browser) and Paint (label tools) on the left, Display (image, overlays) and
+Contrast on the right; other widgets (jobs, 3D view, measurements...) join with ``add_dock``.
+Every part observes the one Qt-free ``ViewState`` (``self.state``).
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
+    QDockWidget,
     QLabel,
-    QPushButton,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from emstudio.core.project import Project
-from emstudio.gui.look import muted, scaled_font
-from emstudio.gui.volume_table import VolumeTableModel
+from emstudio.core.project import Project, VolumeRecord
+from emstudio.gui.contrast_panel import ContrastPanel
+from emstudio.gui.import_dialog import ImportDialog
+from emstudio.gui.label_session import LabelSession
+from emstudio.gui.layer_panel import LayerPanel
+from emstudio.gui.layers import SLOT_KINDS, LayerSet
+from emstudio.gui.new_label_set import ask_new_label_set
+from emstudio.gui.paint_panel import PaintPanel
+from emstudio.gui.plane_loader import PlaneLoader
+from emstudio.gui.project_panel import ProjectPanel
+from emstudio.gui.viewer_grid import ViewerGrid
+from emstudio.gui.viewstate import ViewState
+from emstudio.gui.volume_actions import VolumeActions
+from emstudio.gui.workspace_settings import restore_settings, save_settings
 
 EMPTY_TEXT = (
-    "<p style='font-size: large'><b>This project has no volumes yet.</b></p>"
-    "<p>Importing from this window comes with the project browser. Until then, close the "
-    "project (File ▸ Close project) so that another program may write to it, and run in a "
-    "terminal:</p>"
+    "<p style='font-size: large'><b>This project has no image yet.</b></p>"
+    "<p>Import a stack with <b>Project ▸ Import volume…</b> (or the Import button of the "
+    "Project panel): a TIFF/OME-TIFF, MRC or HDF5 file, a Zarr store or a folder of slices.</p>"
+    "<p>From a terminal, with the project closed in this window:</p>"
     '<pre>    emstudio import "{path}" STACK.tif --name raw</pre>'
-    "<p>where STACK.tif is a TIFF/OME-TIFF, MRC or HDF5 file, a Zarr store or a folder of "
-    "slices. Then open the project again: its volumes are listed here.</p>"
 )
-EMPTY_TEXT_WIDTH = 760
-COLUMN_PADDING = 24  # px added to each fitted column so the table does not look cramped
+SLOT_OF_KIND = {kind: slot for slot, kind in SLOT_KINDS.items()}
+DOCK_WIDTH = 300  # initial width of the side docks (px)
 
 
-class ProjectPage(QWidget):
-    """Shows one open project. ``closeRequested`` asks the main window to close it."""
+class ProjectPage(QMainWindow):
+    """Shown inside the main window while a project is open."""
 
     closeRequested = Signal()
+    message = Signal(str)  # for the status bar
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, remember: bool = True) -> None:
+        """``remember``: restore the settings of the last run (off for screenshots)."""
         super().__init__(parent)
-        self.name_label = QLabel()
-        self.name_label.setFont(scaled_font(self, 1.9, bold=True))
-        self.path_label = muted(QLabel())
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary_label = QLabel()
-        self.summary_label.setFont(scaled_font(self, 1.15, bold=True))
-        self.model = VolumeTableModel(self)
-        self.table = self._make_table()
+        self.setWindowFlags(Qt.WindowType.Widget)
+        self.setDockNestingEnabled(True)
+        self.project: Project | None = None
+        self.import_dialog: ImportDialog | None = None
+        self.state = ViewState()
+        self.layers = LayerSet(self.state)
+        self.loader = PlaneLoader(self)
+        self.labels = LabelSession(self.state, self.layers, self.loader, self)
+        self.viewer = ViewerGrid(self.state, self.layers, self.loader, self.labels)
         self.empty_label = QLabel()
         self.empty_label.setTextFormat(Qt.TextFormat.RichText)
-        self.empty_label.setMaximumWidth(EMPTY_TEXT_WIDTH)
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.empty_label.setMargin(32)
         self.empty_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._body = QStackedWidget()
-        self._body.addWidget(self.empty_label)
-        self._body.addWidget(self.table)
-        close_button = QPushButton("Close project")
-        close_button.clicked.connect(self.closeRequested)
+        self.central = QStackedWidget()
+        self.central.addWidget(self.empty_label)
+        self.central.addWidget(self.viewer)
+        self.setCentralWidget(self.central)
+        self.panel = ProjectPanel()
+        self.layer_panel = LayerPanel(self.state, self.layers)
+        self.contrast_panel = ContrastPanel(self.state, self.layers)
+        self.paint_panel = PaintPanel(self.state, self.layers, self.labels)
+        self.actions = VolumeActions(self)
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.docks = {
+            "project": self.add_dock(self.panel, "Project", left),
+            "paint": self.add_dock(_padded(self.paint_panel), "Paint", left),
+            "display": self.add_dock(_scrolled(self.layer_panel), "Display", right),
+            "contrast": self.add_dock(_padded(self.contrast_panel), "Contrast", right),
+        }
+        # the names the start-up page had (tests and the main window use them)
+        self.name_label = self.panel.name_label
+        self.path_label = self.panel.path_label
+        self.summary_label = self.panel.summary_label
+        self._connect()
+        # False: no saved dock layout, size the docks once shown
+        self._sized = restore_settings(self) if remember else False
 
-        header = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(2)
-        titles.addWidget(self.name_label)
-        titles.addWidget(self.path_label)
-        header.addLayout(titles, 1)
-        header.addWidget(close_button, 0, Qt.AlignmentFlag.AlignTop)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(32, 28, 32, 28)
-        layout.setSpacing(16)
-        layout.addLayout(header)
-        layout.addWidget(self.summary_label)
-        layout.addWidget(self._body, 1)
+    # -- docks ----------------------------------------------------------------------------------
+    def add_dock(
+        self,
+        widget: QWidget,
+        title: str,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+    ) -> QDockWidget:
+        """Dock ``widget`` beside the views (its visibility toggle is ``dock.toggleViewAction``)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.restoreDockWidget(dock)  # where the user left it last time (if it was there)
+        return dock
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._sized:
+            self._sized = True
+            docks = [self.docks["project"], self.docks["display"]]
+            self.resizeDocks(docks, [DOCK_WIDTH, DOCK_WIDTH], Qt.Orientation.Horizontal)
+
+    # -- the project ----------------------------------------------------------------------------
     def show_project(self, project: Project) -> None:
-        """Fill the page from the project's catalog (a quick SQLite read)."""
-        volumes = project.catalog.volumes()
-        self.name_label.setText(project.name)
-        self.path_label.setText(str(project.path))
-        self.path_label.setToolTip(str(project.path))
-        self.empty_label.setText(EMPTY_TEXT.format(path=html.escape(str(project.path))))
-        count = len(volumes)
-        self.summary_label.setText(f"{count} volume" + ("" if count == 1 else "s"))
-        self.summary_label.setVisible(count > 0)
-        self.model.set_volumes(volumes)
-        self.table.resizeColumnsToContents()
-        header = self.table.horizontalHeader()
-        for column in range(self.model.columnCount() - 1):
-            header.resizeSection(column, header.sectionSize(column) + COLUMN_PADDING)
-        self._body.setCurrentIndex(1 if volumes else 0)
+        """Show ``project``: its first image with the newest overlays, in the three views."""
+        if project is not self.project:
+            self.project = project
+            self.actions.project = project
+            self.layers.open(project)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the catalog (after a job, import, rename or delete)."""
+        if self.project is None:
+            return
+        self.layers.reload()
+        shown = {
+            layer.name for layer in (self.layers.image, *self.layers.overlays.values()) if layer
+        }
+        self.panel.show_project(self.project, shown)
+        self.layer_panel.reload()
+        self.paint_panel.update_status()
+        has_image = self.layers.image is not None
+        text = EMPTY_TEXT.format(path=html.escape(str(self.project.path)))
+        if self.layers.problems:
+            text += (
+                "<p><b>Could not read:</b><br>"
+                + "<br>".join(html.escape(p) for p in self.layers.problems)
+                + "</p>"
+            )
+            self.message.emit("Some volumes cannot be read: " + "; ".join(self.layers.problems))
+        self.empty_label.setText(text)
+        self.central.setCurrentWidget(self.viewer if has_image else self.empty_label)
 
     def clear(self) -> None:
-        self.name_label.clear()
-        self.path_label.clear()
-        self.summary_label.clear()
-        self.model.set_volumes([])
+        """Forget the project (the main window closes it)."""
+        self.labels.wait()
+        self.labels.discard()
+        self.contrast_panel.wait()
+        self.loader.stop()
+        self.loader.cache.forget_all()
+        self.actions.stop()
+        self.actions.project = None
+        self.layers.close()
+        self.state.set_image(None, (1, 1, 1), (1.0, 1.0, 1.0))
+        self.panel.clear()
+        self.project = None
 
-    def _make_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.verticalHeader().setVisible(False)
-        header = table.horizontalHeader()
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        return table
+    @property
+    def settled(self) -> bool:
+        """Whether the views show every plane they want (screenshots wait for this)."""
+        return self.central.currentWidget() is not self.viewer or self.viewer.settled
+
+    def confirm_close(self) -> bool:
+        """Ask about unsaved label edits; False when the user cancels."""
+        if not self.labels.modified():
+            return True
+        layer = self.labels.editor.layer if self.labels.editor else None
+        answer = QMessageBox.question(
+            self,
+            "Unsaved labels",
+            f"The label set {layer.name if layer else ''!r} has unsaved changes. Save them?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Save:
+            self.labels.save()
+            self.labels.wait()
+            QCoreApplication.processEvents()  # delivers the save's result (catalog update)
+        else:
+            self.labels.discard()
+        return True
+
+    def save_settings(self) -> None:
+        save_settings(self)
+
+    # -- actions --------------------------------------------------------------------------------
+    def open_import_dialog(self) -> ImportDialog | None:
+        if self.project is None:
+            return None
+        if self.import_dialog is None:
+            dialog = ImportDialog(self.project, self)
+            dialog.imported.connect(self._imported)
+            dialog.finished.connect(self._import_closed)
+            self.import_dialog = dialog
+        self.import_dialog.show()
+        self.import_dialog.raise_()
+        return self.import_dialog
+
+    def new_label_set(self) -> None:
+        if self.project is None or self.layers.image is None or not self.confirm_close():
+            return
+        existing = self.layers.layer("labels")
+        chosen = ask_new_label_set(self, self.project, self.layers.image.record, existing)
+        if chosen is not None:
+            self.refresh()
+            self.show_volume(self.project.catalog.volume(chosen))
+
+    def show_volume(self, record: VolumeRecord) -> None:
+        """Show an image, or put another volume into its overlay slot."""
+        if record.kind == "image":
+            if self.layers.image is None or self.layers.image.record.id != record.id:
+                if not self.confirm_close():
+                    return
+                self.labels.discard()
+                self.layers.show_image(record.name)
+        else:
+            slot = SLOT_OF_KIND[record.kind]
+            if slot == "labels" and not self.confirm_close():
+                return
+            if record.name not in {r.name for r in self.layers.candidates(slot)}:
+                self.message.emit(f"{record.name!r} does not fit the image shown")
+                return
+            self.layers.assign(slot, record.name)
+        self.refresh()
+
+    def _imported(self, name: str) -> None:
+        self.refresh()
+        self.message.emit(f"Imported {name!r}")
+        if self.layers.image is None and self.project is not None:
+            self.show_volume(self.project.catalog.volume(name))
+
+    def _import_closed(self) -> None:
+        if self.import_dialog is not None:
+            self.import_dialog.deleteLater()
+            self.import_dialog = None
+
+    def _before_delete(self, record: VolumeRecord) -> None:
+        editor = self.labels.editor
+        if editor is not None and editor.layer.record.id == record.id:
+            self.labels.discard()
+        self.loader.changed(str(self.project.resolve(record.path)) if self.project else "")
+
+    def _overlay_chosen(self, slot: str, name: str) -> None:
+        if slot == "labels" and not self.confirm_close():
+            self.layer_panel.reload()
+            return
+        if slot == "labels":
+            self.labels.discard()
+        self.layers.assign(slot, name or None)
+        self.refresh()
+
+    def _connect(self) -> None:
+        self.panel.closeRequested.connect(self.closeRequested)
+        self.panel.importRequested.connect(self.open_import_dialog)
+        self.panel.showRequested.connect(self.show_volume)
+        self.panel.renameRequested.connect(self.actions.rename)
+        self.panel.deleteRequested.connect(self.actions.delete)
+        self.panel.exportRequested.connect(self.actions.export)
+        self.panel.provenanceRequested.connect(self.actions.provenance)
+        self.actions.aboutToDelete.connect(self._before_delete)
+        self.actions.changed.connect(self.refresh)
+        self.actions.message.connect(self.message)
+        self.layer_panel.imageChosen.connect(
+            lambda name: self.project and self.show_volume(self.project.catalog.volume(name))
+        )
+        self.layer_panel.overlayChosen.connect(self._overlay_chosen)
+        self.paint_panel.newLabelSetRequested.connect(self.new_label_set)
+        self.labels.saved.connect(self.message)
+        self.labels.saved.connect(lambda _: self.refresh())
+        self.labels.failed.connect(self.message)
+
+
+def _padded(widget: QWidget) -> QWidget:
+    """A dock's content with a little room around it."""
+    outer = QWidget()
+    layout = QVBoxLayout(outer)
+    layout.setContentsMargins(8, 6, 8, 6)
+    layout.addWidget(widget)
+    return outer
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    scroll = QScrollArea()
+    scroll.setWidget(_padded(widget))
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    return scroll

@@ -128,4 +128,4 @@ def test_the_real_demo_command(make_window, qtbot, errors):
     qtbot.waitUntil(lambda: window.demo_builder is None, timeout=120_000)
     assert errors == []
     assert window.project is not None and window.project.path == demo_project_path()
-    assert window.project_page.model.rowCount() >= 1
+    assert window.project_page.panel.volume_item("em") is not None

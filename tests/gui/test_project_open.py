@@ -62,15 +62,16 @@ def test_open_project_shows_its_name_and_volumes(
     assert window.pages.currentWidget() is page
     assert page.name_label.text() == "Cells"
     assert page.summary_label.text() == "2 volumes"
-    model = page.table.model()
-    rows = [
-        [model.index(r, c).data() for c in range(model.columnCount())]
-        for r in range(model.rowCount())
-    ]
-    names = {row[0]: row for row in rows}
-    assert names["raw"][1:6] == ["image", "10 × 20 × 30", "uint8", "30 × 4 × 4", "1"]
-    assert names["mito"][1:6] == ["labels", "10 × 20 × 30", "uint16", "unknown", "3"]
-    assert page.table.isVisible()
+    tree = page.panel.tree  # the project browser: one group of rows per kind
+    names = {}
+    for g in range(tree.topLevelItemCount()):
+        group = tree.topLevelItem(g)
+        for r in range(group.childCount()):
+            item = group.child(r)
+            names[item.text(0)] = [group.text(0)] + [item.text(c) for c in range(1, 5)]
+    assert names["raw"] == ["Images (1)", "10 × 20 × 30", "uint8", "30 × 4 × 4", "1"]
+    assert names["mito"] == ["Label sets (1)", "10 × 20 × 30", "uint16", "unknown", "3"]
+    assert tree.isVisible()
 
 
 def test_open_accepts_the_catalog_file(make_window, project_with_volumes):
@@ -84,7 +85,7 @@ def test_empty_project_says_so(make_window, tmp_path):
     window = make_window()
     assert window.open_project(tmp_path / "Empty.emproj")
     assert not window.project_page.summary_label.isVisible()
-    assert not window.project_page.table.isVisible()
+    assert not window.project_page.viewer.isVisible()
     hint = window.project_page.empty_label
     assert hint.isVisible() and "emstudio import" in hint.text()
     assert str(tmp_path / "Empty.emproj") in hint.text()

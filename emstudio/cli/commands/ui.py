@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from emstudio.cli.commands._common import ArgumentValueError
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     gui = commands.add_parser("gui", help="open the application window")
@@ -13,11 +15,38 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="OUT.png",
         help="save a screenshot of the main window once shown, then exit",
     )
-    gui.set_defaults(run=lambda args: open_gui(args.project, args.screenshot))
+    gui.add_argument(
+        "--slice",
+        metavar="Z,Y,X",
+        help="voxel where the three views cross (the XY view shows plane Z, XZ plane Y, YZ X)",
+    )
+    gui.set_defaults(
+        run=lambda args: open_gui(args.project, args.screenshot, parse_slice(args.slice))
+    )
 
 
-def open_gui(project: str | None, screenshot: str | None = None) -> int:
+def parse_slice(text: str | None) -> tuple[int, int, int] | None:
+    """ "Z,Y,X" -> (z, y, x) voxel indices (0 or more), or None when not given."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 3 or any(v < 0 for v in values):
+        raise ArgumentValueError(
+            f"--slice must be three voxel indices Z,Y,X (0 or more), got {text!r}."
+        )
+    return values[0], values[1], values[2]
+
+
+def open_gui(
+    project: str | None,
+    screenshot: str | None = None,
+    slice_zyx: tuple[int, int, int] | None = None,
+) -> int:
     """Import the GUI only now: headless commands never load Qt."""
     from emstudio.gui.app import run_gui
 
-    return run_gui(project=project, screenshot=screenshot)
+    return run_gui(project=project, screenshot=screenshot, slice_zyx=slice_zyx)

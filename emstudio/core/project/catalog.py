@@ -12,7 +12,7 @@ from pathlib import Path
 
 from emstudio.core.errors import NameConflictError, NotFoundError, ProjectError, SchemaTooNewError
 from emstudio.core.project import schema
-from emstudio.core.project.records import JobRecord, ModelRecord, VolumeRecord
+from emstudio.core.project.records import JobRecord, MeshSetRecord, ModelRecord, VolumeRecord
 
 CATALOG_FILE = "project.sqlite"
 BUSY_TIMEOUT_MS = 30_000
@@ -166,6 +166,40 @@ class Catalog:
         rows = self._db.execute("SELECT * FROM models ORDER BY rowid").fetchall()
         return [ModelRecord.from_row(r) for r in rows]
 
+    def add_model(self, record: ModelRecord) -> None:
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT INTO models (id, name, path, card, provenance, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        record.id,
+                        record.name,
+                        record.path,
+                        json.dumps(record.card),
+                        json.dumps(record.provenance),
+                        record.created_at or utc_now(),
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            if "name" in str(exc):
+                raise NameConflictError(
+                    f"A model named {record.name!r} already exists in this project: "
+                    "choose another name."
+                ) from None
+            raise
+
+    def model(self, name: str) -> ModelRecord:
+        row = self._db.execute("SELECT * FROM models WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(m.name for m in self.models()) or "none"
+            raise NotFoundError(f"No model named {name!r} in this project (models: {known}).")
+        return ModelRecord.from_row(row)
+
+    def has_model_name(self, name: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM models WHERE name = ?", (name,)).fetchone()
+        return row is not None
+
     # -- jobs ---------------------------------------------------------------------------------
     def add_job(self, job_id: str, kind: str, spec: dict, status: str = "queued") -> None:
         with self.transaction() as db:
@@ -217,3 +251,79 @@ class Catalog:
         if row is None:
             raise NotFoundError(f"No job {job_id!r} in this project.")
         return JobRecord.from_row(row)
+
+    # -- changing volumes (the GUI's project panel and label editor) ---------------------------
+    def volume_by_id(self, volume_id: str) -> VolumeRecord:
+        row = self._db.execute("SELECT * FROM volumes WHERE id = ?", (volume_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No volume with id {volume_id!r} in this project.")
+        return VolumeRecord.from_row(row)
+
+    def update_volume_attrs(self, volume_id: str, attrs: dict) -> None:
+        """Replace a volume's attrs (kind-specific JSON: classes, labelled slices...)."""
+        with self.transaction() as db:
+            found = db.execute(
+                "UPDATE volumes SET attrs = ? WHERE id = ?", (json.dumps(attrs), volume_id)
+            ).rowcount
+        if not found:
+            raise NotFoundError(f"No volume with id {volume_id!r} in this project.")
+
+    def rename_volume(self, volume_id: str, name: str) -> None:
+        try:
+            with self.transaction() as db:
+                db.execute("UPDATE volumes SET name = ? WHERE id = ?", (name, volume_id))
+        except sqlite3.IntegrityError:
+            raise NameConflictError(
+                f"A volume named {name!r} already exists in this project: choose another name."
+            ) from None
+
+    def volume_dependents(self, volume_id: str) -> list[str]:
+        """Names of the volumes and mesh sets made from or belonging to this volume."""
+        volumes = self._db.execute("SELECT name FROM volumes WHERE image_id = ?", (volume_id,))
+        meshes = self._db.execute("SELECT name FROM meshes WHERE segmentation_id = ?", (volume_id,))
+        return [r[0] for r in volumes.fetchall()] + [r[0] for r in meshes.fetchall()]
+
+    def delete_volume_row(self, volume_id: str) -> None:
+        """Remove a volume's row; its files are the caller's (``project.manage.delete_volume``)."""
+        dependents = self.volume_dependents(volume_id)
+        if dependents:
+            raise ProjectError(
+                f"Other items belong to this volume: {', '.join(dependents)}. "
+                "Delete those first."
+            )
+        with self.transaction() as db:
+            db.execute("DELETE FROM volumes WHERE id = ?", (volume_id,))
+
+    # -- mesh sets ------------------------------------------------------------------------------
+    def add_mesh_set(self, record: MeshSetRecord) -> None:
+        row = record.to_row()
+        marks = ", ".join("?" for _ in row)
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    f"INSERT INTO meshes ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
+                )
+        except sqlite3.IntegrityError as exc:
+            if "name" in str(exc):
+                raise NameConflictError(
+                    f"A mesh set named {record.name!r} already exists in this project: "
+                    "choose another name."
+                ) from None
+            raise
+
+    def mesh_set_records(self) -> list[MeshSetRecord]:
+        rows = self._db.execute("SELECT * FROM meshes ORDER BY rowid").fetchall()
+        return [MeshSetRecord.from_row(r) for r in rows]
+
+    def mesh_set(self, name: str) -> MeshSetRecord:
+        row = self._db.execute("SELECT * FROM meshes WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(r.name for r in self.mesh_set_records()) or "none"
+            raise NotFoundError(
+                f"No mesh set named {name!r} in this project (mesh sets: {known})."
+            )
+        return MeshSetRecord.from_row(row)
+
+    def has_mesh_set_name(self, name: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM meshes WHERE name = ?", (name,)).fetchone()
+        return row is not None

@@ -142,3 +142,34 @@ class ModelRecord:
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass
+class MeshSetRecord:
+    """A set of meshes (one per object, or one scene) under meshes/<id>/, with its index.json."""
+
+    id: str
+    name: str
+    path: str
+    segmentation_id: str | None
+    format: str
+    count: int
+    attrs: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+
+    def to_row(self) -> dict[str, Any]:
+        row = dict(self.__dict__)
+        row["attrs"] = json.dumps(self.attrs)
+        row["provenance"] = json.dumps(self.provenance)
+        return row
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> MeshSetRecord:
+        data = dict(row)
+        data["attrs"] = json.loads(data["attrs"])
+        data["provenance"] = json.loads(data["provenance"])
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)

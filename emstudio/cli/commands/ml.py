@@ -1,0 +1,339 @@
+"""`emstudio train`, `emstudio predict`, `emstudio models` and `emstudio model export|import|show`.
+
+Training and prediction run as jobs (recorded like GUI runs); torch is only imported by the job
+itself, so these commands start quickly and `--help` never waits for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from emstudio.cli.commands._common import ArgumentValueError, run_with_progress
+from emstudio.core.errors import NotFoundError
+from emstudio.core.ml import presets
+from emstudio.core.ml.card import output_names, summary
+from emstudio.core.ml.geometry import parse_axes
+from emstudio.core.project import Project
+from emstudio.jobs.spec import JobSpec
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    _register_train(commands)
+    _register_predict(commands)
+    listing = commands.add_parser("models", help="list a project's models")
+    listing.add_argument("project", metavar="PROJECT")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(run=run_models)
+
+    model = commands.add_parser("model", help="export, import or describe one model")
+    sub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    exp = sub.add_parser("export", help="write a model to a portable .emmodel file")
+    exp.add_argument("project", metavar="PROJECT")
+    exp.add_argument("name", metavar="MODEL")
+    exp.add_argument("--out", required=True, metavar="FILE", help="FILE.emmodel")
+    exp.set_defaults(run=run_export)
+    imp = sub.add_parser("import", help="add a model from an .emmodel file to a project")
+    imp.add_argument("project", metavar="PROJECT")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--name", help="name in this project (default: the model's own name)")
+    imp.set_defaults(run=run_import)
+    show = sub.add_parser("show", help="print a model's card")
+    show.add_argument("project", metavar="PROJECT")
+    show.add_argument("name", metavar="MODEL")
+    show.add_argument("--json", action="store_true", help="the whole card as JSON")
+    show.set_defaults(run=run_show)
+
+
+def _register_train(commands: argparse._SubParsersAction) -> None:
+    d = presets.TRAIN_DEFAULTS
+    train = commands.add_parser(
+        "train",
+        help="train a U-Net on labelled slices",
+        description="Train a 2.5D U-Net on the labelled slices of a label set. Sizes: "
+        + "; ".join(f"{s.name}: {s.summary} ({s.speed_text()})" for s in presets.SIZES.values()),
+    )
+    train.add_argument("project", metavar="PROJECT")
+    train.add_argument("--image", metavar="NAME", help="the image volume")
+    train.add_argument("--labels", metavar="NAME", help="the label set")
+    train.add_argument("--out", metavar="MODEL", help="name of the new model")
+    train.add_argument("--classes", metavar="A,B", help="classes to learn (default: all)")
+    train.add_argument("--boundary", metavar="CLASS", help="also learn this class' object edges")
+    train.add_argument(
+        "--instances",
+        metavar="NAME",
+        help="segmentation whose object edges make the boundary target",
+    )
+    train.add_argument(
+        "--slices", metavar="SPEC", help="train only on these slices, e.g. z:0,8,16 or z:0-9;y:128"
+    )
+    train.add_argument("--size", choices=list(presets.SIZES), default=d["size"])
+    train.add_argument("--epochs", type=int, default=d["epochs"])
+    train.add_argument(
+        "--iterations",
+        type=int,
+        default=d["iterations"],
+        help="batches per epoch (default %(default)s)",
+    )
+    train.add_argument("--batch", type=int, default=d["batch"])
+    train.add_argument("--patch", type=int, default=d["patch"], help="patch size in pixels")
+    train.add_argument("--lr", type=float, default=d["lr"], help="peak learning rate")
+    train.add_argument(
+        "--input-slices",
+        type=int,
+        default=d["slices"],
+        help="neighbouring slices given to the model (default %(default)s)",
+    )
+    train.add_argument("--loss", choices=["bce_dice", "ce_dice"], default=d["loss"])
+    train.add_argument("--normalisation", choices=["volume", "patch"], default=d["normalisation"])
+    train.add_argument(
+        "--axes",
+        default=d["axes"],
+        help="views to train on: auto (all the labels allow) or e.g. xy,xz",
+    )
+    train.add_argument("--val-fraction", type=float, default=d["val_fraction"])
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=d["patience"],
+        help="stop after this many epochs without a better validation Dice (0: never)",
+    )
+    train.add_argument("--seed", type=int, default=d["seed"])
+    train.add_argument(
+        "--pixel-size",
+        type=float,
+        metavar="NM",
+        help="model pixel size (default: the image's in-plane voxel size)",
+    )
+    train.add_argument("--init", metavar="MODEL", help="start from this model (transfer learning)")
+    train.add_argument(
+        "--freeze-encoder",
+        type=int,
+        default=d["freeze_encoder_epochs"],
+        metavar="EPOCHS",
+        help="with --init: keep the encoder fixed this long",
+    )
+    train.add_argument("--no-augment", action="store_true", help="no data augmentation")
+    train.add_argument("--elastic", action="store_true", help="add elastic deformation")
+    train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    train.add_argument("--compile", action="store_true", help="torch.compile the model")
+    train.add_argument(
+        "--resume",
+        metavar="JOB_ID",
+        help="continue a cancelled or crashed training job from its checkpoint",
+    )
+    train.set_defaults(run=run_train)
+
+
+def _register_predict(commands: argparse._SubParsersAction) -> None:
+    d = presets.PREDICT_DEFAULTS
+    predict = commands.add_parser("predict", help="predict a volume with a model (tri-axis)")
+    predict.add_argument("project", metavar="PROJECT")
+    predict.add_argument("--image", metavar="NAME")
+    predict.add_argument("--model", metavar="MODEL")
+    predict.add_argument(
+        "--out",
+        metavar="NAME",
+        help="prediction set name: volumes NAME-<class> are created",
+    )
+    predict.add_argument("--axes", default=",".join(d["axes"]), help="xy, xz and/or yz")
+    predict.add_argument("--combine", choices=list(presets.COMBINE_RULES), default=d["combine"])
+    predict.add_argument(
+        "--tta",
+        action="store_true",
+        help="test-time augmentation: mirrored and 180-degree turned copies (4x slower)",
+    )
+    predict.add_argument(
+        "--keep-axes", action="store_true", help="also keep each axis' map (NAME-<class>-<axis>)"
+    )
+    predict.add_argument("--device", choices=DEVICE_CHOICES, default=d["device"])
+    predict.add_argument("--batch", type=int, help="tiles per batch (default: from free memory)")
+    predict.add_argument("--tile", type=int, help="tile size in pixels (default 512 GPU, 256 CPU)")
+    predict.add_argument(
+        "--memory",
+        type=int,
+        metavar="MB",
+        dest="memory_mb",
+        help="working memory per block (default 8192 GPU, 1024 CPU)",
+    )
+    predict.add_argument("--compile", action="store_true", help="torch.compile the model")
+    predict.add_argument(
+        "--resume",
+        metavar="JOB_ID",
+        help="reuse the finished blocks of a cancelled or crashed prediction",
+    )
+    predict.set_defaults(run=run_predict)
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+def _resumed_spec(project_path: Path, job_id: str, kind: str) -> JobSpec:
+    from emstudio.cli.commands.jobs import find_job
+
+    with Project.open(project_path, mode="read") as project:
+        job = find_job(project, job_id)
+    if job.kind != kind:
+        raise ArgumentValueError(f"job {job.id[:8]} is a {job.kind} job, not {kind}.")
+    old = JobSpec.from_json(job.spec)
+    return JobSpec(
+        kind=kind,
+        project=str(project_path),
+        inputs=old.inputs,
+        params={**old.params, "resume_from": job.id},
+        device=old.device,
+    )
+
+
+def _axes(text: str) -> list[str]:
+    try:
+        return parse_axes(text)
+    except ValueError as exc:
+        raise ArgumentValueError(f"--axes: {exc}.") from None
+
+
+def _require(args: argparse.Namespace, *names: str) -> None:
+    """Options needed unless --resume takes them from the job being resumed."""
+    missing = [f"--{n}" for n in names if not getattr(args, n)]
+    if missing:
+        raise ArgumentValueError(f"give {', '.join(missing)} (or --resume JOB_ID).")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    project = Path(args.project).absolute()
+    if args.resume:
+        spec = _resumed_spec(project, args.resume, "train")
+    else:
+        _require(args, "image", "labels", "out")
+        spec = JobSpec(
+            kind="train",
+            project=str(project),
+            inputs={
+                "image": args.image,
+                "labels": args.labels,
+                "init": args.init,
+                "instances": args.instances,
+            },
+            params={
+                "out": args.out,
+                "classes": _names(args.classes),
+                "boundary": args.boundary,
+                "slices": args.slices,
+                "size": args.size,
+                "epochs": args.epochs,
+                "iterations": args.iterations,
+                "batch": args.batch,
+                "patch": args.patch,
+                "lr": args.lr,
+                "input_slices": args.input_slices,
+                "loss": args.loss,
+                "normalisation": args.normalisation,
+                "axes": None if args.axes == "auto" else _axes(args.axes),
+                "val_fraction": args.val_fraction,
+                "patience": args.patience,
+                "seed": args.seed,
+                "pixel_size_nm": args.pixel_size,
+                "freeze_encoder_epochs": args.freeze_encoder,
+                "augment": _augment(args),
+                "compile": args.compile,
+            },
+            device=args.device,
+        )
+    result = run_with_progress(spec)
+    out = result.outputs
+    dice = ", ".join(f"{k} {v:.3f}" for k, v in out["val_dice"].items())
+    print(
+        f"trained model {out['model']!r} (job {result.job_id[:8]}): best epoch "
+        f"{out['best_epoch']} of {out['epochs_run']}, validation Dice {dice}"
+    )
+    return 0
+
+
+def _augment(args: argparse.Namespace) -> dict:
+    if args.no_augment:
+        return {"flips": False, "intensity": False, "blur": 0.0, "noise": 0.0, "elastic": False}
+    return {"elastic": bool(args.elastic)}
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    project = Path(args.project).absolute()
+    if args.resume:
+        spec = _resumed_spec(project, args.resume, "predict")
+    else:
+        _require(args, "image", "model", "out")
+        spec = JobSpec(
+            kind="predict",
+            project=str(project),
+            inputs={"image": args.image, "model": args.model},
+            params={
+                "out": args.out,
+                "axes": _axes(args.axes),
+                "combine": args.combine,
+                "tta": args.tta,
+                "keep_axes": args.keep_axes,
+                "batch": args.batch,
+                "tile": args.tile,
+                "memory_mb": args.memory_mb,
+                "compile": args.compile,
+            },
+            device=args.device,
+        )
+    result = run_with_progress(spec)
+    volumes = result.outputs["volumes"]
+    print(f"predicted {', '.join(map(repr, volumes))} (job {result.job_id[:8]})")
+    return 0
+
+
+def run_models(args: argparse.Namespace) -> int:
+    with Project.open(args.project, mode="read") as project:
+        models = [m.to_json() for m in project.catalog.models()]
+    if args.json:
+        print(json.dumps(models, indent=2))
+        return 0
+    if not models:
+        print("no models")
+    for m in models:
+        card = m["card"]
+        dice = card.get("validation", {}).get("dice") or {}
+        figures = ", ".join(f"{k} {v:.3f}" for k, v in dice.items()) or "-"
+        print(
+            f"{m['name']:<24} {card.get('size', '?'):<8} outputs {', '.join(output_names(card))}"
+            f"  validation Dice {figures}  {m['created_at']}"
+        )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with Project.open(args.project, mode="read") as project:
+        record = project.catalog.model(args.name)
+    if args.json:
+        print(json.dumps(record.card, indent=2))
+        return 0
+    for label, text in summary(record.card):
+        print(f"{label + ':':<14} {text}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from emstudio.core.ml.registry import export_model
+
+    with Project.open(args.project, mode="read") as project:
+        out = export_model(project, args.name, Path(args.out))
+    print(f"exported model {args.name!r} to {out}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from emstudio.core.ml.registry import import_model
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise NotFoundError(f"{path}: does not exist.")
+    with Project.open(args.project) as project:
+        record = import_model(project, path.absolute(), args.name)
+    print(f"imported model {record.name!r}")
+    return 0

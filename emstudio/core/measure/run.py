@@ -1,0 +1,83 @@
+"""Measure a project's segmentation into CSV files (what the ``measure`` job runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from emstudio.core.errors import DestinationError
+from emstudio.core.measure.table import (
+    DEFAULT_MAX_DISTANCE_NM,
+    Inputs,
+    measure_objects,
+    write_csv,
+)
+from emstudio.core.mesh.meshset import label_volume
+from emstudio.core.progress import Progress, no_progress
+from emstudio.core.project.project import Project
+from emstudio.core.volume.store import Volume
+
+
+def object_class(record) -> str:
+    """The class of a segmentation's objects, from its attrs (else the volume's name)."""
+    if record.attrs.get("class"):
+        return str(record.attrs["class"])
+    classes = record.attrs.get("classes")
+    if isinstance(classes, list) and len(classes) == 1:
+        return str(classes[0])
+    return record.name
+
+
+def check_csv_destination(path: str | Path) -> Path:
+    out = Path(path).absolute()
+    if out.suffix.lower() != ".csv":
+        raise DestinationError(f"{out}: the measurements file must end in .csv.")
+    if not out.parent.is_dir():
+        raise DestinationError(f"{out.parent}: folder does not exist.")
+    if out.is_dir():
+        raise DestinationError(f"{out}: is a folder; give a file name ending in .csv.")
+    return out
+
+
+def measure_segmentation(
+    project: Project,
+    segmentation: str,
+    out: str | Path,
+    *,
+    image: str | None = None,
+    other: str | None = None,
+    max_distance_nm: float = DEFAULT_MAX_DISTANCE_NM,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """Write ``out`` (one row per object) and ``out``-summary.csv (one row per class).
+
+    ``image`` defaults to the image the segmentation belongs to, when there is one.
+    """
+    path = check_csv_destination(out)
+    record, labels = label_volume(project, segmentation)
+    inputs = Inputs(labels.arrays[0], labels.voxel_size.zyx, object_class(record))
+    image_name = image
+    if image_name is None and record.image_id:
+        found = [v for v in project.catalog.volumes("image") if v.id == record.image_id]
+        image_name = found[0].name if found else None
+    if image_name is not None:
+        image_record = project.catalog.volume(image_name)
+        inputs.image = _same_grid(project, image_record, labels).arrays[0]
+    if other is not None:
+        other_record, _ = label_volume(project, other)
+        inputs.other = _same_grid(project, other_record, labels).arrays[0]
+        inputs.other_name = other_record.name.replace("-", "_")
+        inputs.max_distance_nm = max_distance_nm
+    rows = measure_objects(inputs, progress=progress)
+    table, summary = write_csv(rows, path)
+    return {"csv": str(table), "summary": str(summary), "objects": len(rows), "image": image_name}
+
+
+def _same_grid(project: Project, record, labels: Volume) -> Volume:
+    volume = Volume(project.resolve(record.path))
+    if volume.shape != labels.shape:
+        raise DestinationError(
+            f"{record.name!r} has shape {volume.shape}, the segmentation {labels.shape}: "
+            "they must cover the same voxels."
+        )
+    return volume

@@ -1,0 +1,148 @@
+"""Mesh sets in a project: meshes/<id>/ (staged under a temporary name, then renamed), a row in
+the ``meshes`` table (committed last), and optionally a copy in the user's folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from emstudio.core.errors import DestinationError, InputFileError, NameConflictError
+from emstudio.core.mesh.build import DEFAULT_BLOCK, mesh_objects
+from emstudio.core.mesh.export import check_format, write_meshes
+from emstudio.core.mesh.surface import MeshOptions
+from emstudio.core.progress import Progress, no_progress
+from emstudio.core.project import atomic, provenance
+from emstudio.core.project.catalog import utc_now
+from emstudio.core.project.project import Project
+from emstudio.core.project.records import MeshSetRecord, VolumeRecord
+from emstudio.core.volume.store import Volume
+
+LABEL_KINDS = ("segmentation", "labels")
+
+
+def check_destination(project: Project, out: str | Path | None) -> Path | None:
+    """The user's export folder: outside the project, and new or empty."""
+    if out is None:
+        return None
+    path = Path(out).absolute()
+    root = project.path.resolve()
+    resolved = path.resolve()
+    if resolved == root or root in resolved.parents:
+        raise DestinationError(
+            f"{path}: is inside the project; meshes are kept in the project already. "
+            "Choose a folder outside the project for --out."
+        )
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise DestinationError(f"{path}: exists and is not an empty folder; choose a new folder.")
+    if not path.parent.is_dir():
+        raise DestinationError(f"{path.parent}: folder does not exist.")
+    return path
+
+
+def free_name(project: Project, base: str) -> str:
+    name, n = base, 1
+    while project.catalog.has_mesh_set_name(name):
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def label_volume(project: Project, name: str) -> tuple[VolumeRecord, Volume]:
+    record = project.catalog.volume(name)
+    if record.kind not in LABEL_KINDS:
+        raise InputFileError(
+            name, f"is a {record.kind} volume; meshes and measurements need a segmentation."
+        )
+    return record, Volume(project.resolve(record.path))
+
+
+def create_mesh_set(
+    project: Project,
+    segmentation: str,
+    *,
+    name: str | None = None,
+    fmt: str = "ply",
+    options: MeshOptions = MeshOptions(),  # noqa: B008
+    ids: Sequence[int] | None = None,
+    combined: bool = False,
+    out: str | Path | None = None,
+    job_id: str | None = None,
+    block: tuple[int, int, int] = DEFAULT_BLOCK,
+    progress: Progress = no_progress,
+) -> MeshSetRecord:
+    """Mesh ``segmentation`` into a new mesh set (and copy it to ``out`` when given)."""
+    fmt = check_format(fmt, combined)
+    destination = check_destination(project, out)
+    source, volume = label_volume(project, segmentation)
+    if name and project.catalog.has_mesh_set_name(name):
+        raise NameConflictError(f"A mesh set named {name!r} already exists: choose another name.")
+    name = name or free_name(project, f"{segmentation}-meshes")
+    params = {
+        "format": fmt,
+        "combined": combined,
+        "ids": list(ids) if ids else None,
+        **options.to_json(),
+    }
+    record = MeshSetRecord(
+        id=uuid.uuid4().hex,
+        name=name,
+        path="",
+        segmentation_id=source.id,
+        format=fmt,
+        count=0,
+        attrs={**params, "segmentation": source.name, "voxel_size_nm": list(volume.voxel_size.zyx)},
+        provenance=provenance.record(
+            "mesh",
+            job_id=job_id,
+            params=params,
+            inputs=[{"volume": source.name, "id": source.id}],
+        ),
+    )
+    meshes_dir = project.path / "meshes"
+    staging = meshes_dir / f"{atomic.TMP_PREFIX}{record.id}"
+    final = meshes_dir / record.id
+    try:
+        staging.mkdir(parents=True)
+        meshes = mesh_objects(
+            volume.arrays[0], volume.voxel_size.zyx, options, ids, block, progress=progress
+        )
+        info = {
+            "segmentation": source.name,
+            "segmentation_id": source.id,
+            "voxel_size_nm": list(volume.voxel_size.zyx),
+            "options": options.to_json(),
+        }
+        index = write_meshes(meshes, staging, fmt, combined, info)
+        atomic.fsync_tree(staging)
+        os.replace(staging, final)
+        atomic.fsync_dir(meshes_dir)
+        record.path = final.relative_to(project.path).as_posix()
+        record.count = index["count"]
+        record.created_at = utc_now()
+        project.catalog.add_mesh_set(record)
+    except BaseException:
+        atomic.remove_tree(final)
+        raise
+    finally:
+        atomic.remove_tree(staging)
+    if destination is not None:
+        copy_out(final, destination)
+    return record
+
+
+def copy_out(folder: Path, destination: Path) -> None:
+    """Copy a mesh set's files to the user's folder (complete, or not at all)."""
+    staging = destination.with_name(f"{atomic.TMP_PREFIX}{destination.name}")
+    atomic.remove_tree(staging)
+    try:
+        shutil.copytree(folder, staging)
+        if destination.exists():
+            destination.rmdir()
+        os.replace(staging, destination)
+    except OSError as exc:
+        raise DestinationError(f"{destination}: cannot write the meshes ({exc}).") from exc
+    finally:
+        atomic.remove_tree(staging)

@@ -1,0 +1,182 @@
+"""Evaluate a prediction against a truth: project volumes or files, slab by slab.
+
+An input is a volume name in the given project, ``PROJECT.emproj:NAME``, or a file/folder any
+importer reads (TIFF, Zarr, HDF5, MRC, slice folder). Probability volumes (``prediction``)
+count as foreground above 0.5.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emstudio.core.errors import InputFileError
+from emstudio.core.io.open_source import open_source
+from emstudio.core.metrics import instance, semantic
+from emstudio.core.project import Project
+from emstudio.core.volume.store import Volume
+
+SLAB_VOXELS = 16 * 2**20
+HAUSDORFF_MAX_VOXELS = 256 * 2**20  # whole masks in memory (~3 bytes per voxel at peak)
+KINDS = ("semantic", "instance")
+
+
+@dataclass
+class LabelInput:
+    """One side of an evaluation: a name for people, shape, voxel size (nm) and slab reads."""
+
+    name: str
+    shape: tuple[int, int, int]
+    voxel_size: tuple[float, float, float]
+    probability: bool
+    read: Callable[[int, int], np.ndarray]
+
+    def slabs(self) -> Iterator[tuple[int, np.ndarray]]:
+        step = max(1, SLAB_VOXELS // max(self.shape[1] * self.shape[2], 1))
+        for z0 in range(0, self.shape[0], step):
+            block = self.read(z0, min(z0 + step, self.shape[0]))
+            yield z0, (block > 127) if self.probability else block
+
+
+@contextlib.contextmanager
+def open_input(text: str, project: Project | None = None) -> Iterator[LabelInput]:
+    """A volume of ``project``, ``PROJECT.emproj:NAME`` or a file, as a LabelInput."""
+    if project is not None and project.catalog.has_volume_name(text):
+        yield _from_project(project, text)
+        return
+    if ".emproj:" in text:
+        folder, name = text.rsplit(":", 1)
+        with Project.open(folder, mode="read") as other:
+            yield _from_project(other, name)
+        return
+    source = open_source(text)
+    try:
+        info = source.info
+        if info.channels > 1:
+            raise InputFileError(text, "has colour channels; labels must be one channel.")
+        yield LabelInput(
+            str(text), tuple(info.shape), tuple(info.voxel_size.zyx), False, source.read_slab
+        )
+    finally:
+        source.close()
+
+
+def _from_project(project: Project, name: str) -> LabelInput:
+    record = project.catalog.volume(name)
+    volume = Volume(project.resolve(record.path))
+    return LabelInput(
+        name, volume.shape, volume.voxel_size.zyx, record.kind == "prediction", volume.read
+    )
+
+
+def _check_pair(pred: LabelInput, truth: LabelInput) -> None:
+    if pred.shape != truth.shape:
+        raise InputFileError(
+            pred.name, f"has shape {pred.shape} but the truth {truth.name!r} has {truth.shape}."
+        )
+
+
+def evaluate(pred: LabelInput, truth: LabelInput, kind: str = "instance") -> dict[str, Any]:
+    """All metrics of ``kind`` ("semantic" or "instance") as a JSON-ready dictionary."""
+    _check_pair(pred, truth)
+    if kind == "semantic":
+        return evaluate_semantic(pred, truth)
+    if kind == "instance":
+        return evaluate_instance(pred, truth)
+    raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+
+
+def evaluate_instance(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
+    table = instance.Contingency()
+    for (_, p), (_, t) in zip(pred.slabs(), truth.slabs(), strict=True):
+        table.add(np.asarray(p), np.asarray(t))
+    report: dict[str, Any] = {
+        "kind": "instance",
+        "pred": pred.name,
+        "truth": truth.name,
+        "n_pred": sum(1 for i in table.sizes("pred") if i),
+        "n_truth": sum(1 for i in table.sizes("truth") if i),
+    }
+    for threshold, tag in ((0.5, "50"), (0.75, "75")):
+        report[f"ap{tag}"] = instance.average_precision(table, threshold)
+        for key, value in instance.match(table, threshold).items():
+            report[f"{key}{tag}"] = value
+    report.update(instance.variation_of_information(table))
+    report.update(instance.adapted_rand(table))
+    return report
+
+
+def evaluate_semantic(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
+    counts: dict[int, semantic.OverlapCounts] = {}
+    for (_, p), (_, t) in zip(pred.slabs(), truth.slabs(), strict=True):
+        p, t = np.asarray(p), np.asarray(t)
+        for value in np.union1d(np.unique(p), np.unique(t)).tolist():
+            if value:
+                counts.setdefault(int(value), semantic.OverlapCounts()).add(p == value, t == value)
+    voxels = int(np.prod(pred.shape))
+    classes: dict[str, dict[str, Any]] = {}
+    for value, count in sorted(counts.items()):
+        entry: dict[str, Any] = {"dice": count.dice, "iou": count.iou}
+        if voxels <= HAUSDORFF_MAX_VOXELS:
+            entry.update(_hausdorff(pred, truth, value))
+        classes[str(value)] = entry
+    report: dict[str, Any] = {
+        "kind": "semantic",
+        "pred": pred.name,
+        "truth": truth.name,
+        "classes": classes,
+    }
+    if voxels > HAUSDORFF_MAX_VOXELS:
+        report["note"] = (
+            f"Hausdorff distances skipped: the volume has {voxels} voxels, more than "
+            f"{HAUSDORFF_MAX_VOXELS} (they need whole masks in memory); crop it first."
+        )
+    if classes:
+        report["mean_dice"] = float(np.mean([c["dice"] for c in classes.values()]))
+        report["mean_iou"] = float(np.mean([c["iou"] for c in classes.values()]))
+    return report
+
+
+def _mask(side: LabelInput, value: int) -> np.ndarray:
+    return np.concatenate([np.asarray(block) == value for _, block in side.slabs()])
+
+
+def _hausdorff(pred: LabelInput, truth: LabelInput, value: int) -> dict[str, float | None]:
+    p, t = _mask(pred, value), _mask(truth, value)
+    out: dict[str, float | None] = {}
+    for unit, sampling in (("px", None), ("nm", truth.voxel_size)):
+        for key, distance in semantic.hausdorff(p, t, sampling).items():
+            out[f"{key}_{unit}"] = distance
+    return out
+
+
+def describe(report: dict[str, Any]) -> str:
+    """The report as a few lines for a terminal."""
+    lines = [f"{report['kind']} evaluation of {report['pred']!r} against {report['truth']!r}"]
+    if report["kind"] == "instance":
+        lines.append(f"objects: {report['n_pred']} predicted, {report['n_truth']} true")
+        for tag in ("50", "75"):
+            lines.append(
+                f"IoU {int(tag) / 100:.2f}: AP {report[f'ap{tag}']:.4f}  "
+                f"precision {report[f'precision{tag}']:.4f}  recall {report[f'recall{tag}']:.4f}"
+                f"  (TP {report[f'tp{tag}']}, FP {report[f'fp{tag}']}, FN {report[f'fn{tag}']})"
+            )
+        lines.append(
+            f"VOI split {report['voi_split']:.4f} bits, merge {report['voi_merge']:.4f} bits; "
+            f"adapted Rand error {report['adapted_rand_error']:.4f}"
+        )
+        return "\n".join(lines)
+    for value, entry in report["classes"].items():
+        parts = [f"class {value}: Dice {entry['dice']:.4f}, IoU {entry['iou']:.4f}"]
+        for key in ("average_hausdorff", "hausdorff95"):
+            px, nm = entry.get(f"{key}_px"), entry.get(f"{key}_nm")
+            if px is not None:
+                parts.append(f"{key.replace('_', ' ')} {px:.2f} px / {nm:.1f} nm")
+        lines.append(", ".join(parts))
+    if "note" in report:
+        lines.append(report["note"])
+    return "\n".join(lines)

@@ -1,0 +1,148 @@
+"""The model card: a model's self-description (JSON), read without importing torch.
+
+``card.json`` beside ``weights.pt`` in a model folder::
+
+    format, format_version      "emstudio-model", 1
+    name, created_at, emstudio_version, size
+    architecture                UNetConfig (type, in_channels, out_channels, depth, ...)
+    input                       slices, slice_step_nm, pixel_size_nm, normalisation {mode, ...}
+    classes                     output class names, in output order
+    boundary                    {"of": class, "instances": volume | null} or null
+    loss                        "bce_dice" | "ce_dice" (fixes how outputs become probabilities)
+    training                    image, labels, labelled slices, axes, parameters, epochs, device
+    validation                  best epoch, Dice and IoU per output, history
+    parent                      the model it started from (transfer learning) or null
+    weights                     file, sha256, parameters
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emstudio.core.ml.errors import ModelFileError
+
+FORMAT = "emstudio-model"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "weights.pt"
+CARD_FILE = "card.json"
+REQUIRED = ("architecture", "input", "classes", "loss", "weights")
+
+
+def check_card(card: Any, where: str = "the model card") -> dict[str, Any]:
+    """The card if it is an emstudio model card this version understands; else ModelFileError."""
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise ModelFileError(f"{where} is not an emstudio model card.")
+    version = card.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{where} has model format version {version!r}; this emstudio reads up to "
+            f"{FORMAT_VERSION}. Update emstudio to use this model."
+        )
+    missing = [key for key in REQUIRED if key not in card]
+    if missing:
+        raise ModelFileError(f"{where} lacks {', '.join(missing)}.")
+    inputs = card["input"]
+    try:
+        ok = (
+            int(inputs["slices"]) >= 1
+            and float(inputs["pixel_size_nm"]) > 0
+            and float(inputs["slice_step_nm"]) > 0
+            and inputs["normalisation"]["mode"] in ("volume", "patch")
+            and isinstance(card["classes"], list)
+            and len(card["classes"]) >= 1
+            and card["loss"] in ("bce_dice", "ce_dice")
+        )
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ModelFileError(f"{where} has an unusable input, classes or loss section.")
+    return card
+
+
+def output_names(card: dict[str, Any]) -> list[str]:
+    """Names of the probability maps a model gives: its classes, then "boundary" if any."""
+    return list(card["classes"]) + (["boundary"] if card.get("boundary") else [])
+
+
+def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) rows describing a model for a person (GUI card view, CLI listing)."""
+    arch = card.get("architecture", {})
+    inputs = card.get("input", {})
+    training = card.get("training", {})
+    validation = card.get("validation", {})
+    parent = card.get("parent")
+    rows = [
+        ("Name", str(card.get("name", "?"))),
+        ("Outputs", ", ".join(output_names(card))),
+        (
+            "Architecture",
+            f"2.5D U-Net ({card.get('size', 'custom')}): depth {arch.get('depth')}, "
+            f"{arch.get('base_channels')} base channels, "
+            f"{'residual, ' if arch.get('residual') else ''}{arch.get('norm')} norm",
+        ),
+        (
+            "Input",
+            f"{inputs.get('slices')} slices {inputs.get('slice_step_nm', 0):g} nm apart, "
+            f"pixels of {inputs.get('pixel_size_nm', 0):g} nm, "
+            f"{inputs.get('normalisation', {}).get('mode', '?')} normalisation",
+        ),
+        (
+            "Trained on",
+            f"image {training.get('image', '?')!r}, labels {training.get('labels', '?')!r}, "
+            f"axes {', '.join(training.get('axes', [])) or '?'}",
+        ),
+        (
+            "Training",
+            f"{training.get('epochs_run', '?')} epochs in {training.get('seconds', 0):.0f} s "
+            f"on {training.get('device', '?')}",
+        ),
+    ]
+    dice = validation.get("dice") or {}
+    iou = validation.get("iou") or {}
+    if dice:
+        figures = ", ".join(
+            f"{name} Dice {dice[name]:.3f} / IoU {iou.get(name, float('nan')):.3f}" for name in dice
+        )
+        rows.append(("Validation", f"best epoch {validation.get('best_epoch', '?')}: {figures}"))
+    rows.append(("Parent model", parent["name"] if parent else "none (trained from scratch)"))
+    rows.append(
+        (
+            "Created",
+            f"{card.get('created_at', '?')} by emstudio {card.get('emstudio_version', '?')}",
+        )
+    )
+    return rows
+
+
+def build_card(
+    *,
+    name: str,
+    size: str,
+    architecture: dict[str, Any],
+    inputs: dict[str, Any],
+    classes: list[str],
+    boundary: dict[str, Any] | None,
+    loss: str,
+    training: dict[str, Any],
+    validation: dict[str, Any],
+    parent: dict[str, Any] | None,
+    created_at: str,
+    emstudio_version: str,
+) -> dict[str, Any]:
+    """A model card without its ``weights`` section (added when the weights are written)."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "size": size,
+        "created_at": created_at,
+        "emstudio_version": emstudio_version,
+        "architecture": architecture,
+        "input": inputs,
+        "classes": list(classes),
+        "boundary": boundary,
+        "loss": loss,
+        "training": training,
+        "validation": validation,
+        "parent": parent,
+    }

@@ -1,0 +1,108 @@
+"""Running a model over batches of tiles: autocast (bf16/fp16) and channels_last on CUDA, batch
+size from free GPU memory, a smaller batch after an out-of-memory error (and a clear message when
+even one tile does not fit), optional flip test-time augmentation, optional compile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from emstudio.core.ml.device import autocast, free_memory, is_out_of_memory
+from emstudio.core.ml.errors import DeviceError
+from emstudio.core.ml.losses import probabilities
+from emstudio.core.ml.unet import UNet2p5D
+
+CPU_BATCH = 4
+MAX_BATCH = 256
+MEMORY_SHARE = 0.6  # of the free GPU memory a batch may use
+
+
+def _flip(dims: tuple[int, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
+    return lambda x: x.flip(dims) if dims else x
+
+
+# test-time augmentation: the group of flips (identity, both mirrors, 180 degree rotation); each
+# is its own inverse, and the average is exactly mirror-symmetric
+TTA_FLIPS = ((), (-1,), (-2,), (-2, -1))
+
+
+class TileRunner:
+    """Probabilities (N, outputs, H, W) float32 for tiles (N, slices, H, W) on ``device``."""
+
+    def __init__(
+        self,
+        model: UNet2p5D,
+        classes: int,
+        loss: str,
+        device: torch.device,
+        *,
+        batch: int | None = None,
+        tta: bool = False,
+        compile: bool = False,
+        log: Callable[[str], None] = lambda _m: None,
+    ) -> None:
+        self.device = device
+        self.classes = classes
+        self.loss = loss
+        self.tta = tta
+        self.log = log
+        self.model = model.to(device).eval().to(memory_format=torch.channels_last)
+        self.net = torch.compile(self.model) if compile else self.model
+        self.batch = batch
+
+    def size_batch(self, tile_shape: tuple[int, int, int]) -> int:
+        """A batch for tiles of ``tile_shape`` (slices, H, W): measured on CUDA, small on CPU."""
+        if self.batch is not None:
+            return self.batch
+        if self.device.type != "cuda":
+            self.batch = CPU_BATCH
+            return self.batch
+        torch.cuda.synchronize(self.device)
+        torch.cuda.reset_peak_memory_stats(self.device)
+        base = torch.cuda.memory_allocated(self.device)
+        self._forward(torch.zeros((2, *tile_shape), device=self.device))
+        per_tile = max((torch.cuda.max_memory_allocated(self.device) - base) / 2, 1)
+        free = free_memory(self.device) or 0
+        self.batch = int(max(1, min(MAX_BATCH, free * MEMORY_SHARE // per_tile)))
+        self.log(
+            f"batch of {self.batch} tiles ({per_tile / 2**20:.0f} MiB each, "
+            f"{free / 2**30:.1f} GiB free)"
+        )
+        return self.batch
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), autocast(self.device):
+            if not self.tta:
+                return probabilities(self.net(x), self.classes, self.loss)
+            total = None
+            for dims in TTA_FLIPS:
+                flip = _flip(dims)
+                p = flip(probabilities(self.net(flip(x)), self.classes, self.loss))
+                total = p if total is None else total + p
+            return total / len(TTA_FLIPS)
+
+    def __call__(self, tiles: torch.Tensor) -> torch.Tensor:
+        size = self.size_batch(tuple(tiles.shape[1:]))
+        out = []
+        start = 0
+        while start < len(tiles):
+            try:
+                out.append(self._forward(tiles[start : start + size]))
+                start += size
+            except (torch.OutOfMemoryError, RuntimeError) as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                if size == 1:
+                    raise DeviceError(
+                        f"{self.device}: out of memory even for a single tile of "
+                        f"{tiles.shape[-2]} x {tiles.shape[-1]}: use a smaller --tile, a smaller "
+                        "model, or --device cpu."
+                    ) from None
+                size = max(1, size // 2)
+                self.batch = size
+                self.log(f"out of GPU memory: continuing with batches of {size} tiles")
+        return torch.cat(out)

@@ -1,0 +1,133 @@
+"""Model sizes, default settings and time estimates (no torch: the GUI reads this module).
+
+Speeds are model-grid pixels per second measured on the development machine (a shared 2-core
+AMD EPYC VM, PyTorch 2.13 CPU): prediction through ``inference.TileRunner`` on 256 px tiles,
+training as forward + backward + AdamW on batches of 8 x 128 px. GPU speeds are ``None`` until
+measured on a GPU (``benchmarks/bench_predict.py``): estimates then say "not known".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from emstudio.core.ml.geometry import AXES, PLANE_DIMS, model_size
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    name: str
+    depth: int
+    base_channels: int
+    summary: str
+    predict_cpu: float  # model pixels / s, one plane direction, batch inference on CPU
+    train_cpu: float  # model pixels / s through forward + backward on CPU
+    predict_gpu: float | None = None  # not yet measured
+    train_gpu: float | None = None
+
+    def speed_text(self) -> str:
+        gpu = (
+            f"{self.predict_gpu / 1e6:.0f} Mpx/s on GPU"
+            if self.predict_gpu
+            else "GPU speed not measured yet"
+        )
+        return f"predicts ~{self.predict_cpu / 1e6:.2f} Mpx/s on CPU; {gpu}"
+
+
+SIZES: dict[str, ModelSize] = {
+    "small": ModelSize("small", 3, 8, "fastest; fine for clean data and quick tries", 2.0e6, 0.6e6),
+    "default": ModelSize(
+        "default",
+        4,
+        16,
+        "the usual choice: membranes, organelles, nuclear envelope",
+        0.55e6,
+        0.17e6,
+    ),
+    "large": ModelSize(
+        "large", 4, 32, "hard, varied data; slowest (a GPU is advised)", 0.12e6, 0.03e6
+    ),
+}
+DEFAULT_SIZE = "default"
+
+TRAIN_DEFAULTS: dict[str, object] = {
+    "size": DEFAULT_SIZE,
+    "slices": 5,
+    "epochs": 30,
+    "iterations": 100,  # per epoch
+    "batch": 8,
+    "patch": 256,
+    "lr": 2e-3,
+    "loss": "bce_dice",
+    "normalisation": "volume",
+    "val_fraction": 0.2,
+    "patience": 8,
+    "seed": 0,
+    "axes": "auto",
+    "freeze_encoder_epochs": 0,
+    "augment": True,
+    "elastic": False,
+}
+
+PREDICT_DEFAULTS: dict[str, object] = {
+    "axes": ["xy", "xz", "yz"],
+    "combine": "mean",
+    "tta": False,
+    "keep_axes": False,
+    "device": "auto",
+}
+COMBINE_RULES = ("mean", "max", "vote")
+
+
+def model_pixels(
+    shape: tuple[int, int, int], voxel_nm: tuple[float, float, float], pixel_nm: float, axis: str
+) -> int:
+    """Model-grid pixels a prediction along ``axis`` computes (anisotropy costs here)."""
+    u, v = PLANE_DIMS[axis]
+    normal = 3 - u - v
+    return (
+        shape[normal]
+        * model_size(shape[u], voxel_nm[u] / pixel_nm)
+        * model_size(shape[v], voxel_nm[v] / pixel_nm)
+    )
+
+
+def estimate_predict_seconds(
+    size: str,
+    shape: tuple[int, int, int],
+    voxel_nm: tuple[float, float, float],
+    axes: list[str] | tuple[str, ...] = AXES,
+    tta: bool = False,
+    gpu: bool = False,
+    pixel_nm: float | None = None,
+) -> float | None:
+    """Rough seconds for a prediction (tile overlap included); None when unmeasured."""
+    preset = SIZES[size]
+    speed = preset.predict_gpu if gpu else preset.predict_cpu
+    if not speed:
+        return None
+    pixel = pixel_nm or min(voxel_nm[1], voxel_nm[2])
+    work = sum(model_pixels(shape, voxel_nm, pixel, a) for a in axes)
+    overlap = 1.3
+    return work * overlap * (4 if tta else 1) / speed
+
+
+def estimate_train_seconds(
+    size: str, epochs: int, iterations: int, batch: int, patch: int, gpu: bool = False
+) -> float | None:
+    """Rough seconds for a full training run (no early stop); None when unmeasured."""
+    preset = SIZES[size]
+    speed = preset.train_gpu if gpu else preset.train_cpu
+    if not speed:
+        return None
+    return epochs * iterations * batch * patch * patch / speed
+
+
+def describe_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "not known (speed not measured on this kind of device)"
+    if seconds < 90:
+        return f"about {max(1, math.ceil(seconds / 10) * 10):.0f} s"
+    if seconds < 5400:
+        return f"about {math.ceil(seconds / 60):.0f} min"
+    return f"about {seconds / 3600:.1f} h"

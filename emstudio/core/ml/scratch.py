@@ -1,0 +1,106 @@
+"""Per-axis probability maps of a prediction in progress, in the job folder (resumable).
+
+One raw uint8 file per (axis, output), stored plane-major for its axis ((y, z, x) for XZ,
+(x, z, y) for YZ), so a block of planes is one contiguous write. Blocks are recorded in
+``<axis>.done`` after their data is on disk; a restarted job skips them. Reading back goes by
+z slabs (for the combine pass), whatever the axis. XY maps are not stored: the final pass
+predicts them slab by slab (after a restart too; XY is the cheapest axis, with no resampling).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emstudio.core.ml.geometry import NORMAL, PLANE_DIMS, from_plane_major
+
+PLAN_FILE = "plan.json"
+
+
+class Scratch:
+    """The scratch folder of one prediction; ``plan`` identifies the work it holds."""
+
+    def __init__(
+        self, folder: Path, shape: tuple[int, int, int], outputs: list[str], plan: dict[str, Any]
+    ) -> None:
+        self.folder = Path(folder)
+        self.shape = tuple(int(s) for s in shape)
+        self.outputs = list(outputs)
+        self.plan = plan
+
+    @classmethod
+    def open(cls, folder: Path, shape, outputs, plan) -> tuple[Scratch, bool]:
+        """(scratch, resumed): the folder's work if it was made for the same plan, else a
+        fresh start."""
+        folder = Path(folder)
+        plan_file = folder / PLAN_FILE
+        resumed = False
+        if plan_file.is_file():
+            try:
+                resumed = json.loads(plan_file.read_text(encoding="utf-8")) == plan
+            except ValueError:
+                resumed = False
+        if not resumed:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            plan_file.write_text(json.dumps(plan), encoding="utf-8")
+        return cls(folder, shape, outputs, plan), resumed
+
+    def _file(self, axis: str, output: str) -> Path:
+        return self.folder / f"{axis}-{output}.raw"
+
+    def _plane_shape(self, axis: str) -> tuple[int, int]:
+        u, v = PLANE_DIMS[axis]
+        return self.shape[u], self.shape[v]
+
+    def done_blocks(self, axis: str) -> set[tuple[int, int]]:
+        path = self.folder / f"{axis}.done"
+        if not path.is_file():
+            return set()
+        done = set()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                done.add((int(parts[0]), int(parts[1])))
+        return done
+
+    def write(self, axis: str, first: int, block: np.ndarray) -> None:
+        """Store planes ``first..`` of ``axis`` (block (planes, outputs, u, v) uint8) durably,
+        then record the block as done."""
+        nu, nv = self._plane_shape(axis)
+        offset = first * nu * nv
+        for k, output in enumerate(self.outputs):
+            path = self._file(axis, output)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+            try:
+                data = np.ascontiguousarray(block[:, k]).tobytes()
+                os.lseek(fd, offset, os.SEEK_SET)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        with open(self.folder / f"{axis}.done", "a", encoding="utf-8") as log:
+            log.write(f"{first} {first + block.shape[0]}\n")
+            log.flush()
+            os.fsync(log.fileno())
+
+    def read_z(self, axis: str, output: str, z0: int, z1: int) -> np.ndarray:
+        """Planes z0..z1-1 of one axis' map, as (z, y, x) uint8."""
+        nu, nv = self._plane_shape(axis)
+        planes = self.shape[NORMAL[axis]]
+        data = np.memmap(self._file(axis, output), np.uint8, mode="r", shape=(planes, nu, nv))
+        try:
+            part = data[z0:z1] if axis == "xy" else data[:, z0:z1]
+            return np.ascontiguousarray(from_plane_major(part, axis))
+        finally:
+            del data
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

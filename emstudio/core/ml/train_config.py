@@ -1,0 +1,93 @@
+"""Training settings: everything that shapes a run (stored in the job spec and the card)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from emstudio.core.ml import presets
+from emstudio.core.ml.augment import AugmentConfig
+from emstudio.core.ml.errors import TrainingSetupError
+from emstudio.core.ml.losses import LOSSES
+from emstudio.core.ml.unet import NORMS, UNetConfig
+
+
+@dataclass
+class TrainConfig:
+    """Model size and architecture, sampling, optimisation, validation and augmentation."""
+
+    size: str = "default"
+    depth: int | None = None  # None: from the size preset
+    base_channels: int | None = None
+    residual: bool = True
+    norm: str = "batch"
+    input_slices: int = 5
+    loss: str = "bce_dice"
+    epochs: int = 30
+    iterations: int = 100
+    batch: int = 8
+    patch: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+    val_patches: int = 16
+    patience: int = 8
+    seed: int = 0
+    normalisation: str = "volume"
+    axes: list[str] | None = None  # None: every axis the labels allow
+    freeze_encoder_epochs: int = 0
+    focus: float = 0.5
+    pixel_size_nm: float | None = None  # None: the image's in-plane voxel size
+    slice_step_nm: float | None = None  # None: the image's largest voxel size
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    amp: bool = True
+    compile: bool = False
+
+    def architecture(self, outputs: int) -> UNetConfig:
+        preset = presets.SIZES.get(self.size)
+        if preset is None and (self.depth is None or self.base_channels is None):
+            raise TrainingSetupError(
+                f"unknown model size {self.size!r}: use {', '.join(presets.SIZES)}."
+            )
+        return UNetConfig(
+            in_channels=self.input_slices,
+            out_channels=outputs,
+            depth=self.depth or preset.depth,
+            base_channels=self.base_channels or preset.base_channels,
+            residual=self.residual,
+            norm=self.norm,
+        )
+
+    def check(self) -> None:
+        problems = []
+        if self.loss not in LOSSES:
+            problems.append(f"loss must be one of {', '.join(LOSSES)}")
+        if self.norm not in NORMS:
+            problems.append(f"norm must be one of {', '.join(NORMS)}")
+        for name in ("input_slices", "epochs", "iterations", "batch", "patch"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1")
+        if not 0 <= self.val_fraction < 1:
+            problems.append("val_fraction must be in [0, 1)")
+        if self.lr <= 0:
+            problems.append("lr must be positive")
+        if problems:
+            raise TrainingSetupError("training settings: " + "; ".join(problems) + ".")
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["augment"] = self.augment.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known and v is not None}
+        if isinstance(values.get("augment"), dict):
+            values["augment"] = AugmentConfig(**values["augment"])
+        try:
+            config = cls(**values)
+        except TypeError as exc:
+            raise TrainingSetupError(f"training settings: {exc}.") from None
+        config.check()
+        return config

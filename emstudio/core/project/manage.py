@@ -1,0 +1,38 @@
+"""Renaming and deleting volumes of a project (what the project panel's context menu does).
+
+Deleting removes the catalog row first, then moves the store to a temporary name and removes
+it: a crash in between leaves an unreferenced folder that the next ``Project.open`` cleans up,
+never a catalog row pointing at half-deleted data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from emstudio.core.errors import NameConflictError
+from emstudio.core.project import atomic
+from emstudio.core.project.project import Project
+from emstudio.core.project.records import VolumeRecord
+
+
+def rename_volume(project: Project, record: VolumeRecord, name: str) -> VolumeRecord:
+    """Give a volume a new (unique, non-empty) name; returns the updated record."""
+    name = (name or "").strip()
+    if not name:
+        raise NameConflictError("A volume needs a name.")
+    if name != record.name:
+        project.catalog.rename_volume(record.id, name)
+    return project.catalog.volume_by_id(record.id)
+
+
+def delete_volume(project: Project, record: VolumeRecord) -> None:
+    """Remove a volume from the catalog, then its files (refused while others depend on it)."""
+    project.catalog.delete_volume_row(record.id)
+    store = project.resolve(record.path)
+    if not store.exists():
+        return
+    trash = store.with_name(f"{atomic.TMP_PREFIX}deleted-{uuid.uuid4().hex[:8]}-{store.name}")
+    os.replace(store, trash)
+    atomic.fsync_dir(store.parent)
+    atomic.remove_tree(trash)

@@ -1,0 +1,96 @@
+"""The objects of a stored label volume: id, voxel count and bounding box, found blockwise;
+and grouping of boxes so that nearby objects are read together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from emstudio.core.progress import Progress, no_progress
+from emstudio.core.seg.components import block_count, iter_blocks
+from emstudio.core.seg.instances import Box
+
+DENSE_IDS = 2**24  # above this largest id a block's ids are compacted before find_objects
+
+
+@dataclass
+class ObjectBoxes:
+    """Objects sorted by id: ``lo``/``hi`` bounding boxes (hi exclusive), voxel ``count``."""
+
+    ids: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    count: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def box(self, index: int) -> Box:
+        return tuple(
+            slice(int(a), int(b)) for a, b in zip(self.lo[index], self.hi[index], strict=True)
+        )
+
+    def select(self, ids: Sequence[int]) -> ObjectBoxes:
+        keep = np.isin(self.ids, np.asarray(list(ids), dtype=self.ids.dtype))
+        return ObjectBoxes(self.ids[keep], self.lo[keep], self.hi[keep], self.count[keep])
+
+
+def _block_boxes(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    top = int(block.max(initial=0))
+    if top == 0:
+        empty = np.zeros((0, 3), np.int64)
+        return np.zeros(0, np.int64), empty, empty, np.zeros(0, np.int64)
+    if top > DENSE_IDS:
+        ids, local = np.unique(block, return_inverse=True)
+        local = local.reshape(block.shape).astype(np.int64)
+    else:
+        ids, local = np.arange(top + 1), block.astype(np.int64, copy=False)
+    found = ndimage.find_objects(local)
+    counts = np.bincount(local.ravel(), minlength=len(found) + 1)
+    present = [i for i, f in enumerate(found, start=1) if f is not None]
+    lo = np.array([[s.start for s in found[i - 1]] for i in present], np.int64)
+    hi = np.array([[s.stop for s in found[i - 1]] for i in present], np.int64)
+    return ids[present].astype(np.int64), lo, hi, counts[present].astype(np.int64)
+
+
+def object_boxes(
+    labels, block: tuple[int, int, int], progress: Progress = no_progress
+) -> ObjectBoxes:
+    """Scan a label array (zarr or numpy) block by block; memory: one block + the table."""
+    parts: list[tuple[np.ndarray, ...]] = []
+    total = block_count(tuple(labels.shape), block)
+    for done, (_, box) in enumerate(iter_blocks(tuple(labels.shape), block)):
+        ids, lo, hi, count = _block_boxes(np.asarray(labels[box]))
+        start = np.array([s.start for s in box], np.int64)
+        parts.append((ids, lo + start, hi + start, count))
+        progress(done + 1, total, f"finding objects {done + 1}/{total}")
+    ids = np.concatenate([p[0] for p in parts])
+    if not len(ids):
+        empty = np.zeros((0, 3), np.int64)
+        return ObjectBoxes(np.zeros(0, np.int64), empty, empty.copy(), np.zeros(0, np.int64))
+    unique, inverse = np.unique(ids, return_inverse=True)
+    lo = np.full((len(unique), 3), np.iinfo(np.int64).max, np.int64)
+    hi = np.zeros((len(unique), 3), np.int64)
+    np.minimum.at(lo, inverse, np.concatenate([p[1] for p in parts]))
+    np.maximum.at(hi, inverse, np.concatenate([p[2] for p in parts]))
+    count = np.bincount(inverse, weights=np.concatenate([p[3] for p in parts])).astype(np.int64)
+    return ObjectBoxes(unique, lo, hi, count)
+
+
+def group_boxes(
+    lo: np.ndarray, hi: np.ndarray, block: Sequence[int], max_voxels: int
+) -> Iterator[list[int]]:
+    """Indices grouped by the block their box starts in; a group whose union box exceeds
+    ``max_voxels`` is split into single objects (which may themselves exceed it)."""
+    owners: dict[tuple[int, ...], list[int]] = {}
+    for index in range(len(lo)):
+        owners.setdefault(tuple((lo[index] // np.asarray(block)).tolist()), []).append(index)
+    for members in owners.values():
+        box = hi[members].max(0) - lo[members].min(0)
+        if int(np.prod(box)) <= max_voxels:
+            yield members
+        else:
+            yield from ([m] for m in members)

@@ -1,0 +1,311 @@
+"""The "Train a model" dialog: image, label set, classes, model size, epochs, starting model,
+with an Advanced section and a time estimate. ``spec()`` is the train job; the dialog never
+trains (and never imports torch: sizes and speeds come from ``core.ml.presets``)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emstudio.core.ml import presets
+from emstudio.core.ml.geometry import parse_axes
+from emstudio.core.ml.labels import classes_of
+from emstudio.core.project import Project
+from emstudio.gui.dialogs.common import device_combo, free_name, set_error
+from emstudio.gui.look import muted
+from emstudio.jobs.spec import JobSpec
+
+NO_INIT = "(none: train from scratch)"
+D = presets.TRAIN_DEFAULTS
+
+
+class TrainDialog(QDialog):
+    """Asks what to train on and how; the defaults work for a first training."""
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train a model")
+        self.project = project
+        self._images = {r.name: r for r in project.catalog.volumes("image")}
+        self._label_sets = {r.name: r for r in project.catalog.volumes("labels")}
+        self._build()
+        self._connect()
+        self._image_changed()
+        self._update()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.image = QComboBox()
+        self.image.addItems(list(self._images))
+        self.labels = QComboBox()
+        self.classes = QListWidget()
+        self.classes.setMaximumHeight(110)
+        self.name = QLineEdit(free_name(self.project.catalog.has_model_name, "model"))
+        self.size = QComboBox()
+        for preset in presets.SIZES.values():
+            self.size.addItem(preset.name, preset.name)
+            self.size.setItemData(
+                self.size.count() - 1,
+                f"{preset.summary}; {preset.speed_text()}",
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        self.size.setCurrentText(str(D["size"]))
+        self.size_note = muted(QLabel())
+        self.size_note.setWordWrap(True)
+        self.epochs = _spin(1, 1000, int(D["epochs"]))
+        self.init = QComboBox()
+        self.init.addItem(NO_INIT)
+        self.init.addItems([m.name for m in self.project.catalog.models()])
+        form = QFormLayout()
+        form.addRow("Image", self.image)
+        form.addRow("Label set", self.labels)
+        form.addRow("Classes", self.classes)
+        form.addRow("New model name", self.name)
+        form.addRow("Model size", self.size)
+        form.addRow("", self.size_note)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Start from model", self.init)
+
+        self.advanced_toggle = QToolButton(text="Advanced", checkable=True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced = self._build_advanced()
+        self.advanced.setVisible(False)
+
+        self.estimate = muted(QLabel())
+        self.estimate.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Train")
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(self.advanced)
+        layout.addWidget(self.estimate)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+
+    def _build_advanced(self) -> QGroupBox:
+        box = QGroupBox("Advanced")
+        self.iterations = _spin(1, 100000, int(D["iterations"]))
+        self.batch = _spin(1, 512, int(D["batch"]))
+        self.patch = _spin(32, 2048, int(D["patch"]), step=16)
+        self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4)
+        self.lr.setValue(float(D["lr"]))
+        self.input_slices = _spin(1, 15, int(D["slices"]), step=2)
+        self.loss = QComboBox()
+        self.loss.addItems(["bce_dice", "ce_dice"])
+        self.normalisation = QComboBox()
+        self.normalisation.addItems(["volume", "patch"])
+        self.axes = QLineEdit(str(D["axes"]))
+        self.axes.setToolTip("auto: every view the labels allow; or e.g. xy or xy,xz,yz")
+        self.slices = QLineEdit(placeholderText="all labelled slices (e.g. z:0,8,16)")
+        self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05)
+        self.val_fraction.setValue(float(D["val_fraction"]))
+        self.patience = _spin(0, 1000, int(D["patience"]))
+        self.seed = _spin(0, 2**31 - 1, int(D["seed"]))
+        self.freeze = _spin(0, 1000, int(D["freeze_encoder_epochs"]))
+        self.boundary = QComboBox()
+        self.augment = QCheckBox("augment (flips, intensity, blur, noise)", checked=True)
+        self.elastic = QCheckBox("elastic deformation", checked=bool(D["elastic"]))
+        self.device = device_combo()
+        form = QFormLayout(box)
+        form.addRow("Batches per epoch", self.iterations)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Patch size (px)", self.patch)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Input slices", self.input_slices)
+        form.addRow("Loss", self.loss)
+        form.addRow("Normalisation", self.normalisation)
+        form.addRow("Views", self.axes)
+        form.addRow("Only slices", self.slices)
+        form.addRow("Validation share", self.val_fraction)
+        form.addRow("Early stop after", self.patience)
+        form.addRow("Random seed", self.seed)
+        form.addRow("Freeze encoder (epochs)", self.freeze)
+        form.addRow("Boundary output", self.boundary)
+        form.addRow("", self.augment)
+        form.addRow("", self.elastic)
+        form.addRow("Device", self.device)
+        return box
+
+    def _connect(self) -> None:
+        self.image.currentTextChanged.connect(self._image_changed)
+        self.labels.currentTextChanged.connect(self._labels_changed)
+        self.advanced_toggle.toggled.connect(self._toggle_advanced)
+        for signal in (
+            self.name.textChanged,
+            self.size.currentTextChanged,
+            self.epochs.valueChanged,
+            self.classes.itemChanged,
+            self.iterations.valueChanged,
+            self.batch.valueChanged,
+            self.patch.valueChanged,
+            self.init.currentTextChanged,
+            self.axes.textChanged,
+        ):
+            signal.connect(self._update)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+    def _toggle_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+        self.adjustSize()
+
+    # -- reactions ------------------------------------------------------------------------------
+    def _image_changed(self) -> None:
+        image = self._images.get(self.image.currentText())
+        fitting = [r for r in self._label_sets.values() if image is None or r.shape == image.shape]
+        fitting.sort(key=lambda r: r.image_id != (image.id if image else None))
+        self.labels.blockSignals(True)
+        self.labels.clear()
+        self.labels.addItems([r.name for r in fitting])
+        self.labels.blockSignals(False)
+        self._labels_changed()
+
+    def _labels_changed(self) -> None:
+        record = self._label_sets.get(self.labels.currentText())
+        names = list(classes_of(record.attrs).values()) if record else []
+        self.classes.blockSignals(True)
+        self.classes.clear()
+        for name in names:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.classes.addItem(item)
+        self.classes.blockSignals(False)
+        self.boundary.clear()
+        self.boundary.addItem("(none)")
+        self.boundary.addItems(names)
+        self._update()
+
+    def chosen_classes(self) -> list[str]:
+        return [
+            self.classes.item(i).text()
+            for i in range(self.classes.count())
+            if self.classes.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def problem(self) -> str | None:
+        """Why the dialog cannot start a training now (None when it can)."""
+        if not self._images:
+            return "The project has no image: import one first."
+        if not self.labels.currentText():
+            return "No label set fits this image: paint or import labels first."
+        if not self.chosen_classes():
+            return "Choose at least one class to learn."
+        name = self.name.text().strip()
+        if not name:
+            return "Give the new model a name."
+        if self.project.catalog.has_model_name(name):
+            return f"A model named {name!r} already exists."
+        axes = self.axes.text().strip().lower()
+        if axes not in ("", "auto"):
+            try:
+                parse_axes(axes)
+            except ValueError as exc:
+                return f"Views: {exc}."
+        return None
+
+    def _update(self) -> None:
+        preset = presets.SIZES[self.size.currentText()]
+        self.size_note.setText(f"{preset.summary}; {preset.speed_text()}.")
+        cpu = presets.estimate_train_seconds(
+            preset.name,
+            self.epochs.value(),
+            self.iterations.value(),
+            self.batch.value(),
+            self.patch.value(),
+        )
+        gpu = presets.estimate_train_seconds(
+            preset.name,
+            self.epochs.value(),
+            self.iterations.value(),
+            self.batch.value(),
+            self.patch.value(),
+            gpu=True,
+        )
+        self.estimate.setText(
+            f"Estimated time (at most; early stopping may end sooner): "
+            f"{presets.describe_seconds(cpu)} on CPU; GPU: {presets.describe_seconds(gpu)}."
+        )
+        problem = self.problem()
+        set_error(self.message, problem)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
+
+    # -- result ---------------------------------------------------------------------------------
+    def spec(self) -> JobSpec:
+        axes = self.axes.text().strip().lower()
+        init = self.init.currentText()
+        boundary = self.boundary.currentText()
+        augment = (
+            {"elastic": self.elastic.isChecked()}
+            if self.augment.isChecked()
+            else {
+                "flips": False,
+                "intensity": False,
+                "blur": 0.0,
+                "noise": 0.0,
+                "elastic": self.elastic.isChecked(),
+            }
+        )
+        return JobSpec(
+            kind="train",
+            project=str(self.project.path),
+            inputs={
+                "image": self.image.currentText(),
+                "labels": self.labels.currentText(),
+                "init": None if init == NO_INIT else init,
+                "instances": None,
+            },
+            params={
+                "out": self.name.text().strip(),
+                "classes": self.chosen_classes(),
+                "boundary": None if boundary in ("", "(none)") else boundary,
+                "slices": self.slices.text().strip() or None,
+                "size": self.size.currentText(),
+                "epochs": self.epochs.value(),
+                "iterations": self.iterations.value(),
+                "batch": self.batch.value(),
+                "patch": self.patch.value(),
+                "lr": self.lr.value(),
+                "input_slices": self.input_slices.value(),
+                "loss": self.loss.currentText(),
+                "normalisation": self.normalisation.currentText(),
+                "axes": None if axes in ("", "auto") else parse_axes(axes),
+                "val_fraction": self.val_fraction.value(),
+                "patience": self.patience.value(),
+                "seed": self.seed.value(),
+                "freeze_encoder_epochs": self.freeze.value(),
+                "augment": augment,
+            },
+            device=self.device.currentText(),
+        )
+
+
+def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+    spin = QSpinBox(minimum=low, maximum=high, singleStep=step)
+    spin.setValue(value)
+    return spin

@@ -1,0 +1,319 @@
+"""Import a stack into the open project: pick, check what was detected, import in a job.
+
+Picking a file or folder opens it in a plain Python thread (format, shape, dtype, voxel size
+and a preview of the middle slice); the import itself runs as an ``import`` job in a child
+process, with its progress shown here.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emstudio.core.errors import EmstudioError
+from emstudio.core.io.base import SourceInfo
+from emstudio.core.io.open_source import SUPPORTED_FORMATS, open_source
+from emstudio.core.project import Project
+from emstudio.gui.job_process import JobProcess
+from emstudio.gui.label_session import unique_name
+from emstudio.jobs.spec import JobSpec
+
+LAST_DIR_KEY = "paths/last_import_dir"
+PREVIEW_SIZE = 300
+FILE_FILTER = (
+    "Volumes (*.tif *.tiff *.btf *.mrc *.rec *.map *.st *.ali *.mrcs *.h5 *.hdf5 *.hdf "
+    "*.zarray *.zgroup zarr.json);;All files (*)"
+)
+
+
+def preview_image(plane: np.ndarray) -> QImage:
+    """A 2D plane as an 8-bit grey QImage, stretched between its 1 and 99 percentiles."""
+    plane = np.asarray(plane, dtype=float)
+    if plane.ndim == 3:
+        plane = plane.mean(axis=-1)
+    low, high = np.percentile(plane, (1, 99)) if plane.size else (0, 1)
+    scaled = np.clip((plane - low) / max(high - low, 1e-9), 0, 1)
+    grey = np.ascontiguousarray((scaled * 255).astype(np.uint8))
+    image = QImage(
+        grey.data, grey.shape[1], grey.shape[0], grey.strides[0], QImage.Format.Format_Grayscale8
+    )
+    return image.copy()
+
+
+def inspect(paths: list[str]) -> tuple[SourceInfo, np.ndarray]:
+    """What a reader detects in ``paths`` and the middle slice (runs in a thread)."""
+    with open_source(paths) as source:
+        middle = source.info.shape[0] // 2
+        return source.info, source.read_slab(middle, middle + 1)[0]
+
+
+class ImportDialog(QDialog):
+    """Emits ``imported(name)`` when the job has added the volume to the project."""
+
+    imported = Signal(str)
+    _inspected = Signal(object)  # (serial, info, plane) or (serial, error message)
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import a volume")
+        self.project = project
+        self.paths: list[str] = []
+        self.info: SourceInfo | None = None
+        self.job: JobProcess | None = None
+        self._serial = 0
+        self._thread: threading.Thread | None = None
+        self.source = QLineEdit()
+        self.source.setReadOnly(True)
+        self.source.setPlaceholderText("Choose a stack file or a folder of slices")
+        self.detected = QLabel("—")
+        self.detected.setWordWrap(True)
+        self.name = QLineEdit()
+        self.kind = QComboBox()
+        self.kind.addItem("Image", "image")
+        self.kind.addItem("Labels (classes per voxel)", "labels")
+        self.like = QComboBox()
+        self.like.addItems([v.name for v in project.catalog.volumes("image")])
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.voxel = [self._voxel_spin() for _ in range(3)]
+        self.unknown = QCheckBox("unknown")
+        self.unknown.setToolTip("Record 1 × 1 × 1 as unknown; measurements need a real size")
+        self.unknown.toggled.connect(lambda on: [s.setEnabled(not on) for s in self.voxel])
+        self.preview = QLabel("No preview")
+        self.preview.setFixedSize(PREVIEW_SIZE, PREVIEW_SIZE)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setStyleSheet("background: #202020; color: #aaaaaa;")
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox()
+        self.import_button = self.buttons.addButton(
+            "Import", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.import_button.setEnabled(False)
+        self.import_button.clicked.connect(self.start_import)
+        self.cancel_button.clicked.connect(self.reject)
+        self._inspected.connect(self._on_inspected)
+        self._build()
+        self._kind_changed()
+
+    # -- choosing -------------------------------------------------------------------------------
+    def choose_file(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileNames(
+            self, "Import: choose a stack file (or several slices)", _last_dir(), FILE_FILTER
+        )
+        if chosen:
+            self.set_paths(chosen)
+
+    def choose_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(
+            self, "Import: choose a folder of slices or a Zarr store", _last_dir()
+        )
+        if chosen:
+            self.set_paths([chosen])
+
+    def set_paths(self, paths: list[str]) -> None:
+        """Inspect ``paths`` in a thread; the form fills in when that is done."""
+        self.paths = [str(Path(p).absolute()) for p in paths]
+        QSettings().setValue(LAST_DIR_KEY, str(Path(self.paths[0]).parent))
+        shown = self.paths[0] + (f" (+{len(self.paths) - 1} files)" if len(self.paths) > 1 else "")
+        self.source.setText(shown)
+        self.info = None
+        self.import_button.setEnabled(False)
+        self.detected.setText("Reading…")
+        self._serial += 1
+        serial, paths = self._serial, list(self.paths)
+
+        def work() -> None:
+            try:
+                info, plane = inspect(paths)
+            except (EmstudioError, OSError, ValueError) as exc:
+                self._inspected.emit((serial, str(exc)))
+                return
+            self._inspected.emit((serial, info, plane))
+
+        self._join()
+        self._thread = threading.Thread(target=work, name="import-inspect", daemon=True)
+        self._thread.start()
+
+    def _on_inspected(self, result: tuple) -> None:
+        if result[0] != self._serial:
+            return
+        if len(result) == 2:
+            self.detected.setText(f"<span style='color:#c03030'>{result[1]}</span>")
+            self.preview.setText("No preview")
+            return
+        _, info, plane = result
+        self.info = info
+        z, y, x = info.shape
+        channels = f", {info.channels} channels" if info.channels > 1 else ""
+        self.detected.setText(
+            f"<b>{info.format}</b>: {z} × {y} × {x} voxels (z × y × x), {info.dtype}{channels}"
+            + "".join(f"<br><i>{note}</i>" for note in info.notes)
+        )
+        known = info.voxel_size.known
+        for spin, value in zip(self.voxel, info.voxel_size.zyx, strict=True):
+            spin.setValue(value)
+        self.unknown.setChecked(not known)
+        stem = Path(info.path).name.split(".")[0] or "volume"
+        taken = {v.name for v in self.project.catalog.volumes()}
+        self.name.setText(unique_name(stem, taken))
+        pixmap = QPixmap.fromImage(preview_image(plane))
+        self.preview.setPixmap(
+            pixmap.scaled(
+                PREVIEW_SIZE,
+                PREVIEW_SIZE,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+        self.import_button.setEnabled(True)
+
+    # -- importing ------------------------------------------------------------------------------
+    def spec(self) -> JobSpec:
+        """The import job for the form as filled in."""
+        kind = self.kind.currentData()
+        voxel = None if self.unknown.isChecked() else [s.value() for s in self.voxel]
+        detected = self.info.voxel_size if self.info is not None else None
+        if voxel and detected and detected.known and np.allclose(voxel, detected.zyx):
+            voxel = None  # keep the file's own value (and where it came from)
+        like = self.like.currentText() if kind == "labels" and self.like.count() else None
+        return JobSpec(
+            kind="import",
+            project=str(self.project.path),
+            inputs={"paths": list(self.paths), "like": like},
+            params={"name": self.name.text().strip(), "kind": kind, "voxel_size_nm": voxel},
+        )
+
+    def start_import(self) -> None:
+        if self.info is None or self.job is not None:
+            return
+        if not self.name.text().strip():
+            self.message.setText("Give the new volume a name.")
+            return
+        self.job = JobProcess(self)
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_finished)
+        self.job.failed.connect(self._on_failed)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.message.setText("Importing…")
+        self._set_busy(True)
+        self.job.start(self.spec(), self.project)
+
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        if message:
+            self.message.setText(message)
+
+    def _on_finished(self, outputs: dict) -> None:
+        name = str(outputs.get("volume") or self.name.text())
+        self._drop_job()
+        self.message.setText(f"Imported {name!r}.")
+        self.imported.emit(name)
+        self.accept()
+
+    def _on_failed(self, message: str) -> None:
+        self._drop_job()
+        self.progress.setVisible(False)
+        self.message.setText(f"<span style='color:#c03030'>Import failed: {message}</span>")
+        self._set_busy(False)
+
+    def reject(self) -> None:
+        """Cancel: stops a running import (nothing is added to the project)."""
+        if self.job is not None:
+            self.job.cancel()
+            self._drop_job()
+        self._join()
+        super().reject()
+
+    def _drop_job(self) -> None:
+        if self.job is not None:
+            self.job.deleteLater()
+            self.job = None
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _set_busy(self, busy: bool) -> None:
+        for widget in (self.import_button, self.name, self.kind, self.like, self.unknown):
+            widget.setEnabled(not busy)
+        for spin in self.voxel:
+            spin.setEnabled(not busy and not self.unknown.isChecked())
+
+    def _kind_changed(self) -> None:
+        self.like.setEnabled(self.kind.currentData() == "labels")
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _voxel_spin(self) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(0.001, 1e6)
+        spin.setDecimals(3)
+        spin.setValue(1.0)
+        spin.setSuffix(" nm")
+        return spin
+
+    def _build(self) -> None:
+        file_button = QPushButton("File…")
+        file_button.clicked.connect(self.choose_file)
+        folder_button = QPushButton("Folder…")
+        folder_button.clicked.connect(self.choose_folder)
+        source = QHBoxLayout()
+        source.addWidget(self.source, 1)
+        source.addWidget(file_button)
+        source.addWidget(folder_button)
+        voxel = QHBoxLayout()
+        for axis, spin in zip("zyx", self.voxel, strict=True):
+            voxel.addWidget(QLabel(axis))
+            voxel.addWidget(spin)
+        voxel.addWidget(self.unknown)
+        form = QFormLayout()
+        form.addRow("Source", source)
+        form.addRow("Detected", self.detected)
+        form.addRow("Name", self.name)
+        form.addRow("Kind", self.kind)
+        form.addRow("Labels of image", self.like)
+        form.addRow("Voxel size", voxel)
+        formats = QLabel(f"Formats: {SUPPORTED_FORMATS}.")
+        formats.setWordWrap(True)
+        formats.setStyleSheet("color: palette(placeholder-text);")
+        form.addRow("", formats)
+        body = QHBoxLayout()
+        body.addLayout(form, 1)
+        body.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.addLayout(body)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        self.resize(900, 420)
+
+
+def _last_dir() -> str:
+    saved = QSettings().value(LAST_DIR_KEY, "")
+    return saved if isinstance(saved, str) and Path(saved).is_dir() else str(Path.home())

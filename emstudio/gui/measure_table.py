@@ -1,0 +1,230 @@
+"""Measurements as a sortable table with a histogram of any column.
+
+Rows are the dictionaries ``emstudio.core.measure.table`` makes (or reads back from CSV).
+Selecting a row emits ``object_selected(id)``; ``select_object(id)`` selects a row from outside
+(the viewers, the 3D view) without emitting, so the link works both ways without loops.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def as_value(text: object) -> object:
+    """CSV text to a number where it is one ('' -> NaN, 'true'/'false' -> bool)."""
+    if not isinstance(text, str):
+        return text
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "":
+        return math.nan
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and "." not in text and "e" not in text else number
+
+
+def display(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+class MeasureModel(QAbstractTableModel):
+    """Rows of measurements; the sort role gives numbers so columns sort numerically."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.columns: list[str] = []
+        self.rows: list[dict[str, object]] = []
+
+    def set_rows(self, rows: Sequence[Mapping[str, object]]) -> None:
+        self.beginResetModel()
+        self.rows = [{k: as_value(v) for k, v in row.items()} for row in rows]
+        self.columns = list(self.rows[0]) if self.rows else []
+        self.endResetModel()
+
+    def numeric_columns(self) -> list[str]:
+        return [
+            c
+            for c in self.columns
+            if c != "id" and self.rows and all(isinstance(r.get(c), int | float) for r in self.rows)
+        ]
+
+    def values(self, column: str) -> np.ndarray:
+        return np.array([float(r[column]) for r in self.rows], np.float64)
+
+    def row_of(self, object_id: int) -> int | None:
+        return next((i for i, r in enumerate(self.rows) if r.get("id") == object_id), None)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        value = self.rows[index.row()][self.columns[index.column()]]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return display(value)
+        if role == SORT_ROLE:
+            if isinstance(value, bool):
+                return int(value)
+            if isinstance(value, float) and math.isnan(value):
+                return -math.inf
+            return value
+        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int | float):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.columns[section]
+        return None
+
+
+class MeasureTable(QWidget):
+    """The table (sortable by any column) above a histogram of the chosen column."""
+
+    object_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = MeasureModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().hide()
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.column_box = QComboBox()
+        self.column_box.setToolTip("Column shown in the histogram")
+        self.column_box.currentTextChanged.connect(self.show_histogram)
+        # a bare view box with axes (a PlotWidget would leave parentless menus behind)
+        self.plot = pg.GraphicsLayoutWidget()
+        self.plot.setMinimumHeight(120)
+        self.box = pg.ViewBox(enableMenu=False)
+        self.left_axis = pg.AxisItem("left", text="objects")
+        self.bottom_axis = pg.AxisItem("bottom")
+        for axis in (self.left_axis, self.bottom_axis):
+            axis.linkToView(self.box)
+        self.plot.addItem(self.left_axis, row=0, col=0)
+        self.plot.addItem(self.box, row=0, col=1)
+        self.plot.addItem(self.bottom_axis, row=1, col=1)
+        self.histogram = pg.PlotCurveItem(
+            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=(0, 150, 220, 150)
+        )
+        self.box.addItem(self.histogram)
+        self._emitting = True
+        lower = QWidget()
+        box = QVBoxLayout(lower)
+        box.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Histogram of"))
+        row.addWidget(self.column_box, 1)
+        box.addLayout(row)
+        box.addWidget(self.plot, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.view)
+        splitter.addWidget(lower)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    def set_rows(self, rows: Sequence[Mapping[str, object]]) -> None:
+        """Show measurement rows (dicts from ``measure_objects`` or ``read_csv``)."""
+        self.model.set_rows(rows)
+        current = self.column_box.currentText()
+        columns = self.model.numeric_columns()
+        self.column_box.blockSignals(True)
+        self.column_box.clear()
+        self.column_box.addItems(columns)
+        self.column_box.blockSignals(False)
+        preferred = current if current in columns else "volume_um3"
+        if preferred in columns:
+            self.column_box.setCurrentText(preferred)
+        self.show_histogram(self.column_box.currentText())
+        self.view.resizeColumnsToContents()
+
+    def show_histogram(self, column: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Draw the histogram of ``column``; returns (counts, edges), None when empty."""
+        values = self.model.values(column) if column in self.model.numeric_columns() else []
+        values = np.asarray(values, np.float64)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            self.histogram.setData([0.0, 1.0], [0.0])
+            return None
+        counts, edges = np.histogram(values, bins=min(30, max(5, len(values) // 3)))
+        self.histogram.setData(edges, counts)
+        self.bottom_axis.setLabel(column)
+        self.box.autoRange()
+        return counts, edges
+
+    def selected_object(self) -> int | None:
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        source = self.proxy.mapToSource(rows[0])
+        return int(self.model.rows[source.row()]["id"])
+
+    def select_object(self, object_id: int | None) -> None:
+        """Select (and scroll to) an object's row, without emitting ``object_selected``."""
+        self._emitting = False
+        try:
+            selection = self.view.selectionModel()
+            row = self.model.row_of(object_id) if object_id is not None else None
+            if row is None:
+                selection.clearSelection()
+                return
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+            flags = (
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows
+            )
+            selection.select(index, flags)
+            self.view.scrollTo(index)
+        finally:
+            self._emitting = True
+
+    def _selection_changed(self, *_: object) -> None:
+        found = self.selected_object()
+        if self._emitting and found is not None:
+            self.object_selected.emit(found)

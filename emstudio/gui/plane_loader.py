@@ -1,0 +1,40 @@
+"""The Qt side of the plane reader: a ``ready`` signal delivered on the GUI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from emstudio.gui.planes import CACHE_BYTES, PlaneCache, PlaneKey, PlaneReader
+
+
+class PlaneLoader(QObject):
+    """Cache + reader thread shared by the slice views. Call ``stop()`` before deleting it."""
+
+    ready = Signal(object)  # a PlaneKey now in the cache
+
+    def __init__(self, parent: QObject | None = None, cache_bytes: int = CACHE_BYTES) -> None:
+        super().__init__(parent)
+        self.cache = PlaneCache(cache_bytes)
+        self.reader = PlaneReader(self.cache, self.ready.emit)  # emitted from the reader thread
+        self._versions: dict[str, int] = {}
+
+    def key(self, path: str, axis: int, index: int, level: int) -> PlaneKey:
+        return PlaneKey(path, axis, index, level, self._versions.get(path, 0))
+
+    def get(self, key: PlaneKey) -> np.ndarray | None:
+        return self.cache.get(key)
+
+    def request(self, keys: Iterable[PlaneKey], group: object = None) -> None:
+        """Read the missing planes soon, then prefetch around them (per ``group``: a view)."""
+        self.reader.request(keys, group)
+
+    def changed(self, path: str) -> None:
+        """The store at ``path`` was rewritten: forget its planes, read them again."""
+        self._versions[path] = self._versions.get(path, 0) + 1
+        self.reader.forget(path)
+
+    def stop(self) -> None:
+        self.reader.stop()

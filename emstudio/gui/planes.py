@@ -1,0 +1,238 @@
+"""Plane cache and background reader for the slice views (Qt-free, plain Python threads).
+
+The views ask for planes by ``PlaneKey``; a hit is drawn at once, a miss is queued for the
+reader thread, which also prefetches the neighbours of the cursor in blocks
+(``core.volume.blocks``: 16 XZ/YZ planes cost about as much as 2) so that scrolling finds the
+next planes in memory. Requests of the current cursor go first; prefetches of an outdated
+cursor are dropped. The reader calls ``on_ready(key)`` from its thread: the GUI side turns that
+into a queued Qt signal.
+
+Planes are cached as the views show them (``viewstate.PLANE_AXES``): XY (y, x), XZ (z, x) and
+YZ transposed to (y, z), contiguous, so that drawing never copies or transposes on the GUI
+thread (a 2048 x 512 transpose costs ~7 ms).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from emstudio.core.volume.blocks import is_raw, read_planes
+from emstudio.core.volume.store import Volume
+
+log = logging.getLogger(__name__)
+
+CACHE_BYTES = 768 * 2**20
+BLOCK_BYTES = 16 * 2**20  # one prefetch read: 4 XY planes of 2048 x 2048, 16 XZ of 512 x 2048
+MAX_BLOCK = 16
+
+
+@dataclass(frozen=True)
+class PlaneKey:
+    """A plane of a volume: store path, axis across it (0 XY, 1 XZ, 2 YZ), index, level.
+
+    ``version`` changes when the store is rewritten (a saved label set), so that a plane read
+    before the save can never be taken for the new content.
+    """
+
+    path: str
+    axis: int
+    index: int
+    level: int
+    version: int = 0
+
+    def at(self, index: int) -> PlaneKey:
+        return PlaneKey(self.path, self.axis, index, self.level, self.version)
+
+
+class PlaneCache:
+    """Least-recently-used planes up to a byte budget (thread-safe)."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._planes: OrderedDict[PlaneKey, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: PlaneKey) -> np.ndarray | None:
+        with self._lock:
+            plane = self._planes.get(key)
+            if plane is not None:
+                self._planes.move_to_end(key)
+            return plane
+
+    def __contains__(self, key: PlaneKey) -> bool:
+        with self._lock:
+            return key in self._planes
+
+    def put(self, key: PlaneKey, plane: np.ndarray) -> None:
+        plane.setflags(write=False)  # shared with the views: nobody may change it
+        with self._lock:
+            old = self._planes.pop(key, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            self._planes[key] = plane
+            self._bytes += plane.nbytes
+            while self._bytes > self.max_bytes and len(self._planes) > 1:
+                _, dropped = self._planes.popitem(last=False)
+                self._bytes -= dropped.nbytes
+
+    def forget(self, path: str) -> None:
+        """Drop every plane of one store (after it was edited, renamed or deleted)."""
+        with self._lock:
+            for key in [k for k in self._planes if k.path == path]:
+                self._bytes -= self._planes.pop(key).nbytes
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._planes.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+
+class PlaneReader:
+    """One background thread that fills a ``PlaneCache``: wanted planes first, then neighbours."""
+
+    def __init__(
+        self,
+        cache: PlaneCache,
+        on_ready: Callable[[PlaneKey], None],
+        prefetch: int = MAX_BLOCK,
+    ) -> None:
+        self.cache = cache
+        self.on_ready = on_ready
+        self.prefetch = prefetch
+        self._volumes: dict[str, Volume] = {}
+        self._wanted: list[PlaneKey] = []  # newest request first
+        self._around: dict[object, list[PlaneKey]] = {}  # prefetch centres, per caller
+        self._condition = threading.Condition()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def request(self, keys: Iterable[PlaneKey], group: object = None) -> None:
+        """Read these planes (those not cached) soon, then prefetch around them.
+
+        ``group`` names the caller (a view): its previous prefetch centres are replaced.
+        """
+        keys = list(keys)
+        if self._thread is None:
+            self._stopped = False
+            self._thread = threading.Thread(target=self._run, name="plane-reader", daemon=True)
+            self._thread.start()
+        with self._condition:
+            missing = [k for k in keys if k not in self.cache]
+            self._wanted = missing + [k for k in self._wanted if k not in missing][:8]
+            self._around[group] = keys
+            self._condition.notify()
+
+    def forget(self, path: str) -> None:
+        """Drop the planes and pending reads of one store (it was rewritten or deleted)."""
+        with self._condition:
+            self._volumes.pop(path, None)
+            self._drop(path)
+        self.cache.forget(path)
+
+    def stop(self) -> None:
+        """End the thread (the next request starts a new one) and forget all requests."""
+        thread, self._thread = self._thread, None
+        with self._condition:
+            self._stopped = True
+            self._wanted.clear()
+            self._around.clear()
+            self._volumes.clear()
+            self._condition.notify()
+        if thread is not None:
+            thread.join(timeout=10)
+
+    # -- the thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                task = None if self._stopped else self._next_task()
+                while task is None and not self._stopped:
+                    self._condition.wait()
+                    task = None if self._stopped else self._next_task()
+                if self._stopped:
+                    return
+            key, start, stop = task
+            try:
+                self._read(key, start, stop)
+            except Exception:  # a vanished or damaged store: tell the log, keep serving
+                log.exception("cannot read planes %s..%s of %s", start, stop - 1, key)
+                with self._condition:
+                    self._drop(key.path)
+
+    def _drop(self, path: str) -> None:
+        """Forget the requests of one store (called with the lock held)."""
+        self._wanted = [k for k in self._wanted if k.path != path]
+        self._around = {g: [k for k in ks if k.path != path] for g, ks in self._around.items()}
+
+    def _next_task(self) -> tuple[PlaneKey, int, int] | None:
+        """The next read (called with the lock held): a wanted plane alone, else the block
+        holding the nearest uncached neighbour of any prefetch centre (ahead first)."""
+        while self._wanted:
+            key = self._wanted.pop(0)
+            size = self._size(key)
+            if size is None or key in self.cache:
+                continue
+            if is_raw(self._volume(key.path), key.level):  # the neighbours follow as blocks
+                return key, key.index, key.index + 1
+            return (key, *self._block(key, size, ahead=True))
+        for distance in range(1, self.prefetch + 1):
+            for centre in [k for keys in self._around.values() for k in keys]:
+                size = self._size(centre)
+                for index in (centre.index + distance, centre.index - distance):
+                    key = centre.at(index)
+                    if size is not None and 0 <= index < size and key not in self.cache:
+                        return (key, *self._block(key, size, ahead=index > centre.index))
+        return None
+
+    def _size(self, key: PlaneKey) -> int | None:
+        """Planes across the key's axis; None (and the store's requests dropped) when the
+        store cannot be opened (deleted, damaged)."""
+        try:
+            return self._volume(key.path).level_shape(key.level)[key.axis]
+        except Exception as exc:
+            log.warning("cannot open %s: %r", key.path, exc)
+            self._drop(key.path)
+            return None
+
+    def _block(self, key: PlaneKey, size: int, ahead: bool) -> tuple[int, int]:
+        """The planes read with ``key``: a block of ~BLOCK_BYTES reaching away from the cursor."""
+        volume = self._volume(key.path)
+        if not is_raw(volume, key.level):  # compressed: whole chunks are decoded anyway
+            depth = volume.arrays[key.level].chunks[key.axis]
+            start = key.index // depth * depth
+            return start, min(size, start + depth)
+        shape = volume.level_shape(key.level)
+        rows, cols = [s for a, s in enumerate(shape) if a != key.axis]
+        n = max(1, min(MAX_BLOCK, BLOCK_BYTES // max(rows * cols * volume.dtype.itemsize, 1)))
+        if ahead:
+            return key.index, min(size, key.index + n)
+        return max(0, key.index - n + 1), key.index + 1
+
+    def _volume(self, path: str) -> Volume:
+        volume = self._volumes.get(path)
+        if volume is None:
+            volume = self._volumes[path] = Volume(path)
+        return volume
+
+    def _read(self, key: PlaneKey, start: int, stop: int) -> None:
+        block = read_planes(self._volume(key.path), key.axis, start, stop, key.level)
+        ready = []
+        for offset, plane in enumerate(block):
+            plane_key = key.at(start + offset)
+            if plane_key not in self.cache:
+                shown = plane.T if key.axis == 2 else plane  # YZ is shown with z across
+                self.cache.put(plane_key, np.ascontiguousarray(shown))
+                ready.append(plane_key)
+        for plane_key in ready:
+            self.on_ready(plane_key)

@@ -1,0 +1,99 @@
+"""The open project's job machinery in the main window: the Jobs dock, the Run menu whose
+dialogs (train, predict, crowd import) make jobs, and a refresh of the workspace when a job
+has added something to the project."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDialog, QWidget
+
+from emstudio.core.project import Project
+from emstudio.gui.jobs.manager import JobManager
+from emstudio.gui.jobs.panel import JobPanel
+from emstudio.jobs.spec import JobSpec
+
+if TYPE_CHECKING:
+    from emstudio.gui.main_window import MainWindow
+
+
+class Workbench(QObject):
+    """Made when a project opens; ``close()`` (asking about running jobs) when it closes."""
+
+    def __init__(self, window: MainWindow, project: Project) -> None:
+        super().__init__(window)
+        self.window = window
+        self.project = project
+        self.manager = JobManager(project, parent=self)
+        self.panel = JobPanel(self.manager)
+        self.dock = window.add_dock(self.panel, "Jobs", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.run_menu = window.menu("&Run")
+        self.run_menu.clear()
+        self.run_menu.addAction("Train a model…", self.train)
+        self.run_menu.addAction("Predict with a model…", self.predict)
+        self.run_menu.addSeparator()
+        self.run_menu.addAction("Import crowd tracings (Zooniverse)…", self.crowd_import)
+        self.manager.job_status.connect(self._on_status)
+        self.panel.open_result.connect(self._open_result)
+
+    def submit(self, spec: JobSpec) -> None:
+        self.manager.submit(spec)
+        self.dock.show()
+        self.dock.raise_()
+
+    def train(self) -> None:
+        from emstudio.gui.dialogs.train_dialog import TrainDialog
+
+        self._run_dialog(TrainDialog(self.project, self.window))
+
+    def predict(self) -> None:
+        from emstudio.gui.dialogs.predict_dialog import PredictDialog
+
+        self._run_dialog(PredictDialog(self.project, self.window))
+
+    def crowd_import(self) -> None:
+        from emstudio.gui.crowd.import_dialog import CrowdImportDialog
+
+        catalog = self.project.catalog
+        labels = [v.name for v in catalog.volumes("labels")]
+        self._run_dialog(
+            CrowdImportDialog(self.project.path, catalog.volumes("image"), labels, self.window)
+        )
+
+    def _run_dialog(self, dialog: QDialog) -> None:
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.submit(dialog.spec())
+        dialog.deleteLater()
+
+    def _on_status(self, job_id: str, status: str, message: str) -> None:
+        if status == "done":
+            self.window.project_page.refresh()
+            self.window.statusBar().showMessage(f"Job {job_id[:8]} finished", 8000)
+        elif status in ("failed", "interrupted"):
+            self.window.statusBar().showMessage(f"Job {job_id[:8]} {status}: {message}", 15000)
+
+    def _open_result(self, outputs: dict) -> None:
+        names = outputs.get("volumes") or [outputs.get("volume")]
+        for name in filter(None, names):
+            if self.project.catalog.has_volume_name(name):
+                self.window.project_page.show_volume(self.project.catalog.volume(name))
+                return
+
+    def close(self, parent: QWidget | None) -> bool:
+        """Ask about running jobs; False keeps the project open."""
+        if not self.manager.confirm_close(parent):
+            return False
+        self._dispose()
+        return True
+
+    def detach(self) -> None:
+        """Another project replaces this one: its running jobs go on, unwatched."""
+        self.manager.shutdown(keep_running=True)
+        self._dispose()
+
+    def _dispose(self) -> None:
+        self.window.view_menu.removeAction(self.dock.toggleViewAction())
+        self.dock.setParent(None)
+        self.dock.deleteLater()
+        self.run_menu.clear()

@@ -1,0 +1,108 @@
+"""Job kind "predict": a model's probability maps of an image, one ``prediction`` volume per
+output (``{out}-{class}``, ``{out}-boundary``), predicted along the requested axes and combined.
+
+inputs: ``image`` (volume name), ``model`` (model name). params: ``out``, ``axes``, ``combine``,
+``tta``, ``keep_axes``, ``batch``, ``tile``, ``compile``, ``memory_mb``, and ``resume_from`` (a
+job id whose finished blocks are reused). Work in progress lives in ``jobs/<id>/scratch``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emstudio.core.errors import NameConflictError
+from emstudio.core.ml.card import output_names
+from emstudio.core.ml.geometry import parse_axes
+from emstudio.core.project import Project, provenance
+from emstudio.core.project.volumes import check_free_space
+from emstudio.core.volume.store import Volume
+from emstudio.jobs.events import EventLog
+from emstudio.jobs.spec import JobSpec
+from emstudio.jobs.tasks.train import volume_of_kind
+
+SCRATCH_DIR = "scratch"
+CONFIG_KEYS = ("combine", "tta", "keep_axes", "batch", "tile", "overlap", "compile", "memory_mb")
+
+
+def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
+    # torch loads here, not at import: every emstudio command imports the task table
+    from emstudio.core.ml.device import describe, select_device
+    from emstudio.core.ml.outputs import check_outputs, plan_outputs, write_prediction_set
+    from emstudio.core.ml.prediction import (
+        PredictConfig,
+        Reporter,
+        VolumePredictor,
+        fit_geometry,
+    )
+    from emstudio.core.ml.registry import open_model
+    from emstudio.core.ml.scratch import Scratch
+
+    params = dict(spec.params)
+    out = str(params.get("out") or "").strip()
+    if not out:
+        raise NameConflictError("A prediction needs a name: give --out NAME.")
+    config = PredictConfig(
+        axes=parse_axes(params.get("axes") or "xy,xz,yz"),
+        **{k: params[k] for k in CONFIG_KEYS if params.get(k) is not None},
+    )
+    config.check()
+    image_rec = volume_of_kind(project, spec.inputs["image"], "image", "image")
+    model, card, model_rec = open_model(project, spec.inputs["model"])
+    voxel = fit_geometry(card, image_rec.voxel_size.zyx, image_rec.voxel_size.known, events.log)
+    planned = plan_outputs(out, output_names(card), config.axes, config.keep_axes)
+    check_outputs(project, planned, image_rec.shape)
+    z, y, x = image_rec.shape
+    device = select_device(spec.device)
+    project.catalog.set_job_device(spec.id, describe(device))
+    image = Volume(project.resolve(image_rec.path)).arrays[0]
+    predictor = VolumePredictor(
+        model,
+        card,
+        image,
+        voxel,
+        config,
+        device,
+        Reporter(progress=events.progress, log=events.log),
+    )
+    owner = params.get("resume_from") or spec.id
+    folder = project.jobs_dir / owner / SCRATCH_DIR
+    if owner != spec.id and not folder.is_dir():
+        events.log(f"job {owner[:8]} left no finished blocks: starting from the beginning")
+    if not folder.is_dir():
+        scratch_axes = len(predictor.scratch_axes)
+        check_free_space(project, z * y * x * len(predictor.outputs) * scratch_axes)
+    plan = {**predictor.plan(), "image": image_rec.id}
+    scratch, resumed = Scratch.open(folder, image_rec.shape, predictor.outputs, plan)
+    if owner != spec.id and not resumed:
+        events.log(f"job {owner[:8]}'s blocks were made with other settings: starting over")
+    events.log(
+        f"predicting {', '.join(a.upper() for a in config.axes)} with model {model_rec.name!r} "
+        f"on {describe(device)} (tiles of {config.tile} px, {config.combine} of the axes)"
+    )
+    predictor.run(scratch)
+    attrs = {
+        "prediction_set": out,
+        "model": model_rec.name,
+        "model_id": model_rec.id,
+        "axes": list(config.axes),
+        "combine": config.combine,
+        "tta": config.tta,
+    }
+    prov = provenance.record(
+        "predict",
+        job_id=spec.id,
+        params={**params, **config.to_json()},
+        inputs=[
+            {"volume": image_rec.name, "id": image_rec.id},
+            {"model": model_rec.name, "id": model_rec.id},
+        ],
+    )
+    records = write_prediction_set(
+        project, planned, predictor.combined_slabs(scratch), image_rec, attrs, prov
+    )
+    scratch.remove()
+    return {
+        "prediction_set": attrs["prediction_set"],
+        "volumes": [r.name for r in records],
+        "seconds": {axis: round(t, 2) for axis, t in predictor.seconds.items()},
+    }

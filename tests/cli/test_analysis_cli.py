@@ -1,0 +1,131 @@
+"""`emstudio segment / mesh / measure / evaluate` end to end on a small demo project."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emstudio.core.project import Project
+from emstudio.core.seg.from_truth import add_truth_prediction
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A 24 x 128 x 128 demo project with maps derived from its ground truth ("truth" set)."""
+    from emstudio.cli.main import main
+
+    path = tmp_path_factory.mktemp("demo") / "d.emproj"
+    assert main(["demo", str(path), "--shape", "24,128,128"]) == 0
+    with Project.open(path) as project:
+        records = add_truth_prediction(project)
+    assert [r.attrs["class"] for r in records] == ["mitochondria", "boundary"]
+    return path
+
+
+def test_segment_evaluate_mesh_measure(demo, cli, tmp_path):
+    res = cli(
+        "segment",
+        demo,
+        "--prediction",
+        "truth",
+        "--out",
+        "mito",
+        "--preset",
+        "bc-watershed",
+        "--min-volume",
+        "1e6",
+        "--block",
+        "8,64,64",
+    )
+    assert res.code == 0, res.err
+    with Project.open(demo, mode="read") as project:
+        seg = project.catalog.volume("mito")
+        assert seg.kind == "segmentation" and seg.dtype == "uint32"
+        assert seg.attrs["preset"] == "bc-watershed" and seg.attrs["class"] == "mitochondria"
+        assert seg.provenance["operation"] == "segment"
+        assert seg.attrs["params"]["min_volume_nm3"] == 1e6
+    res = cli(
+        "evaluate", "--project", demo, "--pred", "mito", "--truth", "truth-mito-instances", "--json"
+    )
+    assert res.code == 0, res.err
+    report = json.loads(res.out)
+    assert report["ap75"] == 1.0 and report["n_pred"] == report["n_truth"] > 0
+
+    out = tmp_path / "meshes"
+    res = cli(
+        "mesh",
+        demo,
+        "--segmentation",
+        "mito",
+        "--out",
+        out,
+        "--format",
+        "glb",
+        "--combined",
+        "--decimate",
+        "0.5",
+    )
+    assert res.code == 0, res.err
+    index = json.loads((out / "index.json").read_text())
+    assert index["count"] == report["n_pred"] and (out / "scene.glb").is_file()
+    assert all(o["watertight"] for o in index["objects"].values())
+    res = cli("mesh", demo, "--segmentation", "mito", "--out", out)
+    assert res.code == 2 and "not an empty folder" in res.err
+
+    csv = tmp_path / "m.csv"
+    res = cli(
+        "measure", demo, "--segmentation", "mito", "--other", "truth-mito-instances", "--out", csv
+    )
+    assert res.code == 0, res.err
+    header, *lines = csv.read_text().splitlines()
+    assert "mean_intensity" in header and "distance_to_truth_mito_instances_nm" in header
+    assert len(lines) == report["n_pred"]
+    assert (tmp_path / "m-summary.csv").read_text().startswith("class,count")
+    with Project.open(demo, mode="read") as project:
+        kinds = [j.kind for j in project.catalog.jobs() if j.status == "done"]
+        assert {"segment", "mesh", "measure"} <= set(kinds)
+
+
+def test_semantic_evaluation_and_components(demo, cli):
+    res = cli(
+        "evaluate",
+        "--pred",
+        f"{demo}:truth-classes",
+        "--truth",
+        f"{demo}:truth-classes",
+        "--kind",
+        "semantic",
+    )
+    assert res.code == 0, res.err
+    assert "Dice 1.0000" in res.out and "hausdorff95 0.00 px" in res.out
+    res = cli("segment", demo, "--prediction", "truth", "--out", "cc", "--mode", "components")
+    assert res.code == 0, res.err
+    assert "objects" in res.out
+
+
+def test_clear_errors(demo, cli, tmp_path):
+    res = cli("segment", demo, "--prediction", "nope", "--out", "x")
+    assert res.code == 2 and "No prediction set named 'nope'" in res.err
+    res = cli("segment", demo, "--prediction", "truth", "--out", "y", "--area-threshold", "3")
+    assert res.code == 2 and "0..1" in res.err
+    res = cli("mesh", demo, "--segmentation", "em", "--out", tmp_path / "m")
+    assert res.code == 2 and "segmentation" in res.err
+    res = cli(
+        "mesh",
+        demo,
+        "--segmentation",
+        "truth-mito-instances",
+        "--out",
+        tmp_path / "n",
+        "--format",
+        "stl",
+        "--combined",
+    )
+    assert res.code == 2 and "combined" in res.err
+    res = cli(
+        "measure", demo, "--segmentation", "truth-mito-instances", "--out", tmp_path / "m.txt"
+    )
+    assert res.code == 2 and ".csv" in res.err
+    res = cli("evaluate", "--pred", tmp_path / "missing.tif", "--truth", tmp_path / "x.tif")
+    assert res.code == 2 and "does not exist" in res.err

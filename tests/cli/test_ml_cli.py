@@ -1,0 +1,314 @@
+"""`emstudio train / predict / models / model export|import|show` end to end on a small demo
+project, resuming cancelled jobs, and every bad input: exit 2, one clear message, nothing
+half-registered."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import numpy as np
+import pytest
+import tifffile
+from cli_helpers import project_state
+
+from emstudio.cli.main import main
+from emstudio.core.ml import training
+from emstudio.core.ml.scratch import Scratch
+from emstudio.core.project import Project, VolumeRecord
+from emstudio.core.project.volumes import add_volume
+from emstudio.core.volume.store import Volume, VolumeWriter
+
+TRAIN = ("--image", "em", "--labels", "truth-classes", "--size", "small", "--epochs", "1",
+         "--iterations", "2", "--batch", "2", "--patch", "32", "--input-slices", "3",
+         "--slices", "z:1,4,7,10")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A (12, 96, 96) demo project with model "m" (membrane, mitochondria + boundary)."""
+    root = tmp_path_factory.mktemp("ml-cli")
+    path = root / "demo.emproj"
+    assert main(["demo", str(path), "--shape", "12,96,96"]) == 0
+    code = main(["train", str(path), *TRAIN, "--out", "m", "--classes",
+                 "membrane,mitochondria", "--boundary", "mitochondria"])  # fmt: skip
+    assert code == 0
+    return path
+
+
+@pytest.fixture
+def project(built, tmp_path):
+    shutil.copytree(built, tmp_path / "p.emproj")
+    return tmp_path / "p.emproj"
+
+
+def assert_refused(result, *fragments):
+    assert result.code == 2, (result.code, result.err)
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in result.err, (fragment, result.err)
+
+
+def test_training_registers_a_described_model(project, cli) -> None:
+    listing = cli("models", project)
+    assert listing.code == 0 and listing.out.startswith("m ")
+    assert "outputs membrane, mitochondria, boundary" in listing.out
+    with Project.open(project, mode="read") as opened:
+        record = opened.catalog.model("m")
+        job = opened.catalog.job(record.provenance["job_id"])
+    card = record.card
+    assert card["classes"] == ["membrane", "mitochondria"]
+    assert card["boundary"] == {"of": "mitochondria", "instances": None}
+    assert card["input"]["slices"] == 3 and card["input"]["pixel_size_nm"] == 10.0
+    assert card["training"]["labelled_slices"]["z"] == [1, 4, 7, 10]
+    assert card["training"]["labels"] == "truth-classes" and card["parent"] is None
+    assert set(card["validation"]["dice"]) == {"membrane", "mitochondria", "boundary"}
+    assert (project / record.path / "weights.pt").is_file() and job.device.startswith("cpu")
+    shown = cli("model", "show", project, "m")
+    assert shown.code == 0 and "Validation:" in shown.out and "Trained on:" in shown.out
+
+
+def test_prediction_volumes_are_registered_with_provenance(project, cli) -> None:
+    res = cli(
+        "predict",
+        project,
+        "--image",
+        "em",
+        "--model",
+        "m",
+        "--out",
+        "p",
+        "--tile",
+        "32",
+        "--combine",
+        "vote",
+    )
+    assert res.code == 0, res.err
+    with Project.open(project, mode="read") as opened:
+        image = opened.catalog.volume("em")
+        records = {r.name: r for r in opened.catalog.volumes("prediction")}
+    assert set(records) == {"p-membrane", "p-mitochondria", "p-boundary"}
+    for name, record in records.items():
+        assert record.attrs["prediction_set"] == "p" and record.attrs["model"] == "m"
+        assert record.attrs["class"] == name.removeprefix("p-")
+        assert record.attrs["axes"] == ["xy", "xz", "yz"] and record.attrs["combine"] == "vote"
+        assert record.image_id == image.id and record.dtype == "uint8"
+        assert record.provenance["operation"] == "predict" and record.provenance["job_id"]
+        assert {"model": "m", "id": record.attrs["model_id"]} in record.provenance["inputs"]
+        volume = Volume(project / record.path)
+        assert volume.shape == (12, 96, 96) and volume.read(0, 12).max() > 0
+    assert not list((project / "jobs").glob("*/scratch"))  # the scratch is gone
+
+
+def test_models_move_between_projects(project, cli, tmp_path) -> None:
+    out = tmp_path / "m.emmodel"
+    assert cli("model", "export", project, "m", "--out", out).code == 0
+    other = tmp_path / "other.emproj"
+    assert cli("project", "create", other).code == 0
+    assert cli("model", "import", other, out).code == 0
+    assert_refused(cli("model", "import", other, out), "already exists")
+    assert cli("model", "import", other, out, "--name", "m2").code == 0
+    with Project.open(other, mode="read") as opened:
+        assert [m.name for m in opened.catalog.models()] == ["m", "m2"]
+        assert (
+            opened.catalog.model("m2").card["weights"] == opened.catalog.model("m").card["weights"]
+        )
+
+
+def test_transfer_learning_records_its_parent(project, cli) -> None:
+    res = cli(
+        "train",
+        project,
+        *TRAIN,
+        "--out",
+        "mito",
+        "--classes",
+        "mitochondria",
+        "--init",
+        "m",
+        "--freeze-encoder",
+        "1",
+    )
+    assert res.code == 0, res.err
+    with Project.open(project, mode="read") as opened:
+        card = opened.catalog.model("mito").card
+        parent = opened.catalog.model("m")
+    assert card["parent"] == {"name": "m", "id": parent.id}
+    assert card["classes"] == ["mitochondria"]
+    assert "tensors from the starting model" in card["training"]["init"]
+
+
+def test_a_cancelled_training_resumes_from_its_checkpoint(project, cli, monkeypatch) -> None:
+    saved = training.save_checkpoint
+
+    def save_then_cancel(path, state):
+        saved(path, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "save_checkpoint", save_then_cancel)
+    res = cli("train", project, *TRAIN, "--out", "r", "--epochs", "2")
+    assert res.code == 130
+    monkeypatch.setattr(training, "save_checkpoint", saved)
+    with Project.open(project, mode="read") as opened:
+        job = [j for j in opened.catalog.jobs() if j.kind == "train"][-1]
+        assert job.status == "cancelled" and not opened.catalog.has_model_name("r")
+    res = cli("train", project, "--resume", job.id[:8])
+    assert res.code == 0, res.err
+    with Project.open(project, mode="read") as opened:
+        card = opened.catalog.model("r").card
+    assert card["training"]["epochs_run"] == 2
+    assert len(card["validation"]["history"]) == 2
+
+
+def test_a_cancelled_prediction_resumes_without_redoing_blocks(project, cli, monkeypatch):
+    original = Scratch.write
+    calls = []
+
+    def write_then_cancel(self, axis, first, block):
+        original(self, axis, first, block)
+        calls.append(axis)
+        if axis == "xz":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Scratch, "write", write_then_cancel)
+    args = (
+        "predict",
+        project,
+        "--image",
+        "em",
+        "--model",
+        "m",
+        "--out",
+        "q",
+        "--tile",
+        "32",
+        "--memory",
+        "1",
+    )
+    assert cli(*args).code == 130
+    monkeypatch.setattr(Scratch, "write", original)
+    with Project.open(project, mode="read") as opened:
+        job = [j for j in opened.catalog.jobs() if j.kind == "predict"][-1]
+        assert not opened.catalog.volumes("prediction")
+    res = cli("predict", project, "--resume", job.id)
+    assert res.code == 0, res.err
+    assert "blocks already predicted are skipped" in res.err
+    with Project.open(project, mode="read") as opened:
+        assert opened.catalog.volume("q-membrane").provenance["params"]["resume_from"] == job.id
+
+
+def empty_label_set(project_path) -> None:
+    """A label set that names classes but has no labelled voxel."""
+    with Project.open(project_path) as project:
+        image = project.catalog.volume("em")
+        record = VolumeRecord(
+            id=uuid.uuid4().hex,
+            name="blank",
+            kind="labels",
+            path="",
+            shape=image.shape,
+            dtype="uint8",
+            voxel_size=image.voxel_size,
+            chunks=(0, 0, 0),
+            levels=0,
+            source="test",
+            image_id=image.id,
+            attrs={"classes": {"1": "membrane"}},
+        )
+
+        def write(staging):
+            with VolumeWriter(
+                staging, image.shape, "uint8", image.voxel_size, "labels", "blank"
+            ) as writer:
+                writer.write_slab(0, np.zeros(image.shape, np.uint8))
+                writer.finalize({})
+            record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)
+
+        add_volume(project, write, record)
+
+
+def test_training_bad_inputs(project, cli) -> None:
+    empty_label_set(project)
+    before = project_state(project)
+    cases = [
+        (("--classes", "nucleus"), ("'nucleus' is not in the label set",)),
+        (("--patch", "128"), ("smaller than the patch size 128", "--patch 96")),
+        (("--device", "cuda"), ("CUDA was asked for but is not available",)),
+        (("--labels", "blank", "--slices", "z:0,99"), ("outside the volume",)),
+        (("--labels", "em"), ("label set 'em' is a image volume",)),
+        (("--init", "nope"), ("No model named 'nope'",)),
+        (("--init", "m", "--input-slices", "5"), ("the starting model takes 3 slices",)),
+        (("--out", "m"), ("A model named 'm' already exists",)),
+    ]
+    for extra, fragments in cases:
+        assert_refused(cli("train", project, *TRAIN, "--out", "new", *extra), *fragments)
+    blank = [a if a != "truth-classes" else "blank" for a in TRAIN if a]
+    blank = blank[: blank.index("--slices")]
+    assert_refused(cli("train", project, *blank, "--out", "new"), "no labelled slice")
+    assert project_state(project) == before
+    with Project.open(project, mode="read") as opened:
+        assert [m.name for m in opened.catalog.models()] == ["m"]
+
+
+def test_prediction_bad_inputs(project, cli, tmp_path) -> None:
+    tifffile.imwrite(
+        tmp_path / "coarse.tif",
+        np.zeros((4, 32, 32), np.uint8),
+        imagej=True,
+        metadata={"axes": "ZYX"},
+    )
+    assert (
+        cli(
+            "import",
+            project,
+            tmp_path / "coarse.tif",
+            "--name",
+            "coarse",
+            "--voxel-size",
+            "40,200,200",
+        ).code
+        == 0
+    )
+    assert (
+        cli(
+            "predict",
+            project,
+            "--image",
+            "em",
+            "--model",
+            "m",
+            "--out",
+            "p",
+            "--axes",
+            "xy",
+            "--tile",
+            "32",
+        ).code
+        == 0
+    )
+    before = project_state(project)
+    base = ("predict", project, "--model", "m", "--tile", "32")
+    assert_refused(cli(*base, "--image", "coarse", "--out", "c"), "more than 8x apart")
+    assert_refused(cli(*base, "--image", "truth-classes", "--out", "c"), "is a labels volume")
+    assert_refused(cli(*base, "--image", "em", "--out", "p"), "'p-membrane' already exists")
+    assert_refused(cli(*base, "--image", "em", "--out", "c", "--device", "cuda"), "CUDA")
+    assert_refused(cli(*base, "--image", "em", "--out", "c", "--axes", "xy,zz"), "unknown axis")
+    assert_refused(cli("predict", project, "--image", "em"), "give --model, --out")
+    with Project.open(project, mode="read") as opened:
+        folder = project / opened.catalog.model("m").path
+    data = bytearray((folder / "weights.pt").read_bytes())
+    data[-100] ^= 0xFF
+    (folder / "weights.pt").write_bytes(bytes(data))
+    assert_refused(cli(*base, "--image", "em", "--out", "c"), "corrupted")
+    assert project_state(project) == before
+
+
+def test_foreign_model_files_are_refused(project, cli, tmp_path) -> None:
+    before = project_state(project)
+    (tmp_path / "x.emmodel").write_bytes(b"PK\x03\x04 not really a zip")
+    assert_refused(cli("model", "import", project, tmp_path / "x.emmodel"), "x.emmodel")
+    assert_refused(cli("model", "import", project, tmp_path / "none.emmodel"), "does not exist")
+    assert project_state(project) == before
+    with Project.open(project, mode="read") as opened:
+        assert [m.name for m in opened.catalog.models()] == ["m"]
+    assert not [p for p in (project / "models").iterdir() if p.name.startswith(".tmp")]

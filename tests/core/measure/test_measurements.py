@@ -1,0 +1,95 @@
+"""Measurements against analytic shapes: a box and a sphere (anisotropic voxels)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from emstudio.core.measure.table import (
+    Inputs,
+    measure_objects,
+    read_csv,
+    summary_path,
+    write_csv,
+)
+
+VOXEL = (40.0, 10.0, 10.0)
+RADIUS = 400.0
+
+
+@pytest.fixture(scope="module")
+def scene():
+    shape = (30, 100, 140)
+    grids = np.meshgrid(
+        *[np.arange(n) * v for n, v in zip(shape, VOXEL, strict=True)], indexing="ij"
+    )
+    labels = np.zeros(shape, np.uint32)
+    centre = (580.0, 495.0, 495.0)
+    labels[sum((g - c) ** 2 for g, c in zip(grids, centre, strict=True)) <= RADIUS**2] = 1
+    labels[5:15, 10:50, 110:130] = 2  # a box of 400 x 400 x 200 nm
+    labels[0:3, 90:100, 0:4] = 3  # touches the volume border
+    other = np.zeros(shape, np.uint32)
+    other[5:15, 10:50, 135:137] = 9  # 6 voxels (60 nm) beyond the box along x
+    image = np.zeros(shape, np.uint8)
+    image[labels == 2] = np.tile([10, 30], 4000)
+    return labels, image, other
+
+
+def rows_by_id(rows):
+    return {r["id"]: r for r in rows}
+
+
+@pytest.mark.parametrize("crop_voxels", [16 * 2**20, 500])  # grouped crops, or object slabs
+def test_box_and_sphere(scene, crop_voxels):
+    labels, image, other = scene
+    rows = rows_by_id(
+        measure_objects(
+            Inputs(labels, VOXEL, "mito", image, other, "ne"),
+            crop_voxels=crop_voxels,
+            block=(8, 32, 32),
+        )
+    )
+    box = rows[2]
+    assert box["volume_voxels"] == 8000 and box["volume_nm3"] == 400 * 400 * 200
+    assert box["volume_um3"] == pytest.approx(0.032)
+    assert (box["bbox_min_z_nm"], box["bbox_max_z_nm"]) == (180.0, 580.0)
+    assert (box["bbox_min_x_nm"], box["bbox_max_x_nm"]) == (1095.0, 1295.0)
+    assert (box["centroid_z_nm"], box["centroid_y_nm"], box["centroid_x_nm"]) == (
+        380.0,
+        295.0,
+        1195.0,
+    )
+    # equal-moment ellipsoid of a box of side L: 2 * sqrt(5 L^2 / 12)
+    factor = 2 * math.sqrt(5 / 12)
+    assert box["axis_major_nm"] == pytest.approx(400 * factor)
+    assert box["axis_minor_nm"] == pytest.approx(200 * factor)
+    assert box["surface_area_nm2"] == pytest.approx(2 * (400 * 400 + 2 * 400 * 200), rel=0.05)
+    assert box["mean_intensity"] == 20.0 and box["std_intensity"] == 10.0
+    assert box["distance_to_ne_nm"] == 60.0 and box["nearest_ne_id"] == 9
+    assert not box["touches_border"] and rows[3]["touches_border"]
+    sphere = rows[1]
+    assert sphere["volume_nm3"] == pytest.approx(4 / 3 * math.pi * RADIUS**3, rel=0.01)
+    assert sphere["surface_area_nm2"] == pytest.approx(4 * math.pi * RADIUS**2, rel=0.07)
+    assert sphere["sphericity"] == pytest.approx(1.0, abs=0.07)
+    for axis in ("major", "middle", "minor"):
+        assert sphere[f"axis_{axis}_nm"] == pytest.approx(2 * RADIUS, rel=0.02)
+    assert sphere["centroid_z_nm"] == pytest.approx(580.0)
+
+
+def test_no_other_object_within_reach_is_missing(scene):
+    labels, _, other = scene
+    rows = rows_by_id(measure_objects(Inputs(labels, VOXEL, other=other, max_distance_nm=30)))
+    assert math.isnan(rows[1]["distance_to_other_nm"]) and rows[1]["nearest_other_id"] == 0
+
+
+def test_csv_and_summary(tmp_path, scene):
+    labels, image, _ = scene
+    rows = measure_objects(Inputs(labels, VOXEL, "mito", image))
+    table, summary = write_csv(rows, tmp_path / "m.csv")
+    assert summary == summary_path(table) == tmp_path / "m-summary.csv"
+    back = read_csv(table)
+    assert [r["id"] for r in back] == ["1", "2", "3"] and back[2]["touches_border"] == "true"
+    (cls,) = read_csv(summary)
+    assert cls["class"] == "mito" and cls["count"] == "3" and cls["touching_border"] == "1"

@@ -1,0 +1,137 @@
+"""Meshes: volume in nm against the analytic sphere, closed surfaces, blocks without cracks,
+every export format with object ids kept, mesh sets registered in the project."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from emstudio.core.errors import DestinationError
+from emstudio.core.io.base import VoxelSize
+from emstudio.core.mesh.build import mesh_objects, read_padded
+from emstudio.core.mesh.export import MeshFormatError, load_meshes, read_index, write_meshes
+from emstudio.core.mesh.meshset import create_mesh_set
+from emstudio.core.mesh.surface import MeshOptions, describe, mesh_in_blocks, mesh_mask
+from emstudio.core.project import Project
+from emstudio.core.project.records import VolumeRecord
+from emstudio.core.project.volumes import add_volume
+from emstudio.core.volume.store import VolumeWriter
+
+VOXEL = (40.0, 10.0, 10.0)  # anisotropic, like the demo
+RADIUS = 400.0
+
+
+def sphere_labels(shape=(30, 100, 100), centre_nm=(580.0, 495.0, 495.0), value=1) -> np.ndarray:
+    grids = np.meshgrid(
+        *[np.arange(n) * v for n, v in zip(shape, VOXEL, strict=True)], indexing="ij"
+    )
+    inside = sum((g - c) ** 2 for g, c in zip(grids, centre_nm, strict=True)) <= RADIUS**2
+    return np.where(inside, value, 0).astype(np.uint32)
+
+
+SPHERE_NM3 = 4 / 3 * math.pi * RADIUS**3
+
+
+@pytest.mark.parametrize(
+    "options", [MeshOptions(smooth=0), MeshOptions(), MeshOptions(decimate=0.3)]
+)
+def test_sphere_volume_within_two_percent_and_watertight(options):
+    mesh = mesh_mask(sphere_labels() > 0, (0, 0, 0), VOXEL, options)
+    info = describe(mesh)
+    assert info["watertight"]
+    assert abs(info["volume_nm3"] / SPHERE_NM3 - 1) < 0.02
+    centre = mesh.bounds.mean(0)  # (x, y, z) in nm
+    assert centre == pytest.approx([495.0, 495.0, 580.0], abs=5)
+    if options.decimate < 1:
+        full = mesh_mask(sphere_labels() > 0, (0, 0, 0), VOXEL, MeshOptions())
+        assert len(mesh.faces) == pytest.approx(0.3 * len(full.faces), rel=0.05)
+
+
+def test_object_at_the_volume_edge_is_closed():
+    labels = sphere_labels(centre_nm=(0.0, 495.0, 495.0))
+    mesh = mesh_mask(labels > 0, (0, 0, 0), VOXEL, MeshOptions(smooth=0))
+    assert mesh.is_watertight and mesh.bounds[0][2] == pytest.approx(-20.0, abs=1)
+
+
+def test_blocks_leave_no_crack():
+    labels = sphere_labels()
+    lo, hi = np.argwhere(labels).min(0), np.argwhere(labels).max(0) + 1
+    whole = mesh_mask(labels > 0, (0, 0, 0), VOXEL, MeshOptions(smooth=0))
+    pieces = mesh_in_blocks(
+        lambda box: read_padded(labels, box) > 0, lo, hi, VOXEL, MeshOptions(smooth=0), (7, 23, 19)
+    )
+    assert pieces.is_watertight
+    assert len(pieces.vertices) == len(whole.vertices)
+    assert abs(pieces.volume) == pytest.approx(abs(whole.volume), rel=1e-9)
+    big = list(
+        mesh_objects(labels, VOXEL, MeshOptions(smooth=0), crop_voxels=1000, block=(7, 23, 19))
+    )
+    assert big[0][1].is_watertight and abs(big[0][1].volume) == pytest.approx(abs(whole.volume))
+
+
+def two_objects() -> np.ndarray:
+    labels = sphere_labels(shape=(30, 100, 200))
+    labels[5:15, 10:40, 150:190] = 7
+    return labels
+
+
+@pytest.mark.parametrize("fmt", ["stl", "obj", "ply", "glb"])
+def test_one_file_per_object(tmp_path, fmt):
+    index = write_meshes(mesh_objects(two_objects(), VOXEL), tmp_path, fmt, False, {})
+    assert sorted(index["objects"]) == ["1", "7"] and index["units"] == "nm"
+    loaded = load_meshes(tmp_path)
+    assert sorted(loaded) == [1, 7]
+    box = loaded[7]
+    assert box.is_watertight
+    assert abs(box.volume) == pytest.approx(10 * 30 * 40 * 4000.0, rel=0.02)
+
+
+@pytest.mark.parametrize("fmt", ["glb", "ply"])
+def test_combined_scene_keeps_ids(tmp_path, fmt):
+    write_meshes(mesh_objects(two_objects(), VOXEL), tmp_path, fmt, True, {})
+    assert (tmp_path / f"scene.{fmt}").is_file()
+    loaded = load_meshes(tmp_path)
+    assert sorted(loaded) == [1, 7]
+    assert abs(loaded[1].volume) == pytest.approx(SPHERE_NM3, rel=0.02)
+    with pytest.raises(MeshFormatError, match="combined"):
+        write_meshes([], tmp_path, "stl", True, {})
+
+
+def test_mesh_set_in_project_and_export_folder(tmp_path):
+    labels = two_objects()
+    with Project.create(tmp_path / "p.emproj") as project:
+        record = VolumeRecord(
+            id="s",
+            name="seg",
+            kind="segmentation",
+            path="",
+            shape=labels.shape,
+            dtype="uint32",
+            voxel_size=VoxelSize(*VOXEL, known=True),
+            chunks=(1, 1, 1),
+            levels=1,
+            source="test",
+        )
+
+        def write(path):
+            with VolumeWriter(
+                path, labels.shape, "uint32", record.voxel_size, "segmentation", "seg"
+            ) as writer:
+                writer.write_slab(0, labels)
+                writer.finalize({})
+
+        add_volume(project, write, record)
+        out = tmp_path / "export"
+        mesh_set = create_mesh_set(project, "seg", fmt="stl", out=out, ids=[7])
+        assert mesh_set.count == 1 and mesh_set.segmentation_id == "s"
+        assert (project.path / mesh_set.path / "7.stl").is_file()
+        assert read_index(out)["objects"]["7"]["watertight"]
+        assert project.catalog.mesh_set(mesh_set.name).provenance["operation"] == "mesh"
+        with pytest.raises(DestinationError, match="not an empty folder"):
+            create_mesh_set(project, "seg", out=out)
+        with pytest.raises(DestinationError, match="inside the project"):
+            create_mesh_set(project, "seg", out=project.path / "meshes" / "x")
+        assert [r.name for r in project.catalog.mesh_set_records()] == [mesh_set.name]
+        assert not [p for p in (project.path / "meshes").iterdir() if p.name.startswith(".tmp")]

@@ -1,0 +1,38 @@
+"""Combine rules and the tile grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emstudio.core.ml.combine import combine
+from emstudio.core.ml.tiling import TileGrid, origins, ramp
+
+
+def maps(*values: int) -> list[np.ndarray]:
+    return [np.full((2, 2), v, np.uint8) for v in values]
+
+
+def test_mean_max_vote() -> None:
+    assert combine(maps(10, 20, 255), "mean")[0, 0] == 95
+    assert combine(maps(10, 20, 255), "max")[0, 0] == 255
+    # vote: the majority's value (median of three); >= 128 iff 2 of 3 say >= 0.5
+    assert combine(maps(200, 10, 140), "vote")[0, 0] == 140
+    assert combine(maps(200, 10, 100), "vote")[0, 0] == 100
+    assert combine(maps(200, 100), "vote")[0, 0] == 100  # two axes: both must agree
+    assert combine(maps(77), "max")[0, 0] == 77
+    with pytest.raises(ValueError):
+        combine(maps(1, 2), "median")
+
+
+def test_tiles_cover_the_plane_and_the_window_never_vanishes() -> None:
+    assert origins(100, 32, 8) == [0, 24, 48, 68]
+    assert origins(20, 32, 8) == [0]
+    w = ramp(32, 8)
+    assert w.min() > 0 and w.max() == 1 and np.allclose(w, w[::-1])
+    grid = TileGrid.for_plane((70, 20), 32, 8, multiple=4)
+    assert grid.tile == (32, 20) and grid.padded == (70, 20)
+    assert grid.count == 3 * 1
+    assert grid.weight_sum().min() > 0
+    small = TileGrid.for_plane((10, 6), 32, 8, multiple=4)
+    assert small.tile == (12, 8) and small.padded == (12, 8)  # padded to the model's multiple

@@ -1,0 +1,192 @@
+"""Tiled tri-axis prediction: tiles blend without seams, blocks do not matter, axes combine,
+a restarted prediction skips finished blocks, out-of-memory falls back to smaller batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from ml_helpers import VOXEL
+
+from emstudio.core.ml.errors import DeviceError, ModelMismatchError
+from emstudio.core.ml.geometry import View
+from emstudio.core.ml.inference import TileRunner
+from emstudio.core.ml.normalise import Normaliser
+from emstudio.core.ml.planes import PlanePredictor
+from emstudio.core.ml.prediction import PredictConfig, Reporter, VolumePredictor, fit_geometry
+from emstudio.core.ml.scratch import Scratch
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def model(tiny_model):
+    """The tiny model with realistic normalisation statistics (a few batches seen)."""
+    net, card = tiny_model
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.randn(4, 3, 32, 32))
+    return net.eval(), card
+
+
+def plane_predictor(model, image, axis, tile, overlap=8) -> PlanePredictor:
+    net, _card = model
+    view = View(axis, image.shape, VOXEL, 10.0, 40.0, 3)
+    norm = Normaliser("volume", float(image.mean()), float(image.std()))
+    return PlanePredictor(view, TileRunner(net, 2, "bce_dice", CPU), norm, tile, overlap, 4, 2)
+
+
+@pytest.mark.parametrize("axis", ["xy", "xz"])
+def test_tiled_equals_untiled(phantom, model, axis) -> None:
+    image, _ = phantom
+    planes = image.shape[0 if axis == "xy" else 1]
+    whole = plane_predictor(model, image, axis, tile=128).predict(
+        np.ascontiguousarray(image if axis == "xy" else image.transpose(1, 0, 2)), 0, 0, planes
+    )
+    tiled = plane_predictor(model, image, axis, tile=32).predict(
+        np.ascontiguousarray(image if axis == "xy" else image.transpose(1, 0, 2)), 0, 0, planes
+    )
+    diff = np.abs(whole.astype(int) - tiled.astype(int))
+    if axis == "xz":  # one tile pads the 45 model rows to 48, several tiles do not: the last
+        diff = diff[:, :, :-1]  # plane differs by that border effect, not by a seam
+    assert diff.mean() < 0.5 and diff.max() <= 3  # of 255: no seam anywhere
+
+
+def test_a_plane_gives_the_same_values_in_any_block(phantom, model) -> None:
+    image, _ = phantom
+    predictor = plane_predictor(model, image, "xy", tile=32)
+    once = predictor.predict(image, 0, 0, 12)
+    parts = [
+        predictor.predict(image[lo:hi], lo, first, stop)
+        for (first, stop), (lo, hi) in (((0, 5), (0, 6)), ((5, 12), (4, 12)))
+    ]
+    assert np.abs(np.concatenate(parts).astype(int) - once).max() <= 1
+
+
+def run_volume(model, image, tmp_path, name="s", **config) -> tuple[VolumePredictor, dict]:
+    net, card = model
+    predictor = VolumePredictor(net, card, image, VOXEL, PredictConfig(tile=32, **config), CPU)
+    scratch, _ = Scratch.open(tmp_path / name, image.shape, predictor.outputs, predictor.plan())
+    predictor.run(scratch)
+    slabs = list(predictor.combined_slabs(scratch))
+    combined = {n: np.concatenate([c[n] for _, c, _ in slabs]) for n in predictor.outputs}
+    axes = {
+        n: {a: np.concatenate([p[n][a] for *_, p in slabs]) for a in predictor.config.axes}
+        for n in predictor.outputs
+    }
+    return predictor, {"combined": combined, "axes": axes}
+
+
+def test_axes_are_predicted_and_combined(phantom, model, tmp_path) -> None:
+    image, _ = phantom
+    _, out = run_volume(model, image, tmp_path, axes=["xy", "xz", "yz"], combine="max")
+    maps = out["axes"]["membrane"]
+    assert all(m.shape == image.shape and m.dtype == np.uint8 for m in maps.values())
+    assert not np.array_equal(maps["xy"], maps["xz"])
+    assert np.array_equal(
+        out["combined"]["membrane"], np.maximum(np.maximum(maps["xy"], maps["xz"]), maps["yz"])
+    )
+    _, xy_only = run_volume(model, image, tmp_path, name="t", axes=["xy"])
+    assert np.abs(xy_only["combined"]["membrane"].astype(int) - maps["xy"]).max() <= 1
+
+
+def test_a_restarted_prediction_skips_finished_blocks(phantom, model, tmp_path, monkeypatch):
+    image, _ = phantom
+    net, card = model
+    config = dict(axes=["xz", "yz"], memory_mb=1)  # tiny budget: several blocks per axis
+    _, reference = run_volume(model, image, tmp_path, name="ref", **config)
+    predictor = VolumePredictor(net, card, image, VOXEL, PredictConfig(tile=32, **config), CPU)
+    blocks = predictor._block_list("xz") + predictor._block_list("yz")
+    assert len(blocks) > 3
+    scratch, resumed = Scratch.open(
+        tmp_path / "job", image.shape, predictor.outputs, predictor.plan()
+    )
+    assert not resumed
+    written = []
+    original = Scratch.write
+
+    def write_then_crash(self, axis, first, block):
+        original(self, axis, first, block)
+        written.append((axis, first))
+        if len(written) == 3:
+            raise KeyboardInterrupt  # the job is cancelled after three blocks
+
+    monkeypatch.setattr(Scratch, "write", write_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        predictor.run(scratch)
+    monkeypatch.setattr(Scratch, "write", original)
+    again = VolumePredictor(net, card, image, VOXEL, PredictConfig(tile=32, **config), CPU)
+    computed = []
+    predict = PlanePredictor.predict
+
+    def counting(self, native, first_read, first, stop):
+        computed.append((self.view.axis, first))
+        return predict(self, native, first_read, first, stop)
+
+    monkeypatch.setattr(PlanePredictor, "predict", counting)
+    logs: list[str] = []
+    again.reporter = Reporter(log=logs.append)
+    scratch, resumed = Scratch.open(tmp_path / "job", image.shape, again.outputs, again.plan())
+    assert resumed
+    again.run(scratch)
+    assert len(computed) == len(blocks) - 3 and not set(computed) & set(written)
+    assert "3 blocks already predicted are skipped" in logs[0]
+    for name in again.outputs:
+        result = np.concatenate([c[name] for _, c, _ in again.combined_slabs(scratch)])
+        assert np.abs(result.astype(int) - reference["combined"][name]).max() <= 1
+    # other settings: the old blocks are not reused
+    changed = VolumePredictor(
+        net, card, image, VOXEL, PredictConfig(tile=32, tta=True, **config), CPU
+    )
+    assert not Scratch.open(tmp_path / "job", image.shape, changed.outputs, changed.plan())[1]
+
+
+class OutOfMemoryAbove(torch.nn.Module):
+    """Wraps a model and fails like CUDA does when a batch is larger than ``limit``."""
+
+    def __init__(self, model: torch.nn.Module, limit: int) -> None:
+        super().__init__()
+        self.model = model
+        self.limit = limit
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.model(x)
+
+
+def test_out_of_memory_falls_back_to_smaller_batches_and_says_so(model) -> None:
+    net, _ = model
+    tiles = torch.randn(10, 3, 32, 32)
+    expected = TileRunner(net, 2, "bce_dice", CPU, batch=10)(tiles)
+    logs: list[str] = []
+    runner = TileRunner(OutOfMemoryAbove(net, 3), 2, "bce_dice", CPU, batch=10, log=logs.append)
+    assert torch.allclose(runner(tiles), expected, atol=1e-5)
+    assert runner.batch == 2 and "out of GPU memory: continuing with batches of 2" in logs[-1]
+    hopeless = TileRunner(OutOfMemoryAbove(net, 0), 2, "bce_dice", CPU, batch=4)
+    with pytest.raises(DeviceError, match="out of memory even for a single tile"):
+        hopeless(tiles)
+
+
+def test_tta_averages_flipped_predictions(model) -> None:
+    net, _ = model
+    tiles = torch.randn(2, 3, 32, 32)
+    plain = TileRunner(net, 2, "bce_dice", CPU)(tiles)
+    tta = TileRunner(net, 2, "bce_dice", CPU, tta=True)(tiles)
+    assert tta.shape == plain.shape and not torch.allclose(tta, plain)
+    assert torch.allclose(
+        TileRunner(net, 2, "bce_dice", CPU, tta=True)(tiles.flip(-1)), tta.flip(-1), atol=1e-5
+    )
+
+
+def test_the_model_must_fit_the_voxel_size(model) -> None:
+    _, card = model
+    logs: list[str] = []
+    assert fit_geometry(card, (1.0, 1.0, 1.0), False, logs.append) == VOXEL
+    assert "assuming the model's training voxel size" in logs[0]
+    assert fit_geometry(card, (50.0, 12.0, 12.0), True, logs.append) == (50.0, 12.0, 12.0)
+    with pytest.raises(ModelMismatchError, match="more than 8x apart"):
+        fit_geometry(card, (40.0, 100.0, 100.0), True, logs.append)
+    with pytest.raises(ModelMismatchError, match="more than 8x apart"):
+        fit_geometry(card, (4.0, 1.0, 1.0), True, logs.append)

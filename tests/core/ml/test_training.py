@@ -1,0 +1,144 @@
+"""The training loop on tiny inputs: metrics per epoch, seeded determinism, exact resume from a
+checkpoint, transfer learning with a frozen encoder, early stopping, bad settings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from ml_helpers import VOXEL
+
+from emstudio.core.ml.augment import AugmentConfig
+from emstudio.core.ml.checkpoint import load_checkpoint
+from emstudio.core.ml.errors import ModelMismatchError, TrainingSetupError
+from emstudio.core.ml.labels import LabelledSlices, Target
+from emstudio.core.ml.normalise import normaliser_for
+from emstudio.core.ml.train_config import TrainConfig
+from emstudio.core.ml.training import TrainData, train
+
+CPU = torch.device("cpu")
+TARGET = Target(("membrane", "mitochondria"), (1, 3))
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.metrics: list[tuple[str, int, float]] = []
+        self.logs: list[str] = []
+        self.progress_calls: list[tuple[int, int]] = []
+
+    def progress(self, done, total, message=""):
+        self.progress_calls.append((done, total))
+
+    def log(self, message):
+        self.logs.append(message)
+
+    def metric(self, name, step, value):
+        self.metrics.append((name, step, value))
+
+
+def tiny_config(**changes) -> TrainConfig:
+    values = dict(
+        size="small",
+        depth=2,
+        base_channels=4,
+        input_slices=3,
+        epochs=2,
+        iterations=2,
+        batch=2,
+        patch=32,
+        val_patches=2,
+        patience=0,
+        focus=0.5,
+    )
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def data(phantom, target=TARGET, z=(1, 4, 7, 10)) -> TrainData:
+    image, semantic = phantom
+    return TrainData(image, semantic, VOXEL, LabelledSlices(z=z), target)
+
+
+def run(phantom, config, **kw):
+    d = data(phantom, kw.pop("target", TARGET))
+    return train(d, config, CPU, normaliser_for("volume", d.image), **kw)
+
+
+def test_training_reports_metrics_per_epoch_and_keeps_the_best(phantom) -> None:
+    recorder = Recorder()
+    result = run(phantom, tiny_config(), reporter=recorder)
+    assert len(result.history) == 2 and 1 <= result.best_epoch <= 2
+    names = {name for name, *_ in recorder.metrics}
+    assert {"train_loss", "val_dice", "val_iou", "val_dice_membrane"} <= names
+    assert [s for n, s, _ in recorder.metrics if n == "val_dice"] == [1, 2]
+    assert recorder.progress_calls[-1] == (4, 4)
+    assert set(result.dice) == {"membrane", "mitochondria"}
+    assert result.geometry == {"pixel_size_nm": 10.0, "slice_step_nm": 40.0}
+    assert not result.model.training
+
+
+def test_same_seed_same_model(phantom) -> None:
+    a = run(phantom, tiny_config(epochs=1)).model.state_dict()
+    b = run(phantom, tiny_config(epochs=1)).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = run(phantom, tiny_config(epochs=1, seed=1)).model.state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(phantom, tmp_path) -> None:
+    config = tiny_config(epochs=3, augment=AugmentConfig(elastic=True))
+    straight = run(phantom, config).model.state_dict()
+
+    def cancel_after_first_epoch(epoch: int) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    with pytest.raises(KeyboardInterrupt):
+        run(phantom, config, checkpoint=checkpoint, on_epoch=cancel_after_first_epoch)
+    state = load_checkpoint(checkpoint)
+    assert state["epoch"] == 1 and len(state["history"]) == 1
+    recorder = Recorder()
+    resumed = run(phantom, config, resume=state, reporter=recorder)
+    assert "resumed after epoch 1" in recorder.logs
+    assert all(torch.equal(straight[k], resumed.model.state_dict()[k]) for k in straight)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    with pytest.raises(TrainingSetupError, match="another architecture"):
+        run(phantom, tiny_config(epochs=3, base_channels=8), resume=state)
+
+
+def test_transfer_learning_starts_from_the_parent_and_can_freeze_its_encoder(phantom) -> None:
+    parent = run(phantom, tiny_config(epochs=1)).model
+    card = {"input": {"slices": 3, "pixel_size_nm": 10.0, "slice_step_nm": 40.0}}
+    mito = Target(("mitochondria",), (3,))
+    recorder = Recorder()
+    child = run(
+        phantom,
+        tiny_config(epochs=1, freeze_encoder_epochs=1),
+        target=mito,
+        parent=(parent, card),
+        reporter=recorder,
+    )
+    assert child.config.out_channels == 1
+    assert "new: head" in child.init_report
+    p, c = parent.state_dict(), child.model.state_dict()
+    encoder = [k for k in p if k.startswith("encoder.")]
+    assert all(torch.equal(p[k], c[k]) for k in encoder)  # frozen: exactly the parent's
+    assert not all(torch.equal(p[k], c[k]) for k in p if k.startswith("decoder."))
+    with pytest.raises(ModelMismatchError, match="takes 3 slices"):
+        run(phantom, tiny_config(epochs=1, input_slices=5), parent=(parent, card))
+
+
+def test_early_stopping(phantom) -> None:
+    result = run(phantom, tiny_config(epochs=6, patience=1, lr=1e-9))
+    assert result.stopped_early and len(result.history) == 2 and result.best_epoch == 1
+
+
+def test_bad_settings_are_refused_with_a_way_out(phantom) -> None:
+    with pytest.raises(TrainingSetupError, match="choose --patch 96 or less"):
+        run(phantom, tiny_config(patch=128))
+    with pytest.raises(TrainingSetupError, match="multiple of 4"):
+        run(phantom, tiny_config(patch=30))
+    with pytest.raises(TrainingSetupError, match="epochs must be at least 1"):
+        TrainConfig.from_json({"epochs": 0})
+    with pytest.raises(TrainingSetupError, match="unknown model size"):
+        run(phantom, TrainConfig(size="huge", patch=32))

@@ -1,0 +1,152 @@
+"""Instance segmentation: in memory, blockwise (equal by construction), presets, components."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emstudio.core.metrics.instance import Contingency, adapted_rand, average_precision
+from emstudio.core.seg.blockwise import components_blockwise, segment_blockwise
+from emstudio.core.seg.from_truth import border_voxels, maps_from_instances
+from emstudio.core.seg.instances import connected_objects, segment_instances
+from emstudio.core.seg.params import PRESETS, InstanceParams, SegmentParamsError, preset
+from emstudio.core.synth.phantom import PhantomSpec, render
+
+VOXEL = (40.0, 10.0, 10.0)
+
+
+def balls(shape, centres, radius) -> np.ndarray:
+    """Labelled balls (radius in voxels of y/x; z squashed by 4 like the 40 nm planes)."""
+    z, y, x = np.indices(shape)
+    out = np.zeros(shape, np.uint32)
+    for i, (cz, cy, cx) in enumerate(centres, start=1):
+        inside = ((z - cz) * 4) ** 2 + (y - cy) ** 2 + (x - cx) ** 2 <= radius**2
+        out[inside & (out == 0)] = i
+    return out
+
+
+def random_balls(shape=(24, 96, 96), count=14, seed=0) -> np.ndarray:
+    """Balls of mixed sizes at random places, some touching or crossing block corners."""
+    rng = np.random.default_rng(seed)
+    centres = [tuple(rng.integers(0, s) for s in shape) for _ in range(count)]
+    labels = np.zeros(shape, np.uint32)
+    for i, centre in enumerate(centres, start=1):
+        ball = balls(shape, [centre], int(rng.integers(5, 12)))
+        labels[(ball > 0) & (labels == 0)] = i
+    return labels
+
+
+@pytest.fixture(scope="module")
+def ball_maps():
+    truth = random_balls()
+    return truth, *maps_from_instances(truth)
+
+
+@pytest.fixture(scope="module")
+def phantom_maps():
+    spec = PhantomSpec.create((24, 128, 128), seed=0)
+    truth = render(spec).mito_instances
+    area, boundary = maps_from_instances(truth)
+    return truth, area, boundary
+
+
+def test_maps_from_truth_mark_borders_between_touching_objects():
+    labels = np.zeros((1, 1, 6), np.uint32)
+    labels[0, 0, :] = [0, 1, 1, 2, 2, 2]
+    assert border_voxels(labels)[0, 0].tolist() == [False, True, True, True, False, False]
+    area, boundary = maps_from_instances(labels)
+    assert area[0, 0].tolist() == [0, 255, 255, 255, 255, 255]
+    assert boundary.dtype == np.uint8
+
+
+def test_ground_truth_maps_give_the_truth_back(phantom_maps):
+    truth, area, boundary = phantom_maps
+    assert truth.max() > 0
+    found = segment_instances(area, boundary, InstanceParams(), VOXEL)
+    table = Contingency()
+    table.add(found, truth)
+    assert average_precision(table, 0.75) == 1.0
+    assert adapted_rand(table)["adapted_rand_error"] < 0.01
+
+
+@pytest.mark.parametrize("flood", ["boundary", "distance"])
+def test_blockwise_equals_in_memory_across_seams(tmp_path, ball_maps, flood):
+    _, area, boundary = ball_maps
+    params = InstanceParams(min_size=20, flood=flood, fill_holes=True)
+    expected = segment_instances(area, boundary, params, VOXEL)
+    result = segment_blockwise(area, boundary, params, VOXEL, tmp_path, block=(4, 16, 16))
+    assert result.n_objects == expected.max() > 5
+    assert np.array_equal(result.read_all(), expected)
+
+
+def test_objects_crossing_block_corners(tmp_path):
+    # balls centred on block corners (block 4 x 16 x 16), two of them touching
+    truth = balls((12, 48, 48), [(4, 16, 16), (8, 32, 32), (8, 32, 16), (4, 16, 30)], 9)
+    area, boundary = maps_from_instances(truth)
+    params = InstanceParams(min_size=5)
+    expected = segment_instances(area, boundary, params, VOXEL)
+    got = segment_blockwise(area, boundary, params, VOXEL, tmp_path, block=(4, 16, 16))
+    assert np.array_equal(got.read_all(), expected)
+    table = Contingency()
+    table.add(expected, truth)
+    assert average_precision(table, 0.75) == 1.0  # touching objects: ties only on the seam
+
+
+def test_components_larger_than_the_budget_are_flooded_in_halo_blocks(tmp_path, ball_maps):
+    _, area, boundary = ball_maps
+    params = InstanceParams(min_size=20)
+    expected = segment_instances(area, boundary, params, VOXEL)
+    got = segment_blockwise(
+        area,
+        boundary,
+        params,
+        VOXEL,
+        tmp_path,
+        block=(8, 32, 32),
+        crop_voxels=500,
+        halo=(4, 16, 16),
+    ).read_all()
+    table = Contingency()
+    table.add(got, expected)
+    assert got.max() == expected.max()
+    assert adapted_rand(table)["adapted_rand_error"] < 0.01
+
+
+def test_watershed_splits_touching_objects_and_filters_small_ones():
+    truth = balls((10, 40, 60), [(5, 20, 16), (5, 20, 34)], 10)
+    truth[0, 0, 0:3] = 3  # a 3-voxel speck
+    area, boundary = maps_from_instances(truth)
+    labels = segment_instances(area, boundary, InstanceParams(min_size=10), VOXEL)
+    assert labels.max() == 2 and labels.dtype == np.uint32
+    volume = InstanceParams(min_volume_nm3=10 * 4000.0)
+    assert volume.min_voxels(VOXEL) == 10
+    assert segment_instances(area, boundary, volume, VOXEL).max() == 2
+
+
+def test_hole_filling():
+    shell = balls((12, 40, 40), [(6, 20, 20)], 14)
+    shell[balls((12, 40, 40), [(6, 20, 20)], 6) > 0] = 0
+    area = np.where(shell > 0, 255, 0).astype(np.uint8)
+    boundary = np.zeros_like(area)
+    plain = segment_instances(area, boundary, InstanceParams(), VOXEL)
+    filled = segment_instances(area, boundary, InstanceParams(fill_holes=True), VOXEL)
+    assert (filled > 0).sum() > (plain > 0).sum()
+    assert filled[6, 20, 20] == 1 and plain[6, 20, 20] == 0
+
+
+def test_connected_components_blockwise_equal_in_memory(tmp_path, ball_maps):
+    _, area, _ = ball_maps
+    expected = connected_objects(area, 0.5, 30)
+    got = components_blockwise(area, 0.5, 30, tmp_path, block=(8, 32, 32))
+    assert np.array_equal(got.read_all(), expected)
+
+
+def test_presets_are_documented_and_validated():
+    assert PRESETS["crick-mitoem"].params.min_size == 1500
+    bc = preset("bc-watershed").params
+    assert (bc.area_threshold, bc.boundary_threshold, bc.foreground_threshold) == (0.9, 0.8, 0.85)
+    assert all(p.source for p in PRESETS.values())
+    with pytest.raises(SegmentParamsError, match="known presets"):
+        preset("nope")
+    with pytest.raises(SegmentParamsError, match=r"0\.\.1"):
+        InstanceParams(area_threshold=2)

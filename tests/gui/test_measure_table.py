@@ -1,0 +1,69 @@
+"""The measurement table: numeric sorting, histogram of a column, selection linked both ways."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from emstudio.gui.measure_table import MeasureTable, as_value
+
+ROWS = [
+    {"id": "1", "class": "mito", "volume_um3": "10", "sphericity": "0.5", "touches_border": "true"},
+    {"id": "2", "class": "mito", "volume_um3": "9", "sphericity": "", "touches_border": "false"},
+    {
+        "id": "3",
+        "class": "mito",
+        "volume_um3": "100",
+        "sphericity": "0.9",
+        "touches_border": "false",
+    },
+]
+
+
+@pytest.fixture
+def table(qtbot):
+    widget = MeasureTable()
+    widget.set_rows(ROWS)  # as read back from CSV (text)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.close()
+    widget.deleteLater()
+
+
+def ids_in_view(table: MeasureTable) -> list[str]:
+    return [table.proxy.index(r, 0).data() for r in range(table.proxy.rowCount())]
+
+
+def test_values_from_csv_text():
+    assert as_value("3") == 3 and as_value("2.5") == 2.5 and as_value("true") is True
+    assert np.isnan(as_value("")) and as_value("mito") == "mito"
+
+
+def test_sorts_numerically(table):
+    column = table.model.columns.index("volume_um3")
+    table.view.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+    assert ids_in_view(table) == ["2", "1", "3"]  # 9 < 10 < 100, not "10" < "100" < "9"
+    table.view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+    assert ids_in_view(table) == ["3", "1", "2"]
+
+
+def test_histogram_of_any_column(table):
+    assert table.column_box.currentText() == "volume_um3"
+    assert "class" not in [table.column_box.itemText(i) for i in range(table.column_box.count())]
+    counts, edges = table.show_histogram("volume_um3")
+    assert counts.sum() == 3 and edges[0] == 9 and edges[-1] == 100
+    counts, _ = table.show_histogram("sphericity")  # the missing value is left out
+    assert counts.sum() == 2
+
+
+def test_selection_linked_both_ways(table):
+    emitted = []
+    table.object_selected.connect(emitted.append)
+    table.select_object(3)
+    assert table.selected_object() == 3 and emitted == []  # from outside: no echo
+    table.view.selectRow(ids_in_view(table).index("2"))
+    assert emitted == [2]
+    table.select_object(None)
+    assert table.selected_object() is None

@@ -1,0 +1,156 @@
+"""The 3D view: offscreen it draws nothing but must not crash; pixels are checked with a pure
+VTK offscreen render window and in a real window under Xvfb; views close cleanly at exit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkRenderingCore import vtkRenderWindow, vtkWindowToImageFilter
+
+from emstudio.core.mesh.export import write_meshes
+from emstudio.core.mesh.surface import mesh_mask
+from emstudio.gui.view3d import BACKGROUND, Scene3D, View3D, id_colour
+
+VOXEL = (40.0, 10.0, 10.0)
+SCRIPT = Path(__file__).with_name("view3d_window.py")
+
+
+def meshes() -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    z, y, x = np.indices((20, 60, 60))
+    ball = ((z - 10) * 4) ** 2 + (y - 30) ** 2 + (x - 30) ** 2 <= 20**2
+    box = np.zeros_like(ball)
+    box[2:6, 2:10, 2:10] = True
+    out = {}
+    for object_id, mask in ((3, ball), (8, box)):
+        mesh = mesh_mask(mask, (0, 0, 0), VOXEL)
+        out[object_id] = (mesh.vertices, mesh.faces)
+    return out
+
+
+def plane(axis: int, index: int) -> np.ndarray:
+    shape = [(60, 60), (20, 60), (20, 60)][axis]
+    return np.full(shape, 128, np.uint8)
+
+
+@pytest.fixture
+def view(qtbot):
+    view = View3D()
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    view.close()
+    view.deleteLater()
+
+
+def test_offscreen_view_does_everything_without_crashing(view, tmp_path):
+    picked = []
+    view.object_picked.connect(picked.append)
+    view.set_meshes(meshes(), {3: "mitochondria", 8: "vesicle"})
+    view.set_measurements(
+        [{"id": 3, "volume_um3": 1.0, "class": "m"}, {"id": 8, "volume_um3": 2.0, "class": "v"}]
+    )
+    assert [view.colour_box.itemText(i) for i in range(view.colour_box.count())] == [
+        "Object id",
+        "volume_um3",
+    ]
+    view.colour_by("volume_um3")
+    assert view.scene.scalar_bar.GetVisibility() and view.scene.colour_column == "volume_um3"
+    view.colour_by(None)
+    assert not view.scene.scalar_bar.GetVisibility()
+    view.set_image(plane, (20, 60, 60), VOXEL)
+    view.set_cursor((10, 30, 30))
+    assert all(a.GetVisibility() for a in view.scene.slices)
+    view.select_object(8)
+    assert view.scene.actors[8].GetProperty().GetColor() == pytest.approx((1.0, 0.95, 0.2))
+    view.set_class_visible("vesicle", False)
+    assert not view.scene.actors[8].GetVisibility() and view.scene.actors[3].GetVisibility()
+    view.reset_camera()
+    assert view.save_screenshot(tmp_path / "shot.png") is None  # offscreen Qt: nothing drawn
+    assert picked == []  # selecting from outside emits nothing
+
+
+def test_loads_a_mesh_set_folder(view, tmp_path):
+    parts = [(i, trimesh.Trimesh(v, f)) for i, (v, f) in meshes().items()]
+    write_meshes(parts, tmp_path, "glb", True, {})
+    view.load_mesh_set(tmp_path, {3: "mitochondria", 8: "vesicle"})
+    assert sorted(view.scene.actors) == [3, 8]
+    assert [a.text() for a in view.class_button.menu().actions()] == ["mitochondria", "vesicle"]
+
+
+def test_close_protocol(qapp, qtbot):
+    first, second = View3D(), View3D()
+    for view in (first, second):
+        view.show()
+        qtbot.waitExposed(view)
+    first.set_meshes(meshes())
+    first.close()
+    assert first.closed and first.vtk.finalized
+    first.refresh()  # a no-op now
+    first.close_view()  # twice is fine
+    qapp.aboutToQuit.emit()  # what the app does at exit: every open view closes
+    assert second.closed and second.vtk.finalized
+    assert View3D.open_views() == []
+    for view in (first, second):
+        view.hide()
+        view.deleteLater()
+
+
+def render_offscreen(scene: Scene3D, size=(200, 200)) -> tuple[vtkRenderWindow, np.ndarray]:
+    window = vtkRenderWindow()
+    window.SetOffScreenRendering(1)
+    window.SetSize(*size)
+    window.AddRenderer(scene.renderer)
+    scene.reset_camera()
+    window.Render()
+    grab = vtkWindowToImageFilter()
+    grab.SetInput(window)
+    grab.Update()
+    image = grab.GetOutput()
+    width, height, _ = image.GetDimensions()
+    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)
+    return window, pixels[..., :3].astype(int)
+
+
+def test_pixels_and_picking_in_a_pure_vtk_offscreen_window(monkeypatch):
+    monkeypatch.setenv("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    scene = Scene3D()
+    ball = {3: meshes()[3]}
+    scene.set_meshes(ball)
+    window, pixels = render_offscreen(scene)
+    try:
+        centre = pixels[100, 100]
+        background = np.round(np.array(BACKGROUND) * 255)
+        assert np.abs(pixels[2, 2] - background).sum() <= 3
+        assert np.abs(centre - background).sum() > 60  # the object is drawn
+        hue = np.array(id_colour(3))
+        assert np.corrcoef(centre, hue)[0, 1] > 0.8  # in its id colour (shaded)
+        assert scene.pick(100, 100) == 3 and scene.pick(2, 2) is None
+        scene.colour_by({3: 5.0}, "volume")
+        window.Render()
+        assert scene.scalar_bar.GetVisibility()
+    finally:
+        window.Finalize()
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed")
+def test_real_window_under_xvfb_draws_and_exits_cleanly(tmp_path):
+    out = tmp_path / "view3d.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    proc = subprocess.run(
+        ["xvfb-run", "-a", sys.executable, str(SCRIPT), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.is_file() and "drawn fraction" in proc.stdout

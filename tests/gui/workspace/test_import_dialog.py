@@ -1,0 +1,60 @@
+"""Import dialog: a real TIFF, detected and previewed, imported by a child job process."""
+
+from __future__ import annotations
+
+import numpy as np
+import tifffile
+from PySide6.QtCore import Qt
+from workspace_helpers import settle
+
+from emstudio.core.project import Project
+from emstudio.core.volume.store import Volume
+
+
+def test_import_a_tiff_in_a_job_process(open_window, tmp_path, qtbot):
+    data = np.random.default_rng(0).integers(0, 255, (8, 64, 80), dtype=np.uint8)
+    stack = tmp_path / "cells.tif"
+    tifffile.imwrite(
+        stack,
+        data,
+        imagej=True,
+        resolution=(100, 100),
+        metadata={"spacing": 0.05, "unit": "um", "axes": "ZYX"},
+    )
+    path = tmp_path / "Cells.emproj"
+    Project.create(path).close()
+    window = open_window(path)
+    page = window.project_page
+    assert page.central.currentWidget() is page.empty_label
+    dialog = page.open_import_dialog()
+    dialog.set_paths([str(stack)])
+    qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)
+    assert "8 × 64 × 80" in dialog.detected.text() and "tiff" in dialog.detected.text()
+    assert [s.value() for s in dialog.voxel] == [50, 10, 10] and not dialog.unknown.isChecked()
+    assert dialog.name.text() == "cells"
+    assert not dialog.preview.pixmap().isNull()
+    dialog.voxel[0].setValue(40)  # the user corrects the section thickness
+    progress: list[int] = []
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    dialog.job.progress.connect(lambda done, total, message: progress.append(done))
+    qtbot.waitUntil(lambda: page.import_dialog is None, timeout=60_000)
+    record = window.project.catalog.volume("cells")
+    assert record.voxel_size.zyx == (40, 10, 10) and record.voxel_size.origin == "user"
+    assert np.array_equal(Volume(window.project.resolve(record.path)).read(0, 8), data)
+    assert page.panel.volume_item("cells") is not None
+    settle(qtbot, window)
+    assert page.state.image == "cells" and page.central.currentWidget() is page.viewer
+    assert progress  # the job reported its progress while it ran
+
+
+def test_a_file_that_is_not_a_stack_is_explained(open_window, tmp_path, qtbot):
+    path = tmp_path / "Cells.emproj"
+    Project.create(path).close()
+    window = open_window(path)
+    dialog = window.project_page.open_import_dialog()
+    flat = tmp_path / "flat.tif"
+    tifffile.imwrite(flat, np.zeros((32, 32), np.uint8))
+    dialog.set_paths([str(flat)])
+    qtbot.waitUntil(lambda: "3D stack" in dialog.detected.text(), timeout=10_000)
+    assert not dialog.import_button.isEnabled()
+    dialog.reject()

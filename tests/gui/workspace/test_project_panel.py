@@ -1,0 +1,91 @@
+"""The project browser: groups, show, rename, delete (confirmed), provenance, export."""
+
+from __future__ import annotations
+
+import numpy as np
+import tifffile
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from workspace_helpers import settle
+
+from emstudio.core.volume.store import Volume
+from emstudio.gui import volume_actions
+
+
+def _trigger(panel, name: str, text: str) -> None:
+    menu = panel.menu_for(panel.volume_item(name))
+    action = next(a for a in menu.actions() if a.text() == text)
+    action.trigger()
+    menu.deleteLater()
+
+
+def test_groups_list_every_kind(open_window, demo_path):
+    window = open_window(demo_path)
+    tree = window.project_page.panel.tree
+    groups = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+    assert groups == [
+        "Images (1)",
+        "Label sets (1)",
+        "Predictions (0)",
+        "Segmentations (1)",
+        "Models (0)",
+        "Meshes (0)",
+    ]
+    assert window.project_page.panel.volume_item("em").font(0).bold()  # shown in the views
+
+
+def test_rename_updates_catalog_browser_and_views(open_window, demo_path, monkeypatch):
+    window = open_window(demo_path)
+    page = window.project_page
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("classes v2", True))
+    _trigger(page.panel, "truth-classes", "Rename…")
+    assert window.project.catalog.volume("classes v2").kind == "labels"
+    assert page.panel.volume_item("classes v2") is not None
+    assert page.panel.volume_item("truth-classes") is None
+    assert page.state.overlays["labels"].volume == "classes v2"
+
+
+def test_delete_asks_first_and_refuses_what_others_depend_on(
+    open_window, demo_path, monkeypatch, errors, qtbot
+):
+    window = open_window(demo_path)
+    page = window.project_page
+    asked: list[str] = []
+    answer = {"button": QMessageBox.StandardButton.No}
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return answer["button"]
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    store = window.project.resolve(window.project.catalog.volume("truth-classes").path)
+    _trigger(page.panel, "truth-classes", "Delete…")
+    assert "cannot be undone" in asked[0] and store.is_dir()  # "No": nothing happens
+    answer["button"] = QMessageBox.StandardButton.Yes
+    _trigger(page.panel, "truth-classes", "Delete…")
+    assert not store.exists()
+    assert "truth-classes" not in {v.name for v in window.project.catalog.volumes()}
+    assert page.panel.volume_item("truth-classes") is None
+    assert page.state.overlays["labels"].volume is None
+    settle(qtbot, window)
+    assert not page.viewer.views[0].canvas.overlays["labels"].isVisible()
+    _trigger(page.panel, "em", "Delete…")  # the segmentation belongs to it
+    assert errors and "truth-mito-instances" in errors[0][1]
+    assert window.project.catalog.volume("em")
+
+
+def test_provenance_and_export(open_window, demo_path, monkeypatch, tmp_path, qtbot):
+    window = open_window(demo_path)
+    page = window.project_page
+    shown: list[tuple[str, dict]] = []
+    monkeypatch.setattr(volume_actions, "show_details", lambda p, t, d: shown.append((t, d)))
+    _trigger(page.panel, "em", "Provenance…")
+    assert shown[0][0] == "Provenance of em (image)" and shown[0][1]["operation"] == "demo"
+    target = tmp_path / "out" / "em.tif"
+    target.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    messages: list[str] = []
+    page.message.connect(messages.append)
+    _trigger(page.panel, "em", "Export…")
+    qtbot.waitUntil(lambda: any("Exported" in m for m in messages), timeout=60_000)
+    em = Volume(window.project.resolve(window.project.catalog.volume("em").path))
+    assert np.array_equal(tifffile.imread(target), em.read(0, em.shape[0]))
