@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -46,6 +46,7 @@ EMPTY_TEXT = (
 )
 SLOT_OF_KIND = {kind: slot for slot, kind in SLOT_KINDS.items()}
 DOCK_WIDTH = 300  # initial width of the side docks (px)
+NEW_DOCK_HEIGHT = 200  # initial height of a dock added below (or above) the views (px)
 
 
 class ProjectPage(QMainWindow):
@@ -59,8 +60,17 @@ class ProjectPage(QMainWindow):
         super().__init__(parent)
         self.setWindowFlags(Qt.WindowType.Widget)
         self.setDockNestingEnabled(True)
+        self.setAnimated(False)  # docks appear at once: the views never slide under the mouse
+        for corner, area in (  # the side docks run the full height; others sit under the views
+            (Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea),
+            (Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea),
+            (Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea),
+            (Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea),
+        ):
+            self.setCorner(corner, area)
         self.project: Project | None = None
         self.import_dialog: ImportDialog | None = None
+        self.known_docks: set[str] = set()  # docks in the saved arrangement (restore_settings)
         self.state = ViewState()
         self.layers = LayerSet(self.state)
         self.loader = PlaneLoader(self)
@@ -108,8 +118,19 @@ class ProjectPage(QMainWindow):
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
-        self.restoreDockWidget(dock)  # where the user left it last time (if it was there)
+        below = area in (
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            Qt.DockWidgetArea.TopDockWidgetArea,
+        )
+        if dock.objectName() in self.known_docks:
+            self.restoreDockWidget(dock)  # where the user left it last time
+        elif below:  # new below (or above) the views: start low, the views matter most
+            QTimer.singleShot(0, dock, lambda: self._make_low(dock))
         return dock
+
+    def _make_low(self, dock: QDockWidget) -> None:
+        self.layout().activate()  # lay the new dock out first, or the size is overridden
+        self.resizeDocks([dock], [NEW_DOCK_HEIGHT], Qt.Orientation.Vertical)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDockWidget
 
 from emstudio.gui.viewstate import OVERLAYS
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from emstudio.gui.project_page import ProjectPage
 
 DOCKS_KEY = "workspace/docks"
+KNOWN_DOCKS_KEY = "workspace/known_docks"  # the docks that DOCKS_KEY arranges
 PREFIX = "viewer/"
 
 
@@ -21,6 +23,9 @@ def restore_settings(page: ProjectPage) -> bool:
     settings = QSettings()
     docks = settings.value(DOCKS_KEY)
     restored = docks is not None and page.restoreState(docks)
+    known = settings.value(KNOWN_DOCKS_KEY, [])
+    names = [known] if isinstance(known, str) else known if isinstance(known, list) else []
+    page.known_docks = {str(n) for n in names} if restored else set()
     state = page.state
     state.set_layout(
         _int(settings, "views", 3, {1, 3}), _int(settings, "single_axis", 0, {0, 1, 2})
@@ -43,6 +48,7 @@ def restore_settings(page: ProjectPage) -> bool:
 def save_settings(page: ProjectPage) -> None:
     settings = QSettings()
     settings.setValue(DOCKS_KEY, page.saveState())
+    settings.setValue(KNOWN_DOCKS_KEY, [d.objectName() for d in page.findChildren(QDockWidget)])
     state = page.state
     settings.setValue(PREFIX + "views", state.views)
     settings.setValue(PREFIX + "single_axis", state.single_axis)

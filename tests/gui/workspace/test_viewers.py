@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
-from workspace_helpers import add_array, click, settle
+from workspace_helpers import MOVE_GAP_MS, add_array, click, settle
 
 from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
@@ -178,9 +178,11 @@ def test_zoom_and_pan_move_every_view_together(open_window, demo_path, qtbot):
     assert abs(rects[0].width() - rects[1].width()) <= 2  # XZ zoomed with XY
     assert abs(rects[0].height() - rects[2].height()) <= 2  # and YZ
     before = xz.canvas.box.viewRect().center().x()
-    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=QPoint(200, 200))
+    y = viewport.height() // 2
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=QPoint(200, y))
     for x in (220, 260, 300):
-        qtbot.mouseMove(viewport, pos=QPoint(x, 200))
-    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(300, 200))
+        qtbot.wait(MOVE_GAP_MS)
+        qtbot.mouseMove(viewport, pos=QPoint(x, y))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(300, y))
     assert xz.canvas.box.viewRect().center().x() < before  # dragged right: XZ panned too
     assert state.cursor == (12, 80, 96)  # a drag pans, it does not move the crosshair

@@ -45,7 +45,15 @@ def add_array(project: Project, name: str, kind: str, data: np.ndarray, **fields
 
 
 def settle(qtbot, window: MainWindow, timeout: int = 10_000) -> None:
-    """Wait until every view shows the planes it wants."""
+    """Wait until the layout is done (docks added late) and every view shows its planes."""
+    views = window.project_page.viewer.views
+    sizes: list = []
+
+    def steady() -> bool:
+        sizes.append([view.canvas.size_px() for view in views])
+        return len(sizes) > 2 and sizes[-1] == sizes[-2] == sizes[-3]
+
+    qtbot.waitUntil(steady, timeout=timeout)
     qtbot.waitUntil(lambda: window.project_page.settled, timeout=timeout)
 
 
@@ -60,6 +68,7 @@ def view_point(view, voxel_row: float, voxel_col: float) -> QPointF:
 
 def drag(qtbot, view, points: list[tuple[float, float]]) -> None:
     """A left-button drag through plane positions (voxels), as a person paints."""
+    qtbot.wait(MOVE_GAP_MS)  # pending layout first: a resized view re-centres its camera
     viewport = view.canvas.widget.viewport()
     pixels = [view_point(view, r, c).toPoint() for r, c in points]
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=pixels[0])
@@ -71,6 +80,7 @@ def drag(qtbot, view, points: list[tuple[float, float]]) -> None:
 
 
 def click(qtbot, view, row: float, col: float, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.wait(MOVE_GAP_MS)
     viewport = view.canvas.widget.viewport()
     qtbot.mouseClick(
         viewport, Qt.MouseButton.LeftButton, modifier, pos=view_point(view, row, col).toPoint()
