@@ -249,9 +249,9 @@ def report(shape, size: str, optimised: dict, baseline: dict, args) -> None:
     ]
     print(f"{'peak GPU memory':<24}{gpu[0]}{gpu[1]}")
     print(
-        f"(optimised total includes the combine-and-write pass: "
-        f"{o_total - sum(optimised['seconds'].values()):.1f} s; baseline extrapolated from "
-        f"{args.baseline_planes} planes per axis, prediction only)"
+        f"(optimised: the whole job, reading, combining and writing the volumes included "
+        f"({o_total - sum(optimised['seconds'].values()):.1f} s beyond the axes' own time); "
+        f"baseline: prediction only, extrapolated from {args.baseline_planes} planes per axis)"
     )
     if optimised["device"].startswith("cuda"):
         scale = np.prod(TARGET_SHAPE) / voxels

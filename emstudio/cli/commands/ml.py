@@ -151,13 +151,13 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
     )
     predict.add_argument("--device", choices=DEVICE_CHOICES, default=d["device"])
     predict.add_argument("--batch", type=int, help="tiles per batch (default: from free memory)")
-    predict.add_argument("--tile", type=int, help="tile size in pixels (default 512 GPU, 256 CPU)")
+    predict.add_argument("--tile", type=int, help="largest tile in pixels (default 512)")
     predict.add_argument(
         "--memory",
         type=int,
         metavar="MB",
         dest="memory_mb",
-        help="working memory per block (default 8192 GPU, 1024 CPU)",
+        help="working memory per block (default 8192 GPU, 512 CPU)",
     )
     predict.add_argument("--compile", action="store_true", help="torch.compile the model")
     predict.add_argument(

@@ -13,7 +13,7 @@ from emstudio.core.ml.errors import DeviceError
 from emstudio.core.ml.losses import probabilities
 from emstudio.core.ml.unet import UNet2p5D
 
-CPU_BATCH = 4
+CPU_BATCH_PIXELS = 2**18  # pixels per batch on the CPU (one 512 tile, four of 256)
 MAX_BATCH = 256
 MEMORY_SHARE = 0.6  # of the free GPU memory a batch may use
 
@@ -52,11 +52,11 @@ class TileRunner:
         self.batch = batch
 
     def size_batch(self, tile_shape: tuple[int, int, int]) -> int:
-        """A batch for tiles of ``tile_shape`` (slices, H, W): measured on CUDA, small on CPU."""
+        """A batch for tiles of ``tile_shape`` (slices, H, W): measured on CUDA, 256 kpx on CPU."""
         if self.batch is not None:
             return self.batch
         if self.device.type != "cuda":
-            self.batch = CPU_BATCH
+            self.batch = max(1, CPU_BATCH_PIXELS // (tile_shape[1] * tile_shape[2]))
             return self.batch
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)

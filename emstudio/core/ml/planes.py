@@ -63,8 +63,11 @@ class PlanePredictor:
     def planes_per_group(self, budget_bytes: int) -> int:
         """Planes to blend at once within ``budget_bytes`` of working memory."""
         mu, mv = self.grid.padded
-        # the stack, its tiles (with overlap), their probabilities and the blend, as float32
-        per_plane = (2 * self.view.slices + 3 * self.outputs) * mu * mv * 4
+        th, tw = self.grid.tile
+        tiled = self.grid.count * th * tw / (mu * mv)  # tile area over plane area (overlap)
+        # float32: the neighbouring planes, their tiles, the tiles' probabilities, the blend
+        # and its resampled copy
+        per_plane = 4 * mu * mv * (self.view.slices * (1 + tiled) + self.outputs * (tiled + 2))
         return max(1, int(budget_bytes // per_plane))
 
     def predict(self, native: np.ndarray, first_read: int, first: int, stop: int) -> np.ndarray:

@@ -43,10 +43,10 @@ class PredictConfig:
     tta: bool = False
     keep_axes: bool = False
     batch: int | None = None  # tiles per model call; None: from free GPU memory (CPU: 4)
-    tile: int | None = None  # model pixels; None: 512 on CUDA, 256 elsewhere
+    tile: int = 512  # largest tile, model pixels (planes are cut into even tiles up to this)
     overlap: int | None = None  # None: tile // 8
     compile: bool = False
-    memory_mb: int | None = None  # working memory of a block; None: 8 GiB on CUDA, else 1 GiB
+    memory_mb: int | None = None  # working memory of a block; None: 8 GiB on CUDA, else 512 MiB
 
     def check(self) -> None:
         bad = [a for a in self.axes if a not in AXES]
@@ -150,10 +150,9 @@ class VolumePredictor:
         self.reporter = reporter or Reporter()
         self.outputs = output_names(card)
         arch = UNetConfig.from_json(card["architecture"])
-        tile = config.tile or (512 if device.type == "cuda" else 256)
-        config.tile = max(arch.multiple, tile // arch.multiple * arch.multiple)
+        config.tile = max(arch.multiple, config.tile // arch.multiple * arch.multiple)
         config.overlap = config.overlap if config.overlap is not None else config.tile // 8
-        config.memory_mb = config.memory_mb or (8192 if device.type == "cuda" else 1024)
+        config.memory_mb = config.memory_mb or (8192 if device.type == "cuda" else 512)
         self.runner = TileRunner(
             model,
             len(card["classes"]),

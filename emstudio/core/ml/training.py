@@ -37,6 +37,7 @@ from emstudio.core.ml.train_config import TrainConfig
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
 
 MIN_PLANE_FRACTION = 0.5  # an XZ/YZ view smaller than half a patch is not used for training
+AUTO_MAX_ANISOTROPY = 6.0  # "auto" axes: XZ/YZ views only up to this z : x voxel ratio
 
 
 class Reporter(Protocol):
@@ -93,10 +94,18 @@ def build_views(
 ) -> dict[str, View]:
     """The views to sample from; refuses a patch larger than the XY planes."""
     shape = tuple(data.image.shape)
+    axes = config.axes or AXES
+    anisotropy = max(data.voxel_nm) / min(data.voxel_nm)
+    if config.axes is None and anisotropy > AUTO_MAX_ANISOTROPY:
+        reporter.log(
+            f"voxels are {anisotropy:.1f}x anisotropic: XZ/YZ views (mostly interpolation at "
+            f"this ratio) are left out of training; ask for them with --axes xy,xz,yz"
+        )
+        axes = ("xy",)
     views = {
         a: View(a, shape, data.voxel_nm, geometry["pixel_size_nm"], geometry["slice_step_nm"],
                 config.input_slices)
-        for a in (config.axes or AXES)
+        for a in axes
     }  # fmt: skip
     if "xy" in views:
         mu, mv = views["xy"].model_plane

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from emstudio.core.ml.combine import combine
-from emstudio.core.ml.tiling import TileGrid, origins, ramp
+from emstudio.core.ml.tiling import TileGrid, ramp, tiles_1d
 
 
 def maps(*values: int) -> list[np.ndarray]:
@@ -25,9 +27,14 @@ def test_mean_max_vote() -> None:
         combine(maps(1, 2), "median")
 
 
-def test_tiles_cover_the_plane_and_the_window_never_vanishes() -> None:
-    assert origins(100, 32, 8) == [0, 24, 48, 68]
-    assert origins(20, 32, 8) == [0]
+def test_tiles_cover_the_plane_evenly_and_the_window_never_vanishes() -> None:
+    assert tiles_1d(100, 32, 8, 4) == (32, [0, 23, 45, 68])
+    assert tiles_1d(512, 256, 32, 16) == (192, [0, 160, 320])  # not three tiles of 256
+    assert tiles_1d(20, 32, 8, 4) == (20, [0])
+    for size in range(65, 400, 7):  # several tiles: flush with both ends, overlapping enough
+        length, starts = tiles_1d(size, 64, 16, 8)
+        assert starts[0] == 0 and starts[-1] + length == size and length <= 64
+        assert all(b - a <= length - 16 for a, b in itertools.pairwise(starts))
     w = ramp(32, 8)
     assert w.min() > 0 and w.max() == 1 and np.allclose(w, w[::-1])
     grid = TileGrid.for_plane((70, 20), 32, 8, multiple=4)

@@ -13,7 +13,7 @@ from emstudio.core.ml.errors import ModelMismatchError, TrainingSetupError
 from emstudio.core.ml.labels import LabelledSlices, Target
 from emstudio.core.ml.normalise import normaliser_for
 from emstudio.core.ml.train_config import TrainConfig
-from emstudio.core.ml.training import TrainData, train
+from emstudio.core.ml.training import TrainData, build_views, train
 
 CPU = torch.device("cpu")
 TARGET = Target(("membrane", "mitochondria"), (1, 3))
@@ -142,3 +142,16 @@ def test_bad_settings_are_refused_with_a_way_out(phantom) -> None:
         TrainConfig.from_json({"epochs": 0})
     with pytest.raises(TrainingSetupError, match="unknown model size"):
         run(phantom, TrainConfig(size="huge", patch=32))
+
+
+def test_auto_views_leave_xz_and_yz_out_for_very_anisotropic_voxels(phantom) -> None:
+    image, semantic = phantom
+    sstem = TrainData(image, semantic, (50.0, 4.0, 4.0), LabelledSlices(z=(1,)), TARGET)
+    grid = {"pixel_size_nm": 4.0, "slice_step_nm": 50.0}
+    recorder = Recorder()
+    assert list(build_views(sstem, tiny_config(), grid, recorder)) == ["xy"]
+    assert "12.5x anisotropic" in recorder.logs[0]
+    asked = tiny_config(axes=["xy", "xz"])
+    assert list(build_views(sstem, asked, grid, recorder)) == ["xy", "xz"]
+    assert list(build_views(data(phantom), tiny_config(), dict(grid, pixel_size_nm=10.0),
+                            recorder)) == ["xy", "xz", "yz"]  # 4x: all views  # fmt: skip
