@@ -2,8 +2,9 @@
 
 Speeds are model-grid pixels per second measured on the development machine (a shared 2-core
 AMD EPYC VM, PyTorch 2.13 CPU): prediction through ``inference.TileRunner`` on 256 px tiles,
-training as forward + backward + AdamW on batches of 8 x 128 px. GPU speeds are ``None`` until
-measured on a GPU (``benchmarks/bench_predict.py``): estimates then say "not known".
+training as forward + backward + AdamW on batches of 8 x 128 px. GPU speeds were measured with
+``benchmarks/bench_models.py`` on an NVIDIA H200 (PyTorch 2.11, CUDA 13, bf16 autocast): the
+model's own speed on 512 px tiles in batches of 256, and training on batches of 8 x 256 px.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ class ModelSize:
 
 
 SIZES: dict[str, ModelSize] = {
-    "small": ModelSize("small", 3, 8, "fastest; fine for clean data and quick tries", 2.0e6, 0.6e6),
+    "small": ModelSize(
+        "small", 3, 8, "fastest; fine for clean data and quick tries", 2.0e6, 0.6e6, 694e6, 60e6
+    ),
     "default": ModelSize(
         "default",
         4,
@@ -43,11 +46,17 @@ SIZES: dict[str, ModelSize] = {
         "the usual choice: membranes, organelles, nuclear envelope",
         0.55e6,
         0.17e6,
+        512e6,
+        54e6,
     ),
     "large": ModelSize(
-        "large", 4, 32, "hard, varied data; slowest (a GPU is advised)", 0.12e6, 0.03e6
+        "large", 4, 32, "hard, varied data; slowest (a GPU is advised)", 0.12e6, 0.03e6, 345e6, 57e6
     ),
 }
+# A whole GPU prediction job (reading, resampling, blending, combining and writing the volumes
+# included) ran at this share of the model's own speed: 146.9 s for 517 x 2048 x 2048 tri-axis
+# with the default model on an H200 (benchmarks/bench_predict.py) against 49.6 s of model time.
+GPU_JOB_EFFICIENCY = 0.34
 DEFAULT_SIZE = "default"
 
 TRAIN_DEFAULTS: dict[str, object] = {
@@ -103,7 +112,8 @@ def estimate_predict_seconds(
 ) -> float | None:
     """Rough seconds for a prediction (tile overlap included); None when unmeasured."""
     preset = SIZES[size]
-    speed = preset.predict_gpu if gpu else preset.predict_cpu
+    speed = preset.predict_gpu * GPU_JOB_EFFICIENCY if gpu and preset.predict_gpu else None
+    speed = speed if gpu else preset.predict_cpu
     if not speed:
         return None
     pixel = pixel_nm or min(voxel_nm[1], voxel_nm[2])

@@ -1,0 +1,27 @@
+"""Time estimates shown in the Train and Predict dialogs."""
+
+from __future__ import annotations
+
+import pytest
+
+from emstudio.core.ml import presets
+
+BENCH_SHAPE = (517, 2048, 2048)
+BENCH_VOXEL = (40.0, 10.0, 10.0)
+
+
+def test_gpu_estimate_reproduces_the_measured_h200_run() -> None:
+    seconds = presets.estimate_predict_seconds("default", BENCH_SHAPE, BENCH_VOXEL, gpu=True)
+    assert seconds == pytest.approx(146.9, rel=0.1)  # bench_predict.py on an H200
+
+
+def test_estimates_grow_with_model_size_axes_and_tta() -> None:
+    def cpu(size: str, **kw) -> float:
+        return presets.estimate_predict_seconds(size, (64, 512, 512), BENCH_VOXEL, **kw)
+
+    assert cpu("small") < cpu("default") < cpu("large")
+    assert cpu("default", axes=["xy"]) < cpu("default") < cpu("default", tta=True)
+    gpu = presets.estimate_predict_seconds("default", (64, 512, 512), BENCH_VOXEL, gpu=True)
+    assert gpu < cpu("default") / 50
+    assert "GPU" in presets.SIZES["large"].speed_text()
+    assert presets.describe_seconds(None).startswith("not known")
