@@ -47,6 +47,8 @@ class TileRunner:
         self.loss = loss
         self.tta = tta
         self.log = log
+        if device.type == "cuda":  # tiles keep one shape per axis: let cuDNN pick its fastest
+            torch.backends.cudnn.benchmark = True
         self.model = model.to(device).eval().to(memory_format=torch.channels_last)
         self.net = torch.compile(self.model) if compile else self.model
         self.batch = batch
