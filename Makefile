@@ -53,13 +53,14 @@ bench: install
 	$(PY) benchmarks/bench_import.py
 
 # A self-contained one-folder app (PyInstaller) and its Linux tarball, with the torch build
-# that TORCH_VARIANT selected for .venv (cpu or cuda).
+# that TORCH_VARIANT selected for .venv (cpu or cuda; packaging/README.md).
 package: install
 	$(PY) -m pip install -q -e ".[package]"
 	$(VENV)/bin/pyinstaller packaging/emstudio.spec --noconfirm --log-level WARN \
 		--distpath dist --workpath build/pyinstaller
-	$(PY) packaging/slim.py dist/emstudio
-	packaging/linux/make_tarball.sh $$($(PY) -c "import torch; print('cuda' if torch.version.cuda else 'cpu')")
+	variant=$$($(PY) -c "import torch; print('cuda' if torch.version.cuda else 'cpu')") && \
+		$(PY) packaging/slim.py dist/emstudio --variant $$variant && \
+		packaging/linux/make_tarball.sh $$variant
 
 # Builds the bundle, unpacks it in a clean folder and runs --self-test there (slow: minutes)
 package-test: install

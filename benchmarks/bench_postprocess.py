@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from _common import peak_rss_mib, run_json_child
 
 from emstudio.core.io.base import VoxelSize
 
@@ -113,14 +113,15 @@ def stage_blockwise(work: Path) -> dict:
     scratch = work / "scratch"
     scratch.mkdir(exist_ok=True)
     params = preset("bc-watershed").params
-    result = segment_blockwise(area.arrays[0], boundary.arrays[0], params, VOXEL, scratch)
+    result = segment_blockwise(area.boxes(), boundary.boxes(), params, VOXEL, scratch)
     with VolumeWriter(
         work / "seg.zarr", area.shape, result.dtype, area.voxel_size, "segmentation", "seg"
     ) as writer:
         for z0, slab in result.iter_slabs(writer.slab_planes):
             writer.write_slab(z0, slab)
         writer.finalize({})
-    return {"objects": result.n_objects}
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest one
+    return {"objects": result.n_objects, "largest_worker_rss_mib": round(worker)}
 
 
 def stage_memory(work: Path) -> dict:
@@ -158,15 +159,7 @@ STAGES = {"blockwise": stage_blockwise, "memory": stage_memory, "mesh": stage_me
 
 def run_stage(name: str, work: Path) -> dict:
     start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--stage", name, "--work", str(work)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode:
-        raise SystemExit(f"stage {name} failed:\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = run_json_child(__file__, ["--stage", name, "--work", str(work)])
     result["wall_s"] = time.perf_counter() - start
     return result
 
@@ -191,7 +184,7 @@ def phantom_ap75() -> tuple[float, int]:
     from emstudio.core.seg.from_truth import maps_from_instances
     from emstudio.core.seg.instances import segment_instances
     from emstudio.core.seg.params import InstanceParams
-    from emstudio.core.synth.phantom import PhantomSpec, render
+    from emstudio.core.synth import PhantomSpec, render
 
     spec = PhantomSpec.create((32, 256, 256))
     truth = render(spec).mito_instances
@@ -212,7 +205,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.stage:
         result = STAGES[args.stage](Path(args.work))
-        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["peak_rss_mib"] = peak_rss_mib()
         print(json.dumps(result))
         return 0
     shape = tuple(int(v) for v in args.shape.split(","))

@@ -23,21 +23,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import numpy as np
+from _common import add_cyclic_image, peak_rss_mib, run_json_child
 
 from emstudio.core.io.base import VoxelSize
-from emstudio.core.project import Project, VolumeRecord, provenance
-from emstudio.core.project.volumes import add_volume
+from emstudio.core.project import Project, provenance
 from emstudio.core.synth import PhantomSpec, render_slab
-from emstudio.core.volume.store import Volume, VolumeWriter
+from emstudio.core.volume.store import Volume
 
 VOXEL = (40.0, 10.0, 10.0)
 BLOCK = (32, 512, 512)  # rendered phantom block, tiled to fill larger volumes
@@ -61,31 +58,9 @@ def build_project(root: Path, shape: tuple[int, int, int], size: str) -> Path:
     block = render_slab(PhantomSpec.create(block_shape, seed=0), 0, block_shape[0], 4).image
     voxel = VoxelSize(*VOXEL, known=True, origin="phantom")
     with Project.create(path) as project:
-        record = VolumeRecord(
-            id=uuid.uuid4().hex,
-            name="em",
-            kind="image",
-            path="",
-            shape=shape,
-            dtype="uint8",
-            voxel_size=voxel,
-            chunks=(0, 0, 0),
-            levels=0,
-            source="benchmark phantom",
-        )
-
-        def write(staging: Path) -> None:
-            with VolumeWriter(staging, shape, "uint8", voxel, "image", "em") as writer:
-                reps = [-(-s // b) for s, b in zip(shape[1:], block.shape[1:], strict=True)]
-                plane_tile = np.tile(block, (1, *reps))[:, : shape[1], : shape[2]]
-                for z0 in range(0, shape[0], writer.slab_planes):
-                    z1 = min(z0 + writer.slab_planes, shape[0])
-                    idx = np.arange(z0, z1) % block.shape[0]
-                    writer.write_slab(z0, np.ascontiguousarray(plane_tile[idx]))
-                writer.finalize({})
-            record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)
-
-        add_volume(project, write, record)
+        reps = [-(-s // b) for s, b in zip(shape[1:], block.shape[1:], strict=True)]
+        plane_tile = np.tile(block, (1, *reps))[:, : shape[1], : shape[2]]
+        add_cyclic_image(project, plane_tile, shape[0], voxel, "benchmark phantom")
         preset = presets.SIZES[size]
         torch.manual_seed(0)
         config = UNetConfig(5, 3, preset.depth, preset.base_channels)
@@ -114,10 +89,6 @@ def build_project(root: Path, shape: tuple[int, int, int], size: str) -> Path:
         prov = provenance.record("benchmark", job_id=None, params={}, inputs=[])
         add_model(project, "bench", lambda folder: write_model_folder(folder, model, card), prov)
     return path
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def gpu_peak_mib(device) -> float | None:
@@ -212,13 +183,7 @@ def phase_baseline(project: Path, args: argparse.Namespace) -> dict:
 
 
 def run_phase(phase: str, project: Path, argv: list[str]) -> dict:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--phase", phase, "--project", str(project), *argv],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json_child(__file__, ["--phase", phase, "--project", str(project), *argv])
 
 
 def report(shape, size: str, optimised: dict, baseline: dict, args) -> None:
@@ -300,9 +265,13 @@ def main() -> None:
     if args.compile:
         passthrough.append("--compile")
     with tempfile.TemporaryDirectory(prefix="bench-predict-", dir=args.workdir) as tmp:
+        start = time.perf_counter()
         project = build_project(Path(tmp), shape, args.size)
+        print(f"project built in {time.perf_counter() - start:.0f} s", flush=True)
         optimised = run_phase("optimised", project, passthrough)
+        print(f"optimised: {json.dumps(optimised)}", flush=True)
         baseline = run_phase("baseline", project, passthrough)
+        print(f"baseline: {json.dumps(baseline)}", flush=True)
     report(shape, args.size, optimised, baseline, args)
 
 

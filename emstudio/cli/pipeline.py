@@ -17,6 +17,7 @@ import numpy as np
 from emstudio.cli.progress import ProgressBar
 from emstudio.core.io.export import export_volume
 from emstudio.core.project import Project
+from emstudio.core.project.catalog import free_name
 from emstudio.core.project.importer import import_files
 from emstudio.core.volume.store import Volume
 
@@ -33,7 +34,7 @@ def run_headless_demo(path: Path) -> int:
         with tempfile.TemporaryDirectory(prefix="emstudio-demo-") as tmp:
             tif = export_volume(volume, Path(tmp) / "demo.tif", bar.as_progress())
             print(f"2. exported to a TIFF stack ({tif.stat().st_size / 2**20:.1f} MiB)")
-            name = _free_name(project, "em-roundtrip")
+            name = free_name(project.catalog.has_volume_name, "em-roundtrip")
             record = import_files(project, [tif], name=name, progress=bar.as_progress(), log=print)
         again = Volume(project.resolve(record.path))
         same = all(
@@ -51,11 +52,3 @@ def run_headless_demo(path: Path) -> int:
             print(f"4. {label} slice {plane.shape} read in {ms:.1f} ms")
         print(f"Done. Open it in the app with: emstudio gui {project.path}")
         return 0 if same else 1
-
-
-def _free_name(project: Project, base: str) -> str:
-    name, n = base, 1
-    while project.catalog.has_volume_name(name):
-        n += 1
-        name = f"{base}-{n}"
-    return name

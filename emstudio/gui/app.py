@@ -6,10 +6,12 @@ Importing ``emstudio.gui`` has already set ``PYQTGRAPH_QT_LIB=PySide6`` (see ``_
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 
+import psutil
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -18,6 +20,7 @@ from emstudio.core.errors import EmstudioError
 from emstudio.gui.locations import app_icon
 from emstudio.gui.logs import install_excepthook, install_logging
 from emstudio.gui.main_window import MainWindow
+from emstudio.gui.tour import show_tour_on_first_run
 
 APP_NAME = "emstudio"
 SCREENSHOT_DELAY_MS = 400  # at least this long after showing (lets the layout settle)
@@ -58,17 +61,34 @@ def run_gui(
         lambda text: QMessageBox.critical(window, "Unexpected error", text)
     )
     try:
+        QTimer.singleShot(0, _log_startup_time)  # first event-loop turn: the window is shown
         if screenshot is not None:
             return _run_for_screenshot(app, window, project, Path(screenshot), slice_zyx)
         window.show()
         if project:
             QTimer.singleShot(0, lambda: _open(window, project, slice_zyx))
+        show_tour_on_first_run(window)
         return app.exec()
     finally:
         sys.excepthook = previous_hook
         window.close_project()
         window.deleteLater()
         log.info("emstudio GUI stopped")
+
+
+def _log_startup_time() -> None:
+    """Log the seconds from process start (bootloader included) to the shown main window."""
+    log.info("main window shown %.2f s after the process started", seconds_since_start())
+
+
+def seconds_since_start() -> float:
+    """Age of this process: from /proc on Linux (10 ms steps), else psutil (1 s steps)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time
+    except (OSError, ValueError, IndexError):
+        return time.time() - psutil.Process().create_time()
 
 
 def _open(window: MainWindow, project: str, slice_zyx: tuple[int, int, int] | None) -> None:

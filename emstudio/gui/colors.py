@@ -6,6 +6,8 @@ uint8 images are then drawn as an indexed QImage, without a per-pixel colour pas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from emstudio.gui.viewstate import Contrast
@@ -21,6 +23,8 @@ CLASS_COLOURS = (
     (0, 110, 255),  # blue
     (230, 40, 40),  # red
 )
+SELECTED_COLOUR = (255, 225, 0)  # selected objects (instances): yellow
+SELECTED_FILL, SELECTED_EDGE = 129, 130  # their indices in ``instance_lut()``
 # a perceptually ordered ramp (dark purple -> orange -> pale yellow) for probabilities
 _RAMP = np.array(
     [(40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66), (245, 125, 21), (250, 193, 39)],
@@ -68,17 +72,19 @@ def probability_lut(threshold: int) -> np.ndarray:
     return lut
 
 
-def instance_indices(ids: np.ndarray, outlines: bool) -> np.ndarray:
+def instance_indices(ids: np.ndarray, outlines: bool, selected: Sequence[int] = ()) -> np.ndarray:
     """An instance plane as indices into ``instance_lut()``: 0 for background, else one of
     128 colours picked by a hash of the id (stable: an id has its colour in every view).
 
-    With ``outlines`` only the voxels at the border of an instance are drawn. The result is a
+    With ``outlines`` only the voxels at the border of an instance are drawn. ``selected``
+    objects are drawn filled in the highlight colour, their border opaque. The result is a
     uint8 image, drawn through a colour table like the labels (~20 ms for 2048 x 2048).
     """
     ids = np.asarray(ids)
     if ids.dtype != np.uint32:
         ids = ids.astype(np.uint32)
-    if outlines:
+    edge = None
+    if outlines or selected:
         edge = np.zeros(ids.shape, bool)
         rows = ids[1:, :] != ids[:-1, :]  # a change between a voxel and the one below it
         edge[1:, :] |= rows
@@ -86,10 +92,14 @@ def instance_indices(ids: np.ndarray, outlines: bool) -> np.ndarray:
         cols = ids[:, 1:] != ids[:, :-1]
         edge[:, 1:] |= cols
         edge[:, :-1] |= cols
-        ids = ids * edge
-    hashed = ids * np.uint32(0x9E3779B1)  # Fibonacci hashing: the top bits are well mixed
+    shown = ids * edge if outlines else ids
+    hashed = shown * np.uint32(0x9E3779B1)  # Fibonacci hashing: the top bits are well mixed
     index = (hashed >> np.uint32(25)).astype(np.uint8) + np.uint8(1)  # 1..128
-    index *= ids != 0
+    index *= shown != 0
+    if selected:
+        chosen = np.isin(ids, np.asarray(selected, np.uint32))
+        index[chosen] = SELECTED_FILL
+        index[chosen & edge] = SELECTED_EDGE
     return index
 
 
@@ -99,10 +109,13 @@ def instance_rgba(ids: np.ndarray, outlines: bool) -> np.ndarray:
 
 
 def instance_lut() -> np.ndarray:
-    """(256, 4) RGBA for ``instance_indices``: 0 transparent, 1..128 bright colours."""
+    """(256, 4) RGBA for ``instance_indices``: 0 transparent, 1..128 bright colours, then the
+    selection's translucent fill and opaque border."""
     lut = np.zeros((256, 4), np.uint8)
     lut[1:129, :3] = _hash_rgb(np.arange(1, 129, dtype=np.uint32))
     lut[1:129, 3] = 255
+    lut[SELECTED_FILL] = (*SELECTED_COLOUR, 110)
+    lut[SELECTED_EDGE] = (*SELECTED_COLOUR, 255)
     return lut
 
 

@@ -80,6 +80,8 @@ class ContrastPanel(QWidget):
         self.box.addItem(self.region)
         self.low = self._spin(self._bounds_edited)
         self.high = self._spin(self._bounds_edited)
+        self.low.setToolTip("Grey value shown as black (darker values too)")
+        self.high.setToolTip("Grey value shown as white (brighter values too)")
         self.gamma = QDoubleSpinBox()
         self.gamma.setRange(0.1, 5.0)
         self.gamma.setSingleStep(0.1)
@@ -87,6 +89,7 @@ class ContrastPanel(QWidget):
         self.gamma.setToolTip("Below 1 brightens dark structures, above 1 darkens them")
         self.gamma.valueChanged.connect(lambda value: state.set_contrast(gamma=value))
         self.invert = QCheckBox("Invert")
+        self.invert.setToolTip("Swap black and white (membranes bright instead of dark)")
         self.invert.toggled.connect(lambda on: state.set_contrast(invert=on))
         self.auto_button = QPushButton("Auto")
         self.auto_button.setToolTip(

@@ -1,14 +1,16 @@
 """Import a stack into the open project: pick, check what was detected, import in a job.
 
 Picking a file or folder opens it in a plain Python thread (format, shape, dtype, voxel size
-and a preview of the middle slice); the import itself runs as an ``import`` job in a child
-process, with its progress shown here.
+and a preview of the middle slice); the import itself is an ``import`` job of the project's job
+queue (its own process, listed in the Jobs dock), with its progress shown here too.
 """
 
 from __future__ import annotations
 
+import html
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -34,9 +36,11 @@ from emstudio.core.errors import EmstudioError
 from emstudio.core.io.base import SourceInfo
 from emstudio.core.io.open_source import SUPPORTED_FORMATS, open_source
 from emstudio.core.project import Project
-from emstudio.gui.job_process import JobProcess
 from emstudio.gui.label_session import unique_name
 from emstudio.jobs.spec import JobSpec
+
+if TYPE_CHECKING:
+    from emstudio.gui.workbench import Workbench
 
 LAST_DIR_KEY = "paths/last_import_dir"
 PREVIEW_SIZE = 300
@@ -73,13 +77,16 @@ class ImportDialog(QDialog):
     imported = Signal(str)
     _inspected = Signal(object)  # (serial, info, plane) or (serial, error message)
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, project: Project, workbench: Workbench, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import a volume")
         self.project = project
+        self.workbench = workbench
         self.paths: list[str] = []
         self.info: SourceInfo | None = None
-        self.job: JobProcess | None = None
+        self.job: str | None = None  # id of the running import job
         self._serial = 0
         self._thread: threading.Thread | None = None
         self.source = QLineEdit()
@@ -115,6 +122,8 @@ class ImportDialog(QDialog):
         self.import_button.clicked.connect(self.start_import)
         self.cancel_button.clicked.connect(self.reject)
         self._inspected.connect(self._on_inspected)
+        workbench.manager.job_event.connect(self._on_event)
+        workbench.manager.job_status.connect(self._on_status)
         self._build()
         self._kind_changed()
 
@@ -212,48 +221,49 @@ class ImportDialog(QDialog):
         if not self.name.text().strip():
             self.message.setText("Give the new volume a name.")
             return
-        self.job = JobProcess(self)
-        self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._on_failed)
+        spec = self.spec()
+        self.job = spec.id
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
-        self.message.setText("Importing…")
+        self.message.setText("Importing… (also listed in the Jobs dock)")
         self._set_busy(True)
-        self.job.start(self.spec(), self.project)
+        self.workbench.submit(spec)
 
-    def _on_progress(self, done: int, total: int, message: str) -> None:
+    def _on_event(self, job_id: str, event: dict[str, Any]) -> None:
+        if job_id != self.job or event.get("event") != "progress":
+            return
+        done, total = int(event.get("done") or 0), int(event.get("total") or 0)
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
-        if message:
-            self.message.setText(message)
+        if event.get("message"):
+            self.message.setText(str(event["message"]))
 
-    def _on_finished(self, outputs: dict) -> None:
-        name = str(outputs.get("volume") or self.name.text())
-        self._drop_job()
-        self.message.setText(f"Imported {name!r}.")
-        self.imported.emit(name)
-        self.accept()
-
-    def _on_failed(self, message: str) -> None:
-        self._drop_job()
+    def _on_status(self, job_id: str, status: str, message: str) -> None:
+        if job_id != self.job or status in ("queued", "running"):
+            return
+        self.job = None
+        if status == "done":
+            outputs = self.workbench.manager.outputs(job_id)
+            name = str(outputs.get("volume") or self.name.text())
+            self.message.setText(f"Imported {name!r}.")
+            self.imported.emit(name)
+            self.accept()
+            return
         self.progress.setVisible(False)
-        self.message.setText(f"<span style='color:#c03030'>Import failed: {message}</span>")
+        self.message.setText(
+            f"<span style='color:#c03030'>Import {status}: "
+            f"{html.escape(message or 'no reason given')}</span>"
+        )
         self._set_busy(False)
 
     def reject(self) -> None:
         """Cancel: stops a running import (nothing is added to the project)."""
         if self.job is not None:
-            self.job.cancel()
-            self._drop_job()
+            self.workbench.manager.cancel(self.job)
+            self.job = None
         self._join()
         super().reject()
-
-    def _drop_job(self) -> None:
-        if self.job is not None:
-            self.job.deleteLater()
-            self.job = None
 
     def _join(self) -> None:
         if self._thread is not None:

@@ -4,12 +4,17 @@ Edits go into whole chunks held in memory (loaded from the store on first touch)
 draw the stored plane patched with the edited chunks, and saving writes those chunks back
 (``core.project.labels``). Positions are in a view's display orientation: (row, column) of
 the plane across ``axis`` (see ``viewstate.PLANE_AXES``).
+
+A flood fill can cover a whole 2048 x 2048 plane (256 chunks to load and change, ~1 s): it is
+split into ``fill_changes``, which changes nothing and may run in a worker thread, and
+``apply_fill`` (a few tens of ms), on the thread that owns the editor.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +40,16 @@ class _Step:
     changes: list[_Change]
     painted_before: dict[str, set[int]]
     painted_after: dict[str, set[int]]
+
+
+@dataclass
+class Fill:
+    """What a flood fill changes (``LabelEditor.fill_changes``), not applied yet."""
+
+    axis: int
+    index: int
+    changes: list[_Change] = field(default_factory=list)  # for undo
+    chunks: dict[ChunkKey, np.ndarray] = field(default_factory=dict)  # changed chunks, whole
 
 
 class LabelEditor:
@@ -133,18 +148,60 @@ class LabelEditor:
         value: int,
         background_only: bool = False,
     ) -> bool:
-        """Flood-fill (4-connected, in this plane) the region of ``seed``'s label with
-        ``value``; ``plane`` is the label plane as displayed (level 0, edits included)."""
+        """Flood-fill at once, as one undo step (see ``fill_changes``)."""
+        return self.apply_fill(self.fill_changes(axis, index, seed, plane, value, background_only))
+
+    def fill_changes(
+        self,
+        axis: int,
+        index: int,
+        seed: tuple[int, int],
+        plane: np.ndarray,
+        value: int,
+        background_only: bool = False,
+    ) -> Fill:
+        """The voxels a 4-connected flood fill of ``seed``'s region (in this plane) with
+        ``value`` would change; ``plane`` is the label plane as displayed (level 0, edits
+        included). Changes nothing: safe in a worker thread while the editor is not edited."""
         from scipy import ndimage  # only here: importing it costs ~0.4 s at start-up
 
+        fill = Fill(axis, index)
         target = plane[seed]
         if target == value or (background_only and target != 0):
-            return False
+            return fill
         regions, _ = ndimage.label(plane == target)
         region = regions == regions[seed]
         box = ndimage.find_objects(region.astype(np.uint8))[0]
-        origin = (box[0].start, box[1].start)
-        return self._write(axis, index, origin, region[box], value, background_only)
+        flat_index = np.arange(np.prod(self.chunk_shape), dtype=np.uint32).reshape(self.chunk_shape)
+        pieces = self._pieces(axis, index, (box[0].start, box[1].start), region[box])
+        for key, rows, cols, sub in pieces:
+            chunk = self._chunks.get(key)
+            chunk = read_chunk(self.volume, key) if chunk is None else chunk.copy()
+            view = self._plane_view(chunk, axis, index, rows, cols)
+            select = _selected(view, sub, value, background_only)
+            if select.any():
+                flat = self._plane_view(flat_index, axis, index, rows, cols)[select]
+                new = np.full(flat.size, value, chunk.dtype)
+                fill.changes.append(_Change(key, flat, view[select], new))
+                view[select] = value
+                fill.chunks[key] = chunk
+        return fill
+
+    def apply_fill(self, fill: Fill) -> bool:
+        """Make a fill computed by ``fill_changes`` one undo step (it swaps in the changed
+        chunks: no per-voxel work); whether a voxel changed."""
+        if not fill.changes:
+            return False
+        self._generation += 1
+        for key, chunk in fill.chunks.items():
+            self._chunks[key] = chunk
+            self._modified[key] = self._generation
+        painted_before = copy.deepcopy(self.painted)
+        self.painted[AXIS_NAMES[fill.axis]].add(int(fill.index))
+        self._undo.append(_Step(fill.changes, painted_before, copy.deepcopy(self.painted)))
+        del self._undo[:-MAX_UNDO]
+        self._redo.clear()
+        return True
 
     def undo(self) -> bool:
         if not self._undo:
@@ -228,12 +285,32 @@ class LabelEditor:
         background_only: bool,
     ) -> bool:
         """Set the voxels of ``mask`` (placed at ``origin`` in the plane) to ``value``."""
+        changed = False
+        self._generation += 1
+        for key, rows, cols, sub in self._pieces(axis, index, origin, mask):
+            chunk = self._chunk(key)
+            view = self._plane_view(chunk, axis, index, rows, cols)
+            select = _selected(view, sub, value, background_only)
+            if not select.any():
+                continue
+            if self._before is not None and key not in self._before:
+                self._before[key] = chunk.copy()
+            view[select] = value
+            self._modified[key] = self._generation
+            changed = True
+        if changed:
+            self.painted[AXIS_NAMES[axis]].add(int(index))
+        return changed
+
+    def _pieces(
+        self, axis: int, index: int, origin: tuple[int, int], mask: np.ndarray
+    ) -> Iterator[tuple[ChunkKey, slice, slice, np.ndarray]]:
+        """The chunks that ``mask`` (placed at ``origin`` in plane ``index``) touches: key,
+        rows and columns of the plane within the chunk, and the part of the mask there."""
         row_axis, col_axis = PLANE_AXES[axis]
         cr, cc = self.chunk_shape[row_axis], self.chunk_shape[col_axis]
         r0, c0 = origin
         r1, c1 = r0 + mask.shape[0], c0 + mask.shape[1]
-        changed = False
-        self._generation += 1
         for ir in range(r0 // cr, -(-r1 // cr)):
             for ic in range(c0 // cc, -(-c1 // cc)):
                 a0, a1 = max(r0, ir * cr), min(r1, (ir + 1) * cr)
@@ -241,36 +318,24 @@ class LabelEditor:
                 sub = mask[a0 - r0 : a1 - r0, b0 - c0 : b1 - c0]
                 if not sub.any():
                     continue
-                key_list = [0, 0, 0]
-                key_list[axis] = index // self.chunk_shape[axis]
-                key_list[row_axis], key_list[col_axis] = ir, ic
-                key: ChunkKey = tuple(key_list)  # type: ignore[assignment]
-                chunk = self._chunk(key)
-                view = self._plane_view(
-                    chunk,
-                    axis,
-                    index,
-                    slice(a0 - ir * cr, a1 - ir * cr),
-                    slice(b0 - ic * cc, b1 - ic * cc),
-                )
-                select = sub & (view != value)
-                if background_only and value != 0:
-                    select &= view == 0
-                if not select.any():
-                    continue
-                if self._before is not None and key not in self._before:
-                    self._before[key] = chunk.copy()
-                view[select] = value
-                self._modified[key] = self._generation
-                changed = True
-        if changed:
-            self.painted[AXIS_NAMES[axis]].add(int(index))
-        return changed
+                key = [0, 0, 0]
+                key[axis] = index // self.chunk_shape[axis]
+                key[row_axis], key[col_axis] = ir, ic
+                rows = slice(a0 - ir * cr, a1 - ir * cr)
+                yield tuple(key), rows, slice(b0 - ic * cc, b1 - ic * cc), sub  # type: ignore[misc]
 
     def _apply(self, step: _Step, new: bool) -> None:
         self._generation += 1
         for change in step.changes:
             chunk = self._chunk(change.key)
-            chunk.flat[change.flat] = change.new if new else change.old
+            chunk.reshape(-1)[change.flat] = change.new if new else change.old  # a view
             self._modified[change.key] = self._generation
         self.painted = copy.deepcopy(step.painted_after if new else step.painted_before)
+
+
+def _selected(view: np.ndarray, mask: np.ndarray, value: int, background_only: bool) -> np.ndarray:
+    """The voxels of ``mask`` that painting ``value`` changes."""
+    select = mask & (view != value)
+    if background_only and value != 0:
+        select &= view == 0
+    return select

@@ -3,6 +3,8 @@
 The first brush stroke on an image without a label set creates one ("labels", classes of the
 demo's or background/foreground). Saving writes the edited chunks in a plain Python thread
 (file I/O and numpy only), then records the painted slices in the catalog on the GUI thread.
+A flood fill is computed in a plain Python thread too (a whole 2048 x 2048 plane takes ~1 s)
+and applied on the GUI thread; until then the label set takes no other edit.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from emstudio.core.project.labels import (
     set_labelled_slices,
     write_label_chunks,
 )
-from emstudio.gui.label_editor import LabelEditor
+from emstudio.gui.label_editor import Fill, LabelEditor
 from emstudio.gui.layers import Layer, LayerSet
 from emstudio.gui.plane_loader import PlaneLoader
 from emstudio.gui.viewstate import PLANE_AXES, ViewState
@@ -38,6 +40,7 @@ class LabelSession(QObject):
     saved = Signal(str)  # a message for the status bar
     failed = Signal(str)
     _written = Signal(object)  # from the saving thread: (generation, error or None)
+    _filled = Signal(object)  # from the fill thread: (editor, Fill or error)
 
     def __init__(
         self, state: ViewState, layers: LayerSet, loader: PlaneLoader, parent: QObject | None = None
@@ -48,9 +51,12 @@ class LabelSession(QObject):
         self.loader = loader
         self.editor: LabelEditor | None = None
         self.saving = False
+        self.filling = False
         self._saving_thread: threading.Thread | None = None
+        self._fill_thread: threading.Thread | None = None
         self._pending: tuple[Layer, dict] | None = None
         self._written.connect(self._on_written)
+        self._filled.connect(self._on_filled)
 
     # -- the editor -----------------------------------------------------------------------------
     def editor_of(self, layer: Layer) -> LabelEditor | None:
@@ -62,6 +68,11 @@ class LabelSession(QObject):
         layer = self.layers.layer("labels")
         return self.editor_of(layer) if layer is not None else None
 
+    @property
+    def busy(self) -> bool:
+        """Saving or filling: the edits cannot change now."""
+        return self.saving or self.filling
+
     def modified(self) -> bool:
         return self.editor is not None and self.editor.modified
 
@@ -72,7 +83,7 @@ class LabelSession(QObject):
         self.stateChanged.emit()
 
     def _ensure_editor(self) -> LabelEditor | None:
-        if self.saving:
+        if self.saving or self.filling:
             return None
         layer = self.layers.layer("labels")
         if layer is None:
@@ -124,7 +135,7 @@ class LabelSession(QObject):
         self, axis: int, index: int, start: tuple[float, float], end: tuple[float, float]
     ) -> None:
         editor = self.editor
-        if editor is None or editor is not self.current_editor():
+        if editor is None or editor is not self.current_editor() or self.filling:
             return
         paint = self.state.paint
         erase = paint.tool == "eraser"
@@ -146,6 +157,10 @@ class LabelSession(QObject):
         self.end_stroke()
 
     def fill(self, axis: int, index: int, seed: tuple[int, int], plane: np.ndarray | None) -> None:
+        """Start a flood fill in a worker thread; ``edited`` follows when it is applied."""
+        if self.filling:
+            self.failed.emit("The previous fill is still running.")
+            return
         editor = self._ensure_editor()
         if editor is None:
             return
@@ -153,19 +168,40 @@ class LabelSession(QObject):
             self.failed.emit("The label plane is still loading; click again.")
             return
         paint = self.state.paint
-        editor.begin_step()
-        editor.fill(axis, index, seed, plane, paint.value, paint.background_only)
-        if editor.end_step():
+        self.filling = True
+        self.stateChanged.emit()
+
+        def work() -> None:
+            try:
+                fill = editor.fill_changes(
+                    axis, index, seed, plane, paint.value, paint.background_only
+                )
+            except Exception as exc:  # reported to the user on the GUI thread
+                logging.getLogger(__name__).exception("flood fill failed")
+                self._filled.emit((editor, exc))
+                return
+            self._filled.emit((editor, fill))
+
+        self._fill_thread = threading.Thread(target=work, name="flood-fill", daemon=True)
+        self._fill_thread.start()
+
+    def _on_filled(self, result: tuple[LabelEditor, Fill | BaseException]) -> None:
+        editor, fill = result
+        self._fill_thread = None
+        self.filling = False
+        if isinstance(fill, BaseException):
+            self.failed.emit(f"The fill failed: {fill}")
+        elif editor is self.editor and editor.apply_fill(fill):
             self.edited.emit()
-            self.stateChanged.emit()
+        self.stateChanged.emit()
 
     def undo(self) -> None:
-        if self.editor is not None and not self.saving and self.editor.undo():
+        if self.editor is not None and not self.busy and self.editor.undo():
             self.edited.emit()
             self.stateChanged.emit()
 
     def redo(self) -> None:
-        if self.editor is not None and not self.saving and self.editor.redo():
+        if self.editor is not None and not self.busy and self.editor.redo():
             self.edited.emit()
             self.stateChanged.emit()
 
@@ -197,9 +233,11 @@ class LabelSession(QObject):
         return True
 
     def wait(self) -> None:
-        """Block until a running save has finished writing (closing the project)."""
-        if self._saving_thread is not None:
-            self._saving_thread.join()
+        """Block until a running save has finished writing and a fill has been computed
+        (closing the project)."""
+        for thread in (self._saving_thread, self._fill_thread):
+            if thread is not None:
+                thread.join()
 
     def _on_written(self, result: tuple[int, BaseException | None]) -> None:
         generation, error = result

@@ -36,6 +36,7 @@ class _SlotControls(QGroupBox):
         self.setCheckable(True)
         self.toggled.connect(lambda on: state.set_overlay(slot, visible=on))
         self.volume = QComboBox()
+        self.volume.setToolTip("The volume drawn over the image in this layer")
         self.volume.activated.connect(
             lambda _: panel.overlayChosen.emit(slot, self.volume.currentData() or "")
         )
@@ -96,6 +97,7 @@ class LayerPanel(QWidget):
         self.state = state
         self.layers = layers
         self.image = QComboBox()
+        self.image.setToolTip("The image shown in the views (the overlays must match it)")
         self.image.activated.connect(lambda _: self.imageChosen.emit(self.image.currentText()))
         self.slots = {slot: _SlotControls(slot, state, self) for slot in OVERLAYS}
         self._names: dict[str, list[str]] = {slot: [] for slot in OVERLAYS}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from emstudio.core.project import Project, VolumeRecord
 from emstudio.core.volume.store import Volume
+from emstudio.gui.planes import level_factors
 from emstudio.gui.viewstate import OVERLAYS, ViewState
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,7 @@ class Layer:
 
     def factor(self, level: int) -> tuple[int, int, int]:
         """Voxels of level 0 per voxel of ``level``, along z, y, x."""
-        base, scale = self.volume.scales[0], self.volume.scales[level]
-        return tuple(max(1, round(s / b)) for s, b in zip(scale, base, strict=True))  # type: ignore[return-value]
+        return level_factors(self.volume)[level]
 
     def level_for(self, axes: tuple[int, int], nm_per_pixel: float) -> int:
         """The coarsest level still at least as fine as the screen along both in-plane axes."""

@@ -41,6 +41,7 @@ from emstudio.gui.demo import DemoBuilder
 from emstudio.gui.locations import app_icon, demo_project_path, log_dir
 from emstudio.gui.recent import RecentProjects
 from emstudio.gui.start_page import DESCRIPTION, StartPage
+from emstudio.gui.tour import add_tour_action
 from emstudio.gui.workspace_menus import add_dock_toggles, build_workspace_menus
 
 if TYPE_CHECKING:  # imported when first needed: the start page shows without it
@@ -344,6 +345,7 @@ class MainWindow(QMainWindow):
         )
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.help_menu = self.menuBar().addMenu("&Help")
+        self.tour_action = add_tour_action(self, self.help_menu)
         self.about_action = self._action(self.help_menu, "&About emstudio", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.log_action = self._action(self.help_menu, "Open &log folder", self.open_log_folder)

@@ -1,4 +1,4 @@
-"""Measurements as a sortable table with a histogram of any column.
+"""Measurements as a sortable table beside a histogram of any column.
 
 Rows are the dictionaries ``emstudio.core.measure.table`` makes (or reads back from CSV).
 Selecting a row emits ``object_selected(id)``; ``select_object(id)`` selects a row from outside
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
+STRUCTURE = "structure"  # the column naming a row's segmentation, when several are shown
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -84,8 +85,16 @@ class MeasureModel(QAbstractTableModel):
     def values(self, column: str) -> np.ndarray:
         return np.array([float(r[column]) for r in self.rows], np.float64)
 
-    def row_of(self, object_id: int) -> int | None:
-        return next((i for i, r in enumerate(self.rows) if r.get("id") == object_id), None)
+    def row_of(self, object_id: int, structure: str | None = None) -> int | None:
+        """The row of an object (of ``structure``, when rows name their structure)."""
+        return next(
+            (
+                i
+                for i, r in enumerate(self.rows)
+                if r.get("id") == object_id and (structure is None or r.get(STRUCTURE) == structure)
+            ),
+            None,
+        )
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
@@ -118,9 +127,10 @@ class MeasureModel(QAbstractTableModel):
 
 
 class MeasureTable(QWidget):
-    """The table (sortable by any column) above a histogram of the chosen column."""
+    """The table (sortable by any column) beside a histogram of the chosen column."""
 
     object_selected = Signal(int)
+    row_selected = Signal(object)  # the selected row (dict), by the user
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,9 +172,11 @@ class MeasureTable(QWidget):
         row.addWidget(self.column_box, 1)
         box.addLayout(row)
         box.addWidget(self.plot, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter = QSplitter(Qt.Orientation.Horizontal)  # a wide, low dock: table, histogram
         splitter.addWidget(self.view)
         splitter.addWidget(lower)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -198,19 +210,30 @@ class MeasureTable(QWidget):
         self.box.autoRange()
         return counts, edges
 
-    def selected_object(self) -> int | None:
+    def selected_row(self) -> dict[str, object] | None:
         rows = self.view.selectionModel().selectedRows()
         if not rows:
             return None
-        source = self.proxy.mapToSource(rows[0])
-        return int(self.model.rows[source.row()]["id"])
+        return self.model.rows[self.proxy.mapToSource(rows[0]).row()]
 
-    def select_object(self, object_id: int | None) -> None:
-        """Select (and scroll to) an object's row, without emitting ``object_selected``."""
+    def selected_object(self) -> int | None:
+        row = self.selected_row()
+        return None if row is None else int(row["id"])
+
+    def shown_rows(self) -> list[dict[str, object]]:
+        """The rows in the order shown (sorted as the user sorted them)."""
+        return [
+            self.model.rows[self.proxy.mapToSource(self.proxy.index(i, 0)).row()]
+            for i in range(self.proxy.rowCount())
+        ]
+
+    def select_object(self, object_id: int | None, structure: str | None = None) -> None:
+        """Select (and scroll to) an object's row (of ``structure``, when rows name theirs),
+        without emitting ``object_selected`` / ``row_selected``."""
         self._emitting = False
         try:
             selection = self.view.selectionModel()
-            row = self.model.row_of(object_id) if object_id is not None else None
+            row = self.model.row_of(object_id, structure) if object_id is not None else None
             if row is None:
                 selection.clearSelection()
                 return
@@ -225,6 +248,7 @@ class MeasureTable(QWidget):
             self._emitting = True
 
     def _selection_changed(self, *_: object) -> None:
-        found = self.selected_object()
-        if self._emitting and found is not None:
-            self.object_selected.emit(found)
+        row = self.selected_row()
+        if self._emitting and row is not None:
+            self.object_selected.emit(int(row["id"]))
+            self.row_selected.emit(row)

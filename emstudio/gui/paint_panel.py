@@ -69,6 +69,7 @@ class PaintPanel(QWidget):
         self.size.setToolTip("Brush diameter in voxels (keys [ and ] change it)")
         self.size.valueChanged.connect(lambda v: state.set_paint(size=v))
         self.value = QComboBox()
+        self.value.setToolTip("The class the brush and fill paint (mitochondria, nucleus...)")
         self.value.setIconSize(QSize(14, 14))
         self.value.activated.connect(lambda _: state.set_paint(value=int(self.value.currentData())))
         self.background_only = QCheckBox("Paint only on background")
@@ -78,6 +79,10 @@ class PaintPanel(QWidget):
         self.redo_button = QPushButton("Redo")
         self.save_button = QPushButton("Save labels")
         self.new_button = QPushButton("New label set…")
+        self.undo_button.setToolTip("Undo the last stroke (Ctrl+Z)")
+        self.redo_button.setToolTip("Redo the stroke just undone (Ctrl+Shift+Z)")
+        self.save_button.setToolTip("Write the painted slices into the project (Ctrl+S)")
+        self.new_button.setToolTip("Start an empty label set for the image shown")
         self.undo_button.clicked.connect(session.undo)
         self.redo_button.clicked.connect(session.redo)
         self.save_button.clicked.connect(session.save)
@@ -93,8 +98,9 @@ class PaintPanel(QWidget):
     def update_status(self) -> None:
         editor = self.session.current_editor()
         layer = self.layers.layer("labels")
-        self.undo_button.setEnabled(editor is not None and editor.can_undo)
-        self.redo_button.setEnabled(editor is not None and editor.can_redo)
+        idle = not self.session.busy
+        self.undo_button.setEnabled(editor is not None and editor.can_undo and idle)
+        self.redo_button.setEnabled(editor is not None and editor.can_redo and idle)
         self.save_button.setEnabled(self.session.modified() and not self.session.saving)
         if layer is None:
             self.status.setText("No label set yet: painting creates one.")
@@ -108,6 +114,8 @@ class PaintPanel(QWidget):
         counts = ", ".join(f"{len(painted[a])} {titles[a]}" for a in AXIS_NAMES)
         if self.session.saving:
             change = "saving…"
+        elif self.session.filling:
+            change = "filling…"
         elif self.session.modified():
             change = "unsaved changes"
         else:

@@ -27,6 +27,10 @@ class PlaneLoader(QObject):
     def get(self, key: PlaneKey) -> np.ndarray | None:
         return self.cache.get(key)
 
+    def overview(self, key: PlaneKey) -> tuple[PlaneKey, np.ndarray] | None:
+        """A coarser plane to draw at once while ``key``'s plane is read (see ``planes``)."""
+        return self.reader.overview(key)
+
     def request(self, keys: Iterable[PlaneKey], group: object = None) -> None:
         """Read the missing planes soon, then prefetch around them (per ``group``: a view)."""
         self.reader.request(keys, group)

@@ -7,6 +7,12 @@ next planes in memory. Requests of the current cursor go first; prefetches of an
 cursor are dropped. The reader calls ``on_ready(key)`` from its thread: the GUI side turns that
 into a queued Qt signal.
 
+For each volume shown, the reader also keeps an *overview*: the finest coarser-than-full level
+that fits ``OVERVIEW_BYTES`` (level 0 only for a one-level volume; none if no level fits),
+whole in memory, read once after the first wanted planes. A plane never seen before is then
+drawn at once from it (a slice of an in-memory array, < 1 ms) while the reader fetches the
+full-resolution plane: a far jump shows an image at once and sharpens when the read is done.
+
 Planes are cached as the views show them (``viewstate.PLANE_AXES``): XY (y, x), XZ (z, x) and
 YZ transposed to (y, z), contiguous, so that drawing never copies or transposes on the GUI
 thread (a 2048 x 512 transpose costs ~7 ms).
@@ -30,6 +36,7 @@ log = logging.getLogger(__name__)
 CACHE_BYTES = 768 * 2**20
 BLOCK_BYTES = 16 * 2**20  # one prefetch read: 4 XY planes of 2048 x 2048, 16 XZ of 512 x 2048
 MAX_BLOCK = 16
+OVERVIEW_BYTES = 64 * 2**20  # one volume's overview level: 256 x 512 x 512 uint8 at most
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,50 @@ class PlaneKey:
 
     def at(self, index: int) -> PlaneKey:
         return PlaneKey(self.path, self.axis, index, self.level, self.version)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A whole coarse level of one store version, in memory (read-only); ``data`` is None
+    when no level of the store fits the budget (nothing stands in then)."""
+
+    version: int
+    level: int
+    data: np.ndarray | None  # (z, y, x) of ``level``
+    factors: tuple[tuple[int, int, int], ...]  # level-0 voxels per voxel, for every level
+
+    def plane(self, key: PlaneKey) -> tuple[PlaneKey, np.ndarray] | None:
+        """The overview plane holding ``key``'s plane (display orientation), if it is coarser
+        than or as fine as ``key``'s level asks; None for another version or a finer level."""
+        if self.data is None or key.version != self.version or key.level > self.level:
+            return None
+        across = self.factors[self.level][key.axis] // self.factors[key.level][key.axis]
+        index = min(key.index // max(across, 1), self.data.shape[key.axis] - 1)
+        at: list[object] = [slice(None)] * 3
+        at[key.axis] = index
+        plane = self.data[tuple(at)]
+        shown = np.ascontiguousarray(plane.T if key.axis == 2 else plane)
+        shown.setflags(write=False)
+        return PlaneKey(key.path, key.axis, index, self.level, key.version), shown
+
+
+def overview_level(volume: Volume, budget: int = OVERVIEW_BYTES) -> int | None:
+    """The finest level below full resolution whose whole array fits ``budget`` bytes (level 0
+    only when there is no other, so zoomed-out views never make the reader load level 0
+    whole); None when no level fits."""
+    for level in range(min(1, volume.levels - 1), volume.levels):
+        if np.prod(volume.level_shape(level)) * volume.dtype.itemsize <= budget:
+            return level
+    return None
+
+
+def level_factors(volume: Volume) -> tuple[tuple[int, int, int], ...]:
+    """Voxels of level 0 per voxel of each level, along z, y, x."""
+    base = volume.scales[0]
+    return tuple(
+        tuple(max(1, round(s / b)) for s, b in zip(scale, base, strict=True))  # type: ignore[misc]
+        for scale in volume.scales
+    )
 
 
 class PlaneCache:
@@ -111,6 +162,7 @@ class PlaneReader:
         self.on_ready = on_ready
         self.prefetch = prefetch
         self._volumes: dict[str, Volume] = {}
+        self._overviews: dict[str, Overview] = {}
         self._wanted: list[PlaneKey] = []  # newest request first
         self._around: dict[object, list[PlaneKey]] = {}  # prefetch centres, per caller
         self._condition = threading.Condition()
@@ -133,10 +185,17 @@ class PlaneReader:
             self._around[group] = keys
             self._condition.notify()
 
+    def overview(self, key: PlaneKey) -> tuple[PlaneKey, np.ndarray] | None:
+        """A coarser stand-in for ``key``'s plane from the in-memory overview (None until the
+        overview of its store is read)."""
+        overview = self._overviews.get(key.path)
+        return overview.plane(key) if overview is not None else None
+
     def forget(self, path: str) -> None:
         """Drop the planes and pending reads of one store (it was rewritten or deleted)."""
         with self._condition:
             self._volumes.pop(path, None)
+            self._overviews.pop(path, None)
             self._drop(path)
         self.cache.forget(path)
 
@@ -148,6 +207,7 @@ class PlaneReader:
             self._wanted.clear()
             self._around.clear()
             self._volumes.clear()
+            self._overviews.clear()
             self._condition.notify()
         if thread is not None:
             thread.join(timeout=10)
@@ -164,7 +224,10 @@ class PlaneReader:
                     return
             key, start, stop = task
             try:
-                self._read(key, start, stop)
+                if stop < 0:
+                    self._read_overview(key)
+                else:
+                    self._read(key, start, stop)
             except Exception:  # a vanished or damaged store: tell the log, keep serving
                 log.exception("cannot read planes %s..%s of %s", start, stop - 1, key)
                 with self._condition:
@@ -176,8 +239,9 @@ class PlaneReader:
         self._around = {g: [k for k in ks if k.path != path] for g, ks in self._around.items()}
 
     def _next_task(self) -> tuple[PlaneKey, int, int] | None:
-        """The next read (called with the lock held): a wanted plane alone, else the block
-        holding the nearest uncached neighbour of any prefetch centre (ahead first)."""
+        """The next read (called with the lock held): a wanted plane alone, else a missing
+        overview (``stop`` -1), else the block holding the nearest uncached neighbour of any
+        prefetch centre (ahead first)."""
         while self._wanted:
             key = self._wanted.pop(0)
             size = self._size(key)
@@ -186,6 +250,10 @@ class PlaneReader:
             if is_raw(self._volume(key.path), key.level):  # the neighbours follow as blocks
                 return key, key.index, key.index + 1
             return (key, *self._block(key, size, ahead=True))
+        for key in [k for keys in self._around.values() for k in keys]:
+            overview = self._overviews.get(key.path)
+            if (overview is None or overview.version != key.version) and self._size(key):
+                return key, -1, -1
         for distance in range(1, self.prefetch + 1):
             for centre in [k for keys in self._around.values() for k in keys]:
                 size = self._size(centre)
@@ -224,6 +292,18 @@ class PlaneReader:
         if volume is None:
             volume = self._volumes[path] = Volume(path)
         return volume
+
+    def _read_overview(self, key: PlaneKey) -> None:
+        volume = self._volume(key.path)
+        level = overview_level(volume)
+        data = None
+        if level is not None:
+            data = read_planes(volume, 0, 0, volume.level_shape(level)[0], level)
+            data.setflags(write=False)
+        overview = Overview(key.version, level or 0, data, level_factors(volume))
+        with self._condition:
+            if any(k.path == key.path for ks in self._around.values() for k in ks):
+                self._overviews[key.path] = overview  # not if forgotten meanwhile
 
     def _read(self, key: PlaneKey, start: int, stop: int) -> None:
         block = read_planes(self._volume(key.path), key.axis, start, stop, key.level)

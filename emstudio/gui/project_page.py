@@ -1,13 +1,15 @@
 """The workspace of an open project: the slice views in the middle, docks around them.
 
-Docks: Project (browser) and Paint (label tools) on the left, Display (image, overlays) and
-Contrast on the right; other widgets (jobs, 3D view, measurements...) join with ``add_dock``.
-Every part observes the one Qt-free ``ViewState`` (``self.state``).
+Docks: Project (browser), Paint (label tools) and Proofreading (instances) on the left,
+Display (image, overlays) and Contrast on the right; other widgets (jobs, 3D view,
+measurements...) join with ``add_dock``. Every part observes the one Qt-free ``ViewState``
+(``self.state``).
 """
 
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
@@ -25,17 +27,23 @@ from PySide6.QtWidgets import (
 from emstudio.core.project import Project, VolumeRecord
 from emstudio.gui.contrast_panel import ContrastPanel
 from emstudio.gui.import_dialog import ImportDialog
-from emstudio.gui.label_session import LabelSession
+from emstudio.gui.label_session import LabelSession, unique_name
 from emstudio.gui.layer_panel import LayerPanel
 from emstudio.gui.layers import SLOT_KINDS, LayerSet
 from emstudio.gui.new_label_set import ask_new_label_set
 from emstudio.gui.paint_panel import PaintPanel
 from emstudio.gui.plane_loader import PlaneLoader
 from emstudio.gui.project_panel import ProjectPanel
+from emstudio.gui.proofread_panel import ProofreadPanel
+from emstudio.gui.proofread_session import ProofreadSession
 from emstudio.gui.viewer_grid import ViewerGrid
-from emstudio.gui.viewstate import ViewState
+from emstudio.gui.viewstate import SELECTION, ViewState
 from emstudio.gui.volume_actions import VolumeActions
 from emstudio.gui.workspace_settings import restore_settings, save_settings
+from emstudio.jobs.spec import JobSpec
+
+if TYPE_CHECKING:
+    from emstudio.gui.workbench import Workbench
 
 EMPTY_TEXT = (
     "<p style='font-size: large'><b>This project has no image yet.</b></p>"
@@ -70,12 +78,14 @@ class ProjectPage(QMainWindow):
             self.setCorner(corner, area)
         self.project: Project | None = None
         self.import_dialog: ImportDialog | None = None
+        self.workbench: Workbench | None = None  # the project's job queue (set by Workbench)
         self.known_docks: set[str] = set()  # docks in the saved arrangement (restore_settings)
         self.state = ViewState()
         self.layers = LayerSet(self.state)
         self.loader = PlaneLoader(self)
         self.labels = LabelSession(self.state, self.layers, self.loader, self)
-        self.viewer = ViewerGrid(self.state, self.layers, self.loader, self.labels)
+        self.proofread = ProofreadSession(self.state, self.layers, self)
+        self.viewer = ViewerGrid(self.state, self.layers, self.loader, self.labels, self.proofread)
         self.empty_label = QLabel()
         self.empty_label.setTextFormat(Qt.TextFormat.RichText)
         self.empty_label.setWordWrap(True)
@@ -90,14 +100,20 @@ class ProjectPage(QMainWindow):
         self.layer_panel = LayerPanel(self.state, self.layers)
         self.contrast_panel = ContrastPanel(self.state, self.layers)
         self.paint_panel = PaintPanel(self.state, self.layers, self.labels)
+        self.proofread_panel = ProofreadPanel(self.state, self.proofread)
+        self._undo_target: LabelSession | ProofreadSession = self.labels  # edited last
         self.actions = VolumeActions(self)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
             "project": self.add_dock(self.panel, "Project", left),
             "paint": self.add_dock(_padded(self.paint_panel), "Paint", left),
+            "proofread": self.add_dock(_padded(self.proofread_panel), "Proofreading", left),
             "display": self.add_dock(_scrolled(self.layer_panel), "Display", right),
             "contrast": self.add_dock(_padded(self.contrast_panel), "Contrast", right),
         }
+        # Paint and Proofreading share a place (a saved arrangement, restored below, wins)
+        self.tabifyDockWidget(self.docks["paint"], self.docks["proofread"])
+        self.docks["paint"].raise_()
         # the names the start-up page had (tests and the main window use them)
         self.name_label = self.panel.name_label
         self.path_label = self.panel.path_label
@@ -159,6 +175,7 @@ class ProjectPage(QMainWindow):
         self.panel.show_project(self.project, shown)
         self.layer_panel.reload()
         self.paint_panel.update_status()
+        self.proofread_panel.update_status()
         has_image = self.layers.image is not None
         text = EMPTY_TEXT.format(path=html.escape(str(self.project.path)))
         if self.layers.problems:
@@ -175,10 +192,11 @@ class ProjectPage(QMainWindow):
         """Forget the project (the main window closes it)."""
         self.labels.wait()
         self.labels.discard()
+        self.proofread.wait()
+        self.proofread.discard()
         self.contrast_panel.wait()
         self.loader.stop()
         self.loader.cache.forget_all()
-        self.actions.stop()
         self.actions.project = None
         self.layers.close()
         self.state.set_image(None, (1, 1, 1), (1.0, 1.0, 1.0))
@@ -190,9 +208,12 @@ class ProjectPage(QMainWindow):
         """Whether the views show every plane they want (screenshots wait for this)."""
         return self.central.currentWidget() is not self.viewer or self.viewer.settled
 
-    def confirm_close(self) -> bool:
-        """Ask about unsaved label edits; False when the user cancels."""
-        if not self.labels.modified():
+    def confirm_close(self, slot: str | None = None) -> bool:
+        """Ask about unsaved edits (of the ``slot`` overlay, or all); False when the user
+        cancels."""
+        if slot in (None, "instances") and not self._confirm_proofreading():
+            return False
+        if slot not in (None, "labels") or not self.labels.modified():
             return True
         layer = self.labels.editor.layer if self.labels.editor else None
         answer = QMessageBox.question(
@@ -214,15 +235,54 @@ class ProjectPage(QMainWindow):
             self.labels.discard()
         return True
 
+    def _confirm_proofreading(self) -> bool:
+        session = self.proofread
+        if not session.modified() or self.project is None:
+            return True
+        layer = session.layer()
+        name = layer.name if layer else ""
+        answer = QMessageBox.question(
+            self,
+            "Unsaved proofreading",
+            f"The instances {name!r} have unsaved proofreading edits. Save them as a new version?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Save:
+            taken = {v.name for v in self.project.catalog.volumes()}
+            session.wait()
+            QCoreApplication.processEvents()  # a task that just ended reports first
+            if session.save_version(unique_name(f"{name}-proofread", taken)):
+                session.wait()
+                QCoreApplication.processEvents()  # delivers the save's result (catalog row)
+        session.discard()
+        return True
+
+    def _show_proofreading(self, topic: str) -> None:
+        """Bring the Proofreading panel forward when objects get selected."""
+        if topic == SELECTION and self.state.selection:
+            self.docks["proofread"].raise_()
+
+    def undo(self) -> None:
+        """Undo the last edit of what was edited last (painting or proofreading)."""
+        self._undo_target.undo()
+
+    def redo(self) -> None:
+        self._undo_target.redo()
+
     def save_settings(self) -> None:
         save_settings(self)
 
     # -- actions --------------------------------------------------------------------------------
     def open_import_dialog(self) -> ImportDialog | None:
-        if self.project is None:
+        if self.project is None or self.workbench is None:
             return None
         if self.import_dialog is None:
-            dialog = ImportDialog(self.project, self)
+            dialog = ImportDialog(self.project, self.workbench, self)
             dialog.imported.connect(self._imported)
             dialog.finished.connect(self._import_closed)
             self.import_dialog = dialog
@@ -230,8 +290,13 @@ class ProjectPage(QMainWindow):
         self.import_dialog.raise_()
         return self.import_dialog
 
+    def submit_job(self, spec: JobSpec) -> None:
+        """Run a job in the project's job queue (it shows in the Jobs dock)."""
+        if self.workbench is not None:
+            self.workbench.submit(spec)
+
     def new_label_set(self) -> None:
-        if self.project is None or self.layers.image is None or not self.confirm_close():
+        if self.project is None or self.layers.image is None or not self.confirm_close("labels"):
             return
         existing = self.layers.layer("labels")
         chosen = ask_new_label_set(self, self.project, self.layers.image.record, existing)
@@ -249,7 +314,7 @@ class ProjectPage(QMainWindow):
                 self.layers.show_image(record.name)
         else:
             slot = SLOT_OF_KIND[record.kind]
-            if slot == "labels" and not self.confirm_close():
+            if slot != "probability" and not self.confirm_close(slot):
                 return
             if record.name not in {r.name for r in self.layers.candidates(slot)}:
                 self.message.emit(f"{record.name!r} does not fit the image shown")
@@ -275,7 +340,7 @@ class ProjectPage(QMainWindow):
         self.loader.changed(str(self.project.resolve(record.path)) if self.project else "")
 
     def _overlay_chosen(self, slot: str, name: str) -> None:
-        if slot == "labels" and not self.confirm_close():
+        if slot != "probability" and not self.confirm_close(slot):
             self.layer_panel.reload()
             return
         if slot == "labels":
@@ -294,6 +359,7 @@ class ProjectPage(QMainWindow):
         self.actions.aboutToDelete.connect(self._before_delete)
         self.actions.changed.connect(self.refresh)
         self.actions.message.connect(self.message)
+        self.actions.jobRequested.connect(self.submit_job)
         self.layer_panel.imageChosen.connect(
             lambda name: self.project and self.show_volume(self.project.catalog.volume(name))
         )
@@ -302,6 +368,12 @@ class ProjectPage(QMainWindow):
         self.labels.saved.connect(self.message)
         self.labels.saved.connect(lambda _: self.refresh())
         self.labels.failed.connect(self.message)
+        self.labels.edited.connect(lambda: setattr(self, "_undo_target", self.labels))
+        self.proofread.edited.connect(lambda: setattr(self, "_undo_target", self.proofread))
+        self.proofread.message.connect(self.message)
+        self.proofread.failed.connect(lambda text: QMessageBox.warning(self, "Proofreading", text))
+        self.proofread.saved.connect(lambda _: self.refresh())
+        self.state.subscribe(self._show_proofreading)
 
 
 def _padded(widget: QWidget) -> QWidget:

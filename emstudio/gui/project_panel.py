@@ -79,6 +79,7 @@ class ProjectPanel(QWidget):
         import_button.setToolTip("Import a stack (TIFF, MRC, HDF5, Zarr, folder of slices)")
         import_button.clicked.connect(self.importRequested)
         close_button = QPushButton("Close project")
+        close_button.setToolTip("Close this project and go back to the start page")
         close_button.clicked.connect(self.closeRequested)
         buttons = QHBoxLayout()
         buttons.addWidget(import_button)

@@ -1,9 +1,11 @@
 """One slice view (XY, XZ or YZ): title, canvas and slice slider, observing the ViewState.
 
 The view asks the plane loader for the planes of its slice, at the resolution level its zoom
-needs, draws those in the cache at once and the others when the reader thread has them. It
-changes only the ViewState (cursor, hover) and the label session (painting); the other views
-follow through the state.
+needs, draws those in the cache at once and the others when the reader thread has them; until
+then it draws the coarser plane of the loader's in-memory overview, so a slice change never
+leaves the old image (or nothing) on screen. It changes only the ViewState (cursor, hover),
+the label session (painting) and the proofreading session (selection, seeds); the other
+views follow through the state.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from emstudio.gui.label_session import LabelSession
 from emstudio.gui.layers import Layer, LayerSet
 from emstudio.gui.plane_loader import PlaneLoader
 from emstudio.gui.planes import PlaneKey
+from emstudio.gui.proofread_session import ProofreadSession
+from emstudio.gui.seed_marks import SeedMarks
 from emstudio.gui.slice_canvas import AXIS_COLOURS, SliceCanvas
 from emstudio.gui.viewstate import (
     AXIS_TITLES,
@@ -37,6 +41,7 @@ from emstudio.gui.viewstate import (
     LAYERS,
     OVERLAYS,
     PLANE_AXES,
+    SELECTION,
     TOOL,
     VOLUME,
     Hover,
@@ -100,6 +105,7 @@ class SliceView(QWidget):
         layers: LayerSet,
         loader: PlaneLoader,
         labels: LabelSession,
+        proofread: ProofreadSession,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -109,15 +115,18 @@ class SliceView(QWidget):
         self.layers = layers
         self.loader = loader
         self.labels = labels
+        self.proofread = proofread
         self.canvas = SliceCanvas(axis, self, self)
         self.title = QLabel()
         self.title.setStyleSheet(f"color: rgb{AXIS_COLOURS[axis]}; font-weight: bold;")
         self.position = QLabel()
         self.slider = SliceSlider()
+        self.slider.setToolTip("Move through the slices (ticks mark painted slices)")
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.valueChanged.connect(lambda value: state.set_slice(axis, value))
         self._wanted: dict[str, PlaneKey] = {}  # slot -> plane it should show
         self._shown: dict[str, PlaneKey] = {}  # slot -> plane it shows
+        self._stand_ins: dict[str, PlaneKey] = {}  # slot -> overview plane while wanted loads
         self._data: dict[str, tuple[np.ndarray, tuple[int, int, int]]] = {}  # for hover values
         self._drag_last: tuple[float, float] | None = None
         self._hover_pos: QPointF | None = None
@@ -128,6 +137,9 @@ class SliceView(QWidget):
         loader.ready.connect(self._on_ready)
         labels.edited.connect(self._redraw_labels)
         labels.stateChanged.connect(self._update_marks)
+        self.seed_marks = SeedMarks(self.canvas.box, self.row_axis, self.col_axis)
+        proofread.edited.connect(self._redraw_instances)
+        proofread.seedsChanged.connect(self._show_seeds)
         self.canvas.box.sigResized.connect(self._show_camera)
 
     # -- public ---------------------------------------------------------------------------------
@@ -139,6 +151,14 @@ class SliceView(QWidget):
     def settled(self) -> bool:
         """Whether every wanted plane is drawn (screenshots and benchmarks wait for this)."""
         return all(self._shown.get(slot) == key for slot, key in self._wanted.items())
+
+    @property
+    def drawn(self) -> bool:
+        """Whether every wanted plane is drawn, at full resolution or as its overview stand-in."""
+        return all(
+            self._shown.get(slot) in (key, self._stand_ins.get(slot))
+            for slot, key in self._wanted.items()
+        )
 
     def zoom_to_fit(self) -> float:
         """The zoom (nm per pixel) that shows this view's whole plane."""
@@ -159,10 +179,15 @@ class SliceView(QWidget):
                 continue
             wanted[slot] = self._key(slot, layer)
         self._wanted = wanted
+        self._stand_ins.clear()
         for slot, key in wanted.items():
+            if self._shown.get(slot) == key:
+                continue
             plane = self.loader.get(key)
-            if plane is not None and self._shown.get(slot) != key:
+            if plane is not None:
                 self._show(slot, key, plane)
+            elif slot != "labels" or self.labels.editor_of(self.layers.layer(slot)) is None:
+                self._show_stand_in(slot, key)
         if wanted:
             self.loader.request(list(wanted.values()), group=self.axis)
         self._update_title()
@@ -178,6 +203,15 @@ class SliceView(QWidget):
         level = self._levels[slot] = self._level(slot, layer)
         index = layer.index_at(self.axis, self.index, level)
         return self.loader.key(layer.path, self.axis, index, level)
+
+    def _show_stand_in(self, slot: str, key: PlaneKey) -> None:
+        """Draw the overview's coarser plane while ``key``'s plane is read (labels being
+        painted never: their edits exist at full resolution only)."""
+        stand_in = self.loader.overview(key)
+        if stand_in is not None:
+            self._stand_ins[slot] = stand_in[0]
+            if self._shown.get(slot) != stand_in[0]:
+                self._show(slot, *stand_in)
 
     def _item(self, slot: str) -> pg.ImageItem:
         return self.canvas.image if slot == "image" else self.canvas.overlays[slot]
@@ -202,14 +236,14 @@ class SliceView(QWidget):
             levels, lut = colors.grey_lut(self.state.contrast)
             item.setImage(plane, autoLevels=False, levels=levels, lut=lut)
         else:
-            plane = self._draw_overlay(slot, layer, item, plane)
+            plane = self._draw_overlay(slot, layer, item, plane, key)
             item.setOpacity(self.state.overlays[slot].opacity)
         item.setVisible(True)
         self._shown[slot] = key
         self._data[slot] = (plane, factor)
 
     def _draw_overlay(
-        self, slot: str, layer: Layer, item: pg.ImageItem, display: np.ndarray
+        self, slot: str, layer: Layer, item: pg.ImageItem, display: np.ndarray, key: PlaneKey
     ) -> np.ndarray:
         overlay = self.state.overlays[slot]
         if slot == "labels":
@@ -221,12 +255,22 @@ class SliceView(QWidget):
             )
             item.setImage(shown, autoLevels=False, levels=(0, 255), lut=CLASS_LUT)
         elif slot == "instances":
-            indices = colors.instance_indices(display, overlay.outlines)
+            display = self.proofread.instance_plane(layer, display, self.axis, key.index, key.level)
+            indices = colors.instance_indices(display, overlay.outlines, self.state.selection)
             item.setImage(indices, autoLevels=False, levels=(0, 255), lut=INSTANCE_LUT)
         else:
             lut = colors.probability_lut(overlay.threshold)
             item.setImage(display, autoLevels=False, levels=(0, 255), lut=lut)
         return display
+
+    def _redraw_instances(self) -> None:
+        self._shown.pop("instances", None)
+        self.refresh()
+
+    def _show_seeds(self) -> None:
+        self.seed_marks.show(
+            self.proofread.seeds_in_plane(self.axis, self.index), self.state.voxel_size
+        )
 
     def _redraw_labels(self) -> None:
         self._shown.pop("labels", None)
@@ -252,6 +296,9 @@ class SliceView(QWidget):
                 self.slider.setValue(self.index)
                 self.slider.blockSignals(False)
             self.refresh()
+            self._show_seeds()
+        elif topic == SELECTION:
+            self._redraw_instances()
         elif topic == LAYERS:
             for slot in OVERLAYS:
                 self._shown.pop(slot, None)
@@ -312,7 +359,15 @@ class SliceView(QWidget):
         if point is None:
             return
         tool = self.state.paint.tool
-        if tool == "navigate" or modifiers & Qt.KeyboardModifier.ShiftModifier:
+        shift = modifiers & Qt.KeyboardModifier.ShiftModifier
+        control = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
+        if self.proofread.seed_colour is not None and not shift:
+            self.proofread.seed_stroke(self.axis, self.index, point, point)
+        elif tool == "navigate":  # select the object clicked (Ctrl: add to the selection)
+            if not control:
+                self.state.set_cursor(self._voxel3d(*point))
+            self.proofread.select_at(self._voxel3d(*point), add=control)
+        elif shift:
             self.state.set_cursor(self._voxel3d(*point))
         elif tool == "fill":
             self.labels.fill(
@@ -322,9 +377,15 @@ class SliceView(QWidget):
             self.labels.stroke(self.axis, self.index, [point, point])
 
     def canvas_drag(self, start: QPointF, pos: QPointF, first: bool, last: bool) -> bool:
+        point = self.canvas.to_plane(pos, self.state.voxel_size)
+        if self.proofread.seed_colour is not None:  # painting the seeds of a split
+            begin = self.canvas.to_plane(start, self.state.voxel_size) if first else None
+            self._drag_last = begin or self._drag_last or point
+            self.proofread.seed_stroke(self.axis, self.index, self._drag_last, point)
+            self._drag_last = None if last else point
+            return True
         if self.state.paint.tool not in ("brush", "eraser"):
             return False
-        point = self.canvas.to_plane(pos, self.state.voxel_size)
         if first:
             self._drag_last = self.canvas.to_plane(start, self.state.voxel_size)
             self.labels.begin_stroke()

@@ -24,6 +24,7 @@ from emstudio.gui.label_session import LabelSession
 from emstudio.gui.layers import LayerSet
 from emstudio.gui.legend import Legend
 from emstudio.gui.plane_loader import PlaneLoader
+from emstudio.gui.proofread_session import ProofreadSession
 from emstudio.gui.slice_view import SliceView
 from emstudio.gui.viewstate import AXIS_TITLES, LAYOUT, PLANE_AXES, VOLUME, ViewState
 
@@ -40,11 +41,14 @@ class ViewerGrid(QWidget):
         layers: LayerSet,
         loader: PlaneLoader,
         labels: LabelSession,
+        proofread: ProofreadSession,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.state = state
-        self.views = [SliceView(axis, state, layers, loader, labels) for axis in range(3)]
+        self.views = [
+            SliceView(axis, state, layers, loader, labels, proofread) for axis in range(3)
+        ]
         for view in self.views:
             view.fit_requested = self.fit
             view.canvas.box.sigResized.connect(self._view_resized)
@@ -138,6 +142,7 @@ class ViewerGrid(QWidget):
         self.one_button.clicked.connect(lambda: self.state.set_layout(1))
         self.three_button.clicked.connect(lambda: self.state.set_layout(3))
         self.plane_combo = QComboBox()
+        self.plane_combo.setToolTip("The plane the single view shows (XY, XZ or YZ)")
         self.plane_combo.addItems(AXIS_TITLES)
         self.plane_combo.setEnabled(False)
         self.plane_combo.activated.connect(lambda axis: self.state.set_layout(1, axis))
@@ -149,7 +154,8 @@ class ViewerGrid(QWidget):
         actual.clicked.connect(self.actual_size)
         hint = QLabel("Wheel, PgUp/PgDn: slices · Ctrl+wheel: zoom · drag: pan")
         hint.setToolTip(
-            "Click: move the crosshair (the other views follow)\n"
+            "Click: move the crosshair (the other views follow) and select the object there\n"
+            "Ctrl+click: add an object to the selection (or take it out)\n"
             "Wheel, arrow keys, PgUp/PgDn: previous/next slice (Shift: 10 at a time)\n"
             "Ctrl+wheel or right-drag: zoom · drag: pan · double-click: fit"
         )

@@ -34,6 +34,7 @@ CONTRAST = "contrast"
 LAYOUT = "layout"
 CAMERA = "camera"  # the shared centre (nm) and zoom (nm per screen pixel) of the views
 TOOL = "tool"  # painting tool, brush size, class, background-only
+SELECTION = "selection"  # the selected objects (instance ids) changed
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class ViewState:
         self.views = 3  # 1 or 3 views shown
         self.single_axis = 0  # the view shown in the 1-view layout
         self.paint = Paint()
+        self.selection: tuple[int, ...] = ()  # selected instance ids, first selected first
         self._listeners: list[Listener] = []
 
     # -- observing ------------------------------------------------------------------------------
@@ -176,6 +178,13 @@ class ViewState:
         if single_axis is not None:
             self.single_axis = single_axis
         self.notify(LAYOUT)
+
+    def set_selection(self, ids: tuple[int, ...] | list[int]) -> None:
+        """Select objects (instance ids; 0 and repeats are dropped, order kept)."""
+        selection = tuple(dict.fromkeys(int(i) for i in ids if int(i)))
+        if selection != self.selection:
+            self.selection = selection
+            self.notify(SELECTION)
 
     def set_paint(self, **changes: Any) -> None:
         if "tool" in changes and changes["tool"] not in TOOLS:

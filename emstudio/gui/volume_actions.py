@@ -1,16 +1,15 @@
 """What the project panel's context menu does: rename, delete (confirmed), export, provenance.
 
-Export runs ``emstudio export`` in a child process (it opens the project read-only, so it may
-run while this window holds the project), with a progress dialog.
+Export is an ``export`` job of the project's job queue (``jobRequested``): it runs in its own
+process and shows its progress in the Jobs dock.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -18,20 +17,19 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QMessageBox,
     QPlainTextEdit,
-    QProgressDialog,
     QVBoxLayout,
     QWidget,
 )
 
-from emstudio.core.errors import EmstudioError
+from emstudio.core.errors import DestinationError, EmstudioError
+from emstudio.core.io.export import export_format
 from emstudio.core.project import Project, VolumeRecord
 from emstudio.core.project.manage import delete_volume, rename_volume
 from emstudio.gui.volume_table import format_shape
-from emstudio.jobs import launch
+from emstudio.jobs.spec import JobSpec
 
 EXPORT_DIR_KEY = "paths/last_export_dir"
 EXPORT_FILTERS = "TIFF (*.tif);;OME-Zarr (*.zarr);;HDF5 (*.h5)"
-PERCENT = re.compile(r"(\d{1,3})%")
 
 
 class VolumeActions(QObject):
@@ -40,12 +38,12 @@ class VolumeActions(QObject):
     changed = Signal()
     aboutToDelete = Signal(object)  # VolumeRecord: release it before its files go
     message = Signal(str)
+    jobRequested = Signal(object)  # a JobSpec for the project's job queue
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.parent_widget = parent
         self.project: Project | None = None
-        self.exports: list[QProcess] = []
 
     def rename(self, record: VolumeRecord) -> None:
         if self.project is None:
@@ -107,55 +105,25 @@ class VolumeActions(QObject):
         if not target:
             return
         QSettings().setValue(EXPORT_DIR_KEY, str(Path(target).parent))
-        self._run_export(record.name, target)
+        try:
+            export_format(Path(target))
+            if Path(target).exists():
+                raise DestinationError(f"{target} already exists: choose another name.")
+        except EmstudioError as exc:
+            QMessageBox.critical(self.parent_widget, "Cannot export", str(exc))
+            return
+        self.jobRequested.emit(
+            JobSpec(
+                kind="export",
+                project=str(self.project.path),
+                inputs={"volume": record.name},
+                params={"out": target},
+            )
+        )
+        self.message.emit(f"Exporting {record.name!r} to {target} (see the Jobs dock)")
 
     def provenance(self, title: str, details: dict) -> None:
         show_details(self.parent_widget, f"Provenance of {title}", details)
-
-    def stop(self) -> None:
-        """Kill running exports (the window is closing)."""
-        for process in self.exports:
-            process.kill()
-            process.waitForFinished(5000)
-        self.exports.clear()
-
-    def _run_export(self, name: str, target: str) -> None:
-        assert self.project is not None
-        command = launch.emstudio_command("export", str(self.project.path), name, "--out", target)
-        process = QProcess(self)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        dialog = QProgressDialog(f"Exporting {name!r}…", "Cancel", 0, 100, self.parent_widget)
-        dialog.setWindowTitle("Export")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(0)
-        dialog.canceled.connect(process.kill)
-        output: list[str] = []
-
-        def read() -> None:
-            text = bytes(process.readAllStandardOutput().data()).decode("utf-8", "replace")
-            output.extend(line for line in re.split(r"[\r\n]", text) if line.strip())
-            found = PERCENT.findall(text)
-            if found:
-                dialog.setValue(min(100, int(found[-1])))
-
-        def done(code: int, status: QProcess.ExitStatus) -> None:
-            read()
-            dialog.hide()
-            dialog.deleteLater()
-            if process in self.exports:
-                self.exports.remove(process)
-            process.deleteLater()
-            if status == QProcess.ExitStatus.NormalExit and code == 0:
-                self.message.emit(f"Exported {name!r} to {target}")
-            elif not dialog.wasCanceled():
-                QMessageBox.critical(
-                    self.parent_widget, "Export failed", "\n".join(output[-8:]) or f"exit {code}"
-                )
-
-        process.readyReadStandardOutput.connect(read)
-        process.finished.connect(done)
-        self.exports.append(process)
-        process.start(command[0], command[1:])
 
 
 def show_details(parent: QWidget, title: str, details: dict) -> None:

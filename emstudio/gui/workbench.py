@@ -1,6 +1,7 @@
 """The open project's job machinery in the main window: the Jobs dock, the Run menu whose
-dialogs (train, predict, crowd import) make jobs, and a refresh of the workspace when a job
-has added something to the project."""
+dialogs (train, predict, segment, mesh, measure, crowd import) make jobs, a refresh of the
+workspace when a job has added something to the project, the crowd dock (which follows crowd
+jobs) and the result docks (3D view, measurements)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDialog, QWidget
 
 from emstudio.core.project import Project
+from emstudio.gui.crowd.workspace import CrowdWorkspace
 from emstudio.gui.jobs.manager import JobManager
 from emstudio.gui.jobs.panel import JobPanel
+from emstudio.gui.results.workspace import ResultsWorkspace
 from emstudio.jobs.spec import JobSpec
 
 if TYPE_CHECKING:
@@ -32,10 +35,14 @@ class Workbench(QObject):
         self.run_menu.clear()
         self.run_menu.addAction("Train a model…", self.train)
         self.run_menu.addAction("Predict with a model…", self.predict)
+        self.results = ResultsWorkspace(window, project, self.manager, self.dock)
+        self.results.add_run_actions(self.run_menu, self._run_dialog)
         self.run_menu.addSeparator()
         self.run_menu.addAction("Import crowd tracings (Zooniverse)…", self.crowd_import)
         self.manager.job_status.connect(self._on_status)
+        self.crowd = CrowdWorkspace(window, project, self.manager, self.submit)
         self.panel.open_result.connect(self._open_result)
+        window.project_page.workbench = self  # import and export submit their jobs here
 
     def submit(self, spec: JobSpec) -> None:
         self.manager.submit(spec)
@@ -93,6 +100,10 @@ class Workbench(QObject):
         self._dispose()
 
     def _dispose(self) -> None:
+        if self.window.project_page.workbench is self:
+            self.window.project_page.workbench = None
+        self.crowd.close()
+        self.results.close()
         self.window.view_menu.removeAction(self.dock.toggleViewAction())
         self.dock.setParent(None)
         self.dock.deleteLater()

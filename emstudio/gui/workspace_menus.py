@@ -35,8 +35,8 @@ def build_workspace_menus(window: MainWindow) -> list[QAction]:
         size = page.state.paint.size + step
         page.state.set_paint(size=min(MAX_BRUSH, max(1, size)))
 
-    add("&Edit", "&Undo painting", lambda p: p.labels.undo(), "Ctrl+Z")
-    add("&Edit", "&Redo painting", lambda p: p.labels.redo(), "Ctrl+Shift+Z", "Ctrl+Y")
+    add("&Edit", "&Undo (painting or proofreading)", lambda p: p.undo(), "Ctrl+Z")
+    add("&Edit", "&Redo", lambda p: p.redo(), "Ctrl+Shift+Z", "Ctrl+Y")
     window.menu("&Edit").addSeparator()
     for tool, key in TOOL_KEYS:
         add("&Edit", f"Tool: {tool}", lambda p, t=tool: p.state.set_paint(tool=t), key)

@@ -10,7 +10,8 @@ python3.11 -m venv .venv-mac
 .venv-mac/bin/python packaging/install_torch.py --variant cpu
 .venv-mac/bin/pip install -q -e ".[package]"
 .venv-mac/bin/pyinstaller packaging/emstudio.spec --noconfirm
-.venv-mac/bin/python packaging/slim.py dist/emstudio
+# slim.py is not run: it knows the one-folder layout (_internal/), not the .app's
+# Contents/Frameworks + Contents/Resources, so the .app ships unslimmed (larger, complete).
 dist/emstudio.app/Contents/MacOS/emstudio --self-test
 if [ -n "${CODESIGN_IDENTITY:-}" ]; then
   codesign --deep --force --options runtime --sign "$CODESIGN_IDENTITY" dist/emstudio.app

@@ -1,4 +1,5 @@
-"""`emstudio crowd simulate` and `emstudio crowd import`, end to end on a small demo project."""
+"""`emstudio crowd simulate`, `crowd import` and `crowd report`, end to end on a small demo
+project."""
 
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ def test_simulate_then_import(demo, tmp_path, cli) -> None:
     assert result.code == 0, result.err
     assert "created label set 'crowd-nuclei': 3 slices labelled from 6 volunteers" in result.out
     assert "classifications: 18" in result.err  # the summary, logged by the job
+    result = cli("crowd", "report", demo, "crowd-nuclei", "--csv", tmp_path / "scores.csv")
+    assert result.code == 0, result.err
+    assert "'crowd-nuclei': mean consensus of 6 volunteers, 3 slices labelled" in result.out
+    table = result.out.split("\n\n")[1].splitlines()  # header + one row per volunteer
+    assert len(table) == 7 and table[0].split()[:3] == ["volunteer", "slices", "agreement"]
+    assert len((tmp_path / "scores.csv").read_text().splitlines()) == 7
+    result = cli("crowd", "report", demo, "truth-classes")
+    assert result.code == 2 and "'truth-classes' is not a crowd label set" in result.err
     volunteer = crowd(SimulationOptions(volunteers=6)).pop().name  # same seed as simulated
     result = cli("crowd", "import", demo, "--from-labels", "crowd-nuclei", "--image", "em",
                  "--name", "again", "--method", "staple", "--exclude", volunteer,

@@ -5,23 +5,23 @@ half-registered."""
 from __future__ import annotations
 
 import shutil
-import uuid
 
 import numpy as np
 import pytest
 import tifffile
 from cli_helpers import project_state
+from volume_helpers import add_array
 
 from emstudio.cli.main import main
 from emstudio.core.ml import training
 from emstudio.core.ml.scratch import Scratch
-from emstudio.core.project import Project, VolumeRecord
-from emstudio.core.project.volumes import add_volume
-from emstudio.core.volume.store import Volume, VolumeWriter
+from emstudio.core.project import Project
+from emstudio.core.volume.store import Volume
 
 TRAIN = ("--image", "em", "--labels", "truth-classes", "--size", "small", "--epochs", "1",
          "--iterations", "2", "--batch", "2", "--patch", "32", "--input-slices", "3",
          "--slices", "z:1,4,7,10")  # fmt: skip
+PREDICT_EM = ("--image", "em", "--model", "m", "--tile", "32")
 
 
 @pytest.fixture(scope="module")
@@ -69,20 +69,7 @@ def test_training_registers_a_described_model(project, cli) -> None:
 
 
 def test_prediction_volumes_are_registered_with_provenance(project, cli) -> None:
-    res = cli(
-        "predict",
-        project,
-        "--image",
-        "em",
-        "--model",
-        "m",
-        "--out",
-        "p",
-        "--tile",
-        "32",
-        "--combine",
-        "vote",
-    )
+    res = cli("predict", project, *PREDICT_EM, "--out", "p", "--combine", "vote")
     assert res.code == 0, res.err
     with Project.open(project, mode="read") as opened:
         image = opened.catalog.volume("em")
@@ -116,19 +103,8 @@ def test_models_move_between_projects(project, cli, tmp_path) -> None:
 
 
 def test_transfer_learning_records_its_parent(project, cli) -> None:
-    res = cli(
-        "train",
-        project,
-        *TRAIN,
-        "--out",
-        "mito",
-        "--classes",
-        "mitochondria",
-        "--init",
-        "m",
-        "--freeze-encoder",
-        "1",
-    )
+    transfer = ("--classes", "mitochondria", "--init", "m", "--freeze-encoder", "1")
+    res = cli("train", project, *TRAIN, "--out", "mito", *transfer)
     assert res.code == 0, res.err
     with Project.open(project, mode="read") as opened:
         card = opened.catalog.model("mito").card
@@ -171,20 +147,7 @@ def test_a_cancelled_prediction_resumes_without_redoing_blocks(project, cli, mon
             raise KeyboardInterrupt
 
     monkeypatch.setattr(Scratch, "write", write_then_cancel)
-    args = (
-        "predict",
-        project,
-        "--image",
-        "em",
-        "--model",
-        "m",
-        "--out",
-        "q",
-        "--tile",
-        "32",
-        "--memory",
-        "1",
-    )
+    args = ("predict", project, *PREDICT_EM, "--out", "q", "--memory", "1")
     assert cli(*args).code == 130
     monkeypatch.setattr(Scratch, "write", original)
     with Project.open(project, mode="read") as opened:
@@ -201,30 +164,16 @@ def empty_label_set(project_path) -> None:
     """A label set that names classes but has no labelled voxel."""
     with Project.open(project_path) as project:
         image = project.catalog.volume("em")
-        record = VolumeRecord(
-            id=uuid.uuid4().hex,
-            name="blank",
-            kind="labels",
-            path="",
-            shape=image.shape,
-            dtype="uint8",
-            voxel_size=image.voxel_size,
-            chunks=(0, 0, 0),
-            levels=0,
-            source="test",
+        blank = np.zeros(image.shape, np.uint8)
+        add_array(
+            project,
+            "blank",
+            "labels",
+            blank,
+            image.voxel_size,
             image_id=image.id,
             attrs={"classes": {"1": "membrane"}},
         )
-
-        def write(staging):
-            with VolumeWriter(
-                staging, image.shape, "uint8", image.voxel_size, "labels", "blank"
-            ) as writer:
-                writer.write_slab(0, np.zeros(image.shape, np.uint8))
-                writer.finalize({})
-            record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)
-
-        add_volume(project, write, record)
 
 
 def test_training_bad_inputs(project, cli) -> None:
@@ -269,23 +218,7 @@ def test_prediction_bad_inputs(project, cli, tmp_path) -> None:
         ).code
         == 0
     )
-    assert (
-        cli(
-            "predict",
-            project,
-            "--image",
-            "em",
-            "--model",
-            "m",
-            "--out",
-            "p",
-            "--axes",
-            "xy",
-            "--tile",
-            "32",
-        ).code
-        == 0
-    )
+    assert cli("predict", project, *PREDICT_EM, "--out", "p", "--axes", "xy").code == 0
     before = project_state(project)
     base = ("predict", project, "--model", "m", "--tile", "32")
     assert_refused(cli(*base, "--image", "coarse", "--out", "c"), "more than 8x apart")

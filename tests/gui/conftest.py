@@ -20,7 +20,9 @@ else:
 
     from emstudio.core.io.base import VoxelSize
     from emstudio.core.project import Project, VolumeRecord
+    from emstudio.core.synth.demo import add_demo_volumes
     from emstudio.gui.app import configure_application
+    from emstudio.gui.locations import demo_project_path
     from emstudio.gui.main_window import MainWindow
 
     def flush_deletes() -> None:
@@ -95,6 +97,14 @@ else:
         }
         fields.update(changes)
         return VolumeRecord(**fields)
+
+    @pytest.fixture
+    def demo_project() -> Path:
+        """A small demo project where "Open demo project" finds it (so no child process)."""
+        path = demo_project_path()
+        with Project.create(path, name="demo") as project:
+            add_demo_volumes(project, shape=(8, 64, 64), seed=1)
+        return path
 
     @pytest.fixture
     def project_with_volumes(tmp_path: Path) -> Path:

@@ -36,7 +36,7 @@ def test_menus_hold_the_file_and_help_commands(make_window) -> None:
         "&Quit",
     ]
     help_items = [a.text() for a in menus["&Help"].actions()]
-    assert help_items == ["&About emstudio", "Open &log folder"]
+    assert help_items == ["&Guided tour", "&About emstudio", "Open &log folder"]
 
 
 def _create(path: Path, name: str) -> Path:

@@ -39,6 +39,15 @@ def import_spec(project, path, name):
     )
 
 
+def start_import(project, path, name) -> tuple[JobQueue, JobSpec]:
+    """A queue of ``project`` that has just started importing ``path`` as ``name``."""
+    queue = JobQueue(project)
+    spec = import_spec(project, path, name)
+    queue.submit(spec)
+    queue.tick()
+    return queue, spec
+
+
 def run_until_idle(queue, timeout=120):
     updates = []
     end = time.monotonic() + timeout
@@ -83,10 +92,7 @@ def test_accelerator_jobs_run_one_at_a_time(project):
 
 def test_cancel_stops_a_running_import_within_two_seconds(tmp_path, project):
     big = stack(tmp_path, "big.tif", shape=(256, 1024, 1024))
-    queue = JobQueue(project)
-    spec = import_spec(project, big, "big")
-    queue.submit(spec)
-    queue.tick()
+    queue, spec = start_import(project, big, "big")
     end = time.monotonic() + 60
     while project.catalog.job(spec.id).status != "running" and time.monotonic() < end:
         queue.tick()
@@ -133,10 +139,7 @@ def test_kill_9_at_random_points_leaves_the_project_consistent(tmp_path, fractio
     Project.create(path).close()
     big = stack(tmp_path, "big.tif", shape=(96, 1024, 1024))
     with Project.open(path) as project:
-        queue = JobQueue(project)
-        spec = import_spec(project, big, "big")
-        queue.submit(spec)
-        queue.tick()
+        queue, spec = start_import(project, big, "big")
         pid = queue.running[spec.id][1].pid
         time.sleep(0.6 + 2.0 * fraction)
         with contextlib.suppress(ProcessLookupError):  # it may have finished: then complete
@@ -160,10 +163,7 @@ def test_detached_jobs_are_adopted_when_the_project_is_reopened(tmp_path):
     Project.create(path).close()
     big = stack(tmp_path, "mid.tif", shape=(128, 512, 512))
     with Project.open(path) as project:
-        queue = JobQueue(project)
-        spec = import_spec(project, big, "mid")
-        queue.submit(spec)
-        queue.tick()
+        queue, spec = start_import(project, big, "mid")
         end = time.monotonic() + 60
         while project.catalog.job(spec.id).status != "running" and time.monotonic() < end:
             time.sleep(0.02)

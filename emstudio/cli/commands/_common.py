@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from emstudio.cli.progress import ProgressBar
 from emstudio.core.errors import EmstudioError
+from emstudio.core.project import Project
 from emstudio.jobs.runner import JobResult, run_job
 from emstudio.jobs.spec import JobSpec
 
@@ -14,8 +19,14 @@ class ArgumentValueError(EmstudioError):
     """A command-line value is malformed (reported like any other bad input: exit 2)."""
 
 
-def parse_triple(text: str | None, what: str, cast: type = float) -> list | None:
-    """ "Z,Y,X" -> [z, y, x] of positive numbers, or None when not given."""
+def parse_triple(
+    text: str | None,
+    what: str,
+    cast: type = float,
+    invalid: Callable[[float], bool] = lambda v: v <= 0,
+    expected: str = "three positive numbers Z,Y,X",
+) -> list | None:
+    """ "Z,Y,X" -> [z, y, x] (each cast, none ``invalid``), or None when not given."""
     if text is None:
         return None
     parts = [p.strip() for p in text.split(",")]
@@ -23,9 +34,35 @@ def parse_triple(text: str | None, what: str, cast: type = float) -> list | None
         values = [cast(p) for p in parts]
     except ValueError:
         values = []
-    if len(values) != 3 or any(v <= 0 for v in values):
-        raise ArgumentValueError(f"{what} must be three positive numbers Z,Y,X, got {text!r}.")
+    if len(values) != 3 or any(invalid(v) for v in values):
+        raise ArgumentValueError(f"{what} must be {expected}, got {text!r}.")
     return values
+
+
+def add_listing(
+    commands: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    read: Callable[[Project], Any],
+    show: Callable[[Any], None],
+) -> argparse.ArgumentParser:
+    """A command ``NAME PROJECT [--json]``: what ``read(project)`` returns (JSON-able), printed
+    as JSON or by ``show``."""
+
+    def run(args: argparse.Namespace) -> int:
+        with Project.open(args.project, mode="read") as project:
+            data = read(project)
+        if args.json:
+            print(json.dumps(data, indent=2))
+        else:
+            show(data)
+        return 0
+
+    parser = commands.add_parser(name, help=help_text)
+    parser.add_argument("project", metavar="PROJECT")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(run=run)
+    return parser
 
 
 def run_with_progress(spec: JobSpec) -> JobResult:

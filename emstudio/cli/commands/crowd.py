@@ -1,5 +1,6 @@
-"""`emstudio crowd import` (a Zooniverse export into a label set) and `emstudio crowd simulate`
-(an export traced by simulated volunteers, to try the crowd path without real data)."""
+"""`emstudio crowd import` (a Zooniverse export into a label set), `emstudio crowd report` (its
+volunteers' reliability and each slice's agreement) and `emstudio crowd simulate` (an export
+traced by simulated volunteers, to try the crowd path without real data)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from emstudio.cli.commands._common import run_with_progress
 from emstudio.core.crowd.consensus import METHODS
 from emstudio.core.crowd.mapping import AXES, DEFAULT_FILE_KEY, DEFAULT_FILE_PATTERN, SubjectMapping
 from emstudio.core.crowd.outline import SIDES
+from emstudio.core.crowd.scores import slice_rows, volunteer_rows, write_scores_csv
+from emstudio.core.crowd.sidecar import label_set_tracings
+from emstudio.core.project import Project
 from emstudio.jobs.spec import JobSpec
 
 
@@ -17,6 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     crowd = commands.add_parser("crowd", help="crowdsourced labels (Zooniverse)")
     sub = crowd.add_subparsers(dest="crowd_command", metavar="ACTION", required=True)
     _register_import(sub)
+    _register_report(sub)
     _register_simulate(sub)
 
 
@@ -115,6 +120,20 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
     mapping.add_argument("--y0", type=float, metavar="PX")
     mapping.add_argument("--volume", metavar="ROI", help="only subjects of this volume / ROI")
     imp.set_defaults(run=run_import)
+
+
+def _register_report(sub: argparse._SubParsersAction) -> None:
+    rep = sub.add_parser(
+        "report",
+        help="a crowd label set's volunteer reliability and per-slice agreement",
+        description="Prints each volunteer's agreement with the consensus (mean Dice; with the "
+        "expert and STAPLE's sensitivity/specificity when known), least reliable first, and "
+        "each slice's agreement between volunteers (mean pairwise Dice).",
+    )
+    rep.add_argument("project", metavar="PROJECT")
+    rep.add_argument("labels", metavar="LABELSET", help="a label set made by crowd import")
+    rep.add_argument("--csv", metavar="FILE.csv", help="also write the volunteer scores here")
+    rep.set_defaults(run=run_report)
 
 
 def _register_simulate(sub: argparse._SubParsersAction) -> None:
@@ -224,3 +243,36 @@ def run_simulate(args: argparse.Namespace) -> int:
         f"(class {out['class']}, volume {out['volume']!r}) to {out['out']}"
     )
     return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    with Project.open(args.project, mode="read") as project:
+        record, data = label_set_tracings(project, args.labels)
+    crowd = record.attrs["crowd"]
+    print(
+        f"{record.name!r}: {crowd.get('method')} consensus of {len(data.scores)} volunteers, "
+        f"{crowd.get('slices_labelled', 0)} slices labelled, {crowd.get('slices_skipped', 0)} "
+        f"skipped (fewer than {crowd.get('min_volunteers')} volunteers)"
+    )
+    rows = volunteer_rows(data)
+    width = max([9, *(len(r["volunteer"]) for r in rows)])
+    print(f"\n{'volunteer':<{width}} {'slices':>6} {'agreement':>9} {'expert':>7} {'sens.':>6} "
+          f"{'spec.':>6}")  # fmt: skip
+    for row in rows:
+        note = "  excluded" if row["excluded"] else ""
+        print(f"{row['volunteer']:<{width}} {row['slices']:>6} {_cell(row['reliability'], 9)} "
+              f"{_cell(row['expert'], 7)} {_cell(row['sensitivity'], 6)} "
+              f"{_cell(row['specificity'], 6)}{note}")  # fmt: skip
+    print(f"\n{'slice':<10} {'volunteers':>10} {'agreement':>9}")
+    for row in slice_rows(data):
+        note = "" if row["labelled"] else "  skipped: too few volunteers"
+        where = f"{row['axis']} = {row['index']}"
+        print(f"{where:<10} {row['volunteers']:>10} {_cell(row['agreement'], 9)}{note}")
+    if args.csv:
+        write_scores_csv(data, Path(args.csv))
+        print(f"\nwrote the volunteer scores to {args.csv}")
+    return 0
+
+
+def _cell(value: float | None, width: int) -> str:
+    return f"{'-' if value is None else f'{value:.3f}':>{width}}"

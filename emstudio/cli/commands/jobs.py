@@ -4,12 +4,12 @@ and `emstudio jobs PROJECT` (the history)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import psutil
 
+from emstudio.cli.commands._common import add_listing
 from emstudio.core.errors import NotFoundError, ProjectLockedError
 from emstudio.core.project import JobRecord, Project
 from emstudio.jobs.cancel import request_cancel, sigterm_as_interrupt
@@ -30,10 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     cancel.add_argument("job_id", metavar="JOB_ID", help="the job id (or its first characters)")
     cancel.set_defaults(run=run_cancel)
 
-    history = commands.add_parser("jobs", help="list a project's jobs")
-    history.add_argument("project", metavar="PROJECT")
-    history.add_argument("--json", action="store_true", help="machine-readable output")
-    history.set_defaults(run=run_history)
+    add_listing(commands, "jobs", "list a project's jobs", _jobs, show_history)
 
 
 def run_spec(args: argparse.Namespace) -> int:
@@ -91,14 +88,12 @@ def _record_cancel(path: str) -> None:
     project.close()  # opening it recorded the dead job as cancelled and removed its leftovers
 
 
-def run_history(args: argparse.Namespace) -> int:
-    with Project.open(args.project, mode="read") as project:
-        jobs = [j.to_json() for j in project.catalog.jobs()]
-    if args.json:
-        print(json.dumps(jobs, indent=2))
-        return 0
+def _jobs(project: Project) -> list[dict]:
+    return [j.to_json() for j in project.catalog.jobs()]
+
+
+def show_history(jobs: list[dict]) -> None:
     for j in jobs:
         message = j["message"] or ""
         device = f" [{j['device']}]" if j["device"] else ""
         print(f"{j['id']}  {j['kind']:<8} {j['status']:<11} {j['created_at']}{device}  {message}")
-    return 0

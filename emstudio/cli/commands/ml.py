@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-from emstudio.cli.commands._common import ArgumentValueError, run_with_progress
+from emstudio.cli.commands._common import ArgumentValueError, add_listing, run_with_progress
 from emstudio.core.errors import NotFoundError
 from emstudio.core.ml import presets
 from emstudio.core.ml.card import output_names, summary
@@ -24,10 +25,7 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 def register(commands: argparse._SubParsersAction) -> None:
     _register_train(commands)
     _register_predict(commands)
-    listing = commands.add_parser("models", help="list a project's models")
-    listing.add_argument("project", metavar="PROJECT")
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
-    listing.set_defaults(run=run_models)
+    add_listing(commands, "models", "list a project's models", _models, show_models)
 
     model = commands.add_parser("model", help="export, import or describe one model")
     sub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
@@ -119,12 +117,7 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--no-augment", action="store_true", help="no data augmentation")
     train.add_argument("--elastic", action="store_true", help="add elastic deformation")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    train.add_argument("--compile", action="store_true", help="torch.compile the model")
-    train.add_argument(
-        "--resume",
-        metavar="JOB_ID",
-        help="continue a cancelled or crashed training job from its checkpoint",
-    )
+    _add_compile_resume(train, "continue a cancelled or crashed training job from its checkpoint")
     train.set_defaults(run=run_train)
 
 
@@ -159,13 +152,13 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
         dest="memory_mb",
         help="working memory per block (default 8192 GPU, 512 CPU)",
     )
-    predict.add_argument("--compile", action="store_true", help="torch.compile the model")
-    predict.add_argument(
-        "--resume",
-        metavar="JOB_ID",
-        help="reuse the finished blocks of a cancelled or crashed prediction",
-    )
+    _add_compile_resume(predict, "reuse the finished blocks of a cancelled or crashed prediction")
     predict.set_defaults(run=run_predict)
+
+
+def _add_compile_resume(parser: argparse.ArgumentParser, resume_help: str) -> None:
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--resume", metavar="JOB_ID", help=resume_help)
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -203,46 +196,59 @@ def _require(args: argparse.Namespace, *names: str) -> None:
         raise ArgumentValueError(f"give {', '.join(missing)} (or --resume JOB_ID).")
 
 
-def run_train(args: argparse.Namespace) -> int:
+def _job_spec(
+    args: argparse.Namespace,
+    kind: str,
+    required: tuple[str, ...],
+    request: Callable[[argparse.Namespace], tuple[dict, dict]],
+) -> JobSpec:
+    """The job to run: the one named by --resume, else a new one from ``request(args)`` (its
+    inputs and params), which needs the ``required`` options."""
     project = Path(args.project).absolute()
     if args.resume:
-        spec = _resumed_spec(project, args.resume, "train")
-    else:
-        _require(args, "image", "labels", "out")
-        spec = JobSpec(
-            kind="train",
-            project=str(project),
-            inputs={
-                "image": args.image,
-                "labels": args.labels,
-                "init": args.init,
-                "instances": args.instances,
-            },
-            params={
-                "out": args.out,
-                "classes": _names(args.classes),
-                "boundary": args.boundary,
-                "slices": args.slices,
-                "size": args.size,
-                "epochs": args.epochs,
-                "iterations": args.iterations,
-                "batch": args.batch,
-                "patch": args.patch,
-                "lr": args.lr,
-                "input_slices": args.input_slices,
-                "loss": args.loss,
-                "normalisation": args.normalisation,
-                "axes": None if args.axes == "auto" else _axes(args.axes),
-                "val_fraction": args.val_fraction,
-                "patience": args.patience,
-                "seed": args.seed,
-                "pixel_size_nm": args.pixel_size,
-                "freeze_encoder_epochs": args.freeze_encoder,
-                "augment": _augment(args),
-                "compile": args.compile,
-            },
-            device=args.device,
-        )
+        return _resumed_spec(project, args.resume, kind)
+    _require(args, *required)
+    inputs, params = request(args)
+    return JobSpec(
+        kind=kind, project=str(project), inputs=inputs, params=params, device=args.device
+    )
+
+
+def _train_request(args: argparse.Namespace) -> tuple[dict, dict]:
+    inputs = {
+        "image": args.image,
+        "labels": args.labels,
+        "init": args.init,
+        "instances": args.instances,
+    }
+    params = {
+        "out": args.out,
+        "classes": _names(args.classes),
+        "boundary": args.boundary,
+        "slices": args.slices,
+        "size": args.size,
+        "epochs": args.epochs,
+        "iterations": args.iterations,
+        "batch": args.batch,
+        "patch": args.patch,
+        "lr": args.lr,
+        "input_slices": args.input_slices,
+        "loss": args.loss,
+        "normalisation": args.normalisation,
+        "axes": None if args.axes == "auto" else _axes(args.axes),
+        "val_fraction": args.val_fraction,
+        "patience": args.patience,
+        "seed": args.seed,
+        "pixel_size_nm": args.pixel_size,
+        "freeze_encoder_epochs": args.freeze_encoder,
+        "augment": _augment(args),
+        "compile": args.compile,
+    }
+    return inputs, params
+
+
+def run_train(args: argparse.Namespace) -> int:
+    spec = _job_spec(args, "train", ("image", "labels", "out"), _train_request)
     result = run_with_progress(spec)
     out = result.outputs
     dice = ", ".join(f"{k} {v:.3f}" for k, v in out["val_dice"].items())
@@ -259,41 +265,34 @@ def _augment(args: argparse.Namespace) -> dict:
     return {"elastic": bool(args.elastic)}
 
 
+def _predict_request(args: argparse.Namespace) -> tuple[dict, dict]:
+    params = {
+        "out": args.out,
+        "axes": _axes(args.axes),
+        "combine": args.combine,
+        "tta": args.tta,
+        "keep_axes": args.keep_axes,
+        "batch": args.batch,
+        "tile": args.tile,
+        "memory_mb": args.memory_mb,
+        "compile": args.compile,
+    }
+    return {"image": args.image, "model": args.model}, params
+
+
 def run_predict(args: argparse.Namespace) -> int:
-    project = Path(args.project).absolute()
-    if args.resume:
-        spec = _resumed_spec(project, args.resume, "predict")
-    else:
-        _require(args, "image", "model", "out")
-        spec = JobSpec(
-            kind="predict",
-            project=str(project),
-            inputs={"image": args.image, "model": args.model},
-            params={
-                "out": args.out,
-                "axes": _axes(args.axes),
-                "combine": args.combine,
-                "tta": args.tta,
-                "keep_axes": args.keep_axes,
-                "batch": args.batch,
-                "tile": args.tile,
-                "memory_mb": args.memory_mb,
-                "compile": args.compile,
-            },
-            device=args.device,
-        )
+    spec = _job_spec(args, "predict", ("image", "model", "out"), _predict_request)
     result = run_with_progress(spec)
     volumes = result.outputs["volumes"]
     print(f"predicted {', '.join(map(repr, volumes))} (job {result.job_id[:8]})")
     return 0
 
 
-def run_models(args: argparse.Namespace) -> int:
-    with Project.open(args.project, mode="read") as project:
-        models = [m.to_json() for m in project.catalog.models()]
-    if args.json:
-        print(json.dumps(models, indent=2))
-        return 0
+def _models(project: Project) -> list[dict]:
+    return [m.to_json() for m in project.catalog.models()]
+
+
+def show_models(models: list[dict]) -> None:
     if not models:
         print("no models")
     for m in models:
@@ -304,7 +303,6 @@ def run_models(args: argparse.Namespace) -> int:
             f"{m['name']:<24} {card.get('size', '?'):<8} outputs {', '.join(output_names(card))}"
             f"  validation Dice {figures}  {m['created_at']}"
         )
-    return 0
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from emstudio.cli.commands._common import add_listing
 from emstudio.core.project import Project
 
 
@@ -16,10 +16,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--name", help="display name (default: the folder name)")
     create.set_defaults(run=run_create)
 
-    info = commands.add_parser("info", help="list a project's volumes, label sets, models, jobs")
-    info.add_argument("project", metavar="PROJECT")
-    info.add_argument("--json", action="store_true", help="machine-readable output")
-    info.set_defaults(run=run_info)
+    add_listing(
+        commands,
+        "info",
+        "list a project's volumes, label sets, models, jobs",
+        project_summary,
+        show_info,
+    )
 
 
 def run_create(args: argparse.Namespace) -> int:
@@ -41,12 +44,7 @@ def project_summary(project: Project) -> dict:
     }
 
 
-def run_info(args: argparse.Namespace) -> int:
-    with Project.open(args.project, mode="read") as project:
-        summary = project_summary(project)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
+def show_info(summary: dict) -> None:
     print(f"Project {summary['name']!r}  ({summary['path']})")
     for title, key in (("Volumes", "volumes"), ("Label sets", "label_sets")):
         print(f"\n{title}:" + ("" if summary[key] else " none"))
@@ -68,7 +66,6 @@ def run_info(args: argparse.Namespace) -> int:
             f"  {j['id'][:8]}  {j['kind']:<8} {j['status']:<11} {j['created_at']}"
             + (f"  {j['message']}" if j["status"] != "done" and j["message"] else "")
         )
-    return 0
 
 
 def _made_by(prov: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from emstudio.cli.commands._common import ArgumentValueError
+from emstudio.cli.commands._common import parse_triple
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,18 +27,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def parse_slice(text: str | None) -> tuple[int, int, int] | None:
     """ "Z,Y,X" -> (z, y, x) voxel indices (0 or more), or None when not given."""
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != 3 or any(v < 0 for v in values):
-        raise ArgumentValueError(
-            f"--slice must be three voxel indices Z,Y,X (0 or more), got {text!r}."
-        )
-    return values[0], values[1], values[2]
+    values = parse_triple(
+        text, "--slice", int, lambda v: v < 0, "three voxel indices Z,Y,X (0 or more)"
+    )
+    return None if values is None else (values[0], values[1], values[2])
 
 
 def open_gui(

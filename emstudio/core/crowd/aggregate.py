@@ -10,7 +10,7 @@ from functools import partial
 import numpy as np
 
 from emstudio.core.crowd.consensus import METHODS, consensus
-from emstudio.core.crowd.mapping import plane_shape
+from emstudio.core.crowd.mapping import PLANE_AXES, plane_shape
 from emstudio.core.crowd.outline import SIDES, outline_band
 from emstudio.core.crowd.raster import Box, bounding_box, rasterize
 from emstudio.core.crowd.reliability import dice_to, mean_pairwise_dice
@@ -121,8 +121,8 @@ def aggregate(
 
 def plane_spacing(voxel_size: tuple[float, float, float], axis: str) -> tuple[float, float]:
     """(row, column) pixel size of a plane normal to ``axis``."""
-    z, y, x = voxel_size
-    return {"z": (y, x), "y": (z, x), "x": (z, y)}[axis]
+    rows, cols = PLANE_AXES[axis]
+    return voxel_size[rows], voxel_size[cols]
 
 
 def _aggregate(

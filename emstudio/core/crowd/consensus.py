@@ -9,6 +9,7 @@ import numpy as np
 from emstudio.core.crowd.staple import staple
 
 METHODS = ("mean", "majority", "staple")
+STAPLE_MIN_RATERS = 3  # two raters who disagree cannot be told apart: EM has no unique answer
 
 
 @dataclass
@@ -22,10 +23,11 @@ def consensus(masks: np.ndarray, method: str = "mean") -> Consensus:
     """``masks``: (R, ...) bool, one per volunteer.
 
     mean: the fraction of volunteers marking a pixel is at least 0.5; majority: more than half of
-    the volunteers mark it (ties are background); staple: STAPLE probability at least 0.5.
+    the volunteers mark it (ties are background); staple: STAPLE probability at least 0.5 (with
+    fewer than three volunteers, the mean: STAPLE could drift to an empty mask).
     """
     masks = np.asarray(masks, dtype=bool)
-    if method == "mean":
+    if method == "mean" or (method == "staple" and len(masks) < STAPLE_MIN_RATERS):
         return Consensus(masks.mean(axis=0) >= 0.5)
     if method == "majority":
         return Consensus(2 * masks.sum(axis=0) > len(masks))

@@ -3,7 +3,6 @@ slab in z order (only labelled slices carry data), with the tracings sidecar ins
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +50,11 @@ def write_label_set(
         "labelled_slices": labelled_slices(aggregation),
         "crowd": {**crowd, "tracings": SIDECAR_PATH},
     }
-    record = VolumeRecord(
-        id=uuid.uuid4().hex,
-        name=name,
-        kind="labels",
-        path="",
-        shape=tuple(image.shape),
-        dtype="uint8",
-        voxel_size=image.voxel_size,
-        chunks=(0, 0, 0),
-        levels=0,
-        source=str(crowd.get("source", "crowd consensus")),
-        image_id=image.id,
+    record = VolumeRecord.new_of(
+        image,
+        name,
+        "labels",
+        str(crowd.get("source", "crowd consensus")),
         attrs=attrs,
         provenance=provenance,
     )
@@ -75,8 +67,7 @@ def write_label_set(
                 w.write_slab(z0, _slab(aggregation.labelled, z0, z1, (y, x)))
                 progress(z1, z, f"writing planes {z1}/{z}")
             w.finalize({"source": record.source, **attrs})
-            record.chunks = tuple(w.chunks)
-            record.levels = len(w.arrays)
+            record.take_layout(w)
         write_sidecar(staging, sidecar)
 
     return add_volume(project, write, record)

@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 from emstudio.core.errors import EmstudioError
 
 AXES = ("z", "y", "x")
+# the volume axes (0 z, 1 y, 2 x) along the rows and columns of a plane normal to each axis
+PLANE_AXES = {"z": (1, 2), "y": (0, 2), "x": (0, 1)}
 SIM_PREFIX = "#"
 DEFAULT_FILE_KEY = "Image {frame}"
 DEFAULT_FILE_PATTERN = r"(?P<volume>[^/\\]+)_(?P<slice>\d+)\.\w+$"
@@ -52,8 +54,8 @@ class Unmapped(NamedTuple):
 
 def plane_shape(image_shape: tuple[int, int, int], axis: str) -> tuple[int, int]:
     """(rows, columns) of a plane normal to ``axis``: z -> (Y, X), y -> (Z, X), x -> (Z, Y)."""
-    z, y, x = image_shape
-    return {"z": (y, x), "y": (z, x), "x": (z, y)}[axis]
+    rows, cols = PLANE_AXES[axis]
+    return image_shape[rows], image_shape[cols]
 
 
 def norm_key(key: str) -> str:

@@ -33,8 +33,10 @@ from emstudio.core.crowd.aggregate import Aggregation, VolunteerScore
 from emstudio.core.crowd.mapping import plane_shape
 from emstudio.core.crowd.raster import rasterize
 from emstudio.core.crowd.tracings import SliceKey, Tracing, TracingSet
-from emstudio.core.errors import InputFileError
+from emstudio.core.errors import EmstudioError, InputFileError
 from emstudio.core.project.atomic import atomic_write_bytes
+from emstudio.core.project.project import Project
+from emstudio.core.project.records import VolumeRecord
 
 FORMAT = "emstudio.crowd.tracings"
 VERSION = 1
@@ -44,6 +46,10 @@ COORDINATES = (
     "has rows and columns z -> (y, x), y -> (z, x), x -> (z, y)"
 )
 SCORE_FIELDS = ("slices", "reliability", "expert", "sensitivity", "specificity", "excluded")
+
+
+class NotCrowdLabelsError(EmstudioError):
+    """The label set asked for was not made by a crowd import."""
 
 
 @dataclass
@@ -127,6 +133,19 @@ def read_sidecar(volume_dir: Path, attrs: dict[str, Any]) -> CrowdTracings:
     if data.get("format") != FORMAT or int(data.get("version", 0)) > VERSION:
         raise InputFileError(path, "is not a tracings file this emstudio can read.")
     return _from_json(data)
+
+
+def is_crowd_label_set(record: VolumeRecord) -> bool:
+    """Whether a crowd import made the volume (its tracings are stored with it)."""
+    return bool((record.attrs.get("crowd") or {}).get("tracings"))
+
+
+def label_set_tracings(project: Project, name: str) -> tuple[VolumeRecord, CrowdTracings]:
+    """The catalog record of crowd label set ``name`` and its sidecar, read back."""
+    record = project.catalog.volume(name)
+    if not is_crowd_label_set(record):
+        raise NotCrowdLabelsError(f"{name!r} is not a crowd label set: make one with crowd import.")
+    return record, read_sidecar(project.resolve(record.path), record.attrs)
 
 
 def _from_json(data: dict[str, Any]) -> CrowdTracings:

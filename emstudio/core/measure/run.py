@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from emstudio.core.errors import DestinationError
+from emstudio.core.measure.stored import store_measurements
 from emstudio.core.measure.table import (
     DEFAULT_MAX_DISTANCE_NM,
     Inputs,
     measure_objects,
+    summary_path,
     write_csv,
 )
 from emstudio.core.mesh.meshset import label_volume
@@ -42,18 +44,20 @@ def check_csv_destination(path: str | Path) -> Path:
 def measure_segmentation(
     project: Project,
     segmentation: str,
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     image: str | None = None,
     other: str | None = None,
     max_distance_nm: float = DEFAULT_MAX_DISTANCE_NM,
+    job_id: str | None = None,
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Write ``out`` (one row per object) and ``out``-summary.csv (one row per class).
+    """Measure every object: the table (one row per object) and its summary (one row per
+    class) are kept in the project (``stored.py``) and, with ``out``, written there too.
 
     ``image`` defaults to the image the segmentation belongs to, when there is one.
     """
-    path = check_csv_destination(out)
+    path = check_csv_destination(out) if out is not None else None
     record, labels = label_volume(project, segmentation)
     inputs = Inputs(labels.arrays[0], labels.voxel_size.zyx, object_class(record))
     image_name = image
@@ -69,8 +73,17 @@ def measure_segmentation(
         inputs.other_name = other_record.name.replace("-", "_")
         inputs.max_distance_nm = max_distance_nm
     rows = measure_objects(inputs, progress=progress)
-    table, summary = write_csv(rows, path)
-    return {"csv": str(table), "summary": str(summary), "objects": len(rows), "image": image_name}
+    settings = {"image": image_name, "other": other, "max_distance_nm": max_distance_nm}
+    kept = store_measurements(project, record, rows, settings, job_id)
+    table, summary = write_csv(rows, path) if path is not None else (kept, summary_path(kept))
+    return {
+        "csv": str(table),
+        "summary": str(summary),
+        "objects": len(rows),
+        "image": image_name,
+        "segmentation": record.name,
+        "table": str(kept),
+    }
 
 
 def _same_grid(project: Project, record, labels: Volume) -> Volume:

@@ -15,7 +15,7 @@ from emstudio.core.mesh.export import check_format, write_meshes
 from emstudio.core.mesh.surface import MeshOptions
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project import atomic, provenance
-from emstudio.core.project.catalog import utc_now
+from emstudio.core.project.catalog import free_name, utc_now
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import MeshSetRecord, VolumeRecord
 from emstudio.core.volume.store import Volume
@@ -40,14 +40,6 @@ def check_destination(project: Project, out: str | Path | None) -> Path | None:
     if not path.parent.is_dir():
         raise DestinationError(f"{path.parent}: folder does not exist.")
     return path
-
-
-def free_name(project: Project, base: str) -> str:
-    name, n = base, 1
-    while project.catalog.has_mesh_set_name(name):
-        n += 1
-        name = f"{base}-{n}"
-    return name
 
 
 def label_volume(project: Project, name: str) -> tuple[VolumeRecord, Volume]:
@@ -79,7 +71,7 @@ def create_mesh_set(
     source, volume = label_volume(project, segmentation)
     if name and project.catalog.has_mesh_set_name(name):
         raise NameConflictError(f"A mesh set named {name!r} already exists: choose another name.")
-    name = name or free_name(project, f"{segmentation}-meshes")
+    name = name or free_name(project.catalog.has_mesh_set_name, f"{segmentation}-meshes")
     params = {
         "format": fmt,
         "combined": combined,

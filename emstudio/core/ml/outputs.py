@@ -8,7 +8,6 @@ not at all.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,21 +50,15 @@ def _stage(project: Project, item: OutputVolume, image: VolumeRecord, attrs: dic
     path = project.staging_path()
     writer = VolumeWriter(path, image.shape, "uint8", image.voxel_size, "prediction", item.name)
     record_attrs = {**attrs, "class": item.output, **({"axis": item.axis} if item.axis else {})}
-    record = VolumeRecord(
-        id=uuid.uuid4().hex,
-        name=item.name,
-        kind="prediction",
-        path="",
-        shape=tuple(image.shape),
-        dtype="uint8",
-        voxel_size=image.voxel_size,
-        chunks=tuple(writer.chunks),
-        levels=len(writer.arrays),
-        source=f"prediction of {image.name!r} by model {attrs.get('model')!r}",
-        image_id=image.id,
+    record = VolumeRecord.new_of(
+        image,
+        item.name,
+        "prediction",
+        f"prediction of {image.name!r} by model {attrs.get('model')!r}",
         attrs=record_attrs,
         provenance=prov,
     )
+    record.take_layout(writer)
     return path, writer, record
 
 

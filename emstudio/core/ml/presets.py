@@ -4,7 +4,9 @@ Speeds are model-grid pixels per second measured on the development machine (a s
 AMD EPYC VM, PyTorch 2.13 CPU): prediction through ``inference.TileRunner`` on 256 px tiles,
 training as forward + backward + AdamW on batches of 8 x 128 px. GPU speeds were measured with
 ``benchmarks/bench_models.py`` on an NVIDIA H200 (PyTorch 2.11, CUDA 13, bf16 autocast): the
-model's own speed on 512 px tiles in batches of 256, and training on batches of 8 x 256 px.
+model's own speed on 512 px tiles in batches of 256. A training step there ran at 54-60 Mpx/s
+for every size, but a whole GPU training job (patch sampling on the CPU) was not measured, so
+``train_gpu`` stays ``None`` and the Train dialog says its GPU time is not known.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class ModelSize:
 
 SIZES: dict[str, ModelSize] = {
     "small": ModelSize(
-        "small", 3, 8, "fastest; fine for clean data and quick tries", 2.0e6, 0.6e6, 694e6, 60e6
+        "small", 3, 8, "fastest; fine for clean data and quick tries", 2.0e6, 0.6e6, 694e6
     ),
     "default": ModelSize(
         "default",
@@ -47,10 +49,9 @@ SIZES: dict[str, ModelSize] = {
         0.55e6,
         0.17e6,
         512e6,
-        54e6,
     ),
     "large": ModelSize(
-        "large", 4, 32, "hard, varied data; slowest (a GPU is advised)", 0.12e6, 0.03e6, 345e6, 57e6
+        "large", 4, 32, "hard, varied data; slowest (a GPU is advised)", 0.12e6, 0.03e6, 345e6
     ),
 }
 # A whole GPU prediction job (reading, resampling, blending, combining and writing the volumes

@@ -10,12 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.errors import NameConflictError
 from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE
 from emstudio.core.ml.modelfile import load_model, pack, unpack
 from emstudio.core.ml.unet import UNet2p5D
 from emstudio.core.project import atomic, provenance
-from emstudio.core.project.catalog import utc_now
+from emstudio.core.project.catalog import checked_name, utc_now
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import ModelRecord
 
@@ -25,14 +24,8 @@ def models_dir(project: Project) -> Path:
 
 
 def check_model_name(project: Project, name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise NameConflictError("A model needs a name: give --out NAME.")
-    if project.catalog.has_model_name(name):
-        raise NameConflictError(
-            f"A model named {name!r} already exists in this project: choose another name."
-        )
-    return name
+    has = project.catalog.has_model_name
+    return checked_name(name, "model", "--out", has, "choose another name")
 
 
 def add_model(

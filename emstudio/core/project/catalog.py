@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,33 @@ BUSY_TIMEOUT_MS = 30_000
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def name_taken(what: str, name: str, choose: str) -> NameConflictError:
+    """The error for a ``what`` (volume, model...) whose name is in use; ``choose``: the way out."""
+    return NameConflictError(f"A {what} named {name!r} already exists in this project: {choose}.")
+
+
+def free_name(taken: Callable[[str], bool], base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever is not taken yet."""
+    name, n = base, 1
+    while taken(name):
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def checked_name(
+    name: str | None, what: str, option: str, taken: Callable[[str], bool], choose: str
+) -> str:
+    """``name`` without surrounding blanks; NameConflictError when it is empty (give ``option``)
+    or ``taken``."""
+    name = (name or "").strip()
+    if not name:
+        raise NameConflictError(f"A {what} needs a name: give {option} NAME.")
+    if taken(name):
+        raise name_taken(what, name, choose)
+    return name
 
 
 class Catalog:
@@ -122,83 +149,85 @@ class Catalog:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
+    # -- shared queries -----------------------------------------------------------------------
+    def _rows(self, table: str, column: str = "", value: object = None) -> list[sqlite3.Row]:
+        """Rows of ``table`` in insertion order; those where ``column`` equals ``value`` when
+        both are given."""
+        query, args = f"SELECT * FROM {table}", ()
+        if column and value:
+            query, args = f"{query} WHERE {column} = ?", (value,)
+        return self._db.execute(query + " ORDER BY rowid", args).fetchall()
+
+    def _row(self, table: str, column: str, value: object) -> sqlite3.Row | None:
+        return self._db.execute(f"SELECT * FROM {table} WHERE {column} = ?", (value,)).fetchone()
+
+    def _named(self, table: str, name: str, what: str) -> sqlite3.Row:
+        """The row named ``name``, or NotFoundError listing the ``what``s there are."""
+        row = self._row(table, "name", name)
+        if row is None:
+            known = ", ".join(r["name"] for r in self._rows(table)) or "none"
+            raise NotFoundError(f"No {what} named {name!r} in this project ({what}s: {known}).")
+        return row
+
+    def _exists(self, table: str, column: str, value: object) -> bool:
+        query = f"SELECT 1 FROM {table} WHERE {column} = ?"
+        return self._db.execute(query, (value,)).fetchone() is not None
+
+    @contextmanager
+    def _inserting(self, what: str, name: str, choose: str) -> Iterator[sqlite3.Connection]:
+        """A transaction that turns a duplicate name into NameConflictError."""
+        try:
+            with self.transaction() as db:
+                yield db
+        except sqlite3.IntegrityError as exc:
+            if "name" in str(exc):
+                raise name_taken(what, name, choose) from None
+            raise
+
     # -- volumes ------------------------------------------------------------------------------
     def add_volume(self, record: VolumeRecord) -> None:
         row = record.to_row()
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        try:
-            with self.transaction() as db:
-                db.execute(f"INSERT INTO volumes ({columns}) VALUES ({marks})", tuple(row.values()))
-        except sqlite3.IntegrityError as exc:
-            if "name" in str(exc):
-                raise NameConflictError(
-                    f"A volume named {record.name!r} already exists in this project: "
-                    "choose another --name."
-                ) from None
-            raise
+        with self._inserting("volume", record.name, "choose another --name") as db:
+            db.execute(f"INSERT INTO volumes ({columns}) VALUES ({marks})", tuple(row.values()))
 
     def volumes(self, kind: str | None = None) -> list[VolumeRecord]:
-        query = "SELECT * FROM volumes"
-        args: tuple = ()
-        if kind:
-            query += " WHERE kind = ?"
-            args = (kind,)
-        rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
-        return [VolumeRecord.from_row(r) for r in rows]
+        return [VolumeRecord.from_row(r) for r in self._rows("volumes", "kind", kind)]
 
     def volume(self, name: str) -> VolumeRecord:
-        row = self._db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            known = ", ".join(v.name for v in self.volumes()) or "none"
-            raise NotFoundError(f"No volume named {name!r} in this project (volumes: {known}).")
-        return VolumeRecord.from_row(row)
+        return VolumeRecord.from_row(self._named("volumes", name, "volume"))
 
     def volume_paths(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT path FROM volumes")}
 
     def has_volume_name(self, name: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM volumes WHERE name = ?", (name,)).fetchone()
-        return row is not None
+        return self._exists("volumes", "name", name)
 
     # -- models -------------------------------------------------------------------------------
     def models(self) -> list[ModelRecord]:
-        rows = self._db.execute("SELECT * FROM models ORDER BY rowid").fetchall()
-        return [ModelRecord.from_row(r) for r in rows]
+        return [ModelRecord.from_row(r) for r in self._rows("models")]
 
     def add_model(self, record: ModelRecord) -> None:
-        try:
-            with self.transaction() as db:
-                db.execute(
-                    "INSERT INTO models (id, name, path, card, provenance, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        record.id,
-                        record.name,
-                        record.path,
-                        json.dumps(record.card),
-                        json.dumps(record.provenance),
-                        record.created_at or utc_now(),
-                    ),
-                )
-        except sqlite3.IntegrityError as exc:
-            if "name" in str(exc):
-                raise NameConflictError(
-                    f"A model named {record.name!r} already exists in this project: "
-                    "choose another name."
-                ) from None
-            raise
+        with self._inserting("model", record.name, "choose another name") as db:
+            db.execute(
+                "INSERT INTO models (id, name, path, card, provenance, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.name,
+                    record.path,
+                    json.dumps(record.card),
+                    json.dumps(record.provenance),
+                    record.created_at or utc_now(),
+                ),
+            )
 
     def model(self, name: str) -> ModelRecord:
-        row = self._db.execute("SELECT * FROM models WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            known = ", ".join(m.name for m in self.models()) or "none"
-            raise NotFoundError(f"No model named {name!r} in this project (models: {known}).")
-        return ModelRecord.from_row(row)
+        return ModelRecord.from_row(self._named("models", name, "model"))
 
     def has_model_name(self, name: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM models WHERE name = ?", (name,)).fetchone()
-        return row is not None
+        return self._exists("models", "name", name)
 
     # -- jobs ---------------------------------------------------------------------------------
     def add_job(self, job_id: str, kind: str, spec: dict, status: str = "queued") -> None:
@@ -235,26 +264,20 @@ class Catalog:
             db.execute("UPDATE jobs SET device = ? WHERE id = ?", (device, job_id))
 
     def jobs(self, status: str | None = None) -> list[JobRecord]:
-        query = "SELECT * FROM jobs"
-        args: tuple = ()
-        if status:
-            query += " WHERE status = ?"
-            args = (status,)
-        rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
-        return [JobRecord.from_row(r) for r in rows]
+        return [JobRecord.from_row(r) for r in self._rows("jobs", "status", status)]
 
     def has_job(self, job_id: str) -> bool:
-        return self._db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is not None
+        return self._exists("jobs", "id", job_id)
 
     def job(self, job_id: str) -> JobRecord:
-        row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._row("jobs", "id", job_id)
         if row is None:
             raise NotFoundError(f"No job {job_id!r} in this project.")
         return JobRecord.from_row(row)
 
     # -- changing volumes (the GUI's project panel and label editor) ---------------------------
     def volume_by_id(self, volume_id: str) -> VolumeRecord:
-        row = self._db.execute("SELECT * FROM volumes WHERE id = ?", (volume_id,)).fetchone()
+        row = self._row("volumes", "id", volume_id)
         if row is None:
             raise NotFoundError(f"No volume with id {volume_id!r} in this project.")
         return VolumeRecord.from_row(row)
@@ -273,9 +296,7 @@ class Catalog:
             with self.transaction() as db:
                 db.execute("UPDATE volumes SET name = ? WHERE id = ?", (name, volume_id))
         except sqlite3.IntegrityError:
-            raise NameConflictError(
-                f"A volume named {name!r} already exists in this project: choose another name."
-            ) from None
+            raise name_taken("volume", name, "choose another name") from None
 
     def volume_dependents(self, volume_id: str) -> list[str]:
         """Names of the volumes and mesh sets made from or belonging to this volume."""
@@ -288,8 +309,7 @@ class Catalog:
         dependents = self.volume_dependents(volume_id)
         if dependents:
             raise ProjectError(
-                f"Other items belong to this volume: {', '.join(dependents)}. "
-                "Delete those first."
+                f"Other items belong to this volume: {', '.join(dependents)}. Delete those first."
             )
         with self.transaction() as db:
             db.execute("DELETE FROM volumes WHERE id = ?", (volume_id,))
@@ -298,32 +318,16 @@ class Catalog:
     def add_mesh_set(self, record: MeshSetRecord) -> None:
         row = record.to_row()
         marks = ", ".join("?" for _ in row)
-        try:
-            with self.transaction() as db:
-                db.execute(
-                    f"INSERT INTO meshes ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
-                )
-        except sqlite3.IntegrityError as exc:
-            if "name" in str(exc):
-                raise NameConflictError(
-                    f"A mesh set named {record.name!r} already exists in this project: "
-                    "choose another name."
-                ) from None
-            raise
+        with self._inserting("mesh set", record.name, "choose another name") as db:
+            db.execute(
+                f"INSERT INTO meshes ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
+            )
 
     def mesh_set_records(self) -> list[MeshSetRecord]:
-        rows = self._db.execute("SELECT * FROM meshes ORDER BY rowid").fetchall()
-        return [MeshSetRecord.from_row(r) for r in rows]
+        return [MeshSetRecord.from_row(r) for r in self._rows("meshes")]
 
     def mesh_set(self, name: str) -> MeshSetRecord:
-        row = self._db.execute("SELECT * FROM meshes WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            known = ", ".join(r.name for r in self.mesh_set_records()) or "none"
-            raise NotFoundError(
-                f"No mesh set named {name!r} in this project (mesh sets: {known})."
-            )
-        return MeshSetRecord.from_row(row)
+        return MeshSetRecord.from_row(self._named("meshes", name, "mesh set"))
 
     def has_mesh_set_name(self, name: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM meshes WHERE name = ?", (name,)).fetchone()
-        return row is not None
+        return self._exists("meshes", "name", name)

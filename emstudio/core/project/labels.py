@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -49,18 +48,11 @@ def create_label_set(
     name = check_new_name(project, name)
     class_names = {str(k): str(v) for k, v in (classes or DEFAULT_CLASSES).items()}
     attrs = {"classes": class_names, "labelled_slices": {a: [] for a in AXIS_NAMES}}
-    record = VolumeRecord(
-        id=uuid.uuid4().hex,
-        name=name,
-        kind="labels",
-        path="",
-        shape=tuple(image.shape),
-        dtype="uint8",
-        voxel_size=image.voxel_size,
-        chunks=(0, 0, 0),
-        levels=0,
-        source=f"painted in emstudio on {image.name!r}",
-        image_id=image.id,
+    record = VolumeRecord.new_of(
+        image,
+        name,
+        "labels",
+        f"painted in emstudio on {image.name!r}",
         attrs=attrs,
         provenance=provenance.record(
             "create-label-set",
@@ -87,8 +79,7 @@ def create_label_set(
                 }
             )
             fsync_metadata(staging)
-            record.chunks = tuple(writer.chunks)
-            record.levels = len(writer.arrays)
+            record.take_layout(writer)
         finally:
             writer.close()
 

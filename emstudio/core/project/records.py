@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emstudio.core.io.base import VoxelSize
 
+if TYPE_CHECKING:
+    from emstudio.core.volume.store import VolumeWriter
+
 VOLUME_KINDS = ("image", "labels", "prediction", "segmentation")
+
+
+def _decoded(row: sqlite3.Row, *columns: str, nullable: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The row as a dict, with the JSON text of ``columns`` parsed (and of ``nullable`` ones,
+    which may be empty: None)."""
+    data = dict(row)
+    for column in columns:
+        data[column] = json.loads(data[column])
+    for column in nullable:
+        data[column] = json.loads(data[column]) if data[column] else None
+    return data
 
 
 @dataclass
@@ -32,6 +47,54 @@ class VolumeRecord:
     attrs: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
+
+    @classmethod
+    def new(
+        cls,
+        name: str,
+        kind: str,
+        shape: tuple[int, int, int],
+        dtype: str,
+        voxel_size: VoxelSize,
+        source: str,
+        **fields: Any,
+    ) -> VolumeRecord:
+        """The record of a volume about to be written: a fresh id, no path yet (the project sets
+        it on commit), chunks and levels unknown ((0, 0, 0) and 0: ``take_layout`` sets them).
+        ``fields``: the other fields (image_id, attrs, provenance; id, chunks, levels if known)."""
+        fields = {"id": uuid.uuid4().hex, "chunks": (0, 0, 0), "levels": 0, **fields}
+        return cls(
+            name=name,
+            kind=kind,
+            path="",
+            shape=shape,
+            dtype=dtype,
+            voxel_size=voxel_size,
+            source=source,
+            **fields,
+        )
+
+    @classmethod
+    def new_of(
+        cls, image: VolumeRecord, name: str, kind: str, source: str, **fields: Any
+    ) -> VolumeRecord:
+        """The record of a new uint8 volume (labels, prediction) belonging to ``image``: its
+        shape and voxel size; ``fields`` as for ``new``."""
+        return cls.new(
+            name,
+            kind,
+            tuple(image.shape),
+            "uint8",
+            image.voxel_size,
+            source,
+            image_id=image.id,
+            **fields,
+        )
+
+    def take_layout(self, writer: VolumeWriter) -> None:
+        """Chunks and number of levels of the store ``writer`` wrote."""
+        self.chunks = tuple(writer.chunks)
+        self.levels = len(writer.arrays)
 
     @property
     def nbytes(self) -> int:
@@ -100,19 +163,7 @@ class JobRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> JobRecord:
-        return cls(
-            id=row["id"],
-            kind=row["kind"],
-            status=row["status"],
-            spec=json.loads(row["spec"]),
-            created_at=row["created_at"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            pid=row["pid"],
-            message=row["message"],
-            outputs=json.loads(row["outputs"]) if row["outputs"] else None,
-            device=row["device"],
-        )
+        return cls(**_decoded(row, "spec", nullable=("outputs",)))
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -131,14 +182,7 @@ class ModelRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ModelRecord:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            path=row["path"],
-            card=json.loads(row["card"]),
-            provenance=json.loads(row["provenance"]),
-            created_at=row["created_at"],
-        )
+        return cls(**_decoded(row, "card", "provenance"))
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -166,10 +210,7 @@ class MeshSetRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> MeshSetRecord:
-        data = dict(row)
-        data["attrs"] = json.loads(data["attrs"])
-        data["provenance"] = json.loads(data["provenance"])
-        return cls(**data)
+        return cls(**_decoded(row, "attrs", "provenance"))
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import errno
 import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.errors import DestinationError, InputFileError, NameConflictError
+from emstudio.core.errors import DestinationError, InputFileError
 from emstudio.core.io.base import VolumeSource, VoxelSize
 from emstudio.core.io.dtypes import Conversion
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project import atomic
+from emstudio.core.project.catalog import checked_name
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VOLUME_KINDS, VolumeRecord
 from emstudio.core.volume.ingest import ingest
@@ -22,14 +22,8 @@ SPACE_MARGIN = 1.15  # stores need a little more than the raw voxels (pyramid: ~
 
 
 def check_new_name(project: Project, name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise NameConflictError("A volume needs a name: give --name NAME.")
-    if project.catalog.has_volume_name(name):
-        raise NameConflictError(
-            f"A volume named {name!r} already exists in this project: choose another --name."
-        )
-    return name
+    has = project.catalog.has_volume_name
+    return checked_name(name, "volume", "--name", has, "choose another --name")
 
 
 def check_outside_project(project: Project, paths: Sequence[str | Path]) -> None:
@@ -95,17 +89,13 @@ def import_source(
     name = check_new_name(project, name)
     z, y, x = source.info.shape
     check_free_space(project, z * y * x * conversion.target_dtype.itemsize)
-    record = VolumeRecord(
-        id=uuid.uuid4().hex,
-        name=name,
-        kind=kind,
-        path="",
-        shape=(z, y, x),
-        dtype=conversion.target_dtype.name,
-        voxel_size=voxel_size,
-        chunks=(0, 0, 0),
-        levels=0,
-        source=f"{source.info.path} ({source.info.format})",
+    record = VolumeRecord.new(
+        name,
+        kind,
+        (z, y, x),
+        conversion.target_dtype.name,
+        voxel_size,
+        f"{source.info.path} ({source.info.format})",
         image_id=image.id if image else None,
         attrs={"conversion": conversion.rule, "notes": source.info.notes, **(attrs or {})},
         provenance=provenance,
@@ -121,7 +111,6 @@ def import_source(
             voxel_size=voxel_size,
             progress=progress,
         )
-        record.chunks = tuple(writer.chunks)
-        record.levels = len(writer.arrays)
+        record.take_layout(writer)
 
     return add_volume(project, write, record)

@@ -12,7 +12,10 @@
 4. Objects are renumbered 1..N in raster order of their first voxel (as in memory) while the
    final volume is streamed out slab by slab.
 
-Provisional labels live in a scratch zarr array (``scratch`` folder, removed by the caller).
+Steps 1 and 2 run in worker processes (``workers.py``) when there are several blocks or
+groups; this process reads the crops and writes the results in order, so the labels do not
+depend on the number of workers. Provisional labels live in a scratch array (``scratch.py``,
+in the ``scratch`` folder, removed by the caller).
 """
 
 from __future__ import annotations
@@ -20,20 +23,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import numcodecs
 import numpy as np
-import zarr
+from scipy import ndimage
 
 from emstudio.core.progress import Progress, no_progress, scaled
 from emstudio.core.seg import instances
-from emstudio.core.seg.components import Components, iter_blocks, label_components
+from emstudio.core.seg.components import (
+    Above,
+    Components,
+    block_count,
+    iter_blocks,
+    label_components,
+)
 from emstudio.core.seg.instances import Box
 from emstudio.core.seg.objects import group_boxes
 from emstudio.core.seg.params import InstanceParams
+from emstudio.core.seg.scratch import ScratchArray
+from emstudio.core.seg.workers import WorkerPool, sendable, worker_count
 
 DEFAULT_BLOCK = (64, 512, 512)
-DEFAULT_CROP_VOXELS = 32 * 2**20  # largest box flooded at once (~40 bytes per voxel at peak)
+DEFAULT_CROP_VOXELS = 32 * 2**20  # largest box flooded at once
+BYTES_PER_CROP_VOXEL = 40  # flooding one component's box: float image, labels, masks, heap
+BYTES_PER_REGION_VOXEL = 10  # a group's crops (2 maps), foreground, its labels, in transit
+BYTES_PER_LABEL_VOXEL = 16  # labelling a block: mask, int32 labels, statistics, in transit
 DEFAULT_HALO = (8, 64, 64)
 SCRATCH_CHUNKS = (16, 256, 256)
 
@@ -55,7 +69,7 @@ class ObjectTable:
 class LabelResult:
     """Provisional labels on disk plus the lookup table to the final ids."""
 
-    labels: zarr.Array
+    labels: ScratchArray
     lut: np.ndarray
     n_objects: int
 
@@ -74,19 +88,54 @@ class LabelResult:
         return np.concatenate([s for _, s in self.iter_slabs(self.labels.shape[0])])
 
 
-def scratch_array(folder: Path, name: str, shape: tuple[int, ...]) -> zarr.Array:
-    """A compressed provisional-id array: uint32 while ids cannot exceed it, else uint64."""
-    chunks = tuple(min(c, s) for c, s in zip(SCRATCH_CHUNKS, shape, strict=True))
+def scratch_array(folder: Path, name: str, shape: tuple[int, ...]) -> ScratchArray:
+    """A provisional-id array: uint32 while ids cannot exceed it, else uint64."""
     dtype = np.uint32 if 2 * int(np.prod(shape)) < 2**32 else np.uint64
-    return zarr.create_array(
-        store=str(Path(folder) / f"{name}.zarr"),
-        shape=shape,
-        chunks=chunks,
-        dtype=dtype,
-        fill_value=0,
-        compressors=numcodecs.Blosc("zstd", 1, numcodecs.Blosc.BITSHUFFLE),
-        zarr_format=2,
-    )
+    return ScratchArray(Path(folder) / name, shape, SCRATCH_CHUNKS, dtype)
+
+
+@dataclass
+class Flooded:
+    """One component's objects (int32 1..k in its box), their first voxels (flat index in the
+    box) and voxel counts."""
+
+    objects: np.ndarray
+    ids: np.ndarray
+    firsts: np.ndarray
+    counts: np.ndarray
+
+
+def flood_crop(
+    area: Any,
+    boundary: Any,
+    region: Box,
+    boxes: list[Box],
+    firsts: list[tuple[int, int, int]],
+    params: InstanceParams,
+    voxel_size: tuple[float, float, float],
+) -> list[Flooded]:
+    """Objects of the components (box and first voxel in the crop) of one crop (pure).
+
+    ``area``, ``boundary``: the crops of ``region``, or sendable sources to read each box
+    from. Each component is taken from the foreground of its own box (where it is whole), as
+    the in-memory path does.
+    """
+
+    def crop(source: Any, box: Box) -> np.ndarray:
+        if isinstance(source, np.ndarray):
+            return source[box]
+        return source[_relative(box, [-r.start for r in region])]
+
+    found = []
+    for box, first in zip(boxes, firsts, strict=True):
+        area_box, boundary_box = crop(area, box), crop(boundary, box)
+        labels, _ = ndimage.label(instances.foreground(area_box, params), instances.STRUCTURE)
+        mask = labels == labels[tuple(f - s.start for f, s in zip(first, box, strict=True))]
+        objects = instances.segment_component(area_box, boundary_box, mask, params, voxel_size)
+        ids, flat = instances.first_voxels(objects)
+        counts = np.bincount(objects.ravel(), minlength=int(ids.max(initial=0)) + 1)[ids]
+        found.append(Flooded(objects, ids, flat, counts))
+    return found
 
 
 def _relative(box: Box, origin: np.ndarray) -> Box:
@@ -105,35 +154,32 @@ class _Segmenter:
         self.next_id = 1
 
     # -- normal components: one crop each, identical to the in-memory path --------------------
-    def flood_group(self, comps: Components, members: list[int]) -> None:
+    def group_task(self, comps: Components, members: list[int]) -> tuple:
+        """The arguments of ``flood_crop`` for a group (its crops are read here)."""
         lo, hi = comps.lo[members].min(0), comps.hi[members].max(0)
         region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-        area = np.asarray(self.area[region])
-        boundary = np.asarray(self.boundary[region])
-        out = np.asarray(self.out[region])
-        fg = instances.foreground(area, self.params)
-        for index in members:
-            box = _relative(comps.box(index), lo)
-            first = tuple(
-                int(f - o) for f, o in zip(comps.first[index], comps.lo[index], strict=True)
-            )
-            labels, _ = instances.ndimage.label(fg[box], instances.STRUCTURE)
-            mask = labels == labels[first]
-            objects = instances.segment_component(
-                area[box], boundary[box], mask, self.params, self.voxel_size
-            )
-            n = int(objects.max(initial=0))
-            if not n:
+        boxes = [_relative(comps.box(i), lo) for i in members]
+        firsts = [tuple(int(v) for v in comps.first[i] - lo) for i in members]
+        maps = [m if sendable(m) else np.asarray(m[region]) for m in (self.area, self.boundary)]
+        return *maps, region, boxes, firsts, self.params, self.voxel_size
+
+    def write_group(self, comps: Components, members: list[int], found: list[Flooded]) -> None:
+        """Give the group's objects provisional ids, in member order, into the scratch array."""
+        lo, hi = comps.lo[members].min(0), comps.hi[members].max(0)
+        region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+        out = self.out[region]
+        for index, flooded in zip(members, found, strict=True):
+            objects = flooded.objects
+            if not len(flooded.ids):
                 continue
-            target = out[box]
-            writable = (objects > 0) & (mask | (target == 0))
+            target = out[_relative(comps.box(index), lo)]
+            # a component's own voxels are still 0 (others write their voxels or holes only)
+            writable = (objects > 0) & (target == 0)
             target[writable] = objects[writable] + (self.next_id - 1)
-            ids, firsts = instances.first_voxels(objects)
-            counts = np.bincount(objects.ravel(), minlength=n + 1)[ids]
-            rel = np.stack(np.unravel_index(firsts, objects.shape), 1) + comps.lo[index]
+            rel = np.stack(np.unravel_index(flooded.firsts, objects.shape), 1) + comps.lo[index]
             raster = np.ravel_multi_index(tuple(rel.T), self.shape)
-            self.table.add(ids.astype(np.int64) + self.next_id - 1, counts, raster)
-            self.next_id += n
+            self.table.add(flooded.ids.astype(np.int64) + self.next_id - 1, flooded.counts, raster)
+            self.next_id += int(flooded.ids.max())
         self.out[region] = out
 
     # -- components larger than the budget: halo blocks over their box ---------------------------
@@ -214,32 +260,44 @@ def segment_blockwise(
     crop_voxels: int = DEFAULT_CROP_VOXELS,
     halo: tuple[int, int, int] = DEFAULT_HALO,
     progress: Progress = no_progress,
+    workers: int | None = None,
 ) -> LabelResult:
     """Instance labels of arrays indexable by boxes (zarr arrays, numpy arrays).
 
-    Memory is bounded by ``block`` and ``crop_voxels``, whatever the volume size.
+    Memory is bounded by ``block`` and ``crop_voxels`` (per worker), whatever the volume size;
+    ``workers``: processes to use (None: as many as the cores and memory allow).
     """
     shape = tuple(area.shape)
-    comps = label_components(
-        lambda b: instances.foreground(np.asarray(area[b]), params),
-        shape,
-        block,
-        progress=scaled(progress, 0, 40, 100),
-    )
-    seg = _Segmenter(area, boundary, params, voxel_size, scratch, block, crop_voxels, halo)
-    sizes = np.prod(comps.hi - comps.lo, axis=1) if len(comps) else np.zeros(0)
-    normal = sizes <= crop_voxels
-    members = np.flatnonzero(normal)
-    groups = [
-        members[g].tolist()
-        for g in group_boxes(comps.lo[members], comps.hi[members], block, crop_voxels)
-    ]
-    giants = np.flatnonzero(~normal).tolist()
-    total = len(groups) + len(giants)
-    step = scaled(progress, 40, 60, 100)
-    for done, members in enumerate(groups):
-        seg.flood_group(comps, members)
-        step(done + 1, total, f"flooding component group {done + 1}/{len(groups)}")
+    blocks = block_count(shape, block)
+    label_bytes = int(np.prod(block)) * BYTES_PER_LABEL_VOXEL
+    with WorkerPool(worker_count(label_bytes, blocks, workers, int(np.prod(shape)))) as pool:
+        comps = label_components(
+            Above(area, instances.to_uint8_threshold(params.foreground_threshold)),
+            shape,
+            block,
+            progress=scaled(progress, 0, 40, 100),
+            pool=pool,
+        )
+        seg = _Segmenter(area, boundary, params, voxel_size, scratch, block, crop_voxels, halo)
+        sizes = np.prod(comps.hi - comps.lo, axis=1) if len(comps) else np.zeros(0, np.int64)
+        normal = sizes <= crop_voxels
+        members = np.flatnonzero(normal)
+        groups = [
+            members[g].tolist()
+            for g in group_boxes(comps.lo[members], comps.hi[members], block, crop_voxels)
+        ]
+        giants = np.flatnonzero(~normal).tolist()
+        total = len(groups) + len(giants)
+        step = scaled(progress, 40, 60, 100)
+        regions = [np.prod(comps.hi[g].max(0) - comps.lo[g].min(0)) for g in groups]
+        need = max(regions, default=0) * BYTES_PER_REGION_VOXEL
+        need += int(sizes[normal].max(initial=0)) * BYTES_PER_CROP_VOXEL
+        limit = worker_count(need, len(groups), workers, int(sum(regions)))
+        tasks = (seg.group_task(comps, g) for g in groups)
+        found = pool.map(flood_crop, tasks, limit)
+        for done, (members, flooded) in enumerate(zip(groups, found, strict=True)):
+            seg.write_group(comps, members, flooded)
+            step(done + 1, total, f"flooding component group {done + 1}/{len(groups)}")
     for done, index in enumerate(giants):
         seg.flood_giant(comps, index)
         step(len(groups) + done + 1, total, f"flooding large component {done + 1}")
@@ -253,17 +311,22 @@ def components_blockwise(
     scratch: Path,
     block: tuple[int, int, int] = DEFAULT_BLOCK,
     progress: Progress = no_progress,
+    workers: int | None = None,
 ) -> LabelResult:
     """Semantic-only classes: connected components with the size filter, blockwise."""
     shape = tuple(probability.shape)
     raw = scratch_array(scratch, "components", shape)
-    comps = label_components(
-        lambda b: np.asarray(probability[b]) > instances.to_uint8_threshold(threshold),
-        shape,
-        block,
-        raw=raw,
-        progress=progress,
-    )
+    label_bytes = int(np.prod(block)) * BYTES_PER_LABEL_VOXEL
+    count = worker_count(label_bytes, block_count(shape, block), workers, int(np.prod(shape)))
+    with WorkerPool(count) as pool:
+        comps = label_components(
+            Above(probability, instances.to_uint8_threshold(threshold)),
+            shape,
+            block,
+            raw=raw,
+            progress=progress,
+            pool=pool,
+        )
     keep = comps.count >= max(min_voxels, 1)
     final = np.zeros(len(comps) + 1, np.uint64)
     final[1:][keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.uint64)

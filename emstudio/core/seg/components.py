@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage, sparse
@@ -14,6 +15,7 @@ from scipy.sparse.csgraph import connected_components
 
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.seg.instances import STRUCTURE, Box, first_voxels
+from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable
 
 ReadMask = Callable[[Box], np.ndarray]
 
@@ -61,6 +63,52 @@ class Components:
         return int(np.prod(self.hi[index] - self.lo[index]))
 
 
+@dataclass
+class BlockLabels:
+    """One block's components (block-local ids 1..n): statistics in global coordinates, the
+    labels on the block's first and last plane along each axis, and the labels if asked."""
+
+    n: int
+    count: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    first: np.ndarray
+    low_faces: list[np.ndarray]
+    high_faces: list[np.ndarray]
+    labels: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Above:
+    """The mask ``source[box] > threshold`` (picklable; a worker can read a sendable source)."""
+
+    source: Any
+    threshold: float
+
+    def __call__(self, box: Box) -> np.ndarray:
+        return np.asarray(self.source[box]) > self.threshold
+
+
+def label_block(mask: np.ndarray | ReadMask, box: Box, keep_labels: bool) -> BlockLabels:
+    """Components of one block, given its mask or a reader of it (pure: runs in a worker)."""
+    if callable(mask):
+        mask = mask(box)
+    start = np.array([s.start for s in box], np.int64)
+    labels, n = ndimage.label(mask, STRUCTURE)
+    empty = np.zeros((0, 3), np.int64)
+    count, lo, hi, first = np.zeros(0, np.int64), empty, empty, empty
+    if n:
+        found = ndimage.find_objects(labels)
+        lo = np.array([[s.start for s in f] for f in found], np.int64) + start
+        hi = np.array([[s.stop for s in f] for f in found], np.int64) + start
+        count = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.int64)
+        _, flat = first_voxels(labels)
+        first = np.stack(np.unravel_index(flat, labels.shape), 1) + start
+    low = [np.take(labels, 0, axis=axis) for axis in range(3)]
+    high = [np.take(labels, -1, axis=axis) for axis in range(3)]
+    return BlockLabels(n, count, lo, hi, first, low, high, labels if keep_labels else None)
+
+
 def label_components(
     read_mask: ReadMask,
     shape: tuple[int, int, int],
@@ -68,11 +116,14 @@ def label_components(
     origin: tuple[int, int, int] = (0, 0, 0),
     raw: object | None = None,
     progress: Progress = no_progress,
+    pool: WorkerPool = IN_PROCESS,
 ) -> Components:
-    """Components of the mask inside ``origin + [0, shape)``; memory: one block + faces.
+    """Components of the mask inside ``origin + [0, shape)``; memory: a block per worker.
 
-    ``raw``, if given, is an array indexable like the volume (e.g. a scratch zarr array)
-    that receives the provisional per-block ids for a later pass.
+    ``raw``, if given, is an array indexable like the volume (e.g. a scratch array) that
+    receives the provisional per-block ids for a later pass. A ``pool`` of several workers
+    labels blocks in parallel (reading their blocks themselves when ``read_mask`` is an
+    ``Above`` of a sendable source).
     """
     faces: dict[tuple[int, tuple[int, int, int]], np.ndarray] = {}
     pairs: list[np.ndarray] = []
@@ -81,31 +132,30 @@ def label_components(
     his: list[np.ndarray] = []
     firsts: list[np.ndarray] = []
     offset = 0
-    total = block_count(shape, block)
-    for done, (index, box) in enumerate(iter_blocks(shape, block, origin)):
-        labels, n = ndimage.label(read_mask(box), STRUCTURE)
-        start = np.array([s.start for s in box], np.int64)
-        if n:
-            found = ndimage.find_objects(labels)
-            los.append(np.array([[s.start for s in f] for f in found], np.int64) + start)
-            his.append(np.array([[s.stop for s in f] for f in found], np.int64) + start)
-            counts.append(np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.int64))
-            _, flat = first_voxels(labels)
-            firsts.append(np.stack(np.unravel_index(flat, labels.shape), 1) + start)
+    blocks = list(iter_blocks(shape, block, origin))
+    remote = pool.workers > 1 and sendable(getattr(read_mask, "source", None))
+    tasks = ((read_mask if remote else read_mask(box), box, raw is not None) for _, box in blocks)
+    results = pool.map(label_block, tasks)
+    for done, ((index, box), found) in enumerate(zip(blocks, results, strict=True)):
+        if found.n:
+            counts.append(found.count)
+            los.append(found.lo)
+            his.append(found.hi)
+            firsts.append(found.first)
         for axis in range(3):
             if index[axis] > 0:
                 before = list(index)
                 before[axis] -= 1
-                low = _global(np.take(labels, 0, axis=axis), offset)
+                low = _global(found.low_faces[axis], offset)
                 high = faces.pop((axis, tuple(before)))
                 touching = (low > 0) & (high > 0)
                 if touching.any():
                     pairs.append(np.unique(np.stack([low[touching], high[touching]], 1), axis=0))
-            faces[(axis, index)] = _global(np.take(labels, -1, axis=axis), offset)
+            faces[(axis, index)] = _global(found.high_faces[axis], offset)
         if raw is not None:
-            raw[box] = _global(labels, offset).astype(raw.dtype, copy=False)
-        offset += n
-        progress(done + 1, total, f"labelling block {done + 1}/{total}")
+            raw[box] = _global(found.labels, offset).astype(raw.dtype, copy=False)
+        offset += found.n
+        progress(done + 1, len(blocks), f"labelling block {done + 1}/{len(blocks)}")
     return _join(offset, pairs, counts, los, his, firsts, shape, origin)
 
 

@@ -1,29 +1,40 @@
-"""Qt-free proofreading operations on a label block: merge, split by seeds, delete, relabel.
+"""Proofreading a stored instance segmentation (Qt-free): merge, split by seeds, delete, relabel.
 
-Each operation edits ``labels`` (a numpy block, modified in place) and returns a
-``LabelChange``: the box it touched (in volume coordinates, given the block's ``origin``) with
-the values before and after, so a viewer can undo/redo (``revert``/``apply``) and
-``save_version`` can write the edited segmentation as a new volume.
+A ``Proofreader`` edits a copy-on-write ``EditLayer`` over the stored volume, never the store
+itself, and reads only the chunks of the objects concerned (their boxes come from an
+``ObjectTable``). Each operation returns an ``Edit``, the undo record: the changed voxels'
+old and new values, chunk by chunk, and the object entries before and after, so undo and redo
+are exact. ``save_version`` writes the edited segmentation as a new volume of the project,
+with the list of edits in its provenance; the original stays as it was.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+from skimage.filters import sobel
 from skimage.segmentation import watershed
 
 from emstudio.core.errors import EmstudioError
 from emstudio.core.progress import Progress, no_progress
-from emstudio.core.project import atomic, provenance
+from emstudio.core.project import provenance
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
-from emstudio.core.project.volumes import check_new_name
-from emstudio.core.seg.instances import STRUCTURE, Box
+from emstudio.core.project.volumes import add_volume, check_new_name
+from emstudio.core.seg.edit_layer import ChunkChange, EditLayer
+from emstudio.core.seg.object_table import Entries, ObjectTable
 from emstudio.core.volume.store import Volume, VolumeWriter
+
+MAX_UNDO = 100
+SPLIT_MAX_VOXELS = 2**26  # the box of an object to split (distance map: 8 bytes per voxel)
+FLOODS = ("distance", "gradient")  # what a split floods: the object's shape, or image edges
+
+Voxel = Sequence[int]
 
 
 class ProofreadError(EmstudioError):
@@ -31,201 +42,281 @@ class ProofreadError(EmstudioError):
 
 
 @dataclass(frozen=True)
-class LabelChange:
-    """Values of ``box`` (volume coordinates) before and after one edit."""
+class Edit:
+    """One undoable edit: changed voxels per chunk, and the object entries before and after."""
 
     description: str
-    box: Box
-    before: np.ndarray
-    after: np.ndarray
+    changes: tuple[ChunkChange, ...]
+    before: Entries
+    after: Entries
 
-    def local(self, origin: Sequence[int]) -> Box:
-        return tuple(slice(s.start - o, s.stop - o) for s, o in zip(self.box, origin, strict=True))
-
-
-def apply(labels: np.ndarray, change: LabelChange, origin: Sequence[int] = (0, 0, 0)) -> None:
-    """Redo ``change`` on a block that contains its box."""
-    labels[change.local(origin)] = change.after
+    @property
+    def voxels(self) -> int:
+        return sum(len(c.flat) for c in self.changes)
 
 
-def revert(labels: np.ndarray, change: LabelChange, origin: Sequence[int] = (0, 0, 0)) -> None:
-    """Undo ``change`` on a block that contains its box."""
-    labels[change.local(origin)] = change.before
+class Proofreader:
+    """The edits of one segmentation volume, with ``MAX_UNDO`` steps of undo."""
+
+    def __init__(self, volume: Volume, table: ObjectTable, image: Volume | None = None) -> None:
+        """``image``: the image the segmentation covers (same grid), for splits along edges."""
+        if image is not None and image.shape != volume.shape:
+            raise ProofreadError(
+                f"The image has shape {image.shape}, the segmentation {volume.shape}: "
+                "they must cover the same voxels."
+            )
+        self.layer = EditLayer(volume)
+        self.table = table
+        self.image = image
+        self.applied: list[str] = []  # descriptions of the edits in effect, oldest first
+        self._undo: list[Edit] = []
+        self._redo: list[Edit] = []
+
+    @classmethod
+    def open(
+        cls, volume: Volume, image: Volume | None = None, progress: Progress = no_progress
+    ) -> Proofreader:
+        """Scan the volume for its objects (chunk by chunk), then edit it."""
+        return cls(volume, ObjectTable.scan(volume.arrays[0], volume.chunks, progress), image)
+
+    # -- state ----------------------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        return bool(self.applied)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    # -- operations -----------------------------------------------------------------------------
+    def merge(self, ids: Sequence[int], into: int | None = None) -> Edit:
+        """Join objects into one; it keeps the id ``into`` (default: the first of ``ids``)."""
+        ids = list(dict.fromkeys(int(i) for i in ids if int(i)))
+        if len(ids) < 2:
+            raise ProofreadError("Select at least two different objects to merge (Ctrl+click).")
+        self._require(ids)
+        target = ids[0] if into is None else int(into)
+        if target not in ids:
+            raise ProofreadError(f"Object {target} is not one of the objects to merge.")
+        joined = self.table.get(target)
+        for other in ids:
+            if other != target:
+                joined = joined.union(self.table.get(other))  # type: ignore[union-attr, arg-type]
+        after: Entries = {i: None for i in ids}
+        after[target] = joined
+        others = [i for i in ids if i != target]
+        return self._remap(dict.fromkeys(others, target), after, f"merge {others} into {target}")
+
+    def delete(self, ids: Sequence[int]) -> Edit:
+        """Make objects background."""
+        ids = list(dict.fromkeys(int(i) for i in ids if int(i)))
+        if not ids:
+            raise ProofreadError("Select the objects to delete (click them).")
+        self._require(ids)
+        return self._remap(dict.fromkeys(ids, 0), dict.fromkeys(ids), f"delete {ids}")
+
+    def relabel(self, old: int, new: int, merge: bool = False) -> Edit:
+        """Give object ``old`` the id ``new``. An id in use is refused unless ``merge``."""
+        old, new = int(old), int(new)
+        self._require([old])
+        if not 0 < new <= np.iinfo(self.layer.dtype).max:
+            raise ProofreadError(
+                f"The new id must be between 1 and {np.iinfo(self.layer.dtype).max}."
+            )
+        if new == old:
+            raise ProofreadError(f"Object {old} already has the id {new}.")
+        if new in self.table:
+            if not merge:
+                raise ProofreadError(
+                    f"The id {new} is in use by another object: merge the two objects instead."
+                )
+            return self.merge([new, old])
+        after: Entries = {old: None, new: self.table.get(old)}
+        return self._remap({old: new}, after, f"relabel {old} as {new}")
+
+    def split(self, obj: int, seeds: Sequence[Sequence[Voxel]], flood: str = "distance") -> Edit:
+        """Split object ``obj`` by seeds: one list of voxels (z, y, x) per part, two or more.
+
+        The object's voxels are flooded from the seeds (a watershed restricted to the object,
+        in its bounding box) over its negated distance transform (``flood="distance"``: cuts
+        at necks) or over the gradient of the image (``"gradient"``: cuts along edges). The
+        first part keeps ``obj``, the others get new ids; voxels no seed reaches stay ``obj``.
+        """
+        obj = int(obj)
+        self._require([obj])
+        if flood not in FLOODS:
+            raise ValueError(f"flood must be one of {FLOODS}, not {flood!r}")
+        entry = self.table.get(obj)
+        assert entry is not None
+        box, lo = entry.box, np.asarray(entry.lo)
+        if int(np.prod(np.asarray(entry.hi) - lo)) > SPLIT_MAX_VOXELS:
+            raise ProofreadError(
+                f"Object {obj} spans a box larger than {SPLIT_MAX_VOXELS:,} voxels; "
+                "splitting is limited to smaller objects."
+            )
+        region = self.layer.read(box)
+        mask = region == obj
+        markers = self._markers(obj, mask, lo, seeds)
+        parts = int(markers.max())
+        if flood == "gradient":
+            if self.image is None:
+                raise ProofreadError("This segmentation has no image: split by shape instead.")
+            surface = sobel(np.asarray(self.image.arrays[0][box], np.float32))
+        else:
+            spacing = self.layer.volume.voxel_size.zyx
+            padded = ndimage.distance_transform_edt(np.pad(mask, 1), sampling=spacing)
+            surface = -padded[1:-1, 1:-1, 1:-1]
+        flooded = watershed(surface, markers, mask=mask)
+        new_ids = self._free_ids(parts - 1)
+        edited = region.copy()
+        for part, new_id in enumerate(new_ids, start=2):
+            edited[flooded == part] = new_id
+        ids = [obj, *new_ids]
+        after = ObjectTable.of_region(edited, ids, tuple(lo))
+        edit = Edit(
+            f"split {obj} into {ids}",
+            tuple(self.layer.diff(box, edited)),
+            self.table.entries(ids),
+            after,
+        )
+        return self._commit(edit)
+
+    def undo(self) -> Edit | None:
+        if not self._undo:
+            return None
+        edit = self._undo.pop()
+        self.layer.apply(edit.changes, forward=False)
+        self.table.update(edit.before)
+        self.applied.pop()
+        self._redo.append(edit)
+        return edit
+
+    def redo(self) -> Edit | None:
+        if not self._redo:
+            return None
+        edit = self._redo.pop()
+        self.layer.apply(edit.changes, forward=True)
+        self.table.update(edit.after)
+        self.applied.append(edit.description)
+        self._undo.append(edit)
+        return edit
+
+    # -- internals ------------------------------------------------------------------------------
+    def _require(self, ids: Sequence[int]) -> None:
+        missing = [i for i in ids if i not in self.table]
+        if missing:
+            raise ProofreadError(f"No object with id {', '.join(map(str, missing))}.")
+
+    def _free_ids(self, n: int) -> list[int]:
+        first = self.table.max_id() + 1
+        if first + n - 1 > np.iinfo(self.layer.dtype).max:
+            raise ProofreadError(f"No free ids left in this {self.layer.dtype} segmentation.")
+        return list(range(first, first + n))
+
+    def _markers(
+        self, obj: int, mask: np.ndarray, lo: np.ndarray, seeds: Sequence[Sequence[Voxel]]
+    ) -> np.ndarray:
+        """Seed voxels on the object, numbered by part (1, 2, ...)."""
+        groups = [np.asarray(g, np.int64).reshape(-1, 3) for g in seeds if len(g)]
+        if len(groups) < 2:
+            raise ProofreadError("Paint seeds of two colours on the object to split it.")
+        markers = np.zeros(mask.shape, np.int32)
+        for part, points in enumerate(groups, start=1):
+            local = points - lo
+            local = local[((local >= 0) & (local < mask.shape)).all(axis=1)]
+            local = local[mask[tuple(local.T)]]
+            if not len(local):
+                raise ProofreadError(
+                    f"The seeds of colour {part} do not touch object {obj}: paint them on it."
+                )
+            markers[tuple(local.T)] = part
+        return markers
+
+    def _remap(self, mapping: dict[int, int], after: Entries, description: str) -> Edit:
+        """Change ids by ``mapping``, reading only the chunks of the objects' boxes."""
+        keys = sorted({k for i in mapping for k in self.layer.keys_in(self.table.get(i).box)})  # type: ignore[union-attr]
+        sources = np.array(list(mapping), self.layer.dtype)
+        changes = []
+        for key in keys:
+            chunk = self.layer.chunk(key)
+            flat = np.flatnonzero(np.isin(chunk, sources))
+            if not flat.size:
+                continue
+            old = chunk.flat[flat]
+            new = old.copy()
+            for source, target in mapping.items():
+                new[old == source] = target
+            changes.append(ChunkChange(key, flat.astype(np.uint32), old, new))
+        before = self.table.entries(after)
+        return self._commit(Edit(description, tuple(changes), before, after))
+
+    def _commit(self, edit: Edit) -> Edit:
+        self.layer.apply(edit.changes, forward=True)
+        self.table.update(edit.after)
+        self.applied.append(edit.description)
+        self._undo.append(edit)
+        del self._undo[:-MAX_UNDO]
+        self._redo.clear()
+        return edit
 
 
-def next_free_id(labels: np.ndarray) -> int:
-    return int(labels.max(initial=0)) + 1
+# -- saving as a new version -------------------------------------------------------------------
+def version_record(source: VolumeRecord, name: str, edits: Sequence[str]) -> VolumeRecord:
+    """The catalog row of a proofread version of ``source`` (written by ``write_version``)."""
+    return VolumeRecord(
+        id=uuid.uuid4().hex,
+        name=name,
+        kind="segmentation",
+        path="",
+        shape=tuple(source.shape),
+        dtype=source.dtype,
+        voxel_size=source.voxel_size,
+        chunks=(0, 0, 0),
+        levels=0,
+        source=f"proofread from {source.name!r}",
+        image_id=source.image_id,
+        attrs={**source.attrs, "proofread_from": source.name, "edits": len(edits)},
+        provenance=provenance.record(
+            "proofread",
+            job_id=None,
+            params={"edits": list(edits)},
+            inputs=[{"volume": source.name, "id": source.id}],
+        ),
+    )
 
 
-def _box_of(labels: np.ndarray, ids: Iterable[int]) -> Box:
-    found = np.isin(labels, list(ids))
-    if not found.any():
-        raise ProofreadError(f"no object with id {', '.join(map(str, ids))} in this block.")
-    where = np.nonzero(found)
-    return tuple(slice(int(w.min()), int(w.max()) + 1) for w in where)
-
-
-def _edit(labels, origin, box, description, edit) -> LabelChange:
-    region = labels[box]
-    before = region.copy()
-    edit(region)
-    glob = tuple(slice(s.start + o, s.stop + o) for s, o in zip(box, origin, strict=True))
-    return LabelChange(description, glob, before, region.copy())
-
-
-def merge(labels: np.ndarray, ids: Sequence[int], origin: Sequence[int] = (0, 0, 0)) -> LabelChange:
-    """Merge objects into the smallest of their ids."""
-    ids = sorted({int(i) for i in ids if i})
-    if len(ids) < 2:
-        raise ProofreadError("select at least two different objects to merge.")
-    box = _box_of(labels, ids)
-
-    def edit(region: np.ndarray) -> None:
-        region[np.isin(region, ids[1:])] = ids[0]
-
-    return _edit(labels, origin, box, f"merge {ids} into {ids[0]}", edit)
-
-
-def delete(
-    labels: np.ndarray, ids: Sequence[int], origin: Sequence[int] = (0, 0, 0)
-) -> LabelChange:
-    """Set objects to background."""
-    ids = sorted({int(i) for i in ids if i})
-    box = _box_of(labels, ids)
-
-    def edit(region: np.ndarray) -> None:
-        region[np.isin(region, ids)] = 0
-
-    return _edit(labels, origin, box, f"delete {ids}", edit)
-
-
-def relabel(
-    labels: np.ndarray, old: int, new: int, origin: Sequence[int] = (0, 0, 0)
-) -> LabelChange:
-    """Give object ``old`` the id ``new`` (which must be unused: use merge to join)."""
-    if new <= 0:
-        raise ProofreadError("the new id must be a positive number.")
-    if np.any(labels == new):
-        raise ProofreadError(f"id {new} is already in use; merge the objects instead.")
-    box = _box_of(labels, [old])
-
-    def edit(region: np.ndarray) -> None:
-        region[region == old] = new
-
-    return _edit(labels, origin, box, f"relabel {old} as {new}", edit)
-
-
-def split(
-    labels: np.ndarray,
-    obj: int,
-    seeds: Sequence[Sequence[Sequence[int]]],
-    image: np.ndarray | None = None,
-    voxel_size: Sequence[float] = (1.0, 1.0, 1.0),
-    origin: Sequence[int] = (0, 0, 0),
-) -> LabelChange:
-    """Split object ``obj`` by seeds drawn by the user.
-
-    ``seeds``: one list of voxel positions (block coordinates z, y, x) per part, at least two.
-    The object is flooded from the seeds over ``image`` (e.g. the boundary map or the EM image,
-    low values flood first) or, without it, over its negated distance transform. The first part
-    keeps ``obj``; the others get new ids above the block's largest.
-    """
-    parts = [list(s) for s in seeds if len(s)]
-    if len(parts) < 2:
-        raise ProofreadError("draw seeds for at least two parts to split an object.")
-    box = _box_of(labels, [obj])
-    start = np.array([s.start for s in box])
-    mask = labels[box] == obj
-    markers = np.zeros(mask.shape, np.int32)
-    for part, points in enumerate(parts, start=1):
-        for point in points:
-            local = tuple(int(p) - int(s) for p, s in zip(point, start, strict=True))
-            inside = all(0 <= v < n for v, n in zip(local, mask.shape, strict=True))
-            if not inside or not mask[local]:
-                raise ProofreadError(f"seed {tuple(point)} lies outside object {obj}.")
-            markers[local] = part
-    if image is None:
-        flood = -ndimage.distance_transform_edt(np.pad(mask, 1), sampling=voxel_size)[
-            1:-1, 1:-1, 1:-1
-        ]
-    else:
-        flood = image[box]
-    parts_found = watershed(flood, markers, mask=mask, connectivity=1)
-    first_new = next_free_id(labels)
-    ids = [obj, *range(first_new, first_new + len(parts) - 1)]
-
-    def edit(region: np.ndarray) -> None:
-        for part, new in enumerate(ids, start=1):
-            region[parts_found == part] = new
-
-    return _edit(labels, origin, box, f"split {obj} into {ids}", edit)
-
-
-def connected_pieces(labels: np.ndarray, obj: int) -> int:
-    """How many 6-connected pieces object ``obj`` has in this block (a check after edits)."""
-    return int(ndimage.label(labels == obj, STRUCTURE)[1])
+def write_version(
+    layer: EditLayer, path: Path, record: VolumeRecord, progress: Progress = no_progress
+) -> None:
+    """Write the edited volume (all levels) to a new store at ``path``, slab by slab."""
+    volume = layer.volume
+    with VolumeWriter(
+        path, layer.shape, layer.dtype, volume.voxel_size, "segmentation", record.name
+    ) as writer:
+        step = writer.slab_planes
+        z_size, y_size, x_size = layer.shape
+        for z0 in range(0, z_size, step):
+            z1 = min(z0 + step, z_size)
+            writer.write_slab(z0, layer.read((slice(z0, z1), slice(0, y_size), slice(0, x_size))))
+            progress(z1, z_size, f"writing {record.name!r}: plane {z1}/{z_size}")
+        writer.finalize({"source": record.source})
+        record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)  # type: ignore[assignment]
 
 
 def save_version(
     project: Project,
     segmentation: str,
-    changes: Sequence[LabelChange],
+    reader: Proofreader,
     name: str,
-    job_id: str | None = None,
     progress: Progress = no_progress,
 ) -> VolumeRecord:
-    """Write ``segmentation`` with ``changes`` applied (in order) as a new volume ``name``."""
-    check_new_name(project, name)
-    source = project.catalog.volume(segmentation)
-    volume = Volume(project.resolve(source.path))
-    largest = max((int(c.after.max(initial=0)) for c in changes), default=0)
-    dtype = np.dtype(source.dtype)
-    if largest > np.iinfo(dtype).max:
-        dtype = np.dtype(np.uint64)
-    record = VolumeRecord(
-        id=uuid.uuid4().hex,
-        name=name,
-        kind="segmentation",
-        path="",
-        shape=volume.shape,
-        dtype=dtype.name,
-        voxel_size=volume.voxel_size,
-        chunks=(0, 0, 0),
-        levels=0,
-        source=f"proofread from {source.name!r}",
-        image_id=source.image_id,
-        attrs={**source.attrs, "proofread_from": source.name, "edits": len(changes)},
-        provenance=provenance.record(
-            "proofread",
-            job_id=job_id,
-            params={"edits": [c.description for c in changes]},
-            inputs=[{"volume": source.name, "id": source.id}],
-        ),
+    """Write ``reader``'s edits of ``segmentation`` as a new volume ``name`` of the project."""
+    name = check_new_name(project, name)
+    record = version_record(project.catalog.volume(segmentation), name, reader.applied)
+    return add_volume(
+        project, lambda staging: write_version(reader.layer, staging, record, progress), record
     )
-    path = project.staging_path()
-    try:
-        with VolumeWriter(
-            path, volume.shape, dtype, volume.voxel_size, "segmentation", name
-        ) as writer:
-            step = writer.slab_planes
-            for z0 in range(0, volume.shape[0], step):
-                z1 = min(z0 + step, volume.shape[0])
-                slab = volume.read(z0, z1).astype(dtype)
-                for change in changes:
-                    _apply_to_slab(slab, z0, z1, change)
-                writer.write_slab(z0, slab)
-                progress(z1, volume.shape[0], "writing the proofread version")
-            writer.finalize({"source": record.source})
-            record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)
-        return project.commit_volume(path, record)
-    finally:
-        atomic.remove_tree(path)
-
-
-def _apply_to_slab(slab: np.ndarray, z0: int, z1: int, change: LabelChange) -> None:
-    bz = change.box[0]
-    lo, hi = max(bz.start, z0), min(bz.stop, z1)
-    if lo >= hi:
-        return
-    target = (slice(lo - z0, hi - z0), *change.box[1:])
-    slab[target] = change.after[lo - bz.start : hi - bz.start]

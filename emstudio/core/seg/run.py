@@ -22,6 +22,7 @@ from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
 from emstudio.core.project.volumes import check_free_space, check_new_name
 from emstudio.core.seg.blockwise import (
+    BYTES_PER_CROP_VOXEL,
     DEFAULT_BLOCK,
     DEFAULT_CROP_VOXELS,
     LabelResult,
@@ -35,7 +36,6 @@ from emstudio.core.volume.store import Volume, VolumeWriter
 DEFAULT_CLASS = "mitochondria"
 MODES = ("auto", "watershed", "components")
 BYTES_PER_BLOCK_VOXEL = 24  # two uint8 maps, masks, int32 labels, uint64 ids
-BYTES_PER_CROP_VOXEL = 40  # watershed: float64 image, int32 labels, masks, heap
 
 
 def prediction_set(project: Project, name: str) -> dict[str, VolumeRecord]:
@@ -127,8 +127,8 @@ def segment_prediction(
         if watershed:
             boundary = Volume(project.resolve(boundary_record.path))
             result = segment_blockwise(
-                area.arrays[0],
-                boundary.arrays[0],
+                area.boxes(),
+                boundary.boxes(),
                 params,
                 voxel_size.zyx,
                 scratch,
@@ -137,7 +137,7 @@ def segment_prediction(
             )
         else:
             result = components_blockwise(
-                area.arrays[0],
+                area.boxes(),
                 params.foreground_threshold,
                 params.min_voxels(voxel_size.zyx),
                 scratch,

@@ -11,7 +11,7 @@ from emstudio.core.project import atomic, provenance
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
 from emstudio.core.project.volumes import check_free_space, check_new_name
-from emstudio.core.synth.phantom import CLASS_NAMES, PhantomSpec, render_slab
+from emstudio.core.synth import CLASS_NAMES, PhantomSpec, render_slab
 from emstudio.core.volume.store import VolumeWriter
 
 # name, kind, field of PhantomSlab, dtype
@@ -46,21 +46,18 @@ def add_demo_volumes(
             writer = VolumeWriter(path, spec.shape, dtype, voxel, kind, name)
             classes = {str(k): v for k, v in CLASS_NAMES.items()}
             attrs = {"classes": classes} if kind == "labels" else {}
-            record = VolumeRecord(
-                id=image_id if kind == "image" else uuid.uuid4().hex,
-                name=name,
-                kind=kind,
-                path="",
-                shape=spec.shape,
-                dtype=dtype,
-                voxel_size=voxel,
-                chunks=tuple(writer.chunks),
-                levels=len(writer.arrays),
-                source=f"synthetic phantom (seed {seed})",
-                image_id=None if kind == "image" else image_id,
+            record = VolumeRecord.new(
+                name,
+                kind,
+                spec.shape,
+                dtype,
+                voxel,
+                f"synthetic phantom (seed {seed})",
                 attrs=attrs,
                 provenance=provenance.record("demo", job_id=job_id, params=params, inputs=[]),
+                **({"id": image_id} if kind == "image" else {"image_id": image_id}),
             )
+            record.take_layout(writer)
             staged.append((path, writer, record))
         step = min(w.slab_planes for _, w, _ in staged)
         for z0 in range(0, z, step):

@@ -27,7 +27,7 @@ def is_fast_layout(metadata: dict) -> bool:
 
 
 class RawChunkSlicer:
-    """Reads XY/XZ/YZ planes of one uncompressed zarr v2 array."""
+    """Reads XY/XZ/YZ planes (and any box) of one uncompressed zarr v2 array."""
 
     def __init__(
         self,
@@ -61,6 +61,24 @@ class RawChunkSlicer:
         if axis == 0:
             return self._xy(index)
         return self._strided(axis, index)
+
+    def __getitem__(self, box: tuple[slice, ...]) -> np.ndarray:
+        """A box of the array (a tuple of three slices with step 1), like ``array[box]``."""
+        box = tuple(slice(*s.indices(n)[:2]) for s, n in zip(box, self.shape, strict=True))
+        out = np.empty([max(s.stop - s.start, 0) for s in box], dtype=self.dtype)
+        ranges = [
+            range(s.start // c, -(-s.stop // c)) for s, c in zip(box, self.chunks, strict=True)
+        ]
+        for key in np.ndindex(*[len(r) for r in ranges]):
+            index = tuple(r[k] for r, k in zip(ranges, key, strict=True))
+            inner, outer = [], []
+            for i, c, s in zip(index, self.chunks, box, strict=True):
+                a, b = max(s.start, i * c), min(s.stop, (i + 1) * c)
+                inner.append(slice(a - i * c, b - i * c))
+                outer.append(slice(a - s.start, b - s.start))
+            chunk = self._memmap(index)
+            out[tuple(outer)] = self.fill_value if chunk is None else chunk[tuple(inner)]
+        return out
 
     def _xy(self, z: int) -> np.ndarray:
         _, y_size, x_size = self.shape

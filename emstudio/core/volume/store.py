@@ -221,6 +221,11 @@ class Volume:
         key[axis] = index
         return np.asarray(self.arrays[level][tuple(key)])
 
+    def boxes(self, level: int = 0) -> RawChunkSlicer | zarr.Array:
+        """The array to read boxes from: the raw chunk reader where the layout allows it (fast,
+        and cheap to send to worker processes), else the zarr array."""
+        return self._slicer(level) or self.arrays[level]
+
     def _slicer(self, level: int) -> RawChunkSlicer | None:
         if level not in self._slicers:
             meta_file = self.path / self._paths[level] / ".zarray"

@@ -16,10 +16,12 @@ def side_by_side(first: QWidget, second: QWidget) -> QWidget:
 
 
 def read_only_table(columns: tuple[str, ...]) -> QTableWidget:
+    """A table of whole-row selection that the user cannot edit."""
     table = QTableWidget(0, len(columns))
     table.setHorizontalHeaderLabels(columns)
     table.verticalHeader().hide()
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
     table.horizontalHeader().setStretchLastSection(True)
+    table.setWordWrap(False)  # long volunteer ids are cut short ("..."), rows stay one line
     return table

@@ -3,7 +3,8 @@ per-slice agreement, which volunteers' tracings to show, and "exclude volunteers
 then re-aggregate", which hands back a crowd_import job spec.
 
 Signals for the main window: ``reaggregate_requested(JobSpec)``,
-``visible_volunteers_changed(list)`` (ids whose tracings the viewers should draw) and
+``visible_volunteers_changed(list)`` (ids whose tracings the viewers should draw; excluded
+volunteers start hidden), ``volunteer_chosen(str)`` (the volunteer of the current row) and
 ``slice_selected(str, int)`` (axis, index of a clicked slice row).
 """
 
@@ -21,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSplitter,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 
 from emstudio.core.crowd.aggregate import VolunteerScore
 from emstudio.core.crowd.consensus import METHODS
-from emstudio.core.crowd.sidecar import CrowdTracings, read_sidecar
+from emstudio.core.crowd.scores import ranked
+from emstudio.core.crowd.sidecar import CrowdTracings, label_set_tracings
 from emstudio.core.project import Project, VolumeRecord
 from emstudio.gui.crowd.layout import read_only_table, side_by_side
 from emstudio.gui.look import muted
@@ -40,6 +41,8 @@ SLICE_COLUMNS = ("Slice", "Volunteers", "Agreement", "Status")
 BINS = np.linspace(0.0, 1.0, 21)
 KEPT, BELOW = "#4477aa", "#cc6677"
 DEFAULT_THRESHOLD = 0.5
+HISTOGRAM_HEIGHT, VOLUNTEERS_HEIGHT, SLICES_HEIGHT = 130, 180, 120  # px, at least
+ID_WIDTH = 170  # px at most for the volunteer column (long anonymous ids; full id in the tip)
 
 
 def _number(value: float | None) -> str:
@@ -87,6 +90,7 @@ class ReliabilityPanel(QWidget):
 
     reaggregate_requested = Signal(object)  # JobSpec
     visible_volunteers_changed = Signal(list)
+    volunteer_chosen = Signal(str)
     slice_selected = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -103,6 +107,7 @@ class ReliabilityPanel(QWidget):
         self.summary = muted(QLabel())
         self.summary.setWordWrap(True)
         self.histogram = ReliabilityHistogram()
+        self.histogram.setMinimumHeight(HISTOGRAM_HEIGHT)
         self.threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
         self.threshold.setValue(DEFAULT_THRESHOLD)
         self.below = QLabel()
@@ -116,29 +121,28 @@ class ReliabilityPanel(QWidget):
                                     "the volunteers below the score")  # fmt: skip
 
         filters = QFormLayout()
+        filters.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow docks
         filters.addRow("Exclude volunteers below", side_by_side(self.threshold, self.below))
         filters.addRow("Method", self.method)
-        filters.addRow("New label set", side_by_side(self.new_name, self.reaggregate))
-        top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.title)
-        top_layout.addWidget(self.summary)
-        top_layout.addWidget(self.histogram, 1)
-        top_layout.addLayout(filters)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(top)
-        split.addWidget(self.volunteers)
-        split.addWidget(self.slices)
-        split.setSizes([300, 260, 160])
-        layout = QVBoxLayout(self)
-        layout.addWidget(split)
+        filters.addRow("New label set", self.new_name)
+        filters.addRow(self.reaggregate)
+        self.volunteers.setMinimumHeight(VOLUNTEERS_HEIGHT)
+        self.slices.setMinimumHeight(SLICES_HEIGHT)
+        layout = QVBoxLayout(self)  # no splitter: a dock too short for it all scrolls instead
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.histogram, 1)
+        layout.addLayout(filters)
+        layout.addWidget(self.volunteers, 2)
+        layout.addWidget(self.slices, 1)
 
         self.threshold.valueChanged.connect(self._threshold_changed)
         self.histogram.line.sigPositionChanged.connect(
             lambda line: self.threshold.setValue(round(float(line.value()), 2))
         )
         self.volunteers.itemChanged.connect(self._visibility_changed)
+        self.volunteers.currentCellChanged.connect(self._volunteer_clicked)
         self.slices.cellClicked.connect(self._slice_clicked)
         self.reaggregate.clicked.connect(self._request_reaggregation)
         self._set_enabled(False)
@@ -147,9 +151,8 @@ class ReliabilityPanel(QWidget):
     def load(self, project: Path, name: str) -> None:
         """Read label set ``name`` and its tracings sidecar (small files) and show them."""
         with Project.open(project, mode="read") as opened:
-            record = opened.catalog.volume(name)
+            record, data = label_set_tracings(opened, name)
             images = [v.name for v in opened.catalog.volumes("image") if v.id == record.image_id]
-            data = read_sidecar(opened.resolve(record.path), record.attrs)
         self.set_data(project, record, data, images[0] if images else "")
 
     def set_data(
@@ -158,8 +161,7 @@ class ReliabilityPanel(QWidget):
         self.project, self.record, self.data = Path(project), record, data
         self.image_name = image_name
         crowd = record.attrs.get("crowd", {})
-        scores = sorted(data.scores.values(), key=lambda s: (s.reliability is None,
-                                                             s.reliability or 0.0))  # fmt: skip
+        scores = ranked(data)
         self._ids = [s.id for s in scores]
         self.title.setText(f"<b>{record.name}</b>: crowd consensus ({crowd.get('method', '?')})")
         agreement = crowd.get("mean_agreement")
@@ -172,6 +174,7 @@ class ReliabilityPanel(QWidget):
         )
         self.method.setCurrentText(crowd.get("method", "mean"))
         self.new_name.setText(f"{record.name}-filtered")
+        self.new_name.setCursorPosition(0)  # a narrow field shows the name's start
         self._fill_volunteers(scores)
         self._fill_slices()
         values = [s.reliability for s in scores if s.reliability is not None]
@@ -182,18 +185,21 @@ class ReliabilityPanel(QWidget):
     def _fill_volunteers(self, scores: list[VolunteerScore]) -> None:
         table = self.volunteers
         table.blockSignals(True)
+        table.setCurrentCell(-1, -1)  # no volunteer chosen in a new set
         table.setRowCount(len(scores))
         for r, s in enumerate(scores):
             show = QTableWidgetItem()
             show.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-            show.setCheckState(Qt.CheckState.Checked)
+            show.setCheckState(Qt.CheckState.Unchecked if s.excluded else Qt.CheckState.Checked)
             cells = (s.id + (" (excluded)" if s.excluded else ""), str(s.slices),
                      _number(s.reliability), _number(s.expert), _number(s.sensitivity),
                      _number(s.specificity))  # fmt: skip
             table.setItem(r, 0, show)
             for c, text in enumerate(cells, start=1):
                 table.setItem(r, c, QTableWidgetItem(text))
+            table.item(r, 1).setToolTip(cells[0])
         table.resizeColumnsToContents()
+        table.setColumnWidth(1, min(table.columnWidth(1), ID_WIDTH))
         table.blockSignals(False)
 
     def _fill_slices(self) -> None:
@@ -265,6 +271,18 @@ class ReliabilityPanel(QWidget):
     def _visibility_changed(self, item: QTableWidgetItem) -> None:
         if item.column() == 0:
             self.visible_volunteers_changed.emit(self.visible_volunteers())
+
+    def chosen_volunteer(self) -> str | None:
+        row = self.volunteers.currentRow()
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def choose_volunteer(self, volunteer: str) -> None:
+        """Make ``volunteer``'s row the current one (``volunteer_chosen`` follows)."""
+        self.volunteers.setCurrentCell(self._ids.index(volunteer), 1)
+
+    def _volunteer_clicked(self, row: int, *_: int) -> None:
+        if 0 <= row < len(self._ids):
+            self.volunteer_chosen.emit(self._ids[row])
 
     def _slice_clicked(self, row: int, _column: int) -> None:
         assert self.data is not None

@@ -1,11 +1,21 @@
-"""Small pieces shared by the training and prediction dialogs."""
+"""Small pieces shared by the dialogs that build job specs: a base dialog, a device choice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QComboBox, QLabel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLayout,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emstudio.core.ml import presets
+from emstudio.core.project import Project
+from emstudio.gui.look import muted
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -17,15 +27,6 @@ def device_combo() -> QComboBox:
     return combo
 
 
-def free_name(taken: Callable[[str], bool], base: str) -> str:
-    """``base``, or ``base-2``, ``base-3``... whichever is not taken yet."""
-    name, n = base, 1
-    while taken(name):
-        n += 1
-        name = f"{base}-{n}"
-    return name
-
-
 def set_error(label: QLabel, text: str | None) -> None:
     """Show a problem (in the palette's error-ish colour) or clear it."""
     label.setText(text or "")
@@ -33,3 +34,51 @@ def set_error(label: QLabel, text: str | None) -> None:
     role = QPalette.ColorRole.BrightText if text else QPalette.ColorRole.WindowText
     palette.setColor(QPalette.ColorRole.WindowText, label.palette().color(role))
     label.setPalette(palette)
+
+
+def cpu_gpu_text(cpu_seconds: float, gpu_seconds: float) -> str:
+    """'<time> on CPU; GPU: <time>.' for a time estimate."""
+    cpu, gpu = presets.describe_seconds(cpu_seconds), presets.describe_seconds(gpu_seconds)
+    return f"{cpu} on CPU; GPU: {gpu}."
+
+
+class JobDialog(QDialog):
+    """A dialog that builds a job spec: its form, then a time estimate, the problem that keeps
+    it from starting (if any) and OK/Cancel. Subclasses define ``problem()``."""
+
+    def __init__(self, project: Project, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.project = project
+        self._images = {r.name: r for r in project.catalog.volumes("image")}
+
+    def _add_footer(self, ok_text: str, *parts: QLayout | QWidget) -> None:
+        """Lay out ``parts`` (the form) above the estimate, the message and the buttons."""
+        self.estimate = muted(QLabel())
+        self.estimate.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for part in parts:
+            if isinstance(part, QLayout):
+                layout.addLayout(part)
+            else:
+                layout.addWidget(part)
+        layout.addWidget(self.estimate)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+
+    def problem(self) -> str | None:
+        """Why the job cannot start now (None when it can)."""
+        raise NotImplementedError
+
+    def _show_problem(self) -> None:
+        problem = self.problem()
+        set_error(self.message, problem)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)

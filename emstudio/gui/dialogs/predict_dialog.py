@@ -8,14 +8,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -23,7 +20,8 @@ from emstudio.core.ml import presets
 from emstudio.core.ml.card import output_names
 from emstudio.core.ml.geometry import AXES
 from emstudio.core.project import Project
-from emstudio.gui.dialogs.common import device_combo, free_name, set_error
+from emstudio.core.project.catalog import free_name
+from emstudio.gui.dialogs.common import JobDialog, cpu_gpu_text, device_combo
 from emstudio.gui.dialogs.model_card import ModelCardDialog
 from emstudio.gui.look import muted
 from emstudio.jobs.spec import JobSpec
@@ -35,14 +33,11 @@ COMBINE_HELP = {
 }
 
 
-class PredictDialog(QDialog):
+class PredictDialog(JobDialog):
     """Asks which model to run on which image, and how."""
 
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Predict")
-        self.project = project
-        self._images = {r.name: r for r in project.catalog.volumes("image")}
+        super().__init__(project, "Predict", parent)
         self._models = {m.name: m for m in project.catalog.models()}
         self._build()
         self._connect()
@@ -72,6 +67,15 @@ class PredictDialog(QDialog):
             )
         self.tta = QCheckBox("test-time augmentation (flips; about 4x slower, a little better)")
         self.keep_axes = QCheckBox("also keep each axis' map")
+        self.image.setToolTip("The image to predict on (the whole volume)")
+        self.model.setToolTip("The trained model to apply")
+        self.card_button.setToolTip("What the model learned, from which data, and how well")
+        self.name.setToolTip("Name of the new prediction (one probability map per class)")
+        for axis, box in self.axis_boxes.items():
+            box.setToolTip(f"Predict along {axis.upper()} planes (more views: smoother, slower)")
+        self.combine.setToolTip("How the maps of the views are merged into one")
+        self.tta.setToolTip("Also predict flipped copies and average them")
+        self.keep_axes.setToolTip("Also save the map of each view, to compare them")
         self.device = device_combo()
         form = QFormLayout()
         form.addRow("Image", self.image)
@@ -83,19 +87,7 @@ class PredictDialog(QDialog):
         form.addRow("", self.tta)
         form.addRow("", self.keep_axes)
         form.addRow("Device", self.device)
-        self.estimate = muted(QLabel())
-        self.estimate.setWordWrap(True)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Predict")
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.estimate)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
+        self._add_footer("Predict", form)
 
     def _connect(self) -> None:
         self.model.currentTextChanged.connect(self._model_changed)
@@ -109,8 +101,6 @@ class PredictDialog(QDialog):
             signal.connect(self._update)
         for box in self.axis_boxes.values():
             box.toggled.connect(self._update)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
 
     def _model_changed(self) -> None:
         record = self._models.get(self.model.currentText())
@@ -168,13 +158,8 @@ class PredictDialog(QDialog):
             pixel = record.card.get("input", {}).get("pixel_size_nm")
             cpu = presets.estimate_predict_seconds(*args, pixel_nm=pixel)
             gpu = presets.estimate_predict_seconds(*args, gpu=True, pixel_nm=pixel)
-            self.estimate.setText(
-                f"Estimated time: {presets.describe_seconds(cpu)} on CPU; "
-                f"GPU: {presets.describe_seconds(gpu)}."
-            )
-        problem = self.problem()
-        set_error(self.message, problem)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
+            self.estimate.setText(f"Estimated time: {cpu_gpu_text(cpu, gpu)}")
+        self._show_problem()
 
     def show_card(self) -> None:
         record = self._models.get(self.model.currentText())

@@ -8,8 +8,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -19,7 +17,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QSpinBox,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -27,7 +24,8 @@ from emstudio.core.ml import presets
 from emstudio.core.ml.geometry import parse_axes
 from emstudio.core.ml.labels import classes_of
 from emstudio.core.project import Project
-from emstudio.gui.dialogs.common import device_combo, free_name, set_error
+from emstudio.core.project.catalog import free_name
+from emstudio.gui.dialogs.common import JobDialog, cpu_gpu_text, device_combo
 from emstudio.gui.look import muted
 from emstudio.jobs.spec import JobSpec
 
@@ -35,14 +33,11 @@ NO_INIT = "(none: train from scratch)"
 D = presets.TRAIN_DEFAULTS
 
 
-class TrainDialog(QDialog):
+class TrainDialog(JobDialog):
     """Asks what to train on and how; the defaults work for a first training."""
 
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Train a model")
-        self.project = project
-        self._images = {r.name: r for r in project.catalog.volumes("image")}
+        super().__init__(project, "Train a model", parent)
         self._label_sets = {r.name: r for r in project.catalog.volumes("labels")}
         self._build()
         self._connect()
@@ -81,28 +76,22 @@ class TrainDialog(QDialog):
         form.addRow("", self.size_note)
         form.addRow("Epochs", self.epochs)
         form.addRow("Start from model", self.init)
+        self.image.setToolTip("The EM image the model learns from")
+        self.labels.setToolTip("The label set with your painted slices")
+        self.classes.setToolTip("The classes the model learns to find")
+        self.name.setToolTip("Name of the new model in this project")
+        self.size.setToolTip("Small trains and predicts fastest; large learns hard data best")
+        self.epochs.setToolTip("Passes over the painted slices (stops sooner once no better)")
+        self.init.setToolTip("Start from a model trained before: faster, needs fewer labels")
 
         self.advanced_toggle = QToolButton(text="Advanced", checkable=True)
         self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setToolTip("Expert settings (the defaults suit most data)")
         self.advanced = self._build_advanced()
         self.advanced.setVisible(False)
 
-        self.estimate = muted(QLabel())
-        self.estimate.setWordWrap(True)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Train")
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.advanced_toggle)
-        layout.addWidget(self.advanced)
-        layout.addWidget(self.estimate)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
+        self._add_footer("Train", form, self.advanced_toggle, self.advanced)
 
     def _build_advanced(self) -> QGroupBox:
         box = QGroupBox("Advanced")
@@ -164,8 +153,6 @@ class TrainDialog(QDialog):
             self.axes.textChanged,
         ):
             signal.connect(self._update)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
 
     def _toggle_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
@@ -232,28 +219,19 @@ class TrainDialog(QDialog):
     def _update(self) -> None:
         preset = presets.SIZES[self.size.currentText()]
         self.size_note.setText(f"{preset.summary}; {preset.speed_text()}.")
-        cpu = presets.estimate_train_seconds(
+        args = (
             preset.name,
             self.epochs.value(),
             self.iterations.value(),
             self.batch.value(),
             self.patch.value(),
         )
-        gpu = presets.estimate_train_seconds(
-            preset.name,
-            self.epochs.value(),
-            self.iterations.value(),
-            self.batch.value(),
-            self.patch.value(),
-            gpu=True,
-        )
+        cpu = presets.estimate_train_seconds(*args)
+        gpu = presets.estimate_train_seconds(*args, gpu=True)
         self.estimate.setText(
-            f"Estimated time (at most; early stopping may end sooner): "
-            f"{presets.describe_seconds(cpu)} on CPU; GPU: {presets.describe_seconds(gpu)}."
+            f"Estimated time (at most; early stopping may end sooner): {cpu_gpu_text(cpu, gpu)}"
         )
-        problem = self.problem()
-        set_error(self.message, problem)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
+        self._show_problem()
 
     # -- result ---------------------------------------------------------------------------------
     def spec(self) -> JobSpec:

@@ -14,6 +14,7 @@ from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec
 from emstudio.jobs.tasks.crowd import run_crowd_import, run_crowd_simulate
 from emstudio.jobs.tasks.demo import run_demo
+from emstudio.jobs.tasks.exporting import run_export
 from emstudio.jobs.tasks.importing import run_import
 from emstudio.jobs.tasks.measure import run_measure
 from emstudio.jobs.tasks.mesh import run_mesh
@@ -25,6 +26,7 @@ Task = Callable[[Project, JobSpec, EventLog], dict[str, Any]]
 
 TASKS: dict[str, Task] = {
     "import": run_import,
+    "export": run_export,
     "demo": run_demo,
     "segment": run_segment,
     "mesh": run_mesh,

@@ -1,7 +1,7 @@
 """Job kind "measure": per-object measurements of a segmentation into CSV files.
 
 inputs: {"segmentation": NAME, "image": NAME or null, "other": SEGMENTATION or null}
-params: {"out": FILE.csv, "max_distance_nm": float}
+params: {"out": FILE.csv or null (kept in the project only), "max_distance_nm": float}
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ def run_measure(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
     outputs = measure_segmentation(
         project,
         spec.inputs["segmentation"],
-        spec.params["out"],
+        spec.params.get("out"),
         image=spec.inputs.get("image"),
         other=spec.inputs.get("other"),
         max_distance_nm=float(spec.params.get("max_distance_nm", DEFAULT_MAX_DISTANCE_NM)),
+        job_id=spec.id,
         progress=events.progress,
     )
     events.emit("artifact", kind="table", path=outputs["csv"])

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from emstudio.core.crowd.consensus import consensus
-from emstudio.core.crowd.distance import average_hausdorff, dice
 from emstudio.core.crowd.outline import outline_band
 from emstudio.core.crowd.reliability import dice_to, mean_pairwise_dice
 from emstudio.core.crowd.staple import staple
+from emstudio.core.metrics.semantic import average_hausdorff, dice
 
 
 def test_staple_hand_made() -> None:
@@ -45,6 +45,17 @@ def test_staple_recovers_rater_quality_and_beats_the_vote() -> None:
     assert errors["staple"] < errors["majority"] / 2
 
 
+def test_staple_of_two_disagreeing_volunteers_is_their_mean() -> None:
+    first = np.zeros((20, 20), bool)
+    first[2:12, 2:12] = True
+    second = np.zeros((20, 20), bool)
+    second[6:18, 8:19] = True  # overlaps the first only in part: no rater is more credible
+    masks = np.stack([first, second])
+    agreed = consensus(masks, "staple")
+    assert np.array_equal(agreed.mask, first | second) and agreed.sensitivity is None
+    assert consensus(masks[:1], "staple").mask.sum() == 100
+
+
 def test_mean_and_majority_differ_on_ties() -> None:
     masks = np.array([[1, 1, 0], [1, 0, 0]], bool)
     assert consensus(masks, "mean").mask.tolist() == [True, True, False]
@@ -73,7 +84,7 @@ def test_average_hausdorff_and_dice() -> None:
     a, b = square(), square(lo=11, hi=31)
     assert average_hausdorff(a, a) == 0.0
     assert 0.8 < average_hausdorff(a, b) <= 1.5
-    assert average_hausdorff(a, b, spacing=(10, 10)) == pytest.approx(10 * average_hausdorff(a, b))
+    assert average_hausdorff(a, b, sampling=(10, 10)) == pytest.approx(10 * average_hausdorff(a, b))
     assert average_hausdorff(a, np.zeros_like(a)) == float("inf")
     assert average_hausdorff(np.zeros_like(a), np.zeros_like(a)) == 0.0
     assert dice(a, a) == 1.0 and dice(a, ~a) == 0.0 and dice(a & False, a & False) == 1.0

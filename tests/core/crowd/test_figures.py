@@ -14,7 +14,6 @@ import pytest
 
 from emstudio.core.crowd.aggregate import ConsensusOptions, aggregate
 from emstudio.core.crowd.consensus import consensus
-from emstudio.core.crowd.distance import average_hausdorff
 from emstudio.core.crowd.export import read_classifications
 from emstudio.core.crowd.mapping import SubjectMapping
 from emstudio.core.crowd.raster import bounding_box, rasterize
@@ -27,6 +26,7 @@ from emstudio.core.crowd.simulate import (
     simulate_rows,
 )
 from emstudio.core.crowd.tracings import TracingSet, collect_tracings
+from emstudio.core.metrics.semantic import average_hausdorff
 from emstudio.core.synth import NUCLEAR_ENVELOPE
 
 SEEDS = (0, 1, 2, 3)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from volume_helpers import add_array
 
 from emstudio.core.errors import DestinationError
 from emstudio.core.io.base import VoxelSize
@@ -15,9 +16,6 @@ from emstudio.core.mesh.export import MeshFormatError, load_meshes, read_index, 
 from emstudio.core.mesh.meshset import create_mesh_set
 from emstudio.core.mesh.surface import MeshOptions, describe, mesh_in_blocks, mesh_mask
 from emstudio.core.project import Project
-from emstudio.core.project.records import VolumeRecord
-from emstudio.core.project.volumes import add_volume
-from emstudio.core.volume.store import VolumeWriter
 
 VOXEL = (40.0, 10.0, 10.0)  # anisotropic, like the demo
 RADIUS = 400.0
@@ -102,27 +100,7 @@ def test_combined_scene_keeps_ids(tmp_path, fmt):
 def test_mesh_set_in_project_and_export_folder(tmp_path):
     labels = two_objects()
     with Project.create(tmp_path / "p.emproj") as project:
-        record = VolumeRecord(
-            id="s",
-            name="seg",
-            kind="segmentation",
-            path="",
-            shape=labels.shape,
-            dtype="uint32",
-            voxel_size=VoxelSize(*VOXEL, known=True),
-            chunks=(1, 1, 1),
-            levels=1,
-            source="test",
-        )
-
-        def write(path):
-            with VolumeWriter(
-                path, labels.shape, "uint32", record.voxel_size, "segmentation", "seg"
-            ) as writer:
-                writer.write_slab(0, labels)
-                writer.finalize({})
-
-        add_volume(project, write, record)
+        add_array(project, "seg", "segmentation", labels, VoxelSize(*VOXEL, known=True), id="s")
         out = tmp_path / "export"
         mesh_set = create_mesh_set(project, "seg", fmt="stl", out=out, ids=[7])
         assert mesh_set.count == 1 and mesh_set.segmentation_id == "s"

@@ -10,7 +10,7 @@ import pytest
 from emstudio.core.errors import NameConflictError, NotFoundError
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.project import Project, VolumeRecord
-from emstudio.core.project.catalog import CATALOG_FILE, Catalog
+from emstudio.core.project.catalog import CATALOG_FILE, Catalog, checked_name, free_name
 
 
 def _add_jobs(path, worker, count):
@@ -67,3 +67,31 @@ def test_volume_records_round_trip_and_names_are_unique(tmp_path):
         with pytest.raises(NotFoundError, match="volumes: raw"):
             project.catalog.volume("other")
         assert project.catalog.volume("raw").nbytes == 24
+
+
+def test_free_and_checked_names():
+    taken = {"m", "m-2"}.__contains__
+    assert free_name(taken, "m") == "m-3" and free_name(taken, "x") == "x"
+    assert checked_name("  new ", "model", "--out", taken, "choose another name") == "new"
+    with pytest.raises(NameConflictError, match="A model needs a name: give --out NAME"):
+        checked_name(" ", "model", "--out", taken, "choose another name")
+    with pytest.raises(NameConflictError, match="'m' already exists in this project: choose"):
+        checked_name("m", "model", "--out", taken, "choose another name")
+
+
+def test_records_of_new_volumes(tmp_path):
+    image = record("raw")
+    labels = VolumeRecord.new_of(image, "lab", "labels", "painted", attrs={"classes": {}})
+    assert labels.shape == image.shape and labels.voxel_size == image.voxel_size
+    assert labels.dtype == "uint8" and labels.image_id == image.id
+    assert labels.attrs == {"classes": {}}
+    assert (labels.path, labels.chunks, labels.levels) == ("", (0, 0, 0), 0)
+    other = VolumeRecord.new("seg", "segmentation", (2, 3, 4), "uint32", image.voxel_size, "t")
+    assert len(other.id) == 32 and other.id != labels.id and other.image_id is None
+    with Project.create(tmp_path / "p.emproj") as project:
+        for added in (image, labels):
+            project.catalog.add_volume(added)
+        assert [v.name for v in project.catalog.volumes("labels")] == ["lab"]
+        assert [v.name for v in project.catalog.volumes()] == ["raw", "lab"]
+        assert project.catalog.volume_by_id(labels.id).source == "painted"
+        assert project.catalog.has_volume_name("lab") and not project.catalog.has_volume_name("x")

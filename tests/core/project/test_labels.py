@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pytest
+from volume_helpers import add_array
 
 from emstudio.core.errors import NameConflictError, ProjectError
-from emstudio.core.io.base import VoxelSize
-from emstudio.core.project import Project, VolumeRecord
+from emstudio.core.project import Project
 from emstudio.core.project.labels import (
     create_label_set,
     labelled_slices,
@@ -17,8 +15,7 @@ from emstudio.core.project.labels import (
     save_label_edits,
 )
 from emstudio.core.project.manage import delete_volume, rename_volume
-from emstudio.core.project.volumes import add_volume
-from emstudio.core.volume.store import Volume, VolumeWriter
+from emstudio.core.volume.store import Volume
 
 SHAPE = (6, 300, 280)  # two levels: in-plane size above 256
 
@@ -26,27 +23,7 @@ SHAPE = (6, 300, 280)  # two levels: in-plane size above 256
 @pytest.fixture
 def project(tmp_path):
     with Project.create(tmp_path / "P.emproj") as project:
-        voxel = VoxelSize(40, 10, 10, known=True)
-        record = VolumeRecord(
-            id=uuid.uuid4().hex,
-            name="em",
-            kind="image",
-            path="",
-            shape=SHAPE,
-            dtype="uint8",
-            voxel_size=voxel,
-            chunks=(0, 0, 0),
-            levels=0,
-            source="test",
-        )
-
-        def write(staging):
-            with VolumeWriter(staging, SHAPE, "uint8", voxel, "image", "em") as writer:
-                writer.write_slab(0, np.full(SHAPE, 7, np.uint8))
-                writer.finalize({})
-                record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)
-
-        add_volume(project, write, record)
+        add_array(project, "em", "image", np.full(SHAPE, 7, np.uint8))
         yield project
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sqlite3
 
@@ -51,8 +52,9 @@ def _hold_lock(path, ready, release):
     project.close()
 
 
-def test_second_process_gets_a_clear_lock_error(tmp_path):
-    path = tmp_path / "p.emproj"
+@contextlib.contextmanager
+def lock_holder(path):
+    """Another process that holds the project at ``path`` open until the block ends."""
     Project.create(path).close()
     ctx = multiprocessing.get_context("spawn")
     ready, release = ctx.Event(), ctx.Event()
@@ -60,28 +62,30 @@ def test_second_process_gets_a_clear_lock_error(tmp_path):
     holder.start()
     try:
         assert ready.wait(60)
+        yield holder
+    finally:
+        if holder.is_alive():  # (a killed waiter would leave set() hanging)
+            release.set()
+        holder.join(30)
+
+
+def test_second_process_gets_a_clear_lock_error(tmp_path):
+    path = tmp_path / "p.emproj"
+    with lock_holder(path) as holder:
         with pytest.raises(ProjectLockedError, match="open in another process") as err:
             Project.open(path)
         assert str(holder.pid) in str(err.value)
         with Project.open(path, mode="read") as reader:  # reading stays possible
             assert reader.catalog.volumes() == []
-    finally:
-        release.set()
-        holder.join(30)
     Project.open(path).close()  # released when the holder closed
 
 
 def test_lock_released_when_holder_is_killed(tmp_path):
     path = tmp_path / "p.emproj"
-    Project.create(path).close()
-    ctx = multiprocessing.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(path, ready, release))
-    holder.start()
-    assert ready.wait(60)
-    holder.kill()
-    holder.join(30)
-    Project.open(path).close()
+    with lock_holder(path) as holder:
+        holder.kill()
+        holder.join(30)
+        Project.open(path).close()
 
 
 def test_newer_schema_is_refused_and_left_untouched(tmp_path):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from emstudio.core.io.base import VoxelSize
 from emstudio.core.metrics.instance import Contingency, adapted_rand, average_precision
 from emstudio.core.seg.blockwise import components_blockwise, segment_blockwise
 from emstudio.core.seg.from_truth import border_voxels, maps_from_instances
 from emstudio.core.seg.instances import connected_objects, segment_instances
 from emstudio.core.seg.params import PRESETS, InstanceParams, SegmentParamsError, preset
-from emstudio.core.synth.phantom import PhantomSpec, render
+from emstudio.core.seg.workers import sendable
+from emstudio.core.synth import PhantomSpec, render
+from emstudio.core.volume.store import Volume, VolumeWriter
 
 VOXEL = (40.0, 10.0, 10.0)
 
@@ -77,6 +80,24 @@ def test_blockwise_equals_in_memory_across_seams(tmp_path, ball_maps, flood):
     result = segment_blockwise(area, boundary, params, VOXEL, tmp_path, block=(4, 16, 16))
     assert result.n_objects == expected.max() > 5
     assert np.array_equal(result.read_all(), expected)
+
+
+def test_worker_processes_give_the_same_labels(tmp_path, ball_maps):
+    """Workers read their boxes from the stored maps themselves (raw chunk readers)."""
+    _, area, boundary = ball_maps
+    params = InstanceParams(min_size=20, fill_holes=True)
+    expected = segment_instances(area, boundary, params, VOXEL)
+    stored = []
+    for name, data in (("area", area), ("boundary", boundary)):
+        with VolumeWriter(
+            tmp_path / name, data.shape, "uint8", VoxelSize(*VOXEL), "prediction", name
+        ) as w:
+            w.write_slab(0, data)
+            w.finalize({})
+        stored.append(Volume(tmp_path / name).boxes())
+    assert all(sendable(s) for s in stored)
+    got = segment_blockwise(*stored, params, VOXEL, tmp_path / "s", block=(12, 48, 48), workers=2)
+    assert np.array_equal(got.read_all(), expected)
 
 
 def test_objects_crossing_block_corners(tmp_path):

@@ -14,8 +14,8 @@ from emstudio.core.synth import (
     PhantomSpec,
     render,
     render_slab,
+    rendering,
 )
-from emstudio.core.synth import phantom as phantom_module
 
 FIELDS = ("image", "semantic", "mito_instances", "nuclei", "cells")
 SHAPE = (32, 256, 256)
@@ -39,8 +39,7 @@ def assert_same(a, b, planes=slice(None)) -> None:
 
 
 def test_class_names():
-    assert CLASS_NAMES == {0: "background", 1: "membrane", 2: "nuclear_envelope",
-                           3: "mitochondria"}
+    assert CLASS_NAMES == {0: "background", 1: "membrane", 2: "nuclear_envelope", 3: "mitochondria"}
     assert (MEMBRANE, NUCLEAR_ENVELOPE, MITOCHONDRIA) == (1, 2, 3)
 
 
@@ -50,8 +49,12 @@ def test_spec_defaults_equality_and_validation(spec):
     assert s == spec and hash(s) == hash(spec) and np.array_equal(s.cell_pos, spec.cell_pos)
     assert s != PhantomSpec.create((4, 32, 32), seed=0)
     assert s.n_nuclei >= 1 and s.n_mitochondria >= 10 and s.n_cells > s.n_nuclei
-    for bad in ({"shape": (0, 8, 8)}, {"shape": (8, 8)}, {"voxel_size_nm": (40, 0, 10)},
-                {"seed": -1}):
+    for bad in (
+        {"shape": (0, 8, 8)},
+        {"shape": (8, 8)},
+        {"voxel_size_nm": (40, 0, 10)},
+        {"seed": -1},
+    ):
         with pytest.raises(ValueError):
             PhantomSpec.create(**bad)
     with pytest.raises(ValueError):
@@ -81,14 +84,13 @@ def test_work_units_and_threads_do_not_change_voxels(monkeypatch):
     # row bands (with filter halos) and threads must give the same voxels as one block
     s = PhantomSpec.create((5, 200, 144), seed=3, voxel_size_nm=(30.0, 8.0, 8.0))
     whole = render(s)
-    monkeypatch.setattr(phantom_module, "_UNIT_VOXELS", 1 << 13)
+    monkeypatch.setattr(rendering, "_UNIT_VOXELS", 1 << 13)
     assert_same(whole, render(s, workers=2))
     assert_same(whole, render_slab(s, 2, 4), slice(2, 4))
 
 
 def test_arrays(vol):
-    for f, dtype in zip(FIELDS, (np.uint8, np.uint8, np.uint32, np.uint32, np.uint32),
-                        strict=True):
+    for f, dtype in zip(FIELDS, (np.uint8, np.uint8, np.uint32, np.uint32, np.uint32), strict=True):
         a = getattr(vol, f)
         assert a.shape == SHAPE and a.dtype == dtype, f
     assert set(np.unique(vol.semantic)) == {0, 1, 2, 3}

@@ -3,39 +3,14 @@ re-aggregation spec, tracing visibility), offscreen."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from emstudio.core.crowd.importer import CrowdSource, import_crowd
-from emstudio.core.crowd.simulate import SimulationOptions
-from emstudio.core.crowd.simulate_labels import simulate_from_labels
 from emstudio.core.project import Project
-from emstudio.core.synth.demo import add_demo_volumes
 from emstudio.gui.crowd.import_dialog import CrowdImportDialog
 from emstudio.gui.crowd.reliability_panel import ReliabilityPanel
 from emstudio.jobs.runner import run_job
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """A demo project with a crowd label set "crowd" (8 volunteers, one adversarial)."""
-    root = tmp_path_factory.mktemp("crowd-gui")
-    with Project.create(root / "demo.emproj") as project:
-        add_demo_volumes(project, shape=(8, 256, 256))
-        simulate_from_labels(project, "truth-classes", root / "sim.csv",
-                             SimulationOptions(volunteers=8, seed=0), slices=4)  # fmt: skip
-        import_crowd(project, CrowdSource(str(root / "sim.csv")), image="em", name="crowd",
-                     expert="truth-classes", expert_class="nuclear_envelope")  # fmt: skip
-    return root
-
-
-@pytest.fixture
-def project(built, tmp_path):
-    shutil.copytree(built / "demo.emproj", tmp_path / "p.emproj")
-    return tmp_path / "p.emproj"
 
 
 def make_dialog(qtbot, project):

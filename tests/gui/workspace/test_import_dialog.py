@@ -1,4 +1,4 @@
-"""Import dialog: a real TIFF, detected and previewed, imported by a child job process."""
+"""Import dialog: a real TIFF, detected and previewed, imported by a job of the job queue."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
 
 
-def test_import_a_tiff_in_a_job_process(open_window, tmp_path, qtbot):
+def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     data = np.random.default_rng(0).integers(0, 255, (8, 64, 80), dtype=np.uint8)
     stack = tmp_path / "cells.tif"
     tifffile.imwrite(
@@ -34,10 +34,17 @@ def test_import_a_tiff_in_a_job_process(open_window, tmp_path, qtbot):
     assert dialog.name.text() == "cells"
     assert not dialog.preview.pixmap().isNull()
     dialog.voxel[0].setValue(40)  # the user corrects the section thickness
+    manager = window.workbench.manager
     progress: list[int] = []
+    manager.job_event.connect(
+        lambda job, event: event["event"] == "progress" and progress.append(event["done"])
+    )
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
-    dialog.job.progress.connect(lambda done, total, message: progress.append(done))
+    job = dialog.job
+    assert job in manager.active() and window.workbench.dock.isVisible()  # in the Jobs dock
+    qtbot.waitUntil(lambda: dialog.progress.maximum() > 0, timeout=60_000)
     qtbot.waitUntil(lambda: page.import_dialog is None, timeout=60_000)
+    assert window.project.catalog.job(job).status == "done"
     record = window.project.catalog.volume("cells")
     assert record.voxel_size.zyx == (40, 10, 10) and record.voxel_size.origin == "user"
     assert np.array_equal(Volume(window.project.resolve(record.path)).read(0, 8), data)

@@ -102,6 +102,9 @@ def test_flood_fill_fills_the_clicked_region_of_the_slice(open_window, demo_path
     settle(qtbot, window)
     state.set_paint(tool="fill", value=2)
     click(qtbot, xy, 30.5, 30.5)
+    assert page.labels.filling  # computed in a worker thread
+    assert "filling" in page.paint_panel.status.text()
+    qtbot.waitUntil(lambda: not page.labels.filling, timeout=10_000)
     shown = _shown_labels(xy)
     assert (shown[21:50, 21:50] == 2).all()
     assert shown[20, 30] == 1 and shown[10, 10] == 0 and shown[60, 60] == 0

@@ -73,7 +73,7 @@ def test_delete_asks_first_and_refuses_what_others_depend_on(
     assert window.project.catalog.volume("em")
 
 
-def test_provenance_and_export(open_window, demo_path, monkeypatch, tmp_path, qtbot):
+def test_provenance_and_export(open_window, demo_path, monkeypatch, errors, tmp_path, qtbot):
     window = open_window(demo_path)
     page = window.project_page
     shown: list[tuple[str, dict]] = []
@@ -83,9 +83,14 @@ def test_provenance_and_export(open_window, demo_path, monkeypatch, tmp_path, qt
     target = tmp_path / "out" / "em.tif"
     target.parent.mkdir()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    messages: list[str] = []
-    page.message.connect(messages.append)
-    _trigger(page.panel, "em", "Export…")
-    qtbot.waitUntil(lambda: any("Exported" in m for m in messages), timeout=60_000)
+    statuses: list[str] = []
+    window.workbench.manager.job_status.connect(
+        lambda job, status, message: statuses.append(status)
+    )
+    _trigger(page.panel, "em", "Export…")  # an export job of the queue, in the Jobs dock
+    assert window.workbench.manager.active() and window.workbench.dock.isVisible()
+    qtbot.waitUntil(lambda: "done" in statuses, timeout=60_000)
     em = Volume(window.project.resolve(window.project.catalog.volume("em").path))
     assert np.array_equal(tifffile.imread(target), em.read(0, em.shape[0]))
+    _trigger(page.panel, "em", "Export…")  # the same file again: refused before any job
+    assert errors and "already exists" in errors[0][1] and not window.workbench.manager.active()

@@ -18,7 +18,14 @@ from emstudio.core.volume.store import Volume, VolumeWriter
 from emstudio.gui import colors
 from emstudio.gui.label_editor import MAX_UNDO, LabelEditor
 from emstudio.gui.layers import LayerSet
-from emstudio.gui.planes import PlaneCache, PlaneKey, PlaneReader
+from emstudio.gui.planes import (
+    Overview,
+    PlaneCache,
+    PlaneKey,
+    PlaneReader,
+    level_factors,
+    overview_level,
+)
 from emstudio.gui.viewstate import CURSOR, Contrast, ViewState
 
 
@@ -95,6 +102,37 @@ def test_reader_reads_the_wanted_plane_then_its_neighbours(tmp_path: Path) -> No
         reader.stop()
 
 
+def test_overview_stands_in_for_planes_not_read_yet(tmp_path: Path) -> None:
+    data = np.random.default_rng(1).integers(0, 255, (40, 600, 520), dtype=np.uint8)
+    volume = _store(tmp_path / "v.zarr", data)
+    assert volume.levels == 3  # 600 x 520 -> 300 x 260 -> 150 x 130 in-plane
+    assert overview_level(volume) == 1  # never level 0 of a multiscale volume
+    assert overview_level(volume, budget=40 * 300 * 260 - 1) == 2
+    assert overview_level(volume, budget=1) is None  # nothing stands in then
+    assert Overview(0, 0, None, level_factors(volume)).plane(PlaneKey("v", 0, 3, 0)) is None
+    coarse = Overview(0, 1, read_planes(volume, 0, 0, 40, 1), level_factors(volume))
+    key = PlaneKey(str(volume.path), 2, 401, 0)
+    stand_key, plane = coarse.plane(key)
+    assert stand_key == PlaneKey(key.path, 2, 200, 1)
+    assert np.array_equal(plane, volume.plane(2, 200, 1).T) and plane.flags.c_contiguous
+    assert coarse.plane(PlaneKey(key.path, 0, 7, 2)) is None  # finer than asked: not used
+    assert coarse.plane(PlaneKey(key.path, 0, 7, 0, version=1)) is None  # an older content
+    reader = PlaneReader(PlaneCache(), lambda key: None)
+    try:
+        assert reader.overview(key) is None
+        reader.request([key], group="yz")
+        deadline = time.monotonic() + 10
+        while reader.overview(key) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stand_key, plane = reader.overview(key)
+        assert stand_key == PlaneKey(key.path, 2, 200, 1)
+        assert np.array_equal(plane, volume.plane(2, 200, 1).T)
+        reader.forget(key.path)
+        assert reader.overview(key) is None
+    finally:
+        reader.stop()
+
+
 def _editor(tmp_path: Path, data: np.ndarray) -> LabelEditor:
     with Project.create(tmp_path / "P.emproj") as project:
         add_array(project, "em", "image", data)
@@ -121,9 +159,7 @@ def test_brush_fill_undo_and_painted_slices(tmp_path: Path) -> None:
         editor.begin_step()
         editor.brush(0, 2, a, b, (0.5, 0.5), 2)
         editor.end_step()
-    editor.begin_step()
-    assert editor.fill(0, 2, (25, 25), editor.plane(0, 2, base), 3)
-    editor.end_step()
+    assert editor.fill(0, 2, (25, 25), editor.plane(0, 2, base), 3)  # one undo step
     plane = editor.plane(0, 2, base)
     assert (plane[21:30, 21:30] == 3).all() and plane[35, 45] == 0
     for _ in range(6):
@@ -147,6 +183,23 @@ def test_undo_history_holds_many_steps_and_yz_orientation(tmp_path: Path) -> Non
         part = chunk[: 6 - z0, : 40 - y0, : 50 - x0]
         stored[z0 : z0 + part.shape[0], y0 : y0 + part.shape[1], x0 : x0 + part.shape[2]] = part
     assert stored[2, 0:40, 7].all() and painted["x"] == {7}
+
+
+def test_a_fill_is_computed_without_changing_the_editor_then_applied(tmp_path: Path) -> None:
+    editor = _editor(tmp_path, np.zeros((6, 40, 50), np.uint8))
+    base = np.zeros((40, 6), np.uint8)  # a YZ plane (y, z)
+    editor.begin_step()
+    editor.brush(2, 9, (0.5, 2.5), (39.5, 2.5), (0.5, 0.5), 1)  # a wall at z = 2
+    editor.end_step()
+    shown = editor.plane(2, 9, base)
+    fill = editor.fill_changes(2, 9, (5, 0), shown, 2, background_only=True)  # a worker's part
+    assert fill.chunks and np.array_equal(editor.plane(2, 9, base), shown)  # nothing changed yet
+    assert editor.undo_steps == 1 and editor.painted["x"] == {9}
+    assert editor.apply_fill(fill)
+    after = editor.plane(2, 9, base)
+    assert (after[:, :2] == 2).all() and (after[:, 2] == 1).all() and not after[:, 3:].any()
+    assert editor.fill_changes(2, 9, (5, 2), after, 3, background_only=True).changes == []
+    assert editor.undo() and np.array_equal(editor.plane(2, 9, base), shown)
 
 
 def test_colour_tables() -> None:

@@ -27,7 +27,8 @@ def test_screenshot_of_the_demo_at_a_chosen_voxel(demo_path, tmp_path):
     assert done.returncode == 0, done.stderr
     image = QImage(str(target))
     assert (image.width(), image.height()) == (1440, 900)
-    pixels = np.frombuffer(image.convertToFormat(QImage.Format.Format_RGB888).constBits(), np.uint8)
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)  # kept alive while read
+    pixels = np.frombuffer(rgb.constBits(), np.uint8, count=rgb.sizeInBytes()).copy()
     assert len(np.unique(pixels.reshape(-1, 3)[::97], axis=0)) > 200  # images, not empty views
     log = (tmp_path / "logs" / "gui.log").read_text()
     assert "at voxel (3, 50, 70) (views drawn: True; torch imported: False)" in log

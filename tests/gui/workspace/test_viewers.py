@@ -13,6 +13,7 @@ from workspace_helpers import MOVE_GAP_MS, add_array, click, settle
 from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
 from emstudio.gui.locations import demo_project_path
+from emstudio.gui.planes import PlaneKey
 
 
 def _volume(window, name: str) -> Volume:
@@ -132,7 +133,9 @@ def test_layout_switch_is_remembered(open_window, demo_path, qtbot):
     assert all(v.isVisibleTo(again.project_page.viewer) for v in again.project_page.viewer.views)
 
 
-def test_zoomed_out_views_never_read_full_resolution(make_window, tmp_path, qtbot):
+def test_zoomed_out_views_never_read_full_resolution_far_jumps_draw_at_once(
+    make_window, tmp_path, qtbot
+):
     path = tmp_path / "Big.emproj"
     data = np.random.default_rng(0).integers(0, 255, (6, 1100, 1200), dtype=np.uint8)
     with Project.create(path) as project:
@@ -148,10 +151,16 @@ def test_zoomed_out_views_never_read_full_resolution(make_window, tmp_path, qtbo
     assert read and all(level > 0 for axis, level in read if axis == 0)
     page.viewer.actual_size()  # one voxel per pixel: now level 0 is needed
     settle(qtbot, window)
-    xy = page.viewer.views[0]
+    xy, xz = page.viewer.views[:2]
     assert xy._shown["image"].level == 0
     z = page.state.cursor[0]
     assert np.array_equal(xy.canvas.image.image, data[z])
+    qtbot.waitUntil(lambda: page.loader.overview(xz._wanted["image"]) is not None)
+    page.state.set_slice(1, 11)  # far from what was read: the overview stands in at once
+    assert xz.drawn and not xz.settled and xz._shown["image"] == PlaneKey(store, 1, 5, 1)
+    assert np.array_equal(xz.canvas.image.image, page.layers.image.volume.plane(1, 5, 1))
+    settle(qtbot, window)
+    assert xz._shown["image"].level == 0 and np.array_equal(xz.canvas.image.image, data[:, 11])
 
 
 def test_zoom_and_pan_move_every_view_together(open_window, demo_path, qtbot):

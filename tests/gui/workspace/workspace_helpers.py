@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
-import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
+from volume_helpers import add_array as add_array  # shared with the other test folders
 
-from emstudio.core.io.base import VoxelSize
-from emstudio.core.project import Project, VolumeRecord
-from emstudio.core.project.volumes import add_volume
-from emstudio.core.volume.store import VolumeWriter
 from emstudio.gui.main_window import MainWindow
 
 MOVE_GAP_MS = 15
-
-
-def add_array(project: Project, name: str, kind: str, data: np.ndarray, **fields) -> VolumeRecord:
-    """Store ``data`` as a new volume of ``project`` (voxel size 40 x 10 x 10 nm)."""
-    voxel = VoxelSize(40, 10, 10, known=True)
-    record = VolumeRecord(
-        id=uuid.uuid4().hex,
-        name=name,
-        kind=kind,
-        path="",
-        shape=data.shape,
-        dtype=data.dtype.name,
-        voxel_size=voxel,
-        chunks=(0, 0, 0),
-        levels=0,
-        source="test",
-        **fields,
-    )
-
-    def write(staging: Path) -> None:
-        with VolumeWriter(staging, data.shape, data.dtype, voxel, kind, name) as writer:
-            writer.write_slab(0, data)
-            writer.finalize({})
-            record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)
-
-    return add_volume(project, write, record)
 
 
 def settle(qtbot, window: MainWindow, timeout: int = 10_000) -> None:

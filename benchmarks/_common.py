@@ -1,0 +1,63 @@
+"""Helpers shared by the benchmarks: a quick synthetic project image, child processes that report
+JSON, peak memory and timing summaries."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emstudio.core.io.base import VoxelSize
+from emstudio.core.project import Project, VolumeRecord
+from emstudio.core.project.volumes import add_volume
+from emstudio.core.volume.store import VolumeWriter
+
+
+def add_cyclic_image(
+    project: Project,
+    planes: np.ndarray,
+    depth: int,
+    voxel: VoxelSize,
+    source: str,
+    name: str = "em",
+) -> VolumeRecord:
+    """Add a uint8 image ``name`` of ``depth`` planes, plane z being ``planes[z % len(planes)]``
+    (quick to write at any size)."""
+    shape = (depth, *planes.shape[1:])
+    record = VolumeRecord.new(name, "image", shape, "uint8", voxel, source)
+
+    def write(staging: Path) -> None:
+        with VolumeWriter(staging, shape, "uint8", voxel, "image", name) as writer:
+            for z0 in range(0, depth, writer.slab_planes):
+                z1 = min(z0 + writer.slab_planes, depth)
+                slab = planes[np.arange(z0, z1) % len(planes)]
+                writer.write_slab(z0, np.ascontiguousarray(slab))
+            writer.finalize({})
+            record.take_layout(writer)
+
+    return add_volume(project, write, record)
+
+
+def run_json_child(script: str, args: Sequence[str]) -> dict:
+    """Run ``python script args`` and return the JSON object on its last line of output."""
+    proc = subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode:
+        raise SystemExit(f"{Path(script).name} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mib() -> float:
+    """This process' peak resident memory so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median_p95(times: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """The median and the 95th percentile."""
+    return float(np.median(times)), float(np.percentile(times, 95))

@@ -1,0 +1,51 @@
+"""A crowd label set's scores as rows: per volunteer (worst agreement first) and per slice, for
+the ``crowd report`` command and its CSV file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from emstudio.core.crowd.aggregate import VolunteerScore
+from emstudio.core.crowd.sidecar import SCORE_FIELDS, CrowdTracings
+from emstudio.core.errors import DestinationError
+from emstudio.core.project.atomic import atomic_write_bytes
+
+VOLUNTEER_FIELDS = ("volunteer", "logged_in", *SCORE_FIELDS)
+SLICE_FIELDS = ("axis", "index", "volunteers", "labelled", "agreement")
+
+
+def ranked(data: CrowdTracings) -> list[VolunteerScore]:
+    """Volunteers by agreement with the consensus, lowest first (unscored ones last)."""
+    return sorted(
+        data.scores.values(), key=lambda s: (s.reliability is None, s.reliability or 0.0, s.id)
+    )
+
+
+def volunteer_rows(data: CrowdTracings) -> list[dict[str, Any]]:
+    return [
+        {"volunteer": s.id, "logged_in": s.logged_in, **{f: getattr(s, f) for f in SCORE_FIELDS}}
+        for s in ranked(data)
+    ]
+
+
+def slice_rows(data: CrowdTracings) -> list[dict[str, Any]]:
+    return [
+        {"axis": axis, "index": index, "volunteers": info.volunteers,
+         "labelled": info.labelled, "agreement": info.agreement}
+        for (axis, index), info in sorted(data.slices.items())
+    ]  # fmt: skip
+
+
+def write_scores_csv(data: CrowdTracings, path: Path) -> None:
+    """The volunteer rows as a CSV file (written atomically)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise DestinationError(f"{path.parent}: folder does not exist.")
+    text = io.StringIO()
+    writer = csv.DictWriter(text, VOLUNTEER_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(volunteer_rows(data))
+    atomic_write_bytes(path, text.getvalue().encode("utf-8"))

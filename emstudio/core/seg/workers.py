@@ -1,0 +1,98 @@
+"""A pool of worker processes that maps a pure function over tasks, results in task order.
+
+Labelling and flooding hold the GIL (scipy.ndimage.label, most of skimage's watershed), so
+threads do not help: the work goes to ``spawn`` processes (safe in the frozen app, which calls
+``multiprocessing.freeze_support``). Tasks are produced lazily and only a few more than the
+workers are in flight, so memory stays bounded by the task size, whatever the volume size.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+import psutil
+
+from emstudio.core.volume.fastslice import RawChunkSlicer
+
+MEMORY_BUDGET = 3 * 2**30  # bytes all workers together may hold (peak RSS target: 4 GiB)
+WORKER_BYTES = 160 * 2**20  # a worker's own resident size (Python, numpy, scipy, skimage)
+POOL_MIN_VOXELS = 32 * 2**20  # below this much work, starting processes costs more than it saves
+
+
+def worker_count(
+    bytes_per_worker: int, tasks: int, requested: int | None = None, voxels: int | None = None
+) -> int:
+    """How many processes to use: ``requested``, else one per core but this process' own (it
+    reads and writes meanwhile) as far as the memory budget (and the free memory) and the
+    number of tasks allow, and 1 (no pool) for less than ``POOL_MIN_VOXELS`` of work. On two
+    cores that is 1: measured there, two workers beside this process were slower than none."""
+    if requested is not None:
+        return max(1, min(int(requested), tasks))
+    if voxels is not None and voxels < POOL_MIN_VOXELS:
+        return 1
+    budget = min(MEMORY_BUDGET, psutil.virtual_memory().available // 2)
+    by_memory = budget // (max(int(bytes_per_worker), 0) + WORKER_BYTES)
+    return int(max(1, min(cpu_count() - 1, by_memory, tasks)))
+
+
+def sendable(source: object) -> bool:
+    """Whether a worker can read ``source`` itself: a raw chunk reader pickles to a few
+    hundred bytes, so workers read their own crops in parallel (else this process reads
+    them and sends the pixels)."""
+    return isinstance(source, RawChunkSlicer)
+
+
+def cpu_count() -> int:
+    """The cores this process may run on (its affinity), else all of them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class WorkerPool:
+    """Up to ``workers`` processes, started on first use and shared by the passes of one run
+    (each start imports numpy/scipy/scikit-image: about a second of CPU)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, int(workers))
+        self._executor: ProcessPoolExecutor | None = None
+
+    def map(
+        self, work: Callable[..., Any], tasks: Iterable[tuple], limit: int | None = None
+    ) -> Iterator[Any]:
+        """``work(*task)`` for each task, yielded in task order; at most ``limit`` (default:
+        all workers) tasks at a time, in this process when that is 1."""
+        limit = min(limit or self.workers, self.workers)
+        if limit <= 1:
+            for task in tasks:
+                yield work(*task)
+            return
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        pending: deque[Future] = deque()
+        for task in tasks:
+            pending.append(self._executor.submit(work, *task))
+            if len(pending) > limit:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+IN_PROCESS = WorkerPool(1)  # runs every task here

@@ -1,0 +1,181 @@
+"""The "Segment instances" dialog: prediction set, class, preset, thresholds, flooding, minimum
+size and output name. ``spec()`` is the segment job; the dialog never segments."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from emstudio.core.project import Project
+from emstudio.core.project.catalog import free_name
+from emstudio.core.seg.from_truth import BOUNDARY_CLASS
+from emstudio.core.seg.params import FLOODS, PRESETS, InstanceParams
+from emstudio.core.seg.run import DEFAULT_CLASS
+from emstudio.gui.dialogs.common import JobDialog
+from emstudio.gui.dialogs.fields import fraction_spin
+from emstudio.jobs.spec import JobSpec
+
+CUSTOM = "custom"
+COMPONENTS = "connected components (no boundary map)"
+
+
+def prediction_sets(project: Project) -> dict[str, list[str]]:
+    """Prediction set -> its classes (the boundary map included), in catalog order."""
+    sets: dict[str, list[str]] = {}
+    for record in project.catalog.volumes("prediction"):
+        name = record.attrs.get("prediction_set")
+        if name:
+            sets.setdefault(name, []).append(record.attrs.get("class") or record.name)
+    return sets
+
+
+class SegmentDialog(JobDialog):
+    """Asks how to turn a prediction into objects; a preset fills the numbers."""
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(project, "Segment instances", parent)
+        self._sets = prediction_sets(project)
+        self._build()
+        self._set_changed()
+        self.preset.setCurrentText("bc-watershed")
+        self._show_problem()
+
+    def _build(self) -> None:
+        self.prediction = QComboBox()
+        self.prediction.addItems(list(self._sets))
+        self.prediction.setToolTip("The prediction (probability maps) to segment")
+        self.object_class = QComboBox()
+        self.object_class.setToolTip("The class whose objects are separated")
+        self.preset = QComboBox()
+        self.preset.addItem(CUSTOM)
+        for preset in PRESETS.values():
+            self.preset.addItem(preset.name)
+            self.preset.setItemData(
+                self.preset.count() - 1, preset.source, Qt.ItemDataRole.ToolTipRole
+            )
+        self.preset.setToolTip("Documented settings (hover an entry for its source)")
+        self.area = fraction_spin(0.5, "Seeds: area probability above this")
+        self.boundary = fraction_spin(0.5, "Seeds: boundary probability below this")
+        self.foreground = fraction_spin(0.5, "Objects grow only where the area is above this")
+        self.flood = QComboBox()
+        self.flood.addItems(list(FLOODS))
+        self.flood.setToolTip(
+            "boundary: grow over the boundary map; distance: over the distance to the edge"
+        )
+        self.min_size = QSpinBox()
+        self.min_size.setRange(0, 10**9)
+        self.min_size.setSuffix(" voxels")
+        self.min_size.setToolTip("Objects smaller than this are removed")
+        self.fill_holes = QCheckBox("fill holes inside objects")
+        self.fill_holes.setToolTip("Objects become solid: enclosed gaps join the object")
+        self.name = QLineEdit()
+        self.name.setToolTip("Name of the new segmentation")
+        form = QFormLayout()
+        form.addRow("Prediction", self.prediction)
+        form.addRow("Class", self.object_class)
+        form.addRow("Preset", self.preset)
+        form.addRow("Seed area >", self.area)
+        form.addRow("Seed boundary <", self.boundary)
+        form.addRow("Foreground >", self.foreground)
+        form.addRow("Flood", self.flood)
+        form.addRow("Minimum size", self.min_size)
+        form.addRow("", self.fill_holes)
+        form.addRow("Output name", self.name)
+        self._add_footer("Segment", form)
+        self.prediction.currentTextChanged.connect(self._set_changed)
+        self.preset.currentTextChanged.connect(self._preset_chosen)
+        for spin in (self.area, self.boundary, self.foreground, self.min_size):
+            spin.valueChanged.connect(self._edited)
+        self.flood.currentTextChanged.connect(self._edited)
+        self.fill_holes.toggled.connect(self._edited)
+        self.name.textChanged.connect(self._show_problem)
+
+    def _set_changed(self) -> None:
+        classes = self._sets.get(self.prediction.currentText(), [])
+        objects = [c for c in classes if c != BOUNDARY_CLASS]
+        self.object_class.clear()
+        self.object_class.addItems(objects)
+        if DEFAULT_CLASS in objects:
+            self.object_class.setCurrentText(DEFAULT_CLASS)
+        watershed = BOUNDARY_CLASS in classes
+        for widget in (self.area, self.boundary, self.flood):
+            widget.setEnabled(watershed)
+        self.boundary.setToolTip(
+            "Seeds: boundary probability below this"
+            if watershed
+            else f"This prediction has no boundary map: {COMPONENTS}"
+        )
+        base = f"{self.prediction.currentText()}-instances"
+        self.name.setText(free_name(self.project.catalog.has_volume_name, base))
+        self._show_problem()
+
+    def _preset_chosen(self, name: str) -> None:
+        if name not in PRESETS:
+            return
+        params = PRESETS[name].params
+        widgets = (self.area, self.boundary, self.foreground, self.min_size, self.flood)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.area.setValue(params.area_threshold)
+        self.boundary.setValue(params.boundary_threshold)
+        self.foreground.setValue(params.foreground_threshold)
+        self.min_size.setValue(params.min_size)
+        self.flood.setCurrentText(params.flood)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._show_problem()
+
+    def _edited(self) -> None:
+        """A number changed by hand: the settings are no longer the preset's."""
+        preset = PRESETS.get(self.preset.currentText())
+        if preset is not None and self.params() != preset.params:
+            self.preset.blockSignals(True)
+            self.preset.setCurrentText(CUSTOM)
+            self.preset.blockSignals(False)
+        self._show_problem()
+
+    def params(self) -> InstanceParams:
+        return InstanceParams(
+            area_threshold=round(self.area.value(), 4),
+            boundary_threshold=round(self.boundary.value(), 4),
+            foreground_threshold=round(self.foreground.value(), 4),
+            min_size=self.min_size.value(),
+            flood=self.flood.currentText(),
+            fill_holes=self.fill_holes.isChecked(),
+        )
+
+    def problem(self) -> str | None:
+        if not self._sets:
+            return "The project has no prediction yet: run Predict first."
+        if not self.object_class.count():
+            return "This prediction has no object class to segment."
+        name = self.name.text().strip()
+        if not name:
+            return "Give the segmentation a name."
+        if self.project.catalog.has_volume_name(name):
+            return f"Volume {name!r} already exists: choose another name."
+        return None
+
+    def spec(self) -> JobSpec:
+        preset = self.preset.currentText()
+        return JobSpec(
+            kind="segment",
+            project=str(self.project.path),
+            inputs={
+                "prediction": self.prediction.currentText(),
+                "class": self.object_class.currentText(),
+            },
+            params={
+                "out": self.name.text().strip(),
+                "preset": preset if preset in PRESETS else None,
+                "mode": "auto",
+                **self.params().to_json(),
+            },
+        )

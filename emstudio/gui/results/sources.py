@@ -1,0 +1,44 @@
+"""What the result docks show, read from the project: which segmentations have meshes or
+measurements (catalog: GUI thread), their rows and meshes (files: worker threads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emstudio.core.measure.table import read_csv
+from emstudio.core.mesh.export import load_meshes
+from emstudio.core.project import Project
+from emstudio.gui.measure_table import STRUCTURE
+
+Meshes = dict[int, tuple[np.ndarray, np.ndarray]]
+
+
+def rows_of(tables: list[tuple[str, Path | None]]) -> list[dict[str, str]]:
+    """The rows of stored measurement tables (structure name, path), each row led by its
+    structure's name."""
+    return [
+        {STRUCTURE: name, **row}
+        for name, path in tables
+        if path is not None
+        for row in read_csv(path)
+    ]
+
+
+def mesh_set_folder(project: Project, segmentation: str) -> Path | None:
+    """The folder of the newest mesh set of a segmentation (None if it has none)."""
+    record = project.catalog.volume(segmentation)
+    sets = [m for m in project.catalog.mesh_set_records() if m.segmentation_id == record.id]
+    return project.resolve(sets[-1].path) if sets else None
+
+
+def meshed_segmentations(project: Project) -> list[str]:
+    """Names of the segmentations (or label sets) with at least one mesh set."""
+    meshed = {m.segmentation_id for m in project.catalog.mesh_set_records()}
+    return [v.name for v in project.catalog.volumes() if v.id in meshed]
+
+
+def load_mesh_arrays(folder: Path) -> Meshes:
+    """id -> (vertices (x, y, z) nm, triangles) of a mesh set folder."""
+    return {i: (m.vertices, m.faces) for i, m in load_meshes(folder).items()}

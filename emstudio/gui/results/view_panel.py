@@ -1,0 +1,69 @@
+"""The 3D dock's content: which segmentation's meshes to show, orthoslices on or off, and the
+VTK view itself, made (and VTK imported) only when there is something to show."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from emstudio.gui.look import muted
+
+if TYPE_CHECKING:
+    from emstudio.gui.view3d import View3D
+
+EMPTY_TEXT = "No meshes yet: Run ▸ Make meshes… shows a segmentation's objects here in 3D."
+
+
+class ViewPanel(QWidget):
+    """``segmentation_chosen(name)`` when the user picks another segmentation."""
+
+    segmentation_chosen = Signal(str)
+    slices_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: View3D | None = None
+        self.chooser = QComboBox()
+        self.chooser.setToolTip("The segmentation whose meshes are shown")
+        self.chooser.activated.connect(lambda _: self.segmentation_chosen.emit(self.current()))
+        self.slices = QCheckBox("Slices")
+        self.slices.setToolTip("Show the image's three planes at the cursor")
+        self.slices.toggled.connect(self.slices_toggled)
+        self.note = muted(QLabel(EMPTY_TEXT))
+        self.note.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Meshes of"))
+        bar.addWidget(self.chooser, 1)
+        bar.addWidget(self.slices)
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(4, 4, 4, 4)
+        self.box.addLayout(bar)
+        self.box.addWidget(self.note)
+        self.box.addStretch(1)
+
+    def set_choices(self, names: list[str], current: str | None) -> None:
+        self.chooser.blockSignals(True)
+        self.chooser.clear()
+        self.chooser.addItems(names)
+        self.chooser.setCurrentText(current or "")
+        self.chooser.blockSignals(False)
+        self.note.setVisible(not names)
+
+    def current(self) -> str | None:
+        return self.chooser.currentText() or None
+
+    def ensure_view(self) -> View3D:
+        """The VTK view, made on first use."""
+        if self.view is None:
+            from emstudio.gui.view3d import View3D
+
+            self.view = View3D()
+            self.box.takeAt(self.box.count() - 1)  # the stretch
+            self.box.addWidget(self.view, 1)
+        return self.view
+
+    def close_view(self) -> None:
+        if self.view is not None:
+            self.view.close_view()

@@ -1,0 +1,304 @@
+"""The result docks of an open project: "3D view" (a segmentation's meshes) and "Measurements"
+(per-object rows of one or several segmentations), linked both ways with each other and with
+the slice views' selection.
+
+Files are read in a worker thread (the catalog is read here, on the GUI thread); a finished
+mesh or measure job shows its result. Picking an object in 3D selects its table row, a row
+selects the object in 3D, and either selects it in the slice views when the views show that
+segmentation as their instance overlay (and the other way round).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDialog, QDockWidget, QMenu
+
+from emstudio.core.errors import EmstudioError
+from emstudio.core.measure.stored import measured_segmentations, measurements_path
+from emstudio.core.project import Project
+from emstudio.gui.jobs.manager import JobManager
+from emstudio.gui.measure_table import STRUCTURE
+from emstudio.gui.results.measure_panel import MeasurePanel
+from emstudio.gui.results.sources import (
+    load_mesh_arrays,
+    mesh_set_folder,
+    meshed_segmentations,
+    rows_of,
+)
+from emstudio.gui.results.view_panel import ViewPanel
+from emstudio.gui.viewstate import CURSOR, LAYERS, SELECTION, VOLUME
+
+if TYPE_CHECKING:
+    from emstudio.gui.main_window import MainWindow
+
+VIEW_TITLE = "3D view"
+TABLE_TITLE = "Measurements"
+
+
+class ResultsWorkspace(QObject):
+    """Made with the project's Workbench; ``close()`` takes the docks away."""
+
+    _loaded = Signal(int, object)  # request number, result (from the worker thread)
+
+    def __init__(
+        self, window: MainWindow, project: Project, manager: JobManager, jobs: QDockWidget
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.project = project
+        self.page = window.project_page
+        self.state = self.page.state
+        self.shown_meshes: str | None = None  # the segmentation drawn in 3D
+        self.listed: list[str] = []  # the segmentations listed in the table
+        self.closed = False
+        self._requests = 0
+        self._handlers: dict[int, Callable[[Any], None]] = {}
+        self._threads: list[threading.Thread] = []
+        self.view_panel = ViewPanel()
+        self.table_panel = MeasurePanel()
+        self.table = self.table_panel.table
+        right, bottom = (
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        self.view_dock = window.add_dock(self.view_panel, VIEW_TITLE, right)
+        self.table_dock = window.add_dock(self.table_panel, TABLE_TITLE, bottom)
+        for dock in (self.view_dock, self.table_dock):
+            dock.hide()  # until placed, and while empty
+        # placed once the new Jobs dock is laid out (tabbing earlier leaves a stray tab bar)
+        QTimer.singleShot(0, self, lambda: self._place_docks(jobs))
+        self._loaded.connect(self._deliver)
+        self.view_panel.segmentation_chosen.connect(self.show_meshes)
+        self.view_panel.slices_toggled.connect(lambda _: self._update_slices())
+        self.view_dock.visibilityChanged.connect(self._view_visible)
+        self.table_panel.structures_changed.connect(self.show_measurements)
+        self.table.row_selected.connect(self._row_selected)
+        manager.job_status.connect(self._job_status)
+        self.state.subscribe(self._on_state)
+        self.reload()
+
+    def _place_docks(self, jobs: QDockWidget) -> None:
+        """First time: 3D view a tab beside Contrast, Measurements beside Jobs; each shown
+        only when there is something in it."""
+        if self.closed:
+            return
+        for dock, beside in (
+            (self.view_dock, self.page.docks.get("contrast")),
+            (self.table_dock, jobs),
+        ):
+            if beside is not None and dock.objectName() not in self.page.known_docks:
+                self.page.tabifyDockWidget(beside, dock)
+        self.view_dock.setVisible(bool(self.view_panel.chooser.count()))
+        self.table_dock.setVisible(bool(self.table_panel.checked()))
+
+    def add_run_actions(self, menu: QMenu, run: Callable[[QDialog], None]) -> None:
+        """The Run menu's post-processing entries; ``run`` shows a dialog and submits its job."""
+        from emstudio.gui.dialogs.measure_dialog import MeasureDialog
+        from emstudio.gui.dialogs.mesh_dialog import MeshDialog
+        from emstudio.gui.dialogs.segment_dialog import SegmentDialog
+
+        project, window = self.project, self.window
+        menu.addAction("Segment instances…", lambda: run(SegmentDialog(project, window)))
+        menu.addAction(
+            "Make meshes…", lambda: run(MeshDialog(project, window, segmentation=self._shown()))
+        )
+        menu.addAction(
+            "Export meshes…",
+            lambda: run(MeshDialog(project, window, export=True, segmentation=self._shown())),
+        )
+        menu.addAction(
+            "Measure…", lambda: run(MeasureDialog(project, window, segmentation=self._shown()))
+        )
+
+    def _shown(self) -> str | None:
+        """The segmentation the user looks at: the views' instance overlay, else the 3D one."""
+        return self.state.overlays["instances"].volume or self.shown_meshes
+
+    # -- what is shown --------------------------------------------------------------------------
+    def reload(self, show: str | None = None) -> None:
+        """Re-read which segmentations have meshes and measurements (after a job, a rename, a
+        delete), keeping the choices made; ``show``: a segmentation to list too. Files are
+        read again only when the choice changes."""
+        meshed = meshed_segmentations(self.project)
+        current = self.shown_meshes if self.shown_meshes in meshed else None
+        current = current or (meshed[-1] if meshed else None)
+        self.view_panel.set_choices(meshed, current)
+        if current != self.shown_meshes:
+            self.show_meshes(current)
+        measured = [r.name for r in measured_segmentations(self.project)]
+        checked = [n for n in self.table_panel.checked() if n in measured]
+        if show in measured and show not in checked:
+            checked.append(show)
+        if not checked and measured:
+            checked = [measured[-1]]
+        self.table_panel.set_choices(measured, checked)
+        if checked != self.listed:
+            self.show_measurements(checked)
+
+    def show_meshes(self, name: str | None) -> None:
+        """Draw the newest mesh set of segmentation ``name`` (read in a worker thread)."""
+        self.shown_meshes = name
+        self.view_panel.set_choices(
+            [self.view_panel.chooser.itemText(i) for i in range(self.view_panel.chooser.count())],
+            name,
+        )
+        folder = mesh_set_folder(self.project, name) if name else None
+        if folder is None:
+            if self.view_panel.view is not None:
+                self.view_panel.view.set_meshes({})
+            return
+        self._read(lambda: load_mesh_arrays(folder), lambda meshes: self._meshes_read(name, meshes))
+
+    def show_measurements(self, names: list[str]) -> None:
+        """List the objects of the segmentations ``names`` (their stored tables)."""
+        self.listed = list(names)
+        paths = [
+            (n, measurements_path(self.project, self.project.catalog.volume(n))) for n in names
+        ]
+        self._read(lambda: rows_of(paths), self._rows_read)
+
+    def _meshes_read(self, name: str, meshes: dict) -> None:
+        if name != self.shown_meshes:
+            return
+        new = self.view_panel.view is None
+        view = self.view_panel.ensure_view()
+        if new:
+            view.object_picked.connect(self._picked)
+        try:
+            classes = {
+                i: self.project.catalog.volume(name).attrs.get("class", name) for i in meshes
+            }
+        except EmstudioError:
+            classes = {}
+        view.set_meshes(meshes, classes)
+        self._colour_options()
+        self._update_slices()
+        self._follow_selection()
+
+    def _rows_read(self, rows: list[dict[str, str]]) -> None:
+        self.table_panel.set_rows(rows)
+        self._colour_options()
+        self._follow_selection()
+
+    def _colour_options(self) -> None:
+        """The 3D view may colour its objects by any measurement of its segmentation."""
+        view = self.view_panel.view
+        if view is not None:
+            mine = [r for r in self.table.model.rows if r.get(STRUCTURE) == self.shown_meshes]
+            view.set_measurements([{k: v for k, v in r.items() if k != STRUCTURE} for r in mine])
+
+    # -- linked selection -----------------------------------------------------------------------
+    def _row_selected(self, row: dict) -> None:
+        structure, object_id = row.get(STRUCTURE), int(row["id"])
+        if structure == self.shown_meshes and self.view_panel.view is not None:
+            self.view_panel.view.select_object(object_id)
+        if structure == self.state.overlays["instances"].volume:
+            self.state.set_selection([object_id])
+
+    def _picked(self, object_id: int) -> None:
+        self.table.select_object(object_id, self.shown_meshes)
+        if self.shown_meshes == self.state.overlays["instances"].volume:
+            self.state.set_selection([object_id])
+
+    def _follow_selection(self) -> None:
+        """Show the slice views' selected object (of their instance overlay) here."""
+        overlay = self.state.overlays["instances"].volume
+        object_id = self.state.selection[0] if self.state.selection else None
+        if overlay is None:
+            return
+        self.table.select_object(object_id, overlay)
+        if overlay == self.shown_meshes and self.view_panel.view is not None:
+            self.view_panel.view.select_object(object_id)
+
+    def _on_state(self, topic: str) -> None:
+        if topic == SELECTION:
+            self._follow_selection()
+        elif topic == LAYERS:  # also after the catalog changed (rename, delete)
+            self.reload()
+            self._update_slices()
+        elif topic in (CURSOR, VOLUME):
+            self._update_slices()
+
+    def _update_slices(self) -> None:
+        """Orthoslices of the image shown, at the cursor, while asked for and visible."""
+        view = self.view_panel.view
+        if view is None:
+            return
+        image = self.page.layers.image
+        wanted = self.view_panel.slices.isChecked() and self.view_dock.isVisible()
+        if image is None or not wanted:
+            view.scene.show_slices(False)
+            view.refresh()
+            return
+        volume = image.volume
+        view.set_image(volume.plane, volume.shape, volume.voxel_size.zyx)
+        view.set_cursor(self.state.cursor)
+
+    def _view_visible(self, visible: bool) -> None:
+        if visible and self.shown_meshes and self.view_panel.view is None:
+            self.show_meshes(self.shown_meshes)
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def _job_status(self, job_id: str, status: str, _message: str) -> None:
+        if status != "done":
+            return
+        job = self.project.catalog.job(job_id)
+        outputs = job.outputs or {}
+        if job.kind == "mesh":
+            self.reload()
+            segmentation = job.spec.get("inputs", {}).get("segmentation")
+            self.show_meshes(segmentation)
+            self.view_dock.show()
+            self.view_dock.raise_()
+        elif job.kind == "measure":
+            self.reload(show=outputs.get("segmentation"))
+            self.show_measurements(self.table_panel.checked())  # the new table
+            self.table_dock.show()
+            self.table_dock.raise_()
+
+    # -- worker thread --------------------------------------------------------------------------
+    def _read(self, work: Callable[[], Any], handle: Callable[[Any], None]) -> None:
+        """Run ``work`` in a thread; ``handle`` its result here (errors go to the status bar)."""
+        self._requests += 1
+        request = self._requests
+        self._handlers[request] = handle
+
+        def run() -> None:
+            try:
+                result: Any = work()
+            except (EmstudioError, OSError, ValueError, KeyError) as exc:
+                result = exc
+            self._loaded.emit(request, result)
+
+        thread = threading.Thread(target=run, name="results-reader", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def _deliver(self, request: int, result: Any) -> None:
+        handle = self._handlers.pop(request, None)
+        if handle is None:
+            return
+        if isinstance(result, Exception):
+            self.window.statusBar().showMessage(f"Cannot read results: {result}", 10000)
+            return
+        handle(result)
+
+    def wait(self) -> None:
+        """Let the reading threads finish (tests, closing)."""
+        for thread in self._threads:
+            thread.join()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wait()
+        self._handlers.clear()
+        self.state.unsubscribe(self._on_state)
+        self.view_panel.close_view()
+        for dock in (self.view_dock, self.table_dock):
+            self.window.view_menu.removeAction(dock.toggleViewAction())
+            dock.setParent(None)
+            dock.deleteLater()

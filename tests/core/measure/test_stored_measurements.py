@@ -1,0 +1,30 @@
+"""Measurements are kept in the project with the segmentation they describe."""
+
+from __future__ import annotations
+
+from emstudio.core.measure.run import measure_segmentation
+from emstudio.core.measure.stored import measured_segmentations, measurements_path
+from emstudio.core.measure.table import read_csv
+from emstudio.core.project import Project
+from emstudio.core.synth.demo import add_demo_volumes
+
+
+def test_measurements_are_kept_in_the_project_and_replaced_by_newer_ones(tmp_path):
+    with Project.create(tmp_path / "p.emproj") as project:
+        add_demo_volumes(project, shape=(24, 160, 192), seed=3)
+        assert measured_segmentations(project) == []
+        first = measure_segmentation(project, "truth-mito-instances", job_id="job-1")
+        record = project.catalog.volume("truth-mito-instances")
+        path = measurements_path(project, record)
+        assert path is not None and path.parent == project.path / "measurements"
+        assert first["table"] == first["csv"] == str(path)
+        rows = read_csv(path)
+        assert len(rows) == first["objects"] > 0
+        assert {"id", "volume_um3", "surface_area_um2"} <= set(rows[0])
+        info = record.attrs["measurements"]
+        assert info["image"] == "em" and info["provenance"]["job_id"] == "job-1"
+        assert project.resolve(info["summary"]).is_file()
+        copy = tmp_path / "copy.csv"
+        second = measure_segmentation(project, "truth-mito-instances", copy)
+        assert second["csv"] == str(copy.absolute()) and copy.read_text() == path.read_text()
+        assert [r.name for r in measured_segmentations(project)] == ["truth-mito-instances"]

@@ -1,0 +1,101 @@
+"""The Segment, Mesh and Measure dialogs: defaults from the project, presets, checks with a
+clear message, and the job specs they make (the jobs themselves run in
+tests/gui/workspace/test_result_docks.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from emstudio.core.project import Project
+from emstudio.core.seg.from_truth import add_truth_prediction
+from emstudio.core.seg.params import PRESETS
+from emstudio.core.synth.demo import add_demo_volumes
+from emstudio.gui.dialogs.measure_dialog import MeasureDialog
+from emstudio.gui.dialogs.mesh_dialog import MeshDialog, parse_ids
+from emstudio.gui.dialogs.segment_dialog import CUSTOM, SegmentDialog
+from emstudio.jobs.tasks.segment import params_from_spec
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("post") / "p.emproj"
+    with Project.create(path) as project:
+        add_demo_volumes(project, shape=(8, 48, 64), seed=3)
+        add_truth_prediction(project)
+    return path
+
+
+@pytest.fixture
+def project(template):
+    with Project.open(template, mode="read") as opened:
+        yield opened
+
+
+@pytest.fixture
+def make(qtbot):
+    def make_(cls, *args, **kwargs):
+        dialog = cls(*args, **kwargs)
+        qtbot.addWidget(dialog)
+        return dialog
+
+    return make_
+
+
+def test_segment_dialog_presets_and_spec(make, project):
+    dialog = make(SegmentDialog, project)
+    assert dialog.prediction.currentText() == "truth"
+    assert dialog.object_class.currentText() == "mitochondria"
+    assert dialog.params() == PRESETS["bc-watershed"].params
+    dialog.preset.setCurrentText("crick-mitoem")
+    assert dialog.min_size.value() == 1500
+    dialog.min_size.setValue(200)  # edited by hand: no longer the preset
+    assert dialog.preset.currentText() == CUSTOM
+    dialog.name.setText("truth-mitochondria")
+    assert "already exists" in dialog.message.text()
+    dialog.name.setText("objects")
+    assert dialog.problem() is None and dialog.message.text() == ""
+    spec = dialog.spec()
+    assert spec.kind == "segment" and spec.inputs == {
+        "prediction": "truth",
+        "class": "mitochondria",
+    }
+    assert spec.params["out"] == "objects" and spec.params["preset"] is None
+    assert params_from_spec(spec.params).min_size == 200  # what the job will run
+
+
+def test_mesh_dialog_checks_and_spec(make, project, tmp_path):
+    dialog = make(MeshDialog, project, segmentation="truth-mito-instances")
+    assert dialog.problem() is None
+    dialog.format.setCurrentText("stl")
+    dialog.combined.setChecked(True)
+    assert "combined scene needs" in dialog.message.text()
+    dialog.format.setCurrentText("glb")
+    dialog.ids.setText("3, x")
+    assert "whole numbers" in dialog.problem()
+    dialog.ids.setText("3, 5 8")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "file").write_text("x")
+    dialog.folder.edit.setText(str(busy))
+    assert "not an empty folder" in dialog.problem()
+    dialog.folder.edit.setText(str(tmp_path / "new"))
+    spec = dialog.spec()
+    assert spec.kind == "mesh" and spec.inputs == {"segmentation": "truth-mito-instances"}
+    assert spec.params["ids"] == [3, 5, 8] and spec.params["combined"] and spec.params["out"]
+    export = make(MeshDialog, project, export=True)
+    assert "Choose the folder" in export.problem()
+    assert parse_ids("") is None
+
+
+def test_measure_dialog_defaults_and_checks(make, project, tmp_path):
+    dialog = make(MeasureDialog, project, segmentation="truth-mito-instances")
+    assert dialog.image.currentText() == "em"  # the segmentation's own image
+    dialog.other.setCurrentText("truth-mito-instances")
+    assert "not to itself" in dialog.problem()
+    dialog.other.setCurrentIndex(0)
+    dialog.csv.edit.setText(str(tmp_path / "m.txt"))
+    assert ".csv" in dialog.problem()
+    dialog.csv.edit.setText(str(tmp_path / "m.csv"))
+    spec = dialog.spec()
+    assert spec.kind == "measure" and spec.inputs["image"] == "em" and spec.inputs["other"] is None
+    assert spec.params["out"] == str(tmp_path / "m.csv")

@@ -1,0 +1,153 @@
+"""The result docks with real jobs on the demo project: Run ▸ Segment instances / Make meshes /
+Measure make their results through dialogs; the 3D view shows the meshes, the Measurements
+dock the objects, and selection is linked between them and the slice views."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QDialog
+
+from emstudio.core.measure.table import read_csv
+from emstudio.core.mesh.meshset import create_mesh_set
+from emstudio.core.project import Project
+from emstudio.core.seg.from_truth import add_truth_prediction
+from emstudio.gui.dialogs.measure_dialog import MeasureDialog
+from emstudio.gui.dialogs.mesh_dialog import MeshDialog
+from emstudio.gui.dialogs.segment_dialog import SegmentDialog
+from emstudio.gui.results.workspace import TABLE_TITLE, VIEW_TITLE
+
+JOB_TIMEOUT_MS = 120_000
+WINDOW_SCRIPT = Path(__file__).parent.parent / "view3d_window.py"
+
+
+@pytest.fixture
+def accept(monkeypatch):
+    """Dialogs opened from the Run menu are filled by ``fill`` and accepted (no event loop)."""
+    opened: list[QDialog] = []
+
+    def install(fill=lambda dialog: None):
+        def exec_(dialog):
+            opened.append(dialog)
+            fill(dialog)
+            assert dialog.problem() is None, dialog.problem()
+            return QDialog.DialogCode.Accepted
+
+        for cls in (SegmentDialog, MeshDialog, MeasureDialog):
+            monkeypatch.setattr(cls, "exec", exec_)
+        return opened
+
+    return install
+
+
+def run_menu_action(window, text: str) -> None:
+    action = next(a for a in window.menu("&Run").actions() if a.text() == text)
+    action.trigger()
+
+
+def wait_jobs_done(qtbot, window) -> None:
+    manager = window.workbench.manager
+    qtbot.waitUntil(lambda: not manager.active(), timeout=JOB_TIMEOUT_MS)
+    failed = [j for j in window.project.catalog.jobs() if j.status != "done"]
+    assert not failed, [(j.kind, j.status, j.message) for j in failed]
+
+
+def test_segment_mesh_measure_from_the_run_menu(qtbot, open_window, demo_path, accept, tmp_path):
+    window = open_window(demo_path)
+    add_truth_prediction(window.project)
+    results = window.workbench.results
+    assert not results.view_dock.isVisible() and not results.table_dock.isVisible()
+    view_menu = [a.text() for a in window.view_menu.actions()]
+    assert VIEW_TITLE in view_menu and TABLE_TITLE in view_menu
+
+    opened = accept(lambda d: d.name.setText("mito"))
+    run_menu_action(window, "Segment instances…")
+    spec = window.project.catalog.jobs()[-1].spec
+    assert spec["kind"] == "segment" and spec["params"]["preset"] == "bc-watershed"
+    wait_jobs_done(qtbot, window)
+    assert window.project.catalog.volume("mito").attrs["objects"] > 3
+
+    accept(lambda d: d.segmentation.setCurrentText("mito"))
+    run_menu_action(window, "Make meshes…")
+    wait_jobs_done(qtbot, window)
+    qtbot.waitUntil(lambda: results.view_panel.view is not None, timeout=30_000)
+    results.wait()
+    qtbot.waitUntil(lambda: len(results.view_panel.view.scene.actors) > 3, timeout=30_000)
+    assert results.view_dock.isVisible() and results.shown_meshes == "mito"
+    results.view_panel.slices.setChecked(True)  # the image's planes at the cursor
+    assert all(a.GetVisibility() for a in results.view_panel.view.scene.slices)
+    results.view_panel.slices.setChecked(False)
+    assert not any(a.GetVisibility() for a in results.view_panel.view.scene.slices)
+
+    export = tmp_path / "exported"
+
+    def fill_export(dialog):
+        assert dialog.problem() is not None  # the export folder is required
+        dialog.segmentation.setCurrentText("mito")
+        dialog.format.setCurrentText("stl")
+        dialog.folder.edit.setText(str(export))
+
+    accept(fill_export)
+    run_menu_action(window, "Export meshes…")
+    wait_jobs_done(qtbot, window)
+    assert len(list(export.glob("*.stl"))) == window.project.catalog.volume("mito").attrs["objects"]
+
+    for name in ("mito", "truth-mito-instances"):
+        accept(lambda d, n=name: d.segmentation.setCurrentText(n))
+        run_menu_action(window, "Measure…")
+        wait_jobs_done(qtbot, window)
+    assert len(opened) == 5
+    table = results.table
+    qtbot.waitUntil(lambda: results.table_dock.isVisible(), timeout=10_000)
+    results.wait()
+    qtbot.waitUntil(
+        lambda: {r["structure"] for r in table.model.rows} == {"mito", "truth-mito-instances"},
+        timeout=30_000,
+    )
+    assert {"volume_um3", "surface_area_um2", "sphericity"} <= set(table.model.columns)
+
+    # a row selects the object in 3D and, with mito as the views' instance overlay, there too
+    page = window.project_page
+    page.show_volume(window.project.catalog.volume("mito"))
+    row = next(r for r in table.model.rows if r["structure"] == "mito" and r["id"] == 2)
+    table.select_object(2, "mito")
+    table.row_selected.emit(row)
+    view = results.view_panel.view
+    assert view.scene.selected == 2 and page.state.selection == (2,)
+    # picking in 3D selects the row; the views' selection selects both
+    view.object_picked.emit(3)
+    assert table.selected_row()["id"] == 3 and page.state.selection == (3,)
+    page.state.set_selection([4])
+    assert table.selected_row()["id"] == 4 and view.scene.selected == 4
+
+    path = results.table_panel.export_csv(tmp_path / "table.csv")
+    assert len(read_csv(path)) == len(table.model.rows)
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed")
+def test_docked_3d_view_draws_under_xvfb_and_exits_cleanly(demo_path, tmp_path):
+    with Project.open(demo_path) as project:
+        create_mesh_set(project, "truth-mito-instances")
+    out = tmp_path / "docked.png"
+    proc = subprocess.run(
+        [
+            "xvfb-run",
+            "-a",
+            sys.executable,
+            str(WINDOW_SCRIPT),
+            str(out),
+            "--workspace",
+            str(demo_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "QT_QPA_PLATFORM": "xcb"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.is_file() and "drawn fraction" in proc.stdout
