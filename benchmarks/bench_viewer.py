@@ -16,7 +16,8 @@
    for a core; the CPU time is the work done).
 4. Painting and overlays on a 2048 x 2048 plane: a flood fill of the whole plane (computed in
    a worker thread, applied on the GUI thread) and its undo; the instance colours of a plane
-   (GUI thread, at each draw of a new plane).
+   (computed in the plane reader's colouring thread, ``gui/instance_colours.py``, whenever a
+   new instance plane is shown; the GUI thread only draws the result).
 """
 
 from __future__ import annotations
@@ -262,7 +263,7 @@ def main() -> None:
         ("fill", "flood fill of the whole plane (worker thread)"),
         ("apply", "applying that fill (GUI thread)"),
         ("undo", "undoing it (GUI thread)"),
-        ("instances", "instance colours with outlines (GUI thread)"),
+        ("instances", "instance colours with outlines (colouring thread)"),
     ):
         print(f"  {title:<48}{_stats(np.array(painting[name])):>16}")
 

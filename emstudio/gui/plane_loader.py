@@ -1,4 +1,5 @@
-"""The Qt side of the plane reader: a ``ready`` signal delivered on the GUI thread."""
+"""The Qt side of the plane reader and the instance colourer: ``ready`` and ``coloured``
+signals delivered on the GUI thread."""
 
 from __future__ import annotations
 
@@ -7,18 +8,22 @@ from collections.abc import Iterable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from emstudio.gui.instance_colours import InstanceColourer
 from emstudio.gui.planes import CACHE_BYTES, PlaneCache, PlaneKey, PlaneReader
 
 
 class PlaneLoader(QObject):
-    """Cache + reader thread shared by the slice views. Call ``stop()`` before deleting it."""
+    """Cache + reader thread shared by the slice views, and the thread that colours their
+    instance planes (``colours``). Call ``stop()`` before deleting it."""
 
     ready = Signal(object)  # a PlaneKey now in the cache
+    coloured = Signal(object)  # an instance_colours.Colouring now done
 
     def __init__(self, parent: QObject | None = None, cache_bytes: int = CACHE_BYTES) -> None:
         super().__init__(parent)
         self.cache = PlaneCache(cache_bytes)
         self.reader = PlaneReader(self.cache, self.ready.emit)  # emitted from the reader thread
+        self.colours = InstanceColourer(self.coloured.emit)  # emitted from its thread
         self._versions: dict[str, int] = {}
 
     def key(self, path: str, axis: int, index: int, level: int) -> PlaneKey:
@@ -42,3 +47,4 @@ class PlaneLoader(QObject):
 
     def stop(self) -> None:
         self.reader.stop()
+        self.colours.stop()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -57,6 +58,14 @@ DOCK_WIDTH = 300  # initial width of the side docks (px)
 NEW_DOCK_HEIGHT = 200  # initial height of a dock added below (or above) the views (px)
 
 
+def ask_save(parent: QWidget, title: str, text: str) -> QMessageBox.StandardButton:
+    """Save / Discard / Cancel about unsaved edits (Save is the default)."""
+    buttons = QMessageBox.StandardButton
+    return QMessageBox.question(
+        parent, title, text, buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save
+    )
+
+
 class ProjectPage(QMainWindow):
     """Shown inside the main window while a project is open."""
 
@@ -92,8 +101,11 @@ class ProjectPage(QMainWindow):
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.empty_label.setMargin(32)
         self.empty_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # scrolled: the long command line (the project's path) must not widen the window
+        self.empty_page = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        self.empty_page.setWidget(self.empty_label)
         self.central = QStackedWidget()
-        self.central.addWidget(self.empty_label)
+        self.central.addWidget(self.empty_page)
         self.central.addWidget(self.viewer)
         self.setCentralWidget(self.central)
         self.panel = ProjectPanel()
@@ -144,6 +156,13 @@ class ProjectPage(QMainWindow):
             QTimer.singleShot(0, dock, lambda: self._make_low(dock))
         return dock
 
+    def hide_stray_tab_bars(self) -> None:
+        """Hide one-tab dock tab bars: Qt leaves one drawn at the window's corner when a saved
+        arrangement names docks that are added later (a real group has two tabs or more)."""
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if bar.count() < 2:
+                bar.hide()
+
     def _make_low(self, dock: QDockWidget) -> None:
         self.layout().activate()  # lay the new dock out first, or the size is overridden
         self.resizeDocks([dock], [NEW_DOCK_HEIGHT], Qt.Orientation.Vertical)
@@ -186,7 +205,7 @@ class ProjectPage(QMainWindow):
             )
             self.message.emit("Some volumes cannot be read: " + "; ".join(self.layers.problems))
         self.empty_label.setText(text)
-        self.central.setCurrentWidget(self.viewer if has_image else self.empty_label)
+        self.central.setCurrentWidget(self.viewer if has_image else self.empty_page)
 
     def clear(self) -> None:
         """Forget the project (the main window closes it)."""
@@ -216,14 +235,10 @@ class ProjectPage(QMainWindow):
         if slot not in (None, "labels") or not self.labels.modified():
             return True
         layer = self.labels.editor.layer if self.labels.editor else None
-        answer = QMessageBox.question(
+        answer = ask_save(
             self,
             "Unsaved labels",
             f"The label set {layer.name if layer else ''!r} has unsaved changes. Save them?",
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save,
         )
         if answer == QMessageBox.StandardButton.Cancel:
             return False
@@ -241,14 +256,10 @@ class ProjectPage(QMainWindow):
             return True
         layer = session.layer()
         name = layer.name if layer else ""
-        answer = QMessageBox.question(
+        answer = ask_save(
             self,
             "Unsaved proofreading",
             f"The instances {name!r} have unsaved proofreading edits. Save them as a new version?",
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save,
         )
         if answer == QMessageBox.StandardButton.Cancel:
             return False

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from emstudio.core.project.labels import AXIS_NAMES
 from emstudio.gui import colors
+from emstudio.gui.instance_colours import Coloured, Colouring
 from emstudio.gui.label_session import LabelSession
 from emstudio.gui.layers import Layer, LayerSet
 from emstudio.gui.plane_loader import PlaneLoader
@@ -131,14 +132,16 @@ class SliceView(QWidget):
         self._drag_last: tuple[float, float] | None = None
         self._hover_pos: QPointF | None = None
         self._levels: dict[str, int] = {}
+        self._edits = 0  # proofreading edits seen: part of what an instance colouring shows
         self.fit_requested = lambda: None  # set by the grid: fit every view
         self._build()
         state.subscribe(self._on_state)
         loader.ready.connect(self._on_ready)
+        loader.coloured.connect(self._on_coloured)
         labels.edited.connect(self._redraw_labels)
         labels.stateChanged.connect(self._update_marks)
         self.seed_marks = SeedMarks(self.canvas.box, self.row_axis, self.col_axis)
-        proofread.edited.connect(self._redraw_instances)
+        proofread.edited.connect(self._on_edited)
         proofread.seedsChanged.connect(self._show_seeds)
         self.canvas.box.sigResized.connect(self._show_camera)
 
@@ -223,29 +226,37 @@ class SliceView(QWidget):
                 if plane is not None:
                     self._show(slot, key, plane)
 
-    def _show(self, slot: str, key: PlaneKey, plane: np.ndarray) -> None:
-        """Draw a cached plane (in display orientation: YZ is already transposed)."""
+    def _show(self, slot: str, key: PlaneKey, plane: np.ndarray | None) -> None:
+        """Draw a cached plane (in display orientation: YZ is already transposed); an instance
+        plane once it is coloured (``plane`` None: only if it is)."""
         layer = self.layers.layer(slot)
         if layer is None:
             return
-        factor = layer.factor(key.level)
         item = self._item(slot)
-        scale = tuple(v * f for v, f in zip(self.state.voxel_size, factor, strict=True))
-        self.canvas.place(item, scale)  # type: ignore[arg-type]
-        if slot == "image":
+        if slot == "instances":
+            coloured = self._coloured(layer, key, plane)
+            if coloured is None:
+                return  # drawn by _on_coloured when the colourer has it
+            plane = coloured.ids
+            item.setImage(coloured.indices, autoLevels=False, levels=(0, 255), lut=INSTANCE_LUT)
+        elif slot == "image":
             levels, lut = colors.grey_lut(self.state.contrast)
             item.setImage(plane, autoLevels=False, levels=levels, lut=lut)
         else:
-            plane = self._draw_overlay(slot, layer, item, plane, key)
+            plane = self._draw_overlay(slot, layer, item, plane)
+        factor = layer.factor(key.level)
+        scale = tuple(v * f for v, f in zip(self.state.voxel_size, factor, strict=True))
+        self.canvas.place(item, scale)  # type: ignore[arg-type]
+        if slot != "image":
             item.setOpacity(self.state.overlays[slot].opacity)
         item.setVisible(True)
         self._shown[slot] = key
-        self._data[slot] = (plane, factor)
+        self._data[slot] = (plane, factor)  # type: ignore[assignment]
 
     def _draw_overlay(
-        self, slot: str, layer: Layer, item: pg.ImageItem, display: np.ndarray, key: PlaneKey
+        self, slot: str, layer: Layer, item: pg.ImageItem, display: np.ndarray
     ) -> np.ndarray:
-        overlay = self.state.overlays[slot]
+        """Draw a labels (with the strokes being painted) or probability plane."""
         if slot == "labels":
             editor = self.labels.editor_of(layer)
             if editor is not None:
@@ -254,14 +265,34 @@ class SliceView(QWidget):
                 display if display.dtype == np.uint8 else np.minimum(display, 255).astype(np.uint8)
             )
             item.setImage(shown, autoLevels=False, levels=(0, 255), lut=CLASS_LUT)
-        elif slot == "instances":
-            display = self.proofread.instance_plane(layer, display, self.axis, key.index, key.level)
-            indices = colors.instance_indices(display, overlay.outlines, self.state.selection)
-            item.setImage(indices, autoLevels=False, levels=(0, 255), lut=INSTANCE_LUT)
         else:
-            lut = colors.probability_lut(overlay.threshold)
+            lut = colors.probability_lut(self.state.overlays[slot].threshold)
             item.setImage(display, autoLevels=False, levels=(0, 255), lut=lut)
         return display
+
+    def _coloured(self, layer: Layer, key: PlaneKey, plane: np.ndarray | None) -> Coloured | None:
+        """The colouring of an instance plane as shown now, if done; else it is asked for (the
+        colourer's thread draws the proofreading edits in and colours it)."""
+        overlay = self.state.overlays["instances"]
+        colouring = Colouring(key, overlay.outlines, tuple(self.state.selection), self._edits)
+        coloured = self.loader.colours.get(colouring)
+        if coloured is None and plane is not None:
+
+            def patch(ids: np.ndarray) -> np.ndarray:
+                return self.proofread.instance_plane(layer, ids, self.axis, key.index, key.level)
+
+            self.loader.colours.request(self.axis, colouring, plane, patch)
+        return coloured
+
+    def _on_coloured(self, colouring: Colouring) -> None:
+        key = colouring.key
+        wanted = (self._wanted.get("instances"), self._stand_ins.get("instances"))
+        if key in wanted and self._shown.get("instances") != key:
+            self._show("instances", key, None)
+
+    def _on_edited(self) -> None:
+        self._edits += 1
+        self._redraw_instances()
 
     def _redraw_instances(self) -> None:
         self._shown.pop("instances", None)

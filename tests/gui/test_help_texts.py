@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emstudio.core.project import Project
+from emstudio.gui.crowd.import_dialog import CrowdImportDialog
 from emstudio.gui.tour import show_tour
 from emstudio.gui.tour_steps import STEPS, find_action
 
@@ -71,3 +73,13 @@ def test_main_path_dialogs_explain_their_controls(make_window, demo_project, mon
             action.trigger()
     assert len(found) >= 2  # train and predict at least
     assert found == {title: [] for title in found}
+
+
+def test_crowd_import_dialog_explains_its_controls(qtbot, demo_project) -> None:
+    with Project.open(demo_project, mode="read") as project:
+        images = project.catalog.volumes("image")
+    dialog = CrowdImportDialog(demo_project, images, ["truth-classes"])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert unexplained(dialog) == []

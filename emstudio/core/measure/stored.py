@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.measure.table import write_csv
+from emstudio.core.measure.table import summary_path, write_csv
 from emstudio.core.project import provenance
 from emstudio.core.project.catalog import utc_now
 from emstudio.core.project.project import Project
@@ -54,6 +54,13 @@ def measurements_path(project: Project, record: VolumeRecord) -> Path | None:
         return None
     path = project.resolve(info["path"])
     return path if path.is_file() else None
+
+
+def remove_measurements(project: Project, record: VolumeRecord) -> None:
+    """Delete the stored measurements files of a volume (with the volume: see ``manage``)."""
+    table = project.path / FOLDER / f"{record.id}.csv"
+    for path in (table, summary_path(table)):
+        path.unlink(missing_ok=True)
 
 
 def measured_segmentations(project: Project) -> list[VolumeRecord]:

@@ -11,6 +11,7 @@ import os
 import uuid
 
 from emstudio.core.errors import NameConflictError
+from emstudio.core.measure.stored import remove_measurements
 from emstudio.core.project import atomic
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
@@ -27,8 +28,10 @@ def rename_volume(project: Project, record: VolumeRecord, name: str) -> VolumeRe
 
 
 def delete_volume(project: Project, record: VolumeRecord) -> None:
-    """Remove a volume from the catalog, then its files (refused while others depend on it)."""
+    """Remove a volume from the catalog, then its files and stored measurements (refused while
+    others depend on it)."""
     project.catalog.delete_volume_row(record.id)
+    remove_measurements(project, record)
     store = project.resolve(record.path)
     if not store.exists():
         return

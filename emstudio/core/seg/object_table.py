@@ -1,8 +1,9 @@
 """The objects of a label volume being proofread: id -> bounding box and voxel count.
 
-Built once by scanning the volume chunk by chunk (``objects.object_boxes``, with progress),
-then kept exact by every edit: an edit states the entries it changes before and after, so undo
-and redo restore them too. Operations then read only the boxes of the objects concerned.
+Built once by scanning the volume chunk by chunk (``objects.object_boxes``, with progress; a
+stored volume's boxes are cached in its store, ``object_cache``), then kept exact by every
+edit: an edit states the entries it changes before and after, so undo and redo restore them
+too. Operations then read only the boxes of the objects concerned.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from scipy import ndimage
 
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.seg.instances import Box
-from emstudio.core.seg.objects import ObjectBoxes, object_boxes
+from emstudio.core.seg.object_cache import cached_object_boxes
+from emstudio.core.seg.objects import ObjectBoxes
+from emstudio.core.volume.store import Volume
 
 SCAN_CHUNKS = (1, 4, 4)  # chunks per scanned block along z, y, x
 
@@ -57,10 +60,10 @@ class ObjectTable:
         )
 
     @classmethod
-    def scan(cls, labels, chunks: tuple[int, ...], progress: Progress = no_progress) -> ObjectTable:
-        """Find every object of a label array (zarr or numpy), a few chunks at a time."""
-        block = tuple(c * n for c, n in zip(chunks, SCAN_CHUNKS, strict=True))
-        return cls.from_boxes(object_boxes(labels, block, progress))  # type: ignore[arg-type]
+    def of_volume(cls, volume: Volume, progress: Progress = no_progress) -> ObjectTable:
+        """Every object of a stored volume: scanned the first time, then read from its cache."""
+        block = tuple(c * n for c, n in zip(volume.chunks, SCAN_CHUNKS, strict=True))
+        return cls.from_boxes(cached_object_boxes(volume, block, progress))  # type: ignore[arg-type]
 
     @classmethod
     def of_region(cls, region: np.ndarray, ids: Iterable[int], origin: tuple[int, ...]) -> Entries:

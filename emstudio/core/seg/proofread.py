@@ -76,8 +76,8 @@ class Proofreader:
     def open(
         cls, volume: Volume, image: Volume | None = None, progress: Progress = no_progress
     ) -> Proofreader:
-        """Scan the volume for its objects (chunk by chunk), then edit it."""
-        return cls(volume, ObjectTable.scan(volume.arrays[0], volume.chunks, progress), image)
+        """Find the volume's objects (scanned chunk by chunk once, then cached), then edit it."""
+        return cls(volume, ObjectTable.of_volume(volume, progress), image)
 
     # -- state ----------------------------------------------------------------------------------
     @property

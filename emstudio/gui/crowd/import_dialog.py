@@ -58,6 +58,7 @@ class CrowdImportDialog(QDialog):
         self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self._preview_timer.timeout.connect(self.update_preview)
         self._build(label_sets)
+        self._explain()
         self._connect()
         self._update_ok()
 
@@ -159,8 +160,51 @@ class CrowdImportDialog(QDialog):
         layout.addLayout(columns)
         layout.addWidget(self.buttons)
 
+    def _explain(self) -> None:
+        """A tooltip on every control: what it is for, and what leaving it empty means."""
+        tips = {
+            self.export: "The classification export of the Zooniverse project (Lab → Data "
+            "exports → Request new classification export), a .csv file.",
+            self.subjects: "Optional: the subject export (.csv); its metadata is used for "
+            "subjects whose classifications carry none.",
+            self.image: "The project image the volunteers traced on; the tracings are "
+            "rasterised at its resolution.",
+            self.name: "Name of the new label set that receives the consensus labels.",
+            self.workflow: "Only import classifications of this workflow id (empty: all).",
+            self.version: "Only import this workflow version, e.g. 13 or 13.19 (empty: all).",
+            self.slice_key: "Subject metadata key holding the slice index (empty: #slice, or "
+            "the slice number in Image N file names).",
+            self.slice_offset: "Added to every slice index read from the metadata (e.g. when "
+            "the subjects were cut from a cropped stack).",
+            self.file_key: "Subject metadata key (prefix) whose values are the file names.",
+            self.file_pattern: "Regular expression that finds the slice in a file name "
+            "(named group 'slice', optional 'volume').",
+            self.axis: "The axis the subjects' slices are cut across (z for XY slices).",
+            self.scale: "Image pixels per subject pixel: from the metadata when empty, a "
+            "number, or 'fit' to stretch the subject over the whole slice.",
+            self.x0: "Left edge of the subject in image pixels (empty: from the metadata, else 0).",
+            self.y0: "Top edge of the subject in image pixels (empty: from the metadata, else 0).",
+            self.volume: "Only import subjects of this volume or ROI (empty: all subjects).",
+            self.method: "How the volunteers' filled tracings become one label: mean "
+            "(threshold 0.5), majority vote, or STAPLE (weights volunteers by reliability).",
+            self.min_volunteers: "Slices traced by fewer volunteers are skipped (and counted "
+            "in the summary).",
+            self.outline: "Width of an outline band around each consensus shape (e.g. the "
+            "nuclear envelope); 0 keeps the filled shape.",
+            self.outline_side: "Where the outline band lies: centred on the consensus "
+            "border, or inside the shape (the border is its outer edge).",
+            self.class_name: "Class of the new label set (empty: nucleus, or nuclear_envelope "
+            "for an outline).",
+            self.expert: "An expert label set to score each volunteer against (besides the "
+            "consensus).",
+            self.expert_class: "Class of the expert label set to compare with (empty: a "
+            "nucleus class, else the first).",
+        }
+        for widget, tip in tips.items():
+            widget.setToolTip(tip)
+
     def _with_browse(self, edit: QLineEdit, what: str) -> QWidget:
-        button = QPushButton("Browse…")
+        button = QPushButton("Browse…", toolTip=f"Choose the {what} file.")
         button.clicked.connect(lambda: self._browse(edit, what))
         return side_by_side(edit, button)
 

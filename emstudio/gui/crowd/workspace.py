@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from emstudio.core.crowd.agreement import traced_slices
@@ -82,17 +82,24 @@ class CrowdWorkspace(QObject):
         self.panel.reaggregate_requested.connect(submit)
         manager.job_status.connect(self._job_status)
         self.state.subscribe(self._on_state)
-        self._place_dock()
+        self.closed = False
+        self.dock.hide()  # until placed
+        # placed once the new dock is laid out (tabbing earlier leaves a stray tab bar)
+        QTimer.singleShot(0, self, self._place_dock)
         self._show(None)
         self.reload()
-        if not self.names():
-            self.dock.hide()
 
     def _place_dock(self) -> None:
-        """First time: a tab beside Contrast (the Display dock stays in view), raised."""
+        """First time: a tab beside Contrast (the Display dock stays in view); shown, raised,
+        when the image has crowd label sets."""
+        if self.closed:
+            return
         beside = self.page.docks.get("contrast")
         if beside is not None and self.dock.objectName() not in self.page.known_docks:
             self.page.tabifyDockWidget(beside, self.dock)
+        self.page.hide_stray_tab_bars()
+        if self.names():
+            self.dock.show()
             self.dock.raise_()
 
     def _build(self) -> QScrollArea:
@@ -247,6 +254,7 @@ class CrowdWorkspace(QObject):
         self.dock.raise_()
 
     def close(self) -> None:
+        self.closed = True
         self.state.unsubscribe(self._on_state)
         self._background.close()
         self.overlay.detach()

@@ -92,6 +92,7 @@ class ResultsWorkspace(QObject):
         ):
             if beside is not None and dock.objectName() not in self.page.known_docks:
                 self.page.tabifyDockWidget(beside, dock)
+        self.page.hide_stray_tab_bars()
         self.view_dock.setVisible(bool(self.view_panel.chooser.count()))
         self.table_dock.setVisible(bool(self.table_panel.checked()))
 

@@ -6,6 +6,7 @@ from emstudio.core.measure.run import measure_segmentation
 from emstudio.core.measure.stored import measured_segmentations, measurements_path
 from emstudio.core.measure.table import read_csv
 from emstudio.core.project import Project
+from emstudio.core.project.manage import delete_volume
 from emstudio.core.synth.demo import add_demo_volumes
 
 
@@ -28,3 +29,16 @@ def test_measurements_are_kept_in_the_project_and_replaced_by_newer_ones(tmp_pat
         second = measure_segmentation(project, "truth-mito-instances", copy)
         assert second["csv"] == str(copy.absolute()) and copy.read_text() == path.read_text()
         assert [r.name for r in measured_segmentations(project)] == ["truth-mito-instances"]
+
+
+def test_deleting_a_segmentation_deletes_its_stored_measurements(tmp_path):
+    with Project.create(tmp_path / "p.emproj") as project:
+        add_demo_volumes(project, shape=(24, 160, 192), seed=3)
+        measure_segmentation(project, "truth-mito-instances")
+        record = project.catalog.volume("truth-mito-instances")
+        table = measurements_path(project, record)
+        summary = project.resolve(record.attrs["measurements"]["summary"])
+        assert table.is_file() and summary.is_file()
+        delete_volume(project, record)
+        assert not table.exists() and not summary.exists()
+        assert measured_segmentations(project) == []

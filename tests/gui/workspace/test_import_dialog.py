@@ -25,7 +25,7 @@ def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     Project.create(path).close()
     window = open_window(path)
     page = window.project_page
-    assert page.central.currentWidget() is page.empty_label
+    assert page.central.currentWidget() is page.empty_page
     dialog = page.open_import_dialog()
     dialog.set_paths([str(stack)])
     qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)

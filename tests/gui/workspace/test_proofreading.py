@@ -60,11 +60,13 @@ def test_select_merge_undo_split_and_save_a_new_version(open_window, demo_path, 
     panel.merge_button.click()
     qtbot.waitUntil(idle)
     merged = np.where(seg == other, big, seg)
+    settle(qtbot, window)  # the views colour the edited planes in the background
     assert np.array_equal(_shown(xy), merged[z])
     assert state.selection == (big,) and session.modified()
     window.activateWindow()
     qtbot.keyClick(xy.canvas.widget, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: idle() and not session.modified())
+    settle(qtbot, window)
     assert np.array_equal(_shown(xy), seg[z])
 
     # split the biggest object from seeds of two colours at its two ends
@@ -90,6 +92,7 @@ def test_select_merge_undo_split_and_save_a_new_version(open_window, demo_path, 
     head, tail = (tuple(int(v) for v in (z, *end)) for end in ends)
     assert edited[head] == big and edited[tail] == new_id
     assert np.array_equal(edited[seg != big], seg[seg != big])  # nothing else changed
+    settle(qtbot, window)
     assert np.array_equal(_shown(xy), edited[z])
     assert not any(session.seeds.values())  # used up
 

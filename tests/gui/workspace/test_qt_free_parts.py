@@ -16,6 +16,7 @@ from emstudio.core.project import Project
 from emstudio.core.volume.blocks import read_planes
 from emstudio.core.volume.store import Volume, VolumeWriter
 from emstudio.gui import colors
+from emstudio.gui.instance_colours import Colouring, InstanceColourer
 from emstudio.gui.label_editor import MAX_UNDO, LabelEditor
 from emstudio.gui.layers import LayerSet
 from emstudio.gui.planes import (
@@ -214,6 +215,35 @@ def test_colour_tables() -> None:
     assert (filled > 0).sum() == 17 and (outlined > 0).sum() == 13
     assert filled[3, 3] == filled[2, 2] == colors.instance_indices(ids.T, False)[4, 4] > 0
     assert colors.instance_lut()[filled[3, 3], 3] == 255 and colors.instance_lut()[0, 3] == 0
+
+
+def test_instance_planes_are_coloured_in_the_colourer_thread_newest_first() -> None:
+    ids = np.zeros((8, 8), np.uint32)
+    ids[2:6, 2:6] = 7
+    threads: list[threading.Thread] = []
+
+    def patch(plane: np.ndarray) -> np.ndarray:  # the proofreading edits: id 7 became 9
+        threads.append(threading.current_thread())
+        return np.where(plane == 7, 9, plane).astype(np.uint32)
+
+    done: list[Colouring] = []
+    ready = threading.Event()
+    colourer = InstanceColourer(lambda c: (done.append(c), ready.set()))
+    stale, fresh = (Colouring(PlaneKey("s", 0, i, 0), False, (9,), 1) for i in (1, 2))
+    try:
+        with colourer._condition:  # both wait: the newer request of the view replaces the older
+            colourer.request("xy", stale, ids, patch)
+            colourer.request("xy", fresh, ids, patch)
+        assert ready.wait(10) and done == [fresh] and colourer.get(stale) is None
+        coloured = colourer.get(fresh)
+        assert coloured is not None and threads == [colourer._thread]
+        assert threading.main_thread() not in threads
+        assert (coloured.ids[2:6, 2:6] == 9).all()
+        expected = colors.instance_indices(coloured.ids, False, (9,))
+        assert np.array_equal(coloured.indices, expected)
+        assert coloured.indices[3, 3] == colors.SELECTED_FILL
+    finally:
+        colourer.stop()
 
 
 def test_reader_survives_a_vanished_store(tmp_path: Path) -> None:

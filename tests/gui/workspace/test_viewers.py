@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -12,6 +13,7 @@ from workspace_helpers import MOVE_GAP_MS, add_array, click, settle
 
 from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
+from emstudio.gui import colors, instance_colours
 from emstudio.gui.locations import demo_project_path
 from emstudio.gui.planes import PlaneKey
 
@@ -195,3 +197,31 @@ def test_zoom_and_pan_move_every_view_together(open_window, demo_path, qtbot):
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(300, y))
     assert xz.canvas.box.viewRect().center().x() < before  # dragged right: XZ panned too
     assert state.cursor == (12, 80, 96)  # a drag pans, it does not move the crosshair
+
+
+def test_instance_planes_are_coloured_off_the_gui_thread(
+    open_window, demo_path, qtbot, monkeypatch
+):
+    threads = []
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return colors.instance_indices(*args, **kwargs)
+
+    monkeypatch.setattr(instance_colours, "instance_indices", recording)
+    window = open_window(demo_path)
+    page = window.project_page
+    page.state.set_overlay("instances", volume="truth-mito-instances", visible=True)
+    settle(qtbot, window)
+    xy = page.viewer.views[0]
+    page.state.set_slice(0, page.state.cursor[0] + 1)
+    assert not xy.settled  # the new slice is being coloured: the GUI thread did not wait
+    settle(qtbot, window)
+    with Project.open(demo_path, mode="read") as project:
+        seg = Volume(project.resolve(project.catalog.volume("truth-mito-instances").path))
+        ids = seg.plane(0, page.state.cursor[0], 0)
+    assert np.array_equal(xy._data["instances"][0], ids)
+    outlines = page.state.overlays["instances"].outlines
+    shown = xy.canvas.overlays["instances"].image
+    assert np.array_equal(shown, colors.instance_indices(ids, outlines)) and shown.any()
+    assert threads and threading.main_thread() not in threads
