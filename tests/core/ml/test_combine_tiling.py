@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from emstudio.core.ml.combine import combine
+from emstudio.core.ml.geometry import from_plane_major
+from emstudio.core.ml.scratch import TRANSPOSE_TILE, z_slab_copy
 from emstudio.core.ml.tiling import TileGrid, ramp, tiles_1d
 
 
@@ -43,3 +45,12 @@ def test_tiles_cover_the_plane_evenly_and_the_window_never_vanishes() -> None:
     assert grid.weight_sum().min() > 0
     small = TileGrid.for_plane((10, 6), 32, 8, multiple=4)
     assert small.tile == (12, 8) and small.padded == (12, 8)  # padded to the model's multiple
+
+
+@pytest.mark.parametrize("axis", ["xy", "xz", "yz"])
+def test_z_slab_copy_equals_a_plain_transposition(axis) -> None:
+    size = 2 * TRANSPOSE_TILE + 5  # whole tiles and a partial one
+    part = np.random.default_rng(0).integers(0, 256, (size, 3, size + 7), dtype=np.uint8)
+    copy = z_slab_copy(part, axis)
+    assert copy.flags.c_contiguous
+    assert np.array_equal(copy, from_plane_major(part, axis))
