@@ -53,8 +53,13 @@ CUDA_LIBRARIES = (
 
 
 def cuda_libraries(bundle: Path) -> list[Path]:
-    """The CUDA shared libraries inside a bundle (none in a CPU build)."""
-    return sorted(p for p in bundle.rglob("*") if p.is_file() and p.name.startswith(CUDA_LIBRARIES))
+    """The CUDA shared libraries inside a bundle (none in a CPU build); links to them, which
+    PyInstaller adds at the top of ``_internal``, are not counted twice."""
+    return sorted(
+        p
+        for p in bundle.rglob("*")
+        if p.is_file() and not p.is_symlink() and p.name.startswith(CUDA_LIBRARIES)
+    )
 
 
 def folder_size(path: Path) -> int:
