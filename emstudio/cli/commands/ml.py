@@ -132,7 +132,12 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="prediction set name: volumes NAME-<class> are created",
     )
-    predict.add_argument("--axes", default=",".join(d["axes"]), help="xy, xz and/or yz")
+    predict.add_argument(
+        "--axes",
+        default="auto",
+        help="xy, xz and/or yz, comma-separated; auto (default): the views the model was "
+        "trained on (all three, or XY alone for a model of a very anisotropic stack)",
+    )
     predict.add_argument("--combine", choices=list(presets.COMBINE_RULES), default=d["combine"])
     predict.add_argument(
         "--tta",
@@ -268,7 +273,7 @@ def _augment(args: argparse.Namespace) -> dict:
 def _predict_request(args: argparse.Namespace) -> tuple[dict, dict]:
     params = {
         "out": args.out,
-        "axes": _axes(args.axes),
+        "axes": "auto" if args.axes == "auto" else _axes(args.axes),
         "combine": args.combine,
         "tta": args.tta,
         "keep_axes": args.keep_axes,

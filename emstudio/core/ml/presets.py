@@ -89,6 +89,13 @@ PREDICT_DEFAULTS: dict[str, object] = {
 COMBINE_RULES = ("mean", "max", "vote")
 
 
+def model_axes(card: dict) -> list[str]:
+    """The default axes to predict with a model: the views it was trained on (a model trained
+    on XY alone, as for strongly anisotropic stacks, has never seen an XZ/YZ view), else all."""
+    trained = (card.get("training") or {}).get("axes") or []
+    return [a for a in AXES if a in trained] or list(AXES)
+
+
 def model_pixels(
     shape: tuple[int, int, int], voxel_nm: tuple[float, float, float], pixel_nm: float, axis: str
 ) -> int:

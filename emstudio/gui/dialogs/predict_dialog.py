@@ -107,6 +107,9 @@ class PredictDialog(JobDialog):
         self.card_button.setEnabled(record is not None)
         if record is not None:
             self.outputs.setText("Outputs: " + ", ".join(output_names(record.card)))
+            trained = presets.model_axes(record.card)
+            for axis, box in self.axis_boxes.items():
+                box.setChecked(axis in trained)
             self.name.setText(free_name(self._set_taken, f"{record.name}-pred"))
         self._update()
 

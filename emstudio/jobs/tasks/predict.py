@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from emstudio.core.errors import NameConflictError
+from emstudio.core.ml import presets
 from emstudio.core.ml.card import output_names
 from emstudio.core.ml.geometry import parse_axes
 from emstudio.core.project import Project, provenance
@@ -41,13 +42,16 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
     out = str(params.get("out") or "").strip()
     if not out:
         raise NameConflictError("A prediction needs a name: give --out NAME.")
-    config = PredictConfig(
-        axes=parse_axes(params.get("axes") or "xy,xz,yz"),
-        **{k: params[k] for k in CONFIG_KEYS if params.get(k) is not None},
-    )
-    config.check()
     image_rec = volume_of_kind(project, spec.inputs["image"], "image", "image")
     model, card, model_rec = open_model(project, spec.inputs["model"])
+    axes = params.get("axes") or "auto"
+    if axes == "auto":
+        axes = presets.model_axes(card)
+        events.log(f"axes: {', '.join(a.upper() for a in axes)} (the views the model saw)")
+    config = PredictConfig(
+        axes=parse_axes(axes), **{k: params[k] for k in CONFIG_KEYS if params.get(k) is not None}
+    )
+    config.check()
     voxel = fit_geometry(card, image_rec.voxel_size.zyx, image_rec.voxel_size.known, events.log)
     planned = plan_outputs(out, output_names(card), config.axes, config.keep_axes)
     check_outputs(project, planned, image_rec.shape)

@@ -25,3 +25,9 @@ def test_estimates_grow_with_model_size_axes_and_tta() -> None:
     assert gpu < cpu("default") / 50
     assert "GPU" in presets.SIZES["large"].speed_text()
     assert presets.describe_seconds(None).startswith("not known")
+
+
+def test_models_predict_along_the_views_they_were_trained_on_by_default() -> None:
+    assert presets.model_axes({"training": {"axes": ["xy"]}}) == ["xy"]
+    assert presets.model_axes({"training": {"axes": ["yz", "xy"]}}) == ["xy", "yz"]
+    assert presets.model_axes({"training": {}}) == ["xy", "xz", "yz"]  # older cards

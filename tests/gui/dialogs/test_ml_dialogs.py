@@ -145,18 +145,19 @@ def test_predict_dialog_builds_the_predict_job(qtbot, project, monkeypatch) -> N
     assert spec.kind == "predict" and spec.inputs == {"image": "em", "model": "nuclei"}
     assert spec.params == {
         "out": "nuclei-pred",
-        "axes": ["xy", "xz", "yz"],
+        "axes": ["xy", "xz"],  # the views the model was trained on
         "combine": "mean",
         "tta": False,
         "keep_axes": False,
     }
-    dialog.axis_boxes["yz"].setChecked(False)
+    dialog.axis_boxes["xz"].setChecked(False)
     dialog.combine.setCurrentText("vote")
     dialog.tta.setChecked(True)
     dialog.keep_axes.setChecked(True)
-    assert dialog.volume_names()[-1] == "nuclei-pred-mitochondria-xz"
+    dialog.axis_boxes["yz"].setChecked(True)
+    assert dialog.volume_names()[-1] == "nuclei-pred-mitochondria-yz"
     spec = dialog.spec()
-    assert spec.params["axes"] == ["xy", "xz"] and spec.params["combine"] == "vote"
+    assert spec.params["axes"] == ["xy", "yz"] and spec.params["combine"] == "vote"
     assert spec.params["tta"] and spec.params["keep_axes"]
     for box in dialog.axis_boxes.values():
         box.setChecked(False)
