@@ -13,13 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QSlider,
-    QStyle,
-    QStyleOptionSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +31,7 @@ from emstudio.gui.planes import PlaneKey
 from emstudio.gui.proofread_session import ProofreadSession
 from emstudio.gui.seed_marks import SeedMarks
 from emstudio.gui.slice_canvas import AXIS_COLOURS, SliceCanvas
+from emstudio.gui.slice_slider import SliceSlider
 from emstudio.gui.viewstate import (
     AXIS_TITLES,
     CAMERA,
@@ -60,40 +58,6 @@ STEP_KEYS = {
     Qt.Key.Key_Left: -1,
     Qt.Key.Key_PageDown: -1,
 }
-
-
-class SliceSlider(QSlider):
-    """A slice slider that marks the painted (labelled) slices with ticks."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
-        self.marks: set[int] = set()
-
-    def set_marks(self, marks: set[int]) -> None:
-        if marks != self.marks:
-            self.marks = set(marks)
-            self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self.marks or self.maximum() <= self.minimum():
-            return
-        option = QStyleOptionSlider()
-        self.initStyleOption(option)
-        groove = self.style().subControlRect(
-            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self
-        )
-        handle = self.style().subControlRect(
-            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self
-        )
-        span = groove.width() - handle.width()
-        painter = QPainter(self)
-        painter.setPen(QPen(QColor(255, 200, 0), 2))
-        for mark in self.marks:
-            offset = QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), mark, span)
-            x = groove.left() + handle.width() // 2 + offset
-            painter.drawLine(x, self.height() - 5, x, self.height() - 1)
-        painter.end()
 
 
 class SliceView(QWidget):
