@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from emstudio.gui.colors import instance_indices
-from emstudio.gui.planes import PlaneKey
+from emstudio.gui.planes import ByteBudgetCache, PlaneKey
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +59,14 @@ class InstanceColourer:
         self, on_ready: Callable[[Colouring], None], max_bytes: int = COLOUR_BYTES
     ) -> None:
         self.on_ready = on_ready
-        self.max_bytes = max_bytes
-        self._done: OrderedDict[Colouring, Coloured] = OrderedDict()
-        self._bytes = 0
+        self._done: ByteBudgetCache[Colouring, Coloured] = ByteBudgetCache(max_bytes)
         self._pending: dict[object, tuple[Colouring, np.ndarray, Patch]] = {}
         self._condition = threading.Condition()
         self._stopped = False
         self._thread: threading.Thread | None = None
 
     def get(self, colouring: Colouring) -> Coloured | None:
-        with self._condition:
-            coloured = self._done.get(colouring)
-            if coloured is not None:
-                self._done.move_to_end(colouring)
-            return coloured
+        return self._done.get(colouring)
 
     def request(self, group: object, colouring: Colouring, plane: np.ndarray, patch: Patch) -> None:
         """Colour ``plane`` (``patch`` draws the edits in, in the thread) as ``colouring``
@@ -92,8 +85,7 @@ class InstanceColourer:
         with self._condition:
             self._stopped = True
             self._pending.clear()
-            self._done.clear()
-            self._bytes = 0
+            self._done.forget_all()
             self._condition.notify()
         if thread is not None:
             thread.join(timeout=10)
@@ -114,13 +106,5 @@ class InstanceColourer:
             except Exception:  # a vanished store under the edit layer: log it, keep serving
                 log.exception("cannot colour instance plane %s", colouring.key)
                 continue
-            self._keep(colouring, Coloured(ids, indices))
+            self._done.put(colouring, Coloured(ids, indices))
             self.on_ready(colouring)
-
-    def _keep(self, colouring: Colouring, coloured: Coloured) -> None:
-        with self._condition:
-            self._done[colouring] = coloured
-            self._bytes += coloured.nbytes
-            while self._bytes > self.max_bytes and len(self._done) > 1:
-                _, dropped = self._done.popitem(last=False)
-                self._bytes -= dropped.nbytes

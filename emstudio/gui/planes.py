@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -32,6 +33,8 @@ from emstudio.core.volume.blocks import is_raw, read_planes
 from emstudio.core.volume.store import Volume
 
 log = logging.getLogger(__name__)
+K = TypeVar("K")
+V = TypeVar("V")
 
 CACHE_BYTES = 768 * 2**20
 BLOCK_BYTES = 16 * 2**20  # one prefetch read: 4 XY planes of 2048 x 2048, 16 XZ of 512 x 2048
@@ -101,52 +104,72 @@ def level_factors(volume: Volume) -> tuple[tuple[int, int, int], ...]:
     )
 
 
-class PlaneCache:
-    """Least-recently-used planes up to a byte budget (thread-safe)."""
+class ByteBudgetCache(Generic[K, V]):
+    """Least-recently-used values up to a byte budget (thread-safe); values have ``nbytes``.
+    The newest value is always kept, even alone over the budget."""
 
-    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._planes: OrderedDict[PlaneKey, np.ndarray] = OrderedDict()
+        self._values: OrderedDict[K, V] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: PlaneKey) -> np.ndarray | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            plane = self._planes.get(key)
-            if plane is not None:
-                self._planes.move_to_end(key)
-            return plane
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
 
-    def __contains__(self, key: PlaneKey) -> bool:
+    def __contains__(self, key: K) -> bool:
         with self._lock:
-            return key in self._planes
+            return key in self._values
 
-    def put(self, key: PlaneKey, plane: np.ndarray) -> None:
-        plane.setflags(write=False)  # shared with the views: nobody may change it
+    def __iter__(self) -> Iterator[K]:
+        """The keys held now (a snapshot), least recently used first."""
         with self._lock:
-            old = self._planes.pop(key, None)
+            return iter(list(self._values))
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            old = self._values.pop(key, None)
             if old is not None:
                 self._bytes -= old.nbytes
-            self._planes[key] = plane
-            self._bytes += plane.nbytes
-            while self._bytes > self.max_bytes and len(self._planes) > 1:
-                _, dropped = self._planes.popitem(last=False)
+            self._values[key] = value
+            self._bytes += value.nbytes
+            while self._bytes > self.max_bytes and len(self._values) > 1:
+                _, dropped = self._values.popitem(last=False)
                 self._bytes -= dropped.nbytes
 
-    def forget(self, path: str) -> None:
-        """Drop every plane of one store (after it was edited, renamed or deleted)."""
+    def forget_where(self, stale: Callable[[K], bool]) -> None:
+        """Drop every value whose key is ``stale``."""
         with self._lock:
-            for key in [k for k in self._planes if k.path == path]:
-                self._bytes -= self._planes.pop(key).nbytes
+            for key in [k for k in self._values if stale(k)]:
+                self._bytes -= self._values.pop(key).nbytes
 
     def forget_all(self) -> None:
         with self._lock:
-            self._planes.clear()
+            self._values.clear()
             self._bytes = 0
 
     @property
     def nbytes(self) -> int:
         return self._bytes
+
+
+class PlaneCache(ByteBudgetCache[PlaneKey, np.ndarray]):
+    """The planes read for the views, least recently used out first."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        super().__init__(max_bytes)
+
+    def put(self, key: PlaneKey, plane: np.ndarray) -> None:
+        plane.setflags(write=False)  # shared with the views: nobody may change it
+        super().put(key, plane)
+
+    def forget(self, path: str) -> None:
+        """Drop every plane of one store (after it was edited, renamed or deleted)."""
+        self.forget_where(lambda key: key.path == path)
 
 
 class PlaneReader:

@@ -149,7 +149,7 @@ def test_zoomed_out_views_never_read_full_resolution_far_jumps_draw_at_once(
     settle(qtbot, window)
     page = window.project_page
     store = str(page.layers.image.volume.path)
-    read = {(k.axis, k.level) for k in page.loader.cache._planes if k.path == store}
+    read = {(k.axis, k.level) for k in page.loader.cache if k.path == store}
     assert read and all(level > 0 for axis, level in read if axis == 0)
     page.viewer.actual_size()  # one voxel per pixel: now level 0 is needed
     settle(qtbot, window)
