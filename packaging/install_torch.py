@@ -53,8 +53,9 @@ def install_cuda(version: str) -> int:
     """CUDA torch ``version``, from the configured indexes, else the PyTorch CUDA index."""
     exact = f"torch==={version}"
     for extra in ((), ("--index-url", CUDA_INDEX)):
-        if pip(exact, *extra) == 0 and installed_cuda():
-            print(f"emstudio: torch {version} with CUDA {installed_cuda()} installed")
+        cuda = installed_cuda() if pip(exact, *extra) == 0 else None
+        if cuda:
+            print(f"emstudio: torch {version} with CUDA {cuda} installed")
             return 0
     print(
         f"emstudio: could not install a CUDA build of torch {version} (the installed torch has "
