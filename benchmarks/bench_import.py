@@ -62,8 +62,9 @@ def raw_read_seconds(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def durable_write_speed(folder: Path, mib: int = 1024) -> float:
-    """MiB/s of writing ``mib`` MiB and flushing it to disk (the bound of any durable import)."""
+def write_speeds(folder: Path, mib: int = 1024) -> tuple[float, float]:
+    """MiB/s of writing ``mib`` MiB into a new file: into the OS cache, and flushed to disk
+    (the bound of any durable import)."""
     block = np.random.default_rng(2).integers(0, 256, 16 * 2**20, dtype=np.uint8).tobytes()
     path = folder / "disk-speed.bin"
     start = time.perf_counter()
@@ -71,15 +72,17 @@ def durable_write_speed(folder: Path, mib: int = 1024) -> float:
         for _ in range(mib // 16):
             handle.write(block)
         handle.flush()
+        cached = time.perf_counter() - start
         os.fsync(handle.fileno())
     seconds = time.perf_counter() - start
     path.unlink()
-    return mib / seconds
+    return mib / cached, mib / seconds
 
 
-def run_import(project: Path, tiff: Path, name: str) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of `emstudio import` in a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_import(project: Path, tiff: Path, name: str) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB, CPU seconds) of `emstudio import` in a child process."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     subprocess.run(
         emstudio_command(
@@ -90,10 +93,10 @@ def run_import(project: Path, tiff: Path, name: str) -> tuple[float, float]:
         stderr=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak <= before:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if usage.ru_maxrss <= before:
         print("  (note: peak RSS of this child not above an earlier child's; figure is a bound)")
-    return wall, peak / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime - cpu_before
 
 
 def slice_times(volume: Volume, samples: int, use_zarr: bool) -> dict[str, tuple[float, float]]:
@@ -143,19 +146,24 @@ def main() -> int:
     if not project.exists():
         Project.create(project).close()
     drop_from_page_cache(tiff)
-    wall, peak = run_import(project, tiff, f"stack-{time.time_ns()}")
+    wall, peak, cpu = run_import(project, tiff, f"stack-{time.time_ns()}")
     print(
         f"emstudio import from disk (incl. process start and pyramid): {wall:.2f} s = "
         f"{gib / wall * 1024:.0f} MiB/s  -> {raw / wall:.2f} of the raw read speed from disk "
         f"(target >= 0.5)"
     )
     print(f"import peak RSS: {peak:.0f} MiB (target < 1024 MiB for a {gib:.1f} GiB stack)")
-    disk = durable_write_speed(work)
+    print(
+        f"import CPU time (user + system): {cpu:.1f} s, {cpu / wall:.1f} of the "
+        f"{os.cpu_count()} cores busy on average"
+    )
+    cache_write, disk = write_speeds(work)
     with Project.open(project, mode="read") as proj:
         stored = proj.resolve(proj.catalog.volumes()[-1].path)
     written = sum(p.stat().st_size for p in stored.rglob("*") if p.is_file()) / 2**20
     print(
-        f"disk: durable write (write + fsync) {disk:.0f} MiB/s; the import wrote "
+        f"disk: write into the OS cache {cache_write:.0f} MiB/s, durable write (write + fsync) "
+        f"{disk:.0f} MiB/s; the import wrote "
         f"{written:.0f} MiB (all levels) and flushes it before registering it, so it cannot "
         f"beat {gib * 1024 / (written / disk):.0f} MiB/s of input on this disk"
     )

@@ -9,7 +9,7 @@ read, merged and rewritten. Arrays are created by zarr, so metadata stays zarr's
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,20 +36,30 @@ class ChunkWriter:
         self.compressor = compressor
         self.chunk_bytes = int(np.prod(self.chunks)) * self.dtype.itemsize
 
-    def write(self, z0: int, block: np.ndarray, pool: ThreadPoolExecutor) -> list[Path]:
-        """Write planes [z0, z0 + len(block)) of the full Y x X extent; returns the files."""
+    def write(
+        self, z0: int, block: np.ndarray, pool: ThreadPoolExecutor
+    ) -> list[Future[list[Path]]]:
+        """Queue planes [z0, z0 + len(block)) of the full Y x X extent on ``pool``, one task per
+        row of chunks; each future gives the files it wrote. ``block`` must not change until
+        they are done."""
         if block.shape[1:] != self.shape[1:] or z0 + block.shape[0] > self.shape[0]:
             raise ValueError(f"block {block.shape} at z {z0} does not fit array {self.shape}")
-        cz, cy, cx = self.chunks
+        cz, cy, _ = self.chunks
         z1 = z0 + block.shape[0]
         jobs = []
         for iz in range(z0 // cz, -(-z1 // cz)):
             a, b = max(z0, iz * cz), min(z1, (iz + 1) * cz)
             for iy in range(-(-self.shape[1] // cy)):
-                for ix in range(-(-self.shape[2] // cx)):
-                    tile = block[a - z0 : b - z0, iy * cy : (iy + 1) * cy, ix * cx : (ix + 1) * cx]
-                    jobs.append(pool.submit(self._write_tile, (iz, iy, ix), a - iz * cz, tile))
-        return [job.result() for job in jobs]
+                rows = block[a - z0 : b - z0, iy * cy : (iy + 1) * cy]
+                jobs.append(pool.submit(self._write_row, iz, iy, a - iz * cz, rows))
+        return jobs
+
+    def _write_row(self, iz: int, iy: int, zz: int, rows: np.ndarray) -> list[Path]:
+        cx = self.chunks[2]
+        return [
+            self._write_tile((iz, iy, ix), zz, rows[:, :, ix * cx : (ix + 1) * cx])
+            for ix in range(-(-self.shape[2] // cx))
+        ]
 
     def _write_tile(self, key: tuple[int, int, int], zz: int, tile: np.ndarray) -> Path:
         cz, cy, cx = self.chunks
@@ -70,11 +80,18 @@ class ChunkWriter:
         if whole:
             path.write_bytes(data.data)
             return path
-        with open(path, "r+b" if path.exists() else "w+b") as handle:
-            if handle.seek(0, os.SEEK_END) < self.chunk_bytes:
-                handle.truncate(self.chunk_bytes)
-            handle.seek(zz * cy * cx * self.dtype.itemsize)
-            handle.write(data.data)
+        # parts of one chunk may be written concurrently (they are disjoint byte ranges): each
+        # only ever extends the file to its full size, never truncates it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            if os.fstat(fd).st_size < self.chunk_bytes:
+                os.ftruncate(fd, self.chunk_bytes)
+            os.lseek(fd, zz * cy * cx * self.dtype.itemsize, os.SEEK_SET)
+            view = memoryview(data).cast("B")
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         return path
 
     def _read_chunk(self, path: Path) -> np.ndarray:
@@ -82,6 +99,18 @@ class ChunkWriter:
             return np.zeros(self.chunks, self.dtype)
         raw = self.compressor.decode(path.read_bytes())
         return np.frombuffer(raw, self.dtype).reshape(self.chunks).copy()
+
+
+def start_writeback(path: Path) -> None:
+    """Ask the OS to start writing a file's dirty pages to disk now, without waiting (Linux;
+    elsewhere a no-op). Keeps the disk busy during a long write, so the final fsync is short."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:  # DONTNEED starts writeback of dirty pages; only already-clean pages are dropped
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def fsync_file(path: Path) -> None:

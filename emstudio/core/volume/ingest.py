@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import numpy as np
 
 from emstudio.core.io.base import VolumeSource, VoxelSize
 from emstudio.core.io.dtypes import Conversion
@@ -26,10 +29,20 @@ def ingest(
         path, source.info.shape, conversion.target_dtype, voxel_size, kind, name
     ) as writer:
         step = writer.slab_planes
-        for z0 in range(0, z, step):
-            z1 = min(z0 + step, z)
-            writer.write_slab(z0, conversion.apply(source.read_slab(z0, z1)))
-            progress(z1, z, f"writing planes {z1}/{z}")
+
+        def read(z0: int) -> np.ndarray:
+            return conversion.apply(source.read_slab(z0, min(z0 + step, z)))
+
+        # the next slab is read while this one is downsampled and written
+        with ThreadPoolExecutor(1, thread_name_prefix="slab-reader") as reader:
+            upcoming = reader.submit(read, 0)
+            for z0 in range(0, z, step):
+                block = upcoming.result()
+                if z0 + step < z:
+                    upcoming = reader.submit(read, z0 + step)
+                writer.write_slab(z0, block)
+                z1 = z0 + block.shape[0]
+                progress(z1, z, f"writing planes {z1}/{z}")
         info = source.info
         writer.finalize({"source": info.path, "format": info.format, "conversion": conversion.rule})
     return writer

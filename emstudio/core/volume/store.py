@@ -10,6 +10,7 @@ Layout choices (see benchmarks/bench_import.py for the figures behind them):
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -21,12 +22,19 @@ import zarr
 
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.volume import ngff, pyramid
-from emstudio.core.volume.chunkio import WRITE_THREADS, ChunkWriter, fsync_file, fsync_metadata
+from emstudio.core.volume.chunkio import (
+    WRITE_THREADS,
+    ChunkWriter,
+    fsync_file,
+    fsync_metadata,
+    start_writeback,
+)
 from emstudio.core.volume.fastslice import RawChunkSlicer, is_fast_layout
 
 DEFAULT_CHUNKS = (32, 128, 128)
 LABEL_KINDS = ("labels", "segmentation")
 SLAB_BUDGET_BYTES = 128 * 2**20  # level-0 slab size: bounds import memory for any plane size
+MAX_QUEUED_WRITES = 4  # blocks (of any level) whose chunk writes may still be running
 
 
 def chunks_for(shape: tuple[int, int, int], chunks: tuple[int, int, int]) -> tuple[int, ...]:
@@ -90,10 +98,13 @@ class VolumeWriter:
         self._next_z = [0] * len(self._writers)  # next plane to write, per level
         self._carry: list[np.ndarray | None] = [None] * len(self._writers)
         self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="chunk-writer")
-        # chunk files are flushed to disk in the background while the import goes on, so the
-        # durable commit at the end waits for the disk only as long as the disk is behind
-        self._flusher = ThreadPoolExecutor(2, thread_name_prefix="chunk-flusher")
-        self._flushes: list[Future] = []
+        # the disk starts writing each chunk file as soon as it is written (the import goes on
+        # meanwhile), so the durable commit at the end waits only as long as the disk is behind
+        self._flusher = ThreadPoolExecutor(16, thread_name_prefix="chunk-flusher")
+        self._written: set[Path] = set()
+        # chunk writes run while the next blocks are read and downsampled; blocks stay
+        # referenced until written, so the queue length bounds the memory held
+        self._queued: deque[tuple[int, list[Future[list[Path]]]]] = deque()
 
     @property
     def slab_planes(self) -> int:
@@ -110,11 +121,27 @@ class VolumeWriter:
         self._put(0, block)
 
     def _put(self, level: int, block: np.ndarray) -> None:
-        for path in set(self._writers[level].write(self._next_z[level], block, self._pool)):
-            self._flushes.append(self._flusher.submit(fsync_file, path))
+        writer = self._writers[level]
+        if writer.compressor is not None:  # partial compressed chunks are read-merge-written
+            self._settle(level)
+        self._queued.append((level, writer.write(self._next_z[level], block, self._pool)))
+        while len(self._queued) > MAX_QUEUED_WRITES:
+            self._settle_oldest()
         self._next_z[level] += block.shape[0]
         if level + 1 < len(self._writers):
             self._cascade(level + 1, block, final=False)
+
+    def _settle_oldest(self) -> None:
+        """Wait for the oldest queued block's chunk writes and start flushing their files."""
+        _, futures = self._queued.popleft()
+        for path in {path for future in futures for path in future.result()} - self._written:
+            self._written.add(path)
+            self._flusher.submit(start_writeback, path)
+
+    def _settle(self, level: int | None = None) -> None:
+        """Settle queued writes up to the last one of ``level`` (all of them when None)."""
+        while any(level is None or queued == level for queued, _ in self._queued):
+            self._settle_oldest()
 
     def _cascade(self, level: int, block: np.ndarray | None, final: bool) -> None:
         """Feed planes of ``level - 1`` into ``level``, keeping a remainder for z-halving."""
@@ -139,9 +166,8 @@ class VolumeWriter:
                 raise RuntimeError(
                     f"level {level}: {self._next_z[level]} of {array.shape[0]} planes written"
                 )
-        for flush in self._flushes:
-            flush.result()
-        self._flushes.clear()
+        self._settle()
+        list(self._flusher.map(fsync_file, self._written))
         scales = [self.voxel_size.zyx]
         for f in self.factors:
             scales.append(tuple(s * k for s, k in zip(scales[-1], f, strict=True)))
