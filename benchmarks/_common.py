@@ -3,14 +3,17 @@ JSON, peak memory and timing summaries."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.project import Project, VolumeRecord
@@ -44,13 +47,34 @@ def add_cyclic_image(
 
 
 def run_json_child(script: str, args: Sequence[str]) -> dict:
-    """Run ``python script args`` and return the JSON object on its last line of output."""
-    proc = subprocess.run(
-        [sys.executable, script, *args], capture_output=True, text=True, check=False
+    """Run ``python script args`` and return the JSON object on its last line of output, with
+    ``tree_peak_rss_mib`` added: the peak of the summed resident memory of the child and all
+    its descendants (worker processes), sampled every 50 ms."""
+    proc = subprocess.Popen(
+        [sys.executable, script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        root = psutil.Process(proc.pid)
+        while not done.wait(0.05):
+            total = 0
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += process.memory_info().rss
+            peak[0] = max(peak[0], total)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    done.set()
+    sampler.join()
     if proc.returncode:
-        raise SystemExit(f"{Path(script).name} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{Path(script).name} {' '.join(args)} failed:\n{stderr[-3000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["tree_peak_rss_mib"] = round(peak[0] / 2**20)
+    return result
 
 
 def peak_rss_mib() -> float:

@@ -209,6 +209,8 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     shape = tuple(int(v) for v in args.shape.split(","))
+    if args.work:
+        Path(args.work).mkdir(parents=True, exist_ok=True)
     voxels = int(np.prod(shape))
     with tempfile.TemporaryDirectory(prefix="bench-post-", dir=args.work) as tmp:
         work = Path(tmp)
@@ -227,11 +229,14 @@ def main() -> int:
             rows.append(("meshing (blockwise)", run_stage("mesh", work)))
         for name, r in rows:
             extra = ", ".join(
-                f"{k} {v}" for k, v in r.items() if k not in ("wall_s", "peak_rss_mib")
+                f"{k} {v}"
+                for k, v in r.items()
+                if k not in ("wall_s", "peak_rss_mib", "tree_peak_rss_mib")
             )
             print(
                 f"{name:24s} {r['wall_s']:8.1f} s  {voxels / r['wall_s'] / 1e6:7.2f} Mvoxel/s"
-                f"  peak RSS {r['peak_rss_mib'] / 1024:6.2f} GiB  ({extra})"
+                f"  peak RSS {r['peak_rss_mib'] / 1024:6.2f} GiB, with its workers "
+                f"{r['tree_peak_rss_mib'] / 1024:6.2f} GiB  ({extra})"
             )
     error = sphere_volume_error()
     print(f"sphere mesh volume error: {error * 100:+.3f} % (R 400 nm, voxel 40 x 10 x 10 nm)")

@@ -15,8 +15,9 @@ import trimesh
 from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkRenderingCore import vtkRenderWindow, vtkWindowToImageFilter
 
+from emstudio.core.mesh.build import MeshedObject
 from emstudio.core.mesh.export import write_meshes
-from emstudio.core.mesh.surface import mesh_mask
+from emstudio.core.mesh.surface import describe, mesh_mask
 from emstudio.gui.view3d import BACKGROUND, Scene3D, View3D, id_colour
 
 VOXEL = (40.0, 10.0, 10.0)
@@ -79,7 +80,10 @@ def test_offscreen_view_does_everything_without_crashing(view, tmp_path):
 
 
 def test_loads_a_mesh_set_folder(view, tmp_path):
-    parts = [(i, trimesh.Trimesh(v, f)) for i, (v, f) in meshes().items()]
+    parts = []
+    for i, (v, f) in meshes().items():
+        mesh = trimesh.Trimesh(v, f)
+        parts.append(MeshedObject(i, mesh, describe(mesh)))
     write_meshes(parts, tmp_path, "glb", True, {})
     view.load_mesh_set(tmp_path, {3: "mitochondria", 8: "vesicle"})
     assert sorted(view.scene.actors) == [3, 8]

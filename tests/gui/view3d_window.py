@@ -25,7 +25,7 @@ def demo_scene(project_path: str):
         seg = Volume(project.resolve(project.catalog.volume("truth-mito-instances").path))
         image = Volume(project.resolve(project.catalog.volume("em").path))
         labels = seg.read(0, seg.shape[0])
-        meshes = {i: (m.vertices, m.faces) for i, m in mesh_objects(labels, seg.voxel_size.zyx)}
+        meshes = {i: (m.vertices, m.faces) for i, m, _ in mesh_objects(labels, seg.voxel_size.zyx)}
         rows = measure_objects(Inputs(labels, seg.voxel_size.zyx, "mitochondria"))
         planes = {a: {} for a in range(3)}
 

@@ -1,25 +1,55 @@
 """Meshes of every object of a label volume larger than memory.
 
-Objects are found blockwise (``seg.objects``); nearby objects are read in one crop; an object
-whose box exceeds ``crop_voxels`` is meshed in blocks (``surface.mesh_in_blocks``). Each object
-is meshed whole, so there are no block borders inside an object's mesh.
+Objects are found blockwise (``seg.objects``); nearby objects are read in one crop, and the
+crops are meshed in worker processes (``seg.workers``: marching cubes, smoothing and the mesh
+checks hold the GIL); an object whose box exceeds ``crop_voxels`` is meshed in blocks here
+(``surface.mesh_in_blocks``). Each object is meshed whole, so there are no block borders inside
+an object's mesh. Results come in the same order whatever the number of workers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import trimesh
 
 from emstudio.core.errors import NotFoundError
-from emstudio.core.mesh.surface import MeshOptions, mesh_in_blocks, mesh_mask
+from emstudio.core.mesh.surface import MeshOptions, describe, mesh_in_blocks, mesh_mask
 from emstudio.core.progress import Progress, no_progress, scaled
+from emstudio.core.seg.components import block_count
 from emstudio.core.seg.instances import Box
-from emstudio.core.seg.objects import ObjectBoxes, group_boxes, object_boxes
+from emstudio.core.seg.objects import BYTES_PER_SCAN_VOXEL, ObjectBoxes, group_boxes, object_boxes
+from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable, worker_count
 
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 32 * 2**20
+BYTES_PER_MESH_VOXEL = 14  # a crop in transit and held (uint32 x 2), a mask, a float field
+
+
+class MeshedObject(NamedTuple):
+    """One object's mesh (vertices x, y, z in nm) and its ``surface.describe`` facts."""
+
+    id: int
+    mesh: trimesh.Trimesh
+    facts: dict[str, Any]
+
+
+def mesh_crop(
+    crop: np.ndarray | tuple[Any, Box],
+    members: list[tuple[int, Box, tuple[int, int, int]]],
+    voxel_size: tuple[float, float, float],
+    options: MeshOptions,
+) -> list[tuple[int, np.ndarray, np.ndarray, dict[str, Any]]]:
+    """Worker task: (id, vertices, faces, facts) of each member (id, box in the crop, origin in
+    the volume) of a crop, given as pixels or as a sendable source and its box."""
+    region = read_padded(*crop) if isinstance(crop, tuple) else crop
+    out = []
+    for object_id, box, origin in members:
+        mesh = mesh_mask(region[box] == object_id, origin, voxel_size, options)
+        out.append((object_id, mesh.vertices, mesh.faces, describe(mesh)))
+    return out
 
 
 def read_padded(labels, box: Box) -> np.ndarray:
@@ -52,25 +82,26 @@ def iter_meshes(
     block: tuple[int, int, int] = DEFAULT_BLOCK,
     crop_voxels: int = DEFAULT_CROP_VOXELS,
     progress: Progress = no_progress,
-) -> Iterator[tuple[int, trimesh.Trimesh]]:
-    """(id, mesh) for each object of ``boxes``, read from ``labels`` (zarr or numpy)."""
+    pool: WorkerPool = IN_PROCESS,
+    limit: int | None = None,
+) -> Iterator[MeshedObject]:
+    """Each object of ``boxes`` meshed, read from ``labels`` (zarr or numpy), by the ``pool``'s
+    workers (``limit``: at most this many at a time; None: as many as the memory allows)."""
     sizes = np.prod(boxes.hi - boxes.lo, axis=1)
     normal = np.flatnonzero(sizes <= crop_voxels)
+    grouped = group_boxes(boxes.lo[normal], boxes.hi[normal], block, crop_voxels)
+    groups = [normal[g] for g in grouped]
+    if limit is None:
+        regions = [int(np.prod(boxes.hi[g].max(0) - boxes.lo[g].min(0))) for g in groups]
+        need = max(regions, default=0) * BYTES_PER_MESH_VOXEL
+        limit = worker_count(need, len(groups), None, sum(regions), main_busy=False)
+    remote = pool.workers > 1 and sendable(labels)
+    tasks = (_crop_task(labels, boxes, g, voxel_size, options, remote) for g in groups)
     done = 0
-    for group in group_boxes(boxes.lo[normal], boxes.hi[normal], block, crop_voxels):
-        members = normal[group]
-        lo, hi = boxes.lo[members].min(0), boxes.hi[members].max(0)
-        region = read_padded(
-            labels, tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-        )
-        for index in members.tolist():
-            box = tuple(
-                slice(int(a - o), int(b - o))
-                for a, b, o in zip(boxes.lo[index], boxes.hi[index], lo, strict=True)
-            )
-            mask = region[box] == boxes.ids[index]
-            origin = tuple(int(v) for v in boxes.lo[index])
-            yield int(boxes.ids[index]), mesh_mask(mask, origin, voxel_size, options)
+    for meshed in pool.map(mesh_crop, tasks, limit):
+        for object_id, vertices, faces, facts in meshed:
+            mesh = trimesh.Trimesh(vertices, faces, process=False)
+            yield MeshedObject(object_id, mesh, facts)
             done += 1
             progress(done, len(boxes), f"meshed {done}/{len(boxes)} objects")
     for index in np.flatnonzero(sizes > crop_voxels).tolist():
@@ -83,9 +114,25 @@ def iter_meshes(
             options,
             block,
         )
-        yield int(value), mesh
+        yield MeshedObject(int(value), mesh, describe(mesh))
         done += 1
         progress(done, len(boxes), f"meshed {done}/{len(boxes)} objects")
+
+
+def _crop_task(labels, boxes: ObjectBoxes, members: np.ndarray, voxel_size, options, remote):
+    """The arguments of ``mesh_crop`` for a group of objects read as one crop (by the worker
+    itself when ``remote``)."""
+    lo, hi = boxes.lo[members].min(0), boxes.hi[members].max(0)
+    region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    listed = []
+    for index in members.tolist():
+        box = tuple(
+            slice(int(a - o), int(b - o))
+            for a, b, o in zip(boxes.lo[index], boxes.hi[index], lo, strict=True)
+        )
+        listed.append((int(boxes.ids[index]), box, tuple(int(v) for v in boxes.lo[index])))
+    crop = (labels, region) if remote else read_padded(labels, region)
+    return crop, listed, tuple(voxel_size), options
 
 
 def mesh_objects(
@@ -96,9 +143,25 @@ def mesh_objects(
     block: tuple[int, int, int] = DEFAULT_BLOCK,
     crop_voxels: int = DEFAULT_CROP_VOXELS,
     progress: Progress = no_progress,
-) -> Iterator[tuple[int, trimesh.Trimesh]]:
-    """Find the objects, then mesh them (``ids``: only these)."""
-    boxes = select_objects(object_boxes(labels, block, scaled(progress, 0, 10, 100)), ids)
-    yield from iter_meshes(
-        labels, voxel_size, options, boxes, block, crop_voxels, scaled(progress, 10, 90, 100)
+    workers: int | None = None,
+) -> Iterator[MeshedObject]:
+    """Find the objects, then mesh them (``ids``: only these). ``workers``: processes to use
+    (None: one per core, as far as the memory allows; this process only reads and collects)."""
+    shape = tuple(labels.shape)
+    scan_bytes = int(np.prod(block)) * BYTES_PER_SCAN_VOXEL
+    count = worker_count(
+        scan_bytes, block_count(shape, block), workers, int(np.prod(shape)), main_busy=False
     )
+    with WorkerPool(count) as pool:
+        found = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
+        yield from iter_meshes(
+            labels,
+            voxel_size,
+            options,
+            select_objects(found, ids),
+            block,
+            crop_voxels,
+            scaled(progress, 10, 90, 100),
+            pool,
+            count if workers else None,
+        )

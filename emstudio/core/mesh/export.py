@@ -16,7 +16,7 @@ import numpy as np
 import trimesh
 
 from emstudio.core.errors import EmstudioError
-from emstudio.core.mesh.surface import describe
+from emstudio.core.mesh.build import MeshedObject
 from emstudio.core.progress import Progress, no_progress
 
 FORMATS = ("stl", "obj", "ply", "glb")
@@ -45,7 +45,7 @@ def object_name(object_id: int) -> str:
 
 
 def write_meshes(
-    meshes: Iterable[tuple[int, trimesh.Trimesh]],
+    meshes: Iterable[MeshedObject],
     folder: Path,
     fmt: str,
     combined: bool,
@@ -56,8 +56,8 @@ def write_meshes(
     fmt = check_format(fmt, combined)
     objects: dict[str, dict[str, Any]] = {}
     parts: list[tuple[int, trimesh.Trimesh]] = []
-    for object_id, mesh in meshes:
-        entry = describe(mesh)
+    for object_id, mesh, facts in meshes:
+        entry = dict(facts)
         if combined:
             parts.append((object_id, mesh))
             entry["file"] = f"scene.{fmt}"

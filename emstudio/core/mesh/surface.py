@@ -80,7 +80,8 @@ def _surface(field: np.ndarray, origin, voxel_size) -> trimesh.Trimesh:
 
 
 def finish(mesh: trimesh.Trimesh, options: MeshOptions) -> trimesh.Trimesh:
-    """Merge vertices, smooth, decimate, and orient every face outwards."""
+    """Merge vertices, smooth, decimate, and orient every face outwards (smoothing and
+    decimation keep the consistent winding marching cubes produces)."""
     if mesh.is_empty:
         return mesh
     mesh.merge_vertices(digits_vertex=MERGE_DIGITS)
@@ -90,8 +91,16 @@ def finish(mesh: trimesh.Trimesh, options: MeshOptions) -> trimesh.Trimesh:
     if options.decimate < 1.0 and len(mesh.faces) > 8:
         target = max(4, round(len(mesh.faces) * options.decimate))
         mesh = mesh.simplify_quadric_decimation(face_count=target)
-    trimesh.repair.fix_normals(mesh)
+    if signed_volume(mesh) < 0:  # marching cubes winds every face alike: one check orients all
+        mesh.invert()
     return mesh
+
+
+def signed_volume(mesh: trimesh.Trimesh) -> float:
+    """The enclosed volume (nm3), positive when the faces point outwards (divergence theorem;
+    trimesh's ``volume`` computes the whole inertia tensor, ~10x slower)."""
+    a, b, c = (mesh.vertices[mesh.faces[:, k]] for k in range(3))
+    return float(np.einsum("ij,ij->", a, np.cross(b, c)) / 6.0)
 
 
 def mesh_mask(
@@ -140,7 +149,7 @@ def describe(mesh: trimesh.Trimesh) -> dict:
     """Volume (nm3), area (nm2), sizes and closure of a mesh, for the mesh index."""
     closed = bool(mesh.is_watertight) if not mesh.is_empty else False
     return {
-        "volume_nm3": float(abs(mesh.volume)) if closed else None,
+        "volume_nm3": abs(signed_volume(mesh)) if closed else None,
         "area_nm2": float(mesh.area) if not mesh.is_empty else 0.0,
         "vertices": len(mesh.vertices),
         "faces": len(mesh.faces),

@@ -10,9 +10,11 @@ import numpy as np
 from scipy import ndimage
 
 from emstudio.core.progress import Progress, no_progress
-from emstudio.core.seg.components import block_count, iter_blocks
+from emstudio.core.seg.components import iter_blocks
 from emstudio.core.seg.instances import Box
+from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable
 
+BYTES_PER_SCAN_VOXEL = 16  # a block (uint32) and its int64 ids
 DENSE_IDS = 2**24  # above this largest id a block's ids are compacted before find_objects
 
 
@@ -56,17 +58,30 @@ def _block_boxes(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return ids[present].astype(np.int64), lo, hi, counts[present].astype(np.int64)
 
 
+def box_task(labels, box: Box) -> tuple[np.ndarray, ...]:
+    """Worker task: the objects of one block (given whole with ``box`` None, or as a sendable
+    source and its box), in block coordinates."""
+    block = np.asarray(labels if box is None else labels[box])
+    return _block_boxes(block)
+
+
 def object_boxes(
-    labels, block: tuple[int, int, int], progress: Progress = no_progress
+    labels,
+    block: tuple[int, int, int],
+    progress: Progress = no_progress,
+    pool: WorkerPool = IN_PROCESS,
 ) -> ObjectBoxes:
-    """Scan a label array (zarr or numpy) block by block; memory: one block + the table."""
+    """Scan a label array (zarr or numpy) block by block; memory: one block per worker + the
+    table. A ``pool`` scans blocks in parallel, reading them itself where it can."""
     parts: list[tuple[np.ndarray, ...]] = []
-    total = block_count(tuple(labels.shape), block)
-    for done, (_, box) in enumerate(iter_blocks(tuple(labels.shape), block)):
-        ids, lo, hi, count = _block_boxes(np.asarray(labels[box]))
+    blocks = [box for _, box in iter_blocks(tuple(labels.shape), block)]
+    remote = pool.workers > 1 and sendable(labels)
+    tasks = ((labels, box) if remote else (labels[box], None) for box in blocks)
+    for done, (box, found) in enumerate(zip(blocks, pool.map(box_task, tasks), strict=True)):
+        ids, lo, hi, count = found
         start = np.array([s.start for s in box], np.int64)
         parts.append((ids, lo + start, hi + start, count))
-        progress(done + 1, total, f"finding objects {done + 1}/{total}")
+        progress(done + 1, len(blocks), f"finding objects {done + 1}/{len(blocks)}")
     ids = np.concatenate([p[0] for p in parts])
     if not len(ids):
         empty = np.zeros((0, 3), np.int64)

@@ -16,6 +16,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import psutil
+import zarr
+import zarr.storage
 
 from emstudio.core.volume.fastslice import RawChunkSlicer
 
@@ -25,25 +27,32 @@ POOL_MIN_VOXELS = 32 * 2**20  # below this much work, starting processes costs m
 
 
 def worker_count(
-    bytes_per_worker: int, tasks: int, requested: int | None = None, voxels: int | None = None
+    bytes_per_worker: int,
+    tasks: int,
+    requested: int | None = None,
+    voxels: int | None = None,
+    main_busy: bool = True,
 ) -> int:
-    """How many processes to use: ``requested``, else one per core but this process' own (it
-    reads and writes meanwhile) as far as the memory budget (and the free memory) and the
-    number of tasks allow, and 1 (no pool) for less than ``POOL_MIN_VOXELS`` of work. On two
-    cores that is 1: measured there, two workers beside this process were slower than none."""
+    """How many processes to use: ``requested``, else one per core as far as the memory budget
+    (and the free memory) and the number of tasks allow, and 1 (no pool) for less than
+    ``POOL_MIN_VOXELS`` of work. ``main_busy``: leave a core to this process, which reads and
+    writes meanwhile; on two cores that gives 1, since two workers beside a busy main process
+    were slower than none there (measured)."""
     if requested is not None:
         return max(1, min(int(requested), tasks))
     if voxels is not None and voxels < POOL_MIN_VOXELS:
         return 1
     budget = min(MEMORY_BUDGET, psutil.virtual_memory().available // 2)
     by_memory = budget // (max(int(bytes_per_worker), 0) + WORKER_BYTES)
-    return int(max(1, min(cpu_count() - 1, by_memory, tasks)))
+    return int(max(1, min(cpu_count() - int(main_busy), by_memory, tasks)))
 
 
 def sendable(source: object) -> bool:
-    """Whether a worker can read ``source`` itself: a raw chunk reader pickles to a few
-    hundred bytes, so workers read their own crops in parallel (else this process reads
-    them and sends the pixels)."""
+    """Whether a worker can read ``source`` itself: a raw chunk reader, or a zarr array in a
+    local folder, pickles to a few hundred bytes, so workers read (and decompress) their own
+    crops in parallel; else this process reads them and sends the pixels."""
+    if isinstance(source, zarr.Array):
+        return isinstance(source.store, zarr.storage.LocalStore)
     return isinstance(source, RawChunkSlicer)
 
 

@@ -14,7 +14,13 @@ from emstudio.core.io.base import VoxelSize
 from emstudio.core.mesh.build import mesh_objects, read_padded
 from emstudio.core.mesh.export import MeshFormatError, load_meshes, read_index, write_meshes
 from emstudio.core.mesh.meshset import create_mesh_set
-from emstudio.core.mesh.surface import MeshOptions, describe, mesh_in_blocks, mesh_mask
+from emstudio.core.mesh.surface import (
+    MeshOptions,
+    describe,
+    mesh_in_blocks,
+    mesh_mask,
+    signed_volume,
+)
 from emstudio.core.project import Project
 
 VOXEL = (40.0, 10.0, 10.0)  # anisotropic, like the demo
@@ -40,6 +46,8 @@ def test_sphere_volume_within_two_percent_and_watertight(options):
     info = describe(mesh)
     assert info["watertight"]
     assert abs(info["volume_nm3"] / SPHERE_NM3 - 1) < 0.02
+    assert mesh.is_winding_consistent and signed_volume(mesh) > 0  # normals point outwards
+    assert signed_volume(mesh) == pytest.approx(abs(mesh.volume), rel=1e-9)
     centre = mesh.bounds.mean(0)  # (x, y, z) in nm
     assert centre == pytest.approx([495.0, 495.0, 580.0], abs=5)
     if options.decimate < 1:
@@ -51,6 +59,7 @@ def test_object_at_the_volume_edge_is_closed():
     labels = sphere_labels(centre_nm=(0.0, 495.0, 495.0))
     mesh = mesh_mask(labels > 0, (0, 0, 0), VOXEL, MeshOptions(smooth=0))
     assert mesh.is_watertight and mesh.bounds[0][2] == pytest.approx(-20.0, abs=1)
+    assert mesh.is_winding_consistent and signed_volume(mesh) > 0
 
 
 def test_blocks_leave_no_crack():
@@ -60,7 +69,7 @@ def test_blocks_leave_no_crack():
     pieces = mesh_in_blocks(
         lambda box: read_padded(labels, box) > 0, lo, hi, VOXEL, MeshOptions(smooth=0), (7, 23, 19)
     )
-    assert pieces.is_watertight
+    assert pieces.is_watertight and pieces.is_winding_consistent and signed_volume(pieces) > 0
     assert len(pieces.vertices) == len(whole.vertices)
     assert abs(pieces.volume) == pytest.approx(abs(whole.volume), rel=1e-9)
     big = list(
@@ -73,6 +82,18 @@ def two_objects() -> np.ndarray:
     labels = sphere_labels(shape=(30, 100, 200))
     labels[5:15, 10:40, 150:190] = 7
     return labels
+
+
+def test_worker_processes_give_the_same_meshes_in_the_same_order():
+    labels = two_objects()
+    labels[20:28, 60:90, 20:60] = 4  # a third object, in a block of its own
+    serial = list(mesh_objects(labels, VOXEL, block=(16, 50, 50), workers=1))
+    pooled = list(mesh_objects(labels, VOXEL, block=(16, 50, 50), workers=2))
+    assert [m.id for m in pooled] == [m.id for m in serial] == [1, 4, 7]
+    for a, b in zip(serial, pooled, strict=True):
+        assert np.array_equal(a.mesh.vertices, b.mesh.vertices)
+        assert np.array_equal(a.mesh.faces, b.mesh.faces)
+        assert a.facts == b.facts and a.facts["watertight"]
 
 
 @pytest.mark.parametrize("fmt", ["stl", "obj", "ply", "glb"])
