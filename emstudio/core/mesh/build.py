@@ -94,7 +94,7 @@ def iter_meshes(
     if limit is None:
         regions = [int(np.prod(boxes.hi[g].max(0) - boxes.lo[g].min(0))) for g in groups]
         need = max(regions, default=0) * BYTES_PER_MESH_VOXEL
-        limit = worker_count(need, len(groups), None, sum(regions), main_busy=False)
+        limit = worker_count(need, len(groups), None, sum(regions))
     remote = pool.workers > 1 and sendable(labels)
     tasks = (_crop_task(labels, boxes, g, voxel_size, options, remote) for g in groups)
     done = 0
@@ -149,9 +149,7 @@ def mesh_objects(
     (None: one per core, as far as the memory allows; this process only reads and collects)."""
     shape = tuple(labels.shape)
     scan_bytes = int(np.prod(block)) * BYTES_PER_SCAN_VOXEL
-    count = worker_count(
-        scan_bytes, block_count(shape, block), workers, int(np.prod(shape)), main_busy=False
-    )
+    count = worker_count(scan_bytes, block_count(shape, block), workers, int(np.prod(shape)))
     with WorkerPool(count) as pool:
         found = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
         yield from iter_meshes(

@@ -22,11 +22,11 @@ def test_worker_count_follows_cores_memory_tasks_and_size(monkeypatch):
     free = SimpleNamespace(available=64 * 2**30)
     monkeypatch.setattr(workers.psutil, "virtual_memory", lambda: free)
     big = 2**31
-    assert worker_count(2**20, tasks=100, voxels=big) == 15  # a core left for this process
+    assert worker_count(2**20, tasks=100, voxels=big) == 16  # one per core
     assert worker_count(2**20, tasks=3, voxels=big) == 3
     per_worker = workers.MEMORY_BUDGET // 4  # with the interpreter's own share: 3 fit
     assert worker_count(per_worker, tasks=100, voxels=big) == 3
     assert worker_count(2**20, tasks=100, voxels=workers.POOL_MIN_VOXELS - 1) == 1
     assert worker_count(2**20, tasks=100, requested=5, voxels=10) == 5
     monkeypatch.setattr(workers, "cpu_count", lambda: 2)
-    assert worker_count(2**20, tasks=100, voxels=big) == 1
+    assert worker_count(2**20, tasks=100, voxels=big) == 2
