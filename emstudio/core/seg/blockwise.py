@@ -21,7 +21,9 @@ in the ``scratch`` folder, removed by the caller).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ from emstudio.core.seg.instances import Box
 from emstudio.core.seg.objects import group_boxes
 from emstudio.core.seg.params import InstanceParams
 from emstudio.core.seg.scratch import ScratchArray
-from emstudio.core.seg.workers import WorkerPool, sendable, worker_count
+from emstudio.core.seg.workers import WorkerPool, cpu_count, sendable, worker_count
 
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 32 * 2**20  # largest box flooded at once
@@ -78,11 +80,16 @@ class LabelResult:
         return np.dtype(np.uint32 if self.n_objects < 2**32 - 1 else np.uint64)
 
     def iter_slabs(self, planes: int) -> Iterator[tuple[int, np.ndarray]]:
-        """(z0, final labels) in z order, ``planes`` at a time."""
+        """(z0, final labels) in z order, ``planes`` at a time (looked up plane by plane in
+        threads: ``np.take`` releases the GIL)."""
         depth = self.labels.shape[0]
         lut = self.lut.astype(self.dtype)
-        for z0 in range(0, depth, planes):
-            yield z0, lut[np.asarray(self.labels[z0 : min(z0 + planes, depth)])]
+        with ThreadPoolExecutor(cpu_count(), thread_name_prefix="relabel") as threads:
+            for z0 in range(0, depth, planes):
+                raw = np.asarray(self.labels[z0 : min(z0 + planes, depth)])
+                out = np.empty(raw.shape, lut.dtype)
+                list(threads.map(np.take, repeat(lut), raw, repeat(None), out))
+                yield z0, out
 
     def read_all(self) -> np.ndarray:
         return np.concatenate([s for _, s in self.iter_slabs(self.labels.shape[0])])
