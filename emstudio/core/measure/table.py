@@ -1,8 +1,9 @@
 """Measure every object of a label volume larger than memory, and write the CSV files.
 
 Objects are found blockwise; nearby objects are measured from one crop (plus the search margin
-when distances to another segmentation are asked); a very large object is measured from its
-own box and meshed in blocks.
+when distances to another segmentation are asked), crops in worker processes (which read their
+own crops where the arrays allow it); a very large object is measured here, from its own box,
+and meshed in blocks.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,14 @@ from emstudio.core.mesh.build import read_padded
 from emstudio.core.mesh.surface import mesh_in_blocks, mesh_mask
 from emstudio.core.progress import Progress, no_progress, scaled
 from emstudio.core.project.atomic import atomic_write_text
-from emstudio.core.seg.objects import ObjectBoxes, group_boxes, object_boxes
+from emstudio.core.seg.components import block_count
+from emstudio.core.seg.objects import BYTES_PER_SCAN_VOXEL, ObjectBoxes, group_boxes, object_boxes
+from emstudio.core.seg.workers import WorkerPool, sendable, worker_count
 
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 16 * 2**20
 DEFAULT_MAX_DISTANCE_NM = 2000.0
+BYTES_PER_MEASURE_VOXEL = 24  # three crops in transit and held, masks, a float field, distances
 
 
 @dataclass
@@ -62,66 +66,118 @@ def measure_objects(
     block: tuple[int, int, int] = DEFAULT_BLOCK,
     crop_voxels: int = DEFAULT_CROP_VOXELS,
     progress: Progress = no_progress,
+    workers: int | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per object (sorted by id); see ``COLUMNS`` for what each row holds."""
+    """One row per object (sorted by id); see ``COLUMNS`` for what each row holds.
+    ``workers``: processes measuring crops (None: one per core, as far as the memory allows)."""
     labels = inputs.labels
-    boxes = object_boxes(labels, block, scaled(progress, 0, 10, 100))
-    if ids is not None:
-        boxes = boxes.select(ids)
-    margin = (
-        margin_voxels(inputs.max_distance_nm, inputs.voxel_size)
-        if inputs.other is not None
-        else np.zeros(3, np.int64)
+    shape_ = np.asarray(labels.shape)
+    scan_bytes = int(np.prod(block)) * BYTES_PER_SCAN_VOXEL
+    count = worker_count(
+        scan_bytes, block_count(tuple(labels.shape), block), workers, int(np.prod(shape_))
     )
     rows: dict[int, dict[str, Any]] = {}
-    step = scaled(progress, 10, 90, 100)
-    shape_ = np.asarray(labels.shape)
-    lo_m = np.maximum(boxes.lo - margin, 0)
-    hi_m = np.minimum(boxes.hi + margin, shape_)
-    sizes = np.prod(hi_m - lo_m, axis=1)
-    normal = np.flatnonzero(sizes <= crop_voxels)
-    lo_m, hi_m = lo_m[normal], hi_m[normal]
-    for group in group_boxes(lo_m, hi_m, block, crop_voxels):
-        members = normal[group]
-        _measure_group(inputs, boxes, members, margin, rows)
-        step(len(rows), len(boxes), f"measured {len(rows)}/{len(boxes)} objects")
+    with WorkerPool(count) as pool:
+        boxes = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
+        if ids is not None:
+            boxes = boxes.select(ids)
+        margin = (
+            margin_voxels(inputs.max_distance_nm, inputs.voxel_size)
+            if inputs.other is not None
+            else np.zeros(3, np.int64)
+        )
+        step = scaled(progress, 10, 90, 100)
+        lo_m = np.maximum(boxes.lo - margin, 0)
+        hi_m = np.minimum(boxes.hi + margin, shape_)
+        sizes = np.prod(hi_m - lo_m, axis=1)
+        normal = np.flatnonzero(sizes <= crop_voxels)
+        groups = [normal[g] for g in group_boxes(lo_m[normal], hi_m[normal], block, crop_voxels)]
+        remote = pool.workers > 1 and all(
+            sendable(a) for a in (inputs.labels, inputs.image, inputs.other) if a is not None
+        )
+        tasks = (_group_task(inputs, boxes, members, margin, remote) for members in groups)
+        if workers:
+            limit = count
+        else:
+            regions = [int(np.prod(hi_m[g].max(0) - lo_m[g].min(0))) for g in groups]
+            limit = worker_count(max(regions, default=0) * BYTES_PER_MEASURE_VOXEL, len(groups))
+        for measured in pool.map(measure_crop, tasks, limit):
+            rows.update((row["id"], row) for row in measured)
+            step(len(rows), len(boxes), f"measured {len(rows)}/{len(boxes)} objects")
     for index in np.flatnonzero(sizes > crop_voxels).tolist():
         _measure_large(inputs, boxes, index, margin, rows, block)
         step(len(rows), len(boxes), f"measured {len(rows)}/{len(boxes)} objects")
     return [rows[i] for i in sorted(rows)]
 
 
-def _measure_group(inputs: Inputs, boxes: ObjectBoxes, members, margin, rows) -> None:
+@dataclass(frozen=True)
+class _Crops:
+    """One crop of each input (``image`` and ``other`` when measured)."""
+
+    labels: np.ndarray
+    image: np.ndarray | None
+    other: np.ndarray | None
+
+
+def _read_crops(inputs: Inputs, region: tuple[slice, ...]) -> _Crops:
+    def read(array: Any) -> np.ndarray | None:
+        return read_padded(array, region) if array is not None else None
+
+    return _Crops(read(inputs.labels), read(inputs.image), read(inputs.other))
+
+
+def _group_task(inputs: Inputs, boxes: ObjectBoxes, members, margin, remote: bool) -> tuple:
+    """The arguments of ``measure_crop`` for a group: the inputs to read the crop from (when
+    ``remote``), else the crops read here and the inputs without their arrays."""
     shape_ = np.asarray(inputs.labels.shape)
     lo = np.maximum(boxes.lo[members].min(0) - margin, 0)
     hi = np.minimum(boxes.hi[members].max(0) + margin, shape_)
     region = _box(lo, hi)
-    labels = read_padded(inputs.labels, region)
-    image = read_padded(inputs.image, region) if inputs.image is not None else None
+    listed = [
+        (
+            int(boxes.ids[index]),
+            _box(boxes.lo[index] - lo, boxes.hi[index] - lo),
+            tuple(int(v) for v in boxes.lo[index]),
+            bool((boxes.lo[index] == 0).any() or (boxes.hi[index] == shape_).any()),
+        )
+        for index in members.tolist()
+    ]
+    if remote:
+        return inputs, region, listed
+    bare = replace(inputs, labels=None, image=None, other=None)
+    return bare, _read_crops(inputs, region), listed
+
+
+def measure_crop(
+    inputs: Inputs,
+    crops: _Crops | tuple[slice, ...],
+    members: list[tuple[int, tuple[slice, ...], tuple[int, int, int], bool]],
+) -> list[dict[str, Any]]:
+    """Worker task: the rows of the members (id, box in the crop, origin in the volume, touches
+    the border) of one crop, given as ``_Crops`` or as the region to read from ``inputs``."""
+    if not isinstance(crops, _Crops):
+        crops = _read_crops(inputs, crops)
     nearest = None
-    if inputs.other is not None:
-        nearest = NearestOther(read_padded(inputs.other, region), inputs.voxel_size)
-    for index in members.tolist():
-        object_id = int(boxes.ids[index])
-        box = _box(boxes.lo[index] - lo, boxes.hi[index] - lo)
-        mask = labels[box] == object_id
-        origin = tuple(int(v) for v in boxes.lo[index])
+    if crops.other is not None:
+        nearest = NearestOther(crops.other, inputs.voxel_size)
+    rows = []
+    for object_id, box, origin, touches in members:
+        mask = crops.labels[box] == object_id
         mesh = mesh_mask(mask, origin, inputs.voxel_size, shape.AREA_MESH)
         sums = shape.Moments(inputs.voxel_size)
         sums.add(mask, origin)
         row = _row(inputs, object_id, sums, float(mesh.area))
-        if image is not None:
+        if crops.image is not None:
             values = shape.Intensity()
-            values.add(mask, image[box])
+            values.add(mask, crops.image[box])
             row.update(values.row())
-        row["touches_border"] = bool(
-            (boxes.lo[index] == 0).any() or (boxes.hi[index] == shape_).any()
-        )
+        row["touches_border"] = touches
         if nearest is not None:
             distance, other_id = nearest.measure(mask, box, inputs.max_distance_nm)
             row[f"distance_to_{inputs.other_name}_nm"] = distance
             row[f"nearest_{inputs.other_name}_id"] = other_id
-        rows[object_id] = row
+        rows.append(row)
+    return rows
 
 
 def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, block) -> None:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import zarr
 
 from emstudio.core.measure.table import (
     Inputs,
@@ -93,3 +94,19 @@ def test_csv_and_summary(tmp_path, scene):
     assert [r["id"] for r in back] == ["1", "2", "3"] and back[2]["touches_border"] == "true"
     (cls,) = read_csv(summary)
     assert cls["class"] == "mito" and cls["count"] == "3" and cls["touching_border"] == "1"
+
+
+@pytest.mark.parametrize("stored", [False, True])  # crops sent to the workers, or read there
+def test_worker_processes_give_the_same_rows(tmp_path, scene, stored):
+    arrays = list(scene)
+    if stored:
+        arrays = [
+            zarr.create_array(str(tmp_path / f"{k}.zarr"), data=a, chunks=(8, 32, 32))
+            for k, a in enumerate(arrays)
+        ]
+    labels, image, other = arrays
+    inputs = Inputs(labels, VOXEL, "mito", image, other, "ne")
+    serial = measure_objects(inputs, block=(8, 32, 32), workers=1)
+    pooled = measure_objects(inputs, block=(8, 32, 32), workers=2)
+    assert [r["id"] for r in pooled] == [1, 2, 3]
+    assert pooled == serial
