@@ -2,14 +2,15 @@
 
 An input is a volume name in the given project, ``PROJECT.emproj:NAME``, or a file/folder any
 importer reads (TIFF, Zarr, HDF5, MRC, slice folder). Probability volumes (``prediction``)
-count as foreground above 0.5.
+count as foreground above 0.5. A probability volume of one class (e.g. ``mitochondria``)
+against a project label set with named classes is scored against that class alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,12 +35,19 @@ class LabelInput:
     voxel_size: tuple[float, float, float]
     probability: bool
     read: Callable[[int, int], np.ndarray]
+    classes: dict[int, str] = field(default_factory=dict)  # names of label values, if known
+    only: int | None = None  # read as a 0/1 mask of this one value
 
     def slabs(self) -> Iterator[tuple[int, np.ndarray]]:
         step = max(1, SLAB_VOXELS // max(self.shape[1] * self.shape[2], 1))
         for z0 in range(0, self.shape[0], step):
             block = self.read(z0, min(z0 + step, self.shape[0]))
-            yield z0, (block > 127) if self.probability else block
+            if self.probability:
+                yield z0, block > 127
+            elif self.only is not None:
+                yield z0, block == self.only
+            else:
+                yield z0, block
 
 
 @contextlib.contextmanager
@@ -68,9 +76,28 @@ def open_input(text: str, project: Project | None = None) -> Iterator[LabelInput
 def _from_project(project: Project, name: str) -> LabelInput:
     record = project.catalog.volume(name)
     volume = Volume(project.resolve(record.path))
-    return LabelInput(
-        name, volume.shape, volume.voxel_size.zyx, record.kind == "prediction", volume.read
-    )
+    probability = record.kind == "prediction"
+    if probability:
+        classes = {1: record.attrs["class"]} if "class" in record.attrs else {}
+    else:
+        named = record.attrs.get("classes")  # label sets: {value: name}
+        classes = {int(v): n for v, n in named.items() if int(v)} if isinstance(named, dict) else {}
+    return LabelInput(name, volume.shape, volume.voxel_size.zyx, probability, volume.read, classes)
+
+
+def _align_classes(pred: LabelInput, truth: LabelInput) -> None:
+    """Score a one-class probability map against the truth's class of the same name only."""
+    if not (pred.probability and pred.classes and truth.classes and not truth.probability):
+        return
+    wanted = pred.classes[1]
+    values = [v for v, n in truth.classes.items() if n == wanted]
+    if not values:
+        raise InputFileError(
+            truth.name,
+            f"has no class {wanted!r} to compare {pred.name!r} with "
+            f"(its classes: {', '.join(truth.classes.values())}).",
+        )
+    truth.only, truth.classes = values[0], {1: wanted}
 
 
 def _check_pair(pred: LabelInput, truth: LabelInput) -> None:
@@ -84,6 +111,7 @@ def evaluate(pred: LabelInput, truth: LabelInput, kind: str = "instance") -> dic
     """All metrics of ``kind`` ("semantic" or "instance") as a JSON-ready dictionary."""
     _check_pair(pred, truth)
     if kind == "semantic":
+        _align_classes(pred, truth)
         return evaluate_semantic(pred, truth)
     if kind == "instance":
         return evaluate_instance(pred, truth)
@@ -121,6 +149,9 @@ def evaluate_semantic(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
     classes: dict[str, dict[str, Any]] = {}
     for value, count in sorted(counts.items()):
         entry: dict[str, Any] = {"dice": count.dice, "iou": count.iou}
+        name = truth.classes.get(value) or pred.classes.get(value)
+        if name:
+            entry["name"] = name
         if voxels <= HAUSDORFF_MAX_VOXELS:
             entry.update(_hausdorff(pred, truth, value))
         classes[str(value)] = entry
@@ -171,7 +202,8 @@ def describe(report: dict[str, Any]) -> str:
         )
         return "\n".join(lines)
     for value, entry in report["classes"].items():
-        parts = [f"class {value}: Dice {entry['dice']:.4f}, IoU {entry['iou']:.4f}"]
+        label = f"{entry['name']} ({value})" if "name" in entry else value
+        parts = [f"class {label}: Dice {entry['dice']:.4f}, IoU {entry['iou']:.4f}"]
         for key in ("average_hausdorff", "hausdorff95"):
             px, nm = entry.get(f"{key}_px"), entry.get(f"{key}_nm")
             if px is not None:

@@ -7,9 +7,12 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from volume_helpers import add_array
 
+from emstudio.core.errors import InputFileError
 from emstudio.core.metrics import instance, semantic
-from emstudio.core.metrics.evaluate import evaluate, open_input
+from emstudio.core.metrics.evaluate import describe, evaluate, open_input
+from emstudio.core.project import Project
 
 
 def line(values) -> np.ndarray:
@@ -119,3 +122,28 @@ def test_evaluate_files(tmp_path):
     assert sem["classes"]["1"]["iou"] == 0.5 and sem["classes"]["2"]["dice"] == 1.0
     json.dumps(report)
     json.dumps(sem)
+
+
+def test_class_probability_is_scored_against_that_class_of_a_label_set(tmp_path):
+    classes = np.zeros((4, 16, 16), np.uint8)
+    classes[:, 0:4] = 1  # membrane
+    classes[1:3, 8:12, 8:12] = 3  # mitochondria
+    probability = np.where(classes == 3, 230, 10).astype(np.uint8)
+    probability[1:3, 8:12, 8:10] = 40  # half of it missed
+    names = {"0": "background", "1": "membrane", "3": "mitochondria"}
+    with Project.create(tmp_path / "p.emproj") as project:
+        add_array(project, "truth", "labels", classes, attrs={"classes": names})
+        add_array(project, "mito", "prediction", probability, attrs={"class": "mitochondria"})
+        add_array(project, "edges", "prediction", probability, attrs={"class": "boundary"})
+        with open_input("mito", project) as p, open_input("truth", project) as t:
+            report = evaluate(p, t, "semantic")
+        assert list(report["classes"]) == ["1"]  # membrane is not part of this comparison
+        assert report["classes"]["1"]["name"] == "mitochondria"
+        assert report["classes"]["1"]["dice"] == pytest.approx(2 * 16 / (16 + 32))
+        assert "mitochondria (1): Dice 0.6667" in describe(report)
+        with (
+            open_input("edges", project) as p,
+            open_input("truth", project) as t,
+            pytest.raises(InputFileError, match="no class 'boundary'"),
+        ):
+            evaluate(p, t, "semantic")
