@@ -11,7 +11,7 @@ from emstudio.core.measure.table import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.mesh.export import FORMATS
 from emstudio.core.metrics.evaluate import KINDS, describe, evaluate, open_input
 from emstudio.core.project import Project
-from emstudio.core.seg.params import FLOODS, PRESETS
+from emstudio.core.seg.params import DEFAULT_PRESET, FLOODS, PRESETS
 from emstudio.core.seg.run import MODES
 from emstudio.jobs.spec import JobSpec
 
@@ -39,7 +39,12 @@ def _register_segment(commands: argparse._SubParsersAction) -> None:
         metavar="CLASS",
         help="class of the area map (default: mitochondria, or the only class)",
     )
-    seg.add_argument("--preset", choices=sorted(PRESETS), help="starting parameters")
+    seg.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=DEFAULT_PRESET,
+        help=f"starting parameters; the options below change them (default {DEFAULT_PRESET})",
+    )
     seg.add_argument("--area-threshold", type=float, metavar="A", help="seeds: area > A (0..1)")
     seg.add_argument(
         "--boundary-threshold", type=float, metavar="B", help="seeds: boundary < B (0..1)"

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from emstudio.core.project import Project
 from emstudio.core.project.catalog import free_name
 from emstudio.core.seg.from_truth import BOUNDARY_CLASS
-from emstudio.core.seg.params import FLOODS, PRESETS, InstanceParams
+from emstudio.core.seg.params import DEFAULT_PRESET, FLOODS, PRESETS, InstanceParams
 from emstudio.core.seg.run import DEFAULT_CLASS
 from emstudio.gui.dialogs.common import JobDialog
 from emstudio.gui.dialogs.fields import fraction_spin
@@ -44,7 +44,7 @@ class SegmentDialog(JobDialog):
         self._sets = prediction_sets(project)
         self._build()
         self._set_changed()
-        self.preset.setCurrentText("bc-watershed")
+        self.preset.setCurrentText(DEFAULT_PRESET)
         self._show_problem()
 
     def _build(self) -> None:

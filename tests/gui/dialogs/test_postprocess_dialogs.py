@@ -45,9 +45,9 @@ def test_segment_dialog_presets_and_spec(make, project):
     dialog = make(SegmentDialog, project)
     assert dialog.prediction.currentText() == "truth"
     assert dialog.object_class.currentText() == "mitochondria"
-    assert dialog.params() == PRESETS["bc-watershed"].params
-    dialog.preset.setCurrentText("crick-mitoem")
-    assert dialog.min_size.value() == 1500
+    assert dialog.params() == PRESETS["crick-mitoem"].params
+    dialog.preset.setCurrentText("bc-watershed")
+    assert dialog.min_size.value() == 128
     dialog.min_size.setValue(200)  # edited by hand: no longer the preset
     assert dialog.preset.currentText() == CUSTOM
     dialog.name.setText("truth-mitochondria")

@@ -68,7 +68,7 @@ def test_segment_mesh_measure_from_the_run_menu(qtbot, open_window, demo_path, a
     opened = accept(lambda d: d.name.setText("mito"))
     run_menu_action(window, "Segment instances…")
     spec = window.project.catalog.jobs()[-1].spec
-    assert spec["kind"] == "segment" and spec["params"]["preset"] == "bc-watershed"
+    assert spec["kind"] == "segment" and spec["params"]["preset"] == "crick-mitoem"
     wait_jobs_done(qtbot, window)
     assert window.project.catalog.volume("mito").attrs["objects"] > 3
 
