@@ -8,6 +8,7 @@ workers are in flight, so memory stays bounded by the task size, whatever the vo
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections import deque
@@ -58,6 +59,13 @@ def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
+def lower_priority() -> None:
+    """Run this (worker) process below normal priority: a pool busy on every core must not make
+    the app's window stutter (it costs nothing when the cores are otherwise idle)."""
+    with contextlib.suppress(OSError, psutil.Error):
+        psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else 10)
+
+
 class WorkerPool:
     """Up to ``workers`` processes, started on first use and shared by the passes of one run
     (each start imports numpy/scipy/scikit-image: about a second of CPU)."""
@@ -78,7 +86,9 @@ class WorkerPool:
             return
         if self._executor is None:
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=lower_priority
+            )
         pending: deque[Future] = deque()
         for task in tasks:
             pending.append(self._executor.submit(work, *task))

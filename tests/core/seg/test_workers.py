@@ -5,6 +5,8 @@ from __future__ import annotations
 import operator
 from types import SimpleNamespace
 
+import psutil
+
 from emstudio.core.seg import workers
 from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, worker_count
 
@@ -15,6 +17,16 @@ def test_results_come_in_task_order_from_processes_and_in_process():
     with WorkerPool(2) as pool:
         assert list(pool.map(operator.mul, tasks)) == [i * i for i in range(7)]
         assert list(pool.map(operator.add, tasks, limit=1)) == [2 * i for i in range(7)]
+
+
+def niceness() -> int:
+    return psutil.Process().nice()
+
+
+def test_workers_run_below_this_process_priority():
+    with WorkerPool(2) as pool:
+        found = list(pool.map(niceness, [()] * 2))
+    assert all(n > niceness() for n in found)
 
 
 def test_worker_count_follows_cores_memory_tasks_and_size(monkeypatch):
