@@ -126,13 +126,12 @@ def fresh_names(path: Path) -> dict[str, str]:
     return {"model": model, "prediction": prediction, "objects": objects, "folder": folder}
 
 
-def command(step: str, *argv: str) -> str:
+def command(step: str, *argv: str) -> None:
     """Run one `emstudio` command here; print its summary line and time after the step number."""
     begin = time.monotonic()
     out = _run(argv)
     summary = out.strip().splitlines()[-1] if out.strip() else "done"
     print(f"{step} emstudio {argv[0]}: {summary} ({time.monotonic() - begin:.0f} s)")
-    return out
 
 
 def scores(kind: str, project: str, pred: str, truth: str) -> dict:

@@ -24,9 +24,14 @@ from emstudio.core.mesh.build import read_padded
 from emstudio.core.mesh.surface import mesh_in_blocks, mesh_mask
 from emstudio.core.progress import Progress, no_progress, scaled
 from emstudio.core.project.atomic import atomic_write_text
-from emstudio.core.seg.components import block_count
-from emstudio.core.seg.objects import BYTES_PER_SCAN_VOXEL, ObjectBoxes, group_boxes, object_boxes
-from emstudio.core.seg.workers import WorkerPool, sendable, worker_count
+from emstudio.core.seg.objects import (
+    ObjectBoxes,
+    group_boxes,
+    group_workers,
+    object_boxes,
+    scan_workers,
+)
+from emstudio.core.seg.workers import WorkerPool, sendable
 
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 16 * 2**20
@@ -72,12 +77,8 @@ def measure_objects(
     ``workers``: processes measuring crops (None: one per core, as far as the memory allows)."""
     labels = inputs.labels
     shape_ = np.asarray(labels.shape)
-    scan_bytes = int(np.prod(block)) * BYTES_PER_SCAN_VOXEL
-    count = worker_count(
-        scan_bytes, block_count(tuple(labels.shape), block), workers, int(np.prod(shape_))
-    )
     rows: dict[int, dict[str, Any]] = {}
-    with WorkerPool(count) as pool:
+    with WorkerPool(scan_workers(tuple(labels.shape), block, workers)) as pool:
         boxes = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
         if ids is not None:
             boxes = boxes.select(ids)
@@ -96,11 +97,7 @@ def measure_objects(
             sendable(a) for a in (inputs.labels, inputs.image, inputs.other) if a is not None
         )
         tasks = (_group_task(inputs, boxes, members, margin, remote) for members in groups)
-        if workers:
-            limit = count
-        else:
-            regions = [int(np.prod(hi_m[g].max(0) - lo_m[g].min(0))) for g in groups]
-            limit = worker_count(max(regions, default=0) * BYTES_PER_MEASURE_VOXEL, len(groups))
+        limit = group_workers(lo_m, hi_m, groups, BYTES_PER_MEASURE_VOXEL, workers)
         for measured in pool.map(measure_crop, tasks, limit):
             rows.update((row["id"], row) for row in measured)
             step(len(rows), len(boxes), f"measured {len(rows)}/{len(boxes)} objects")

@@ -18,10 +18,15 @@ import trimesh
 from emstudio.core.errors import NotFoundError
 from emstudio.core.mesh.surface import MeshOptions, describe, mesh_in_blocks, mesh_mask
 from emstudio.core.progress import Progress, no_progress, scaled
-from emstudio.core.seg.components import block_count
 from emstudio.core.seg.instances import Box
-from emstudio.core.seg.objects import BYTES_PER_SCAN_VOXEL, ObjectBoxes, group_boxes, object_boxes
-from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable, worker_count
+from emstudio.core.seg.objects import (
+    ObjectBoxes,
+    group_boxes,
+    group_workers,
+    object_boxes,
+    scan_workers,
+)
+from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable
 
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 32 * 2**20
@@ -83,18 +88,15 @@ def iter_meshes(
     crop_voxels: int = DEFAULT_CROP_VOXELS,
     progress: Progress = no_progress,
     pool: WorkerPool = IN_PROCESS,
-    limit: int | None = None,
+    workers: int | None = None,
 ) -> Iterator[MeshedObject]:
     """Each object of ``boxes`` meshed, read from ``labels`` (zarr or numpy), by the ``pool``'s
-    workers (``limit``: at most this many at a time; None: as many as the memory allows)."""
+    workers (``workers`` at a time; None: as many as the memory allows)."""
     sizes = np.prod(boxes.hi - boxes.lo, axis=1)
     normal = np.flatnonzero(sizes <= crop_voxels)
     grouped = group_boxes(boxes.lo[normal], boxes.hi[normal], block, crop_voxels)
     groups = [normal[g] for g in grouped]
-    if limit is None:
-        regions = [int(np.prod(boxes.hi[g].max(0) - boxes.lo[g].min(0))) for g in groups]
-        need = max(regions, default=0) * BYTES_PER_MESH_VOXEL
-        limit = worker_count(need, len(groups), None, sum(regions))
+    limit = group_workers(boxes.lo, boxes.hi, groups, BYTES_PER_MESH_VOXEL, workers)
     remote = pool.workers > 1 and sendable(labels)
     tasks = (_crop_task(labels, boxes, g, voxel_size, options, remote) for g in groups)
     done = 0
@@ -147,10 +149,7 @@ def mesh_objects(
 ) -> Iterator[MeshedObject]:
     """Find the objects, then mesh them (``ids``: only these). ``workers``: processes to use
     (None: one per core, as far as the memory allows; this process only reads and collects)."""
-    shape = tuple(labels.shape)
-    scan_bytes = int(np.prod(block)) * BYTES_PER_SCAN_VOXEL
-    count = worker_count(scan_bytes, block_count(shape, block), workers, int(np.prod(shape)))
-    with WorkerPool(count) as pool:
+    with WorkerPool(scan_workers(tuple(labels.shape), block, workers)) as pool:
         found = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
         yield from iter_meshes(
             labels,
@@ -161,5 +160,5 @@ def mesh_objects(
             crop_voxels,
             scaled(progress, 10, 90, 100),
             pool,
-            count if workers else None,
+            workers,
         )

@@ -10,9 +10,9 @@ import numpy as np
 from scipy import ndimage
 
 from emstudio.core.progress import Progress, no_progress
-from emstudio.core.seg.components import iter_blocks
+from emstudio.core.seg.components import block_count, iter_blocks
 from emstudio.core.seg.instances import Box
-from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable
+from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable, worker_count
 
 BYTES_PER_SCAN_VOXEL = 16  # a block (uint32) and its int64 ids
 DENSE_IDS = 2**24  # above this largest id a block's ids are compacted before find_objects
@@ -56,6 +56,26 @@ def _block_boxes(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     lo = np.array([[s.start for s in found[i - 1]] for i in present], np.int64)
     hi = np.array([[s.stop for s in found[i - 1]] for i in present], np.int64)
     return ids[present].astype(np.int64), lo, hi, counts[present].astype(np.int64)
+
+
+def scan_workers(shape: tuple[int, ...], block: tuple[int, int, int], requested: int | None) -> int:
+    """Processes for scanning a volume of ``shape`` for its objects (``object_boxes``)."""
+    bytes_per_block = int(np.prod(block)) * BYTES_PER_SCAN_VOXEL
+    return worker_count(bytes_per_block, block_count(shape, block), requested, int(np.prod(shape)))
+
+
+def group_workers(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    groups: Sequence[np.ndarray],
+    bytes_per_voxel: int,
+    requested: int | None,
+) -> int:
+    """Processes for working on ``groups`` (from ``group_boxes``) of the boxes ``lo``/``hi``,
+    one group's crop per task."""
+    regions = [int(np.prod(hi[g].max(0) - lo[g].min(0))) for g in groups]
+    need = max(regions, default=0) * bytes_per_voxel
+    return worker_count(need, len(groups), requested, sum(regions))
 
 
 def box_task(labels, box: Box) -> tuple[np.ndarray, ...]:
