@@ -1,9 +1,11 @@
 """Prediction figures (issue: Deep learning). Prints a table; run with
-``python benchmarks/bench_predict.py [--shape Z,Y,X] [--size default] [--device auto]``.
+``python benchmarks/bench_predict.py [--shape Z,Y,X] [--voxel Z,Y,X] [--size default]
+[--device auto]``.
 
-1. Builds a project with a phantom image of --shape (a rendered phantom block tiled to size, so
-   large shapes are quick to make) and a --size model with random weights (speed does not depend
-   on what a model learnt).
+1. Builds a project with a phantom image of --shape and --voxel nm (default 40 x 10 x 10: XZ
+   and YZ planes are upsampled 4x in z; 10,10,10 is isotropic FIB-SEM) from a rendered phantom
+   block tiled to size, so large shapes are quick to make, and a --size model with random
+   weights made for that voxel size (speed does not depend on what a model learnt).
 2. Optimised: the real ``predict`` job (tri-axis, mean; tiles with blended overlap, batches,
    bf16 autocast + channels_last on CUDA, reads and writes overlapped with compute) in a child
    process: voxels/s per axis and in total (including the combine-and-write pass), the child's
@@ -36,15 +38,16 @@ from emstudio.core.project import Project, provenance
 from emstudio.core.synth import PhantomSpec, render_slab
 from emstudio.core.volume.store import Volume
 
-VOXEL = (40.0, 10.0, 10.0)
+DEFAULT_VOXEL = "40,10,10"  # nm, z, y, x: serial-section-like, XZ/YZ upsampled 4x in z
 BLOCK = (32, 512, 512)  # rendered phantom block, tiled to fill larger volumes
 TARGET_SHAPE = (517, 8192, 8192)
 TARGET_SECONDS = 300.0
 AXES = ("xy", "xz", "yz")
 
 
-def build_project(root: Path, shape: tuple[int, int, int], size: str) -> Path:
-    """A project with image "em" of ``shape`` and a random model "bench" of ``size``."""
+def build_project(root: Path, shape: tuple[int, int, int], size: str, voxel_nm) -> Path:
+    """A project with image "em" of ``shape`` and ``voxel_nm`` and a random model "bench" of
+    ``size`` made for that voxel size (its input slices one voxel apart in z)."""
     import torch
 
     from emstudio.core.ml import presets
@@ -56,7 +59,7 @@ def build_project(root: Path, shape: tuple[int, int, int], size: str) -> Path:
     path = root / "bench.emproj"
     block_shape = tuple(min(b, s) for b, s in zip(BLOCK, shape, strict=True))
     block = render_slab(PhantomSpec.create(block_shape, seed=0), 0, block_shape[0], 4).image
-    voxel = VoxelSize(*VOXEL, known=True, origin="phantom")
+    voxel = VoxelSize(*voxel_nm, known=True, origin="phantom")
     with Project.create(path) as project:
         reps = [-(-s // b) for s, b in zip(shape[1:], block.shape[1:], strict=True)]
         plane_tile = np.tile(block, (1, *reps))[:, : shape[1], : shape[2]]
@@ -71,10 +74,10 @@ def build_project(root: Path, shape: tuple[int, int, int], size: str) -> Path:
             architecture=config.to_json(),
             inputs={
                 "slices": 5,
-                "pixel_size_nm": 10.0,
-                "slice_step_nm": 40.0,
+                "pixel_size_nm": min(voxel_nm[1:]),
+                "slice_step_nm": voxel_nm[0],
                 "normalisation": {"mode": "volume"},
-                "voxel_size_nm": list(VOXEL),
+                "voxel_size_nm": list(voxel_nm),
                 "voxel_known": True,
             },
             classes=["membrane", "nuclear_envelope", "mitochondria"],
@@ -128,6 +131,7 @@ def phase_optimised(project: Path, args: argparse.Namespace) -> dict:
     device = torch.device("cuda" if device_text.startswith("cuda") else "cpu")
     return {
         "seconds": result.outputs["seconds"],
+        "busy": result.outputs["busy_seconds"],
         "wall": wall,
         "device": device_text,
         "rss_mib": peak_rss_mib(),
@@ -155,7 +159,15 @@ def phase_baseline(project: Path, args: argparse.Namespace) -> dict:
     multiple = 2 ** card["architecture"]["depth"]
     out: dict[str, float] = {}
     for axis in AXES:
-        view = View(axis, tuple(image.shape), VOXEL, 10.0, 40.0, 5)
+        inputs = card["input"]
+        view = View(
+            axis,
+            tuple(image.shape),
+            tuple(inputs["voxel_size_nm"]),
+            inputs["pixel_size_nm"],
+            inputs["slice_step_nm"],
+            5,
+        )
         nu, nv = view.native_plane
         mu, mv = view.model_plane
         planes = np.unique(np.linspace(0, view.planes - 1, args.baseline_planes).astype(int))
@@ -186,11 +198,15 @@ def run_phase(phase: str, project: Path, argv: list[str]) -> dict:
     return run_json_child(__file__, ["--phase", phase, "--project", str(project), *argv])
 
 
+def parse_triple(text: str, kind: type) -> tuple:
+    return tuple(kind(v) for v in text.split(","))
+
+
 def report(shape, size: str, optimised: dict, baseline: dict, args) -> None:
     voxels = int(np.prod(shape))
     print(
         f"Prediction benchmark: {shape[0]} x {shape[1]} x {shape[2]} uint8 "
-        f"({voxels / 1e6:.0f} Mvoxels), voxel {' x '.join(f'{v:g}' for v in VOXEL)} nm, "
+        f"({voxels / 1e6:.0f} Mvoxels), voxel {args.voxel.replace(',', ' x ')} nm, "
         f"model {size!r}, 3 outputs"
     )
     print(f"device: {optimised['device']}")
@@ -218,6 +234,8 @@ def report(shape, size: str, optimised: dict, baseline: dict, args) -> None:
         f"({o_total - sum(optimised['seconds'].values()):.1f} s beyond the axes' own time); "
         f"baseline: prediction only, extrapolated from {args.baseline_planes} planes per axis)"
     )
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in optimised["busy"].items())
+    print(f"optimised, seconds each pipeline stage was busy: {stages}")
     if optimised["device"].startswith("cuda"):
         scale = np.prod(TARGET_SHAPE) / voxels
         estimate = o_total * scale
@@ -237,6 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="32,256,256", help="Z,Y,X (GPU: 517,2048,2048)")
     parser.add_argument("--size", default="default", choices=["small", "default", "large"])
+    parser.add_argument("--voxel", default=DEFAULT_VOXEL, help="Z,Y,X nm (FIB-SEM: 10,10,10)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--tile", type=int, default=None)
     parser.add_argument("--memory", type=int, default=None, help="MiB per block")
@@ -250,7 +269,7 @@ def main() -> None:
         run = phase_optimised if args.phase == "optimised" else phase_baseline
         print(json.dumps(run(Path(args.project), args)))
         return
-    shape = tuple(int(v) for v in args.shape.split(","))
+    shape = parse_triple(args.shape, int)
     passthrough = [
         "--device",
         args.device,
@@ -266,7 +285,7 @@ def main() -> None:
         passthrough.append("--compile")
     with tempfile.TemporaryDirectory(prefix="bench-predict-", dir=args.workdir) as tmp:
         start = time.perf_counter()
-        project = build_project(Path(tmp), shape, args.size)
+        project = build_project(Path(tmp), shape, args.size, parse_triple(args.voxel, float))
         print(f"project built in {time.perf_counter() - start:.0f} s", flush=True)
         optimised = run_phase("optimised", project, passthrough)
         print(f"optimised: {json.dumps(optimised)}", flush=True)

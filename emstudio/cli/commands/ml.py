@@ -149,13 +149,16 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
     )
     predict.add_argument("--device", choices=DEVICE_CHOICES, default=d["device"])
     predict.add_argument("--batch", type=int, help="tiles per batch (default: from free memory)")
-    predict.add_argument("--tile", type=int, help="largest tile in pixels (default 512)")
+    predict.add_argument(
+        "--tile", type=int, help="largest tile in pixels (default 1024 on a GPU, else 512)"
+    )
     predict.add_argument(
         "--memory",
         type=int,
         metavar="MB",
         dest="memory_mb",
-        help="working memory per block (default 8192 GPU, 512 CPU)",
+        help="working memory per block (default: a fifth of the free GPU memory, 1024 to "
+        "8192; 512 on a CPU)",
     )
     _add_compile_resume(predict, "reuse the finished blocks of a cancelled or crashed prediction")
     predict.set_defaults(run=run_predict)

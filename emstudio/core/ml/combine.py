@@ -1,34 +1,36 @@
-"""Combining the per-axis probability maps of a voxel (uint8 0..255).
+"""Combining the per-axis probability maps of a voxel (uint8 0..255), as torch tensors on the
+prediction's device (the maps are on the GPU already when one is used).
 
-``mean`` (default): the average. ``max``: the largest (favours thin structures seen well along
-one axis only). ``vote``: the majority's probability: the k-th largest of n maps with
-k = n // 2 + 1, i.e. the median of three (>= 128 exactly when at least 2 of 3 axes say >= 0.5),
-the smaller of two.
+``mean`` (default): the average, rounded half up. ``max``: the largest (favours thin structures
+seen well along one axis only). ``vote``: the majority's probability: the k-th largest of n maps
+with k = n // 2 + 1, i.e. the median of three (>= 128 exactly when at least 2 of 3 axes say
+>= 0.5), the smaller of two.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import torch
 
 RULES = ("mean", "max", "vote")
 
 
-def combine(maps: list[np.ndarray], rule: str) -> np.ndarray:
+def combine(maps: list[torch.Tensor], rule: str) -> torch.Tensor:
     """One uint8 map from several of the same shape."""
     if rule not in RULES:
         raise ValueError(f"combine rule must be one of {RULES}, not {rule!r}")
-    if len(maps) == 1:
+    n = len(maps)
+    if n == 1:
         return maps[0]
     if rule == "max":
-        out = maps[0].copy()
+        out = maps[0].clone()
         for m in maps[1:]:
-            np.maximum(out, m, out=out)
+            torch.maximum(out, m, out=out)
         return out
     if rule == "mean":
-        total = maps[0].astype(np.uint16)
+        total = maps[0].to(torch.int16)
         for m in maps[1:]:
             total += m
-        return ((total + len(maps) // 2) // len(maps)).astype(np.uint8)
-    stacked = np.stack(maps)
-    k = len(maps) // 2 + 1  # votes needed for a majority
-    return np.partition(stacked, len(maps) - k, axis=0)[len(maps) - k]
+        total += n // 2
+        return total.div_(n, rounding_mode="floor").to(torch.uint8)
+    k = n // 2 + 1  # votes needed for a majority
+    return torch.stack(maps).sort(dim=0).values[n - k]

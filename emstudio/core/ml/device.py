@@ -75,3 +75,9 @@ def free_memory(device: torch.device) -> int | None:
 
 def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on a GPU (for honest timings); nothing to wait for on a CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -106,18 +106,20 @@ class View:
         return np.arange(self.native_plane[dim]) * self.ratios[dim]
 
 
+# axis orders between a (z, y, x) block and its plane-major (normal, u, v) form, for numpy's
+# ``transpose`` and torch's ``permute`` alike
+TO_PLANE_MAJOR = {"xy": (0, 1, 2), "xz": (1, 0, 2), "yz": (2, 0, 1)}
+FROM_PLANE_MAJOR = {"xy": (0, 1, 2), "xz": (1, 0, 2), "yz": (1, 2, 0)}
+
+
 def to_plane_major(block: np.ndarray, axis: str) -> np.ndarray:
     """A (z, y, x) block as (normal, u, v): planes of ``axis`` first (a view, no copy)."""
-    if axis == "xy":
-        return block
-    return block.transpose((1, 0, 2)) if axis == "xz" else block.transpose((2, 0, 1))
+    return block.transpose(TO_PLANE_MAJOR[axis])
 
 
 def from_plane_major(block: np.ndarray, axis: str) -> np.ndarray:
     """Inverse of :func:`to_plane_major`."""
-    if axis == "xy":
-        return block
-    return block.transpose((1, 0, 2)) if axis == "xz" else block.transpose((1, 2, 0))
+    return block.transpose(FROM_PLANE_MAJOR[axis])
 
 
 def box_key(axis: str, normal: tuple[int, int], u: tuple[int, int], v: tuple[int, int]):

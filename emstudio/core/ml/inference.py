@@ -1,6 +1,7 @@
-"""Running a model over batches of tiles: autocast (bf16/fp16) and channels_last on CUDA, batch
-size from free GPU memory, a smaller batch after an out-of-memory error (and a clear message when
-even one tile does not fit), optional flip test-time augmentation, optional compile."""
+"""Running a model over batches of tiles: batch norms folded into the convolutions, autocast
+(bf16/fp16) and channels_last on CUDA, batch size from free GPU memory, a smaller batch after an
+out-of-memory error (and a clear message when even one tile does not fit), optional flip
+test-time augmentation, optional compile."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from emstudio.core.ml.device import autocast, free_memory, is_out_of_memory
 from emstudio.core.ml.errors import DeviceError
 from emstudio.core.ml.losses import probabilities
-from emstudio.core.ml.unet import UNet2p5D
+from emstudio.core.ml.unet import UNet2p5D, folded_for_inference
 
 CPU_BATCH_PIXELS = 2**18  # pixels per batch on the CPU (one 512 tile, four of 256)
 MAX_BATCH = 256
@@ -49,7 +50,8 @@ class TileRunner:
         self.log = log
         if device.type == "cuda":  # tiles keep one shape per axis: let cuDNN pick its fastest
             torch.backends.cudnn.benchmark = True
-        self.model = model.to(device).eval().to(memory_format=torch.channels_last)
+        net = folded_for_inference(model) if isinstance(model, UNet2p5D) else model.eval()
+        self.model = net.to(device).to(memory_format=torch.channels_last)
         self.net = torch.compile(self.model) if compile else self.model
         self.batch = batch
 

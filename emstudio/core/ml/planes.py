@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emstudio.core.ml.geometry import View
+from emstudio.core.ml.geometry import TO_PLANE_MAJOR, View
 from emstudio.core.ml.inference import TileRunner
 from emstudio.core.ml.normalise import Normaliser
 from emstudio.core.ml.tiling import TileGrid
@@ -70,15 +70,22 @@ class PlanePredictor:
         per_plane = 4 * mu * mv * (self.view.slices * (1 + tiled) + self.outputs * (tiled + 2))
         return max(1, int(budget_bytes // per_plane))
 
-    def predict(self, native: np.ndarray, first_read: int, first: int, stop: int) -> np.ndarray:
+    def predict(self, box: np.ndarray, first_read: int, first: int, stop: int) -> np.ndarray:
         """Probabilities (uint8, (planes, outputs, u, v)) of planes ``first..stop-1``, given the
-        native planes ``first_read..`` (normal, u, v) that hold their neighbours."""
+        (z, y, x) box of the native planes ``first_read..`` that holds their neighbours."""
+        return self.predict_tensor(box, first_read, first, stop).cpu().numpy()
+
+    def predict_tensor(
+        self, box: np.ndarray, first_read: int, first: int, stop: int
+    ) -> torch.Tensor:
+        """:meth:`predict`'s probabilities as a uint8 tensor on the runner's device."""
         device = self.runner.device
-        x = torch.from_numpy(native)
+        x = torch.from_numpy(box)
         if device.type == "cuda":
             x = x.pin_memory().to(device, non_blocking=True)
-        x = x.to(device)
-        x = self._normalise(x.to(torch.float32))
+        # plane-major on the device: transposing a YZ box on the CPU is a slow strided gather
+        x = x.permute(TO_PLANE_MAJOR[self.view.axis]).to(torch.float32).contiguous()
+        x = self._normalise(x)
         mu, mv = self.view.model_plane
         x = lerp_dim(lerp_dim(x, 1, self.view.to_model(0, 0, mu)), 2, self.view.to_model(1, 0, mv))
         x = self._pad(x)
@@ -96,7 +103,7 @@ class PlanePredictor:
         nu = self.view.to_native(0)
         nv = self.view.to_native(1)
         out = lerp_dim(lerp_dim(blended, 2, nu), 3, nv)
-        return (out.float() * 255).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
+        return (out.float() * 255).round_().clamp_(0, 255).to(torch.uint8)
 
     def _normalise(self, x: torch.Tensor) -> torch.Tensor:
         if self.normaliser.mode == "volume":

@@ -3,19 +3,26 @@
 XZ and YZ planes are predicted first, in blocks of planes (``planes.PlanePredictor``): a reader
 thread fetches the next block's voxels from the store while the model runs, and a writer thread
 stores finished blocks in the job's scratch (``scratch.Scratch``); a restarted job skips the
-blocks already there. The final pass goes through z in slabs: it predicts the slab's XY planes,
-reads the slab's XZ/YZ maps back from the scratch and combines them (``combine``) for the
-caller to write, while the next slab is computed. XY maps never touch the scratch. Memory is
-bounded by the block budget (a few planes with their neighbours, ``memory_mb``), whatever the
-volume's size; disk needs one byte per voxel, output and XZ/YZ axis for the scratch.
+blocks already there. The final pass goes through z in slabs, as a pipeline of three stages
+working on consecutive slabs at once: a reader thread gathers a slab's image planes and its
+XZ/YZ maps from the scratch; a compute thread predicts the slab's XY planes and combines the
+three maps (``combine``) on the prediction's device, where the XZ/YZ maps are also transposed
+into (z, y, x); the caller writes the result. XY maps never touch the scratch. Memory is bounded by
+the block budget (a few planes with their neighbours, ``memory_mb``), whatever the volume's
+size; disk needs one byte per voxel, output and XZ/YZ axis for the scratch.
+
+Reads go through ``Volume.boxes()`` where the store allows (raw chunk files): boxes are taken
+as stored, (z, y, x), and put plane-major on the device, not by a strided copy on the CPU.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,8 +31,9 @@ import torch
 
 from emstudio.core.ml.card import output_names
 from emstudio.core.ml.combine import RULES, combine
+from emstudio.core.ml.device import free_memory, synchronize
 from emstudio.core.ml.errors import ModelMismatchError
-from emstudio.core.ml.geometry import AXES, View, read_box
+from emstudio.core.ml.geometry import AXES, FROM_PLANE_MAJOR, View, box_key
 from emstudio.core.ml.inference import TileRunner
 from emstudio.core.ml.normalise import Normaliser, volume_stats
 from emstudio.core.ml.planes import PlanePredictor
@@ -34,6 +42,9 @@ from emstudio.core.ml.scratch import Scratch
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
 
 MAX_SCALE = 8.0  # refuse resampling by more than this (the model does not fit the data)
+TILE = {"cuda": 1024, "cpu": 512}  # default largest tile per device type
+CPU_BLOCK_MB = 512
+MAX_DEFAULT_OVERLAP = 64  # model pixels; blending needs no more, and overlaps cost model time
 
 
 @dataclass
@@ -43,10 +54,11 @@ class PredictConfig:
     tta: bool = False
     keep_axes: bool = False
     batch: int | None = None  # tiles per model call; None: from free GPU memory (CPU: 4)
-    tile: int = 512  # largest tile, model pixels (planes are cut into even tiles up to this)
-    overlap: int | None = None  # None: tile // 8
+    tile: int | None = None  # largest tile, model pixels (planes are cut into even tiles up to
+    # this); None: 1024 on CUDA (less of the model's work is spent on overlaps), else 512
+    overlap: int | None = None  # None: tile // 8, at most 64
     compile: bool = False
-    memory_mb: int | None = None  # working memory of a block; None: 8 GiB on CUDA, else 512 MiB
+    memory_mb: int | None = None  # working memory of a block; None: see ``block_memory_mb``
 
     def check(self) -> None:
         bad = [a for a in self.axes if a not in AXES]
@@ -90,6 +102,16 @@ def fit_geometry(
                 "train a model at this resolution."
             )
     return voxel_nm
+
+
+def block_memory_mb(device: torch.device) -> int:
+    """Default working memory of a block: a fifth of the free GPU memory, 1 to 8 GiB; 512 MiB
+    on a CPU. (On an H200, 16 GiB blocks were no faster than 8 GiB ones and took 10 GiB of
+    RAM instead of 6.5.)"""
+    free = free_memory(device)
+    if not free:
+        return CPU_BLOCK_MB
+    return int(min(max(free // 5, 2**30), 8 * 2**30) // 2**20)
 
 
 def views_for(card: dict[str, Any], shape, voxel_nm, axes) -> dict[str, View]:
@@ -150,9 +172,11 @@ class VolumePredictor:
         self.reporter = reporter or Reporter()
         self.outputs = output_names(card)
         arch = UNetConfig.from_json(card["architecture"])
-        config.tile = max(arch.multiple, config.tile // arch.multiple * arch.multiple)
-        config.overlap = config.overlap if config.overlap is not None else config.tile // 8
-        config.memory_mb = config.memory_mb or (8192 if device.type == "cuda" else 512)
+        tile = config.tile or TILE.get(device.type, TILE["cpu"])
+        config.tile = max(arch.multiple, tile // arch.multiple * arch.multiple)
+        if config.overlap is None:
+            config.overlap = min(MAX_DEFAULT_OVERLAP, config.tile // 8)
+        config.memory_mb = config.memory_mb or block_memory_mb(device)
         self.runner = TileRunner(
             model,
             len(card["classes"]),
@@ -178,6 +202,9 @@ class VolumePredictor:
             for a, v in self.views.items()
         }
         self.seconds: dict[str, float] = {}  # per axis, filled as the axes are predicted
+        # seconds each pipeline stage was busy (its thread's own time): the largest one is
+        # what limits the job
+        self.busy: dict[str, float] = defaultdict(float)
         self._total = self._done = 0
         budget = config.memory_mb * 2**20
         self.blocks = {
@@ -201,6 +228,14 @@ class VolumePredictor:
         """Model pixels of one plane of ``axis`` (progress is counted in these)."""
         mu, mv = self.views[axis].model_plane
         return mu * mv
+
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.busy[stage] += time.perf_counter() - start
 
     def run(self, scratch: Scratch) -> None:
         """Predict the XZ/YZ axes into ``scratch``, skipping blocks it already holds."""
@@ -227,10 +262,13 @@ class VolumePredictor:
         )
 
     def _read(self, axis: str, block: tuple[int, int]):
+        """(block, first plane read, the (z, y, x) box of the planes the block needs)."""
         view = self.views[axis]
         lo, hi = view.native_span(*block)
         nu, nv = view.native_plane
-        return block, lo, read_box(self.image, axis, (lo, hi), (0, nu), (0, nv))
+        with self._timed("read image"):
+            box = np.asarray(self.image[box_key(axis, (lo, hi), (0, nu), (0, nv))])
+        return block, lo, box
 
     def _run_axis(self, axis: str, blocks: list[tuple[int, int]], scratch: Scratch) -> None:
         predictor = self.predictors[axis]
@@ -244,15 +282,20 @@ class VolumePredictor:
                 probs = predictor.predict(native, lo, first, stop)
                 if pending is not None:
                     pending.result()
-                pending = writer.submit(scratch.write, axis, first, probs)
+                pending = writer.submit(self._write_scratch, scratch, axis, first, probs)
                 self._advance(axis, stop - first, stop)
             if pending is not None:
                 pending.result()
 
+    def _write_scratch(self, scratch: Scratch, axis: str, first: int, probs: np.ndarray) -> None:
+        with self._timed("write scratch"):
+            scratch.write(axis, first, probs)
+
     def combined_slabs(self, scratch: Scratch) -> Iterator[tuple[int, dict, dict]]:
-        """(z0, {output: combined (z, y, x) uint8}, {output: {axis: map}}) in z order: XY
+        """(z0, {output: combined (z, y, x) uint8}, {output: {axis: map}}) in z order; the
+        per-axis maps are given only when ``config.keep_axes`` (else the dicts are empty). XY
         planes are predicted here, slab by slab, and combined with the scratch's XZ/YZ maps;
-        the next slab is computed while the caller writes this one."""
+        the next slabs are read and computed while the caller writes this one."""
         if "xy" in self.config.axes:
             step = self.blocks["xy"]
         else:
@@ -261,25 +304,62 @@ class VolumePredictor:
             step = int(max(1, min(32, self.config.memory_mb * 2**20 // per_plane)))
         z = self.shape[0]
         slabs = [(z0, min(z0 + step, z)) for z0 in range(0, z, step)]
-        with Prefetcher(functools.partial(self._slab, scratch), slabs, depth=1) as ready:
-            yield from ready
+        with (
+            Prefetcher(functools.partial(self._gather, scratch), slabs, depth=1) as gathered,
+            Prefetcher(self._combine, gathered, depth=1) as ready,
+        ):
+            for slab in ready:
+                start = time.perf_counter()
+                yield slab  # the caller writes it
+                self.busy["write outputs"] += time.perf_counter() - start
 
-    def _slab(self, scratch: Scratch, block: tuple[int, int]):
+    def _gather(self, scratch: Scratch, block: tuple[int, int]):
+        """A slab's inputs from disk: (image box, its first plane) for its XY planes (None
+        without XY) and its plane-major XZ/YZ maps, {output: {axis: array}}."""
         z0, z1 = block
-        per_axis: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.outputs}
+        xy_input = None
         if "xy" in self.config.axes:
+            _, first_read, box = self._read("xy", block)
+            xy_input = (box, first_read)
+        with self._timed("read scratch"):
+            maps = {
+                name: {axis: scratch.read_planes(axis, name, z0, z1) for axis in self.scratch_axes}
+                for name in self.outputs
+            }
+        return block, xy_input, maps
+
+    def _combine(self, gathered):
+        """(z0, combined, kept): the slab's XY planes predicted, its XZ/YZ maps moved to the
+        device as (z, y, x) and combined with them there; the combined maps (and the per-axis
+        ones if kept) brought back as numpy arrays."""
+        (z0, z1), xy_input, maps = gathered
+        per_axis: dict[str, dict[str, torch.Tensor]] = {name: {} for name in self.outputs}
+        if xy_input is not None:
             start = time.perf_counter()
-            _, lo, native = self._read("xy", block)
-            probs = self.predictors["xy"].predict(native, lo, z0, z1)
+            probs = self.predictors["xy"].predict_tensor(*xy_input, z0, z1)
+            synchronize(self.device)  # the XY time includes the GPU's work
             for k, name in enumerate(self.outputs):
-                per_axis[name]["xy"] = np.ascontiguousarray(probs[:, k])
+                per_axis[name]["xy"] = probs[:, k]
             self.seconds["xy"] = self.seconds.get("xy", 0.0) + time.perf_counter() - start
             self._advance("xy", z1 - z0, z1)
-        for axis in self.scratch_axes:
-            for name in self.outputs:
-                per_axis[name][axis] = scratch.read_z(axis, name, z0, z1)
+        with self._timed("combine"):
+            return z0, *self._combined(per_axis, maps)
+
+    def _combined(self, per_axis: dict, maps: dict) -> tuple[dict, dict]:
+        for name, by_axis in maps.items():
+            for axis, planes in by_axis.items():
+                moved = torch.from_numpy(planes).to(self.device)
+                per_axis[name][axis] = moved.permute(FROM_PLANE_MAJOR[axis])
         combined = {
-            name: combine(list(maps.values()), self.config.combine)
-            for name, maps in per_axis.items()
+            name: combine([t.contiguous() for t in tensors.values()], self.config.combine)
+            .cpu()
+            .numpy()
+            for name, tensors in per_axis.items()
         }
-        return z0, combined, per_axis
+        kept = {
+            name: {axis: t.contiguous().cpu().numpy() for axis, t in tensors.items()}
+            if self.config.keep_axes
+            else {}
+            for name, tensors in per_axis.items()
+        }
+        return combined, kept

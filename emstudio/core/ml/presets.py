@@ -55,9 +55,11 @@ SIZES: dict[str, ModelSize] = {
     ),
 }
 # A whole GPU prediction job (reading, resampling, blending, combining and writing the volumes
-# included) ran at this share of the model's own speed: 146.9 s for 517 x 2048 x 2048 tri-axis
-# with the default model on an H200 (benchmarks/bench_predict.py) against 49.6 s of model time.
-GPU_JOB_EFFICIENCY = 0.34
+# included) ran at this share of the model's own speed, counted as ``estimate_predict_seconds``
+# counts: 88.3 s for 517 x 2048 x 2048 tri-axis at 40 x 10 x 10 nm with the default model on an
+# H200 (benchmarks/bench_predict.py, 2026-11-26). Isotropic data, with fewer model pixels per
+# voxel, runs at a lower share (53.8 s for the same shape at 10 nm).
+GPU_JOB_EFFICIENCY = 0.56
 DEFAULT_SIZE = "default"
 
 TRAIN_DEFAULTS: dict[str, object] = {

@@ -2,9 +2,11 @@
 
 One raw uint8 file per (axis, output), stored plane-major for its axis ((y, z, x) for XZ,
 (x, z, y) for YZ), so a block of planes is one contiguous write. Blocks are recorded in
-``<axis>.done`` after their data is on disk; a restarted job skips them. Reading back goes by
-z slabs (for the combine pass), whatever the axis. XY maps are not stored: the final pass
-predicts them slab by slab (after a restart too; XY is the cheapest axis, with no resampling).
+``<axis>.done`` after their data is on disk; a restarted job skips them. The combine pass reads
+back a range of z from every plane, still plane-major: a run of whole rows per plane, so the
+read is a plain copy; the transposition to (z, y, x) happens on the prediction's device. XY maps
+are not stored: the final pass predicts them slab by slab (after a restart too; XY is the
+cheapest axis, with no resampling).
 """
 
 from __future__ import annotations
@@ -17,26 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from emstudio.core.ml.geometry import NORMAL, PLANE_DIMS, from_plane_major
+from emstudio.core.ml.geometry import NORMAL, PLANE_DIMS
 
 PLAN_FILE = "plan.json"
-TRANSPOSE_TILE = 32  # YZ maps are gathered into z slabs in tiles of this many voxels
-
-
-def z_slab_copy(part: np.ndarray, axis: str) -> np.ndarray:
-    """A contiguous (z, y, x) copy of a plane-major ``part``. YZ maps, (x, z, y) on disk, need a
-    full transposition: done tile by tile, so each tile's source rows stay in the CPU cache
-    (about 3x faster than one strided copy of a 2048 x 2048 plane)."""
-    view = from_plane_major(part, axis)
-    if axis != "yz":
-        return np.ascontiguousarray(view)
-    out = np.empty(view.shape, view.dtype)
-    _, ny, nx = view.shape
-    t = TRANSPOSE_TILE
-    for x0 in range(0, nx, t):
-        for y0 in range(0, ny, t):
-            out[:, y0 : y0 + t, x0 : x0 + t] = view[:, y0 : y0 + t, x0 : x0 + t]
-    return out
 
 
 class Scratch:
@@ -95,9 +80,9 @@ class Scratch:
             path = self._file(axis, output)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
             try:
-                data = np.ascontiguousarray(block[:, k]).tobytes()
+                data = np.ascontiguousarray(block[:, k])
                 os.lseek(fd, offset, os.SEEK_SET)
-                view = memoryview(data)
+                view = memoryview(data).cast("B")
                 while view:
                     view = view[os.write(fd, view) :]
                 os.fsync(fd)
@@ -108,14 +93,14 @@ class Scratch:
             log.flush()
             os.fsync(log.fileno())
 
-    def read_z(self, axis: str, output: str, z0: int, z1: int) -> np.ndarray:
-        """Planes z0..z1-1 of one axis' map, as (z, y, x) uint8."""
+    def read_planes(self, axis: str, output: str, z0: int, z1: int) -> np.ndarray:
+        """Planes z0..z1-1 of one XZ or YZ map, plane-major: a contiguous (planes, z1 - z0, v)
+        uint8 array ((y, z, x) for XZ, (x, z, y) for YZ)."""
         nu, nv = self._plane_shape(axis)
         planes = self.shape[NORMAL[axis]]
         data = np.memmap(self._file(axis, output), np.uint8, mode="r", shape=(planes, nu, nv))
         try:
-            part = data[z0:z1] if axis == "xy" else data[:, z0:z1]
-            return z_slab_copy(part, axis)
+            return np.array(data[:, z0:z1])  # a copy: writable, and the map can close
         finally:
             del data
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from emstudio.core.ml.errors import ModelFileError
 
@@ -122,6 +124,21 @@ class UNet2p5D(nn.Module):
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return list(self.encoder.parameters())
+
+
+def folded_for_inference(model: UNet2p5D) -> UNet2p5D:
+    """An evaluation copy of ``model`` with each batch norm folded into the convolution before
+    it: the same function (up to rounding) with two fewer passes over the activations per
+    block. ``model`` itself is left as it is."""
+    folded = copy.deepcopy(model).eval()
+    for block in folded.modules():
+        if not isinstance(block, ConvBlock):
+            continue
+        for conv, norm in (("conv1", "norm1"), ("conv2", "norm2")):
+            if isinstance(getattr(block, norm), nn.BatchNorm2d):
+                setattr(block, conv, fuse_conv_bn_eval(getattr(block, conv), getattr(block, norm)))
+                setattr(block, norm, nn.Identity())
+    return folded
 
 
 def parameter_count(model: nn.Module) -> int:

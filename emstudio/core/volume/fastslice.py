@@ -62,10 +62,30 @@ class RawChunkSlicer:
             return self._xy(index)
         return self._strided(axis, index)
 
-    def __getitem__(self, box: tuple[slice, ...]) -> np.ndarray:
-        """A box of the array (a tuple of three slices with step 1), like ``array[box]``."""
-        box = tuple(slice(*s.indices(n)[:2]) for s, n in zip(box, self.shape, strict=True))
-        out = np.empty([max(s.stop - s.start, 0) for s in box], dtype=self.dtype)
+    def __getitem__(self, key: tuple[slice | int, ...]) -> np.ndarray:
+        """``array[key]`` for a key of three slices and/or integers, like numpy's."""
+        if len(key) != 3:
+            raise IndexError(f"expected three indices, got {key!r}")
+        box, picks = [], []
+        for k, n in zip(key, self.shape, strict=True):
+            if isinstance(k, slice):
+                start, stop, step = k.indices(n)
+                if step < 1:
+                    raise IndexError(f"only positive steps are supported, got {k!r}")
+                box.append(slice(start, max(start, stop)))
+                picks.append(slice(None, None, step))
+            else:
+                index = int(k) + n if int(k) < 0 else int(k)
+                if not 0 <= index < n:
+                    raise IndexError(f"index {k} outside 0..{n - 1}")
+                box.append(slice(index, index + 1))
+                picks.append(0)
+        out = self._box(tuple(box))
+        return out if all(p == slice(None, None, 1) for p in picks) else out[tuple(picks)]
+
+    def _box(self, box: tuple[slice, ...]) -> np.ndarray:
+        """A box of the array given by three slices of step 1 within its shape."""
+        out = np.empty([s.stop - s.start for s in box], dtype=self.dtype)
         ranges = [
             range(s.start // c, -(-s.stop // c)) for s, c in zip(box, self.chunks, strict=True)
         ]

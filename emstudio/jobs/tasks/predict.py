@@ -58,7 +58,7 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
     z, y, x = image_rec.shape
     device = select_device(spec.device)
     project.catalog.set_job_device(spec.id, describe(device))
-    image = Volume(project.resolve(image_rec.path)).arrays[0]
+    image = Volume(project.resolve(image_rec.path)).boxes()
     predictor = VolumePredictor(
         model,
         card,
@@ -109,4 +109,5 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         "prediction_set": attrs["prediction_set"],
         "volumes": [r.name for r in records],
         "seconds": {axis: round(t, 2) for axis, t in predictor.seconds.items()},
+        "busy_seconds": {stage: round(t, 2) for stage, t in predictor.busy.items()},
     }

@@ -7,7 +7,7 @@ import torch
 
 from emstudio.core.ml import presets
 from emstudio.core.ml.errors import ModelFileError
-from emstudio.core.ml.unet import UNet2p5D, UNetConfig
+from emstudio.core.ml.unet import UNet2p5D, UNetConfig, folded_for_inference
 
 
 @pytest.mark.parametrize("norm", ["batch", "group", "instance", "none"])
@@ -52,3 +52,25 @@ def test_config_round_trips_and_refuses_nonsense() -> None:
         UNetConfig.from_json({**config.to_json(), "norm": "layer"})
     with pytest.raises(ModelFileError):
         UNetConfig.from_json({"type": "unet2.5d"})
+
+
+@pytest.mark.parametrize("norm", ["batch", "group"])
+def test_folded_model_computes_the_same_and_leaves_the_original(norm) -> None:
+    torch.manual_seed(0)
+    model = UNet2p5D(UNetConfig(in_channels=3, out_channels=2, depth=2, base_channels=4, norm=norm))
+    model.train()
+    with torch.no_grad():  # running statistics away from the defaults
+        for _ in range(3):
+            model(torch.randn(4, 3, 32, 32) * 3 + 1)
+    model.eval()
+    folded = folded_for_inference(model)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), model(x), atol=1e-5)
+    norms = [m for m in folded.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert (
+        not norms
+        if norm == "batch"
+        else not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    )
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == (norm == "batch")

@@ -39,6 +39,23 @@ def test_round_trip_and_planes_match_zarr(tmp_path, data):
     assert vol._slicer(0) is not None  # the fast path was used for the image
 
 
+def test_raw_boxes_index_like_numpy(tmp_path, data):
+    boxes = write(tmp_path / "v.zarr", data).boxes()
+    assert boxes is not None and not hasattr(boxes, "store")  # the raw chunk reader
+    keys = [
+        (slice(2, 11), slice(30, 500), slice(0, 333)),
+        (slice(None), slice(None, None, 7), slice(5, None, 3)),
+        (4, slice(None, None, 16), slice(None, None, 16)),
+        (-1, 599, slice(100, 90)),
+    ]
+    for key in keys:
+        assert np.array_equal(boxes[key], data[key]), key
+    with pytest.raises(IndexError):
+        boxes[19, 0, 0]
+    with pytest.raises(IndexError):
+        boxes[::-1, 0, 0]
+
+
 def test_labels_are_compressed_and_subsampled(tmp_path):
     labels = np.zeros((10, 600, 600), np.uint32)
     labels[2:8, 100:300, 100:300] = 7
