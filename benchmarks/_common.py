@@ -48,22 +48,28 @@ def add_cyclic_image(
 
 def run_json_child(script: str, args: Sequence[str]) -> dict:
     """Run ``python script args`` and return the JSON object on its last line of output, with
-    ``tree_peak_rss_mib`` added: the peak of the summed resident memory of the child and all
-    its descendants (worker processes), sampled every 50 ms."""
+    the peaks of the child's and all its descendants' (worker processes') summed memory added,
+    sampled every 100 ms: ``tree_peak_rss_mib``, resident memory, which counts pages the
+    processes share (libraries) once per process, and on Linux ``tree_peak_pss_mib``,
+    proportional memory, which counts them once in all: the physical memory the run took."""
     proc = subprocess.Popen(
         [sys.executable, script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    peak = [0]
+    peak = {"rss": 0, "pss": 0}
     done = threading.Event()
 
     def sample() -> None:
-        root = psutil.Process(proc.pid)
-        while not done.wait(0.05):
-            total = 0
-            for process in [root, *root.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += process.memory_info().rss
-            peak[0] = max(peak[0], total)
+        while not done.wait(0.1):
+            with contextlib.suppress(psutil.Error):  # the child may have ended meanwhile
+                root = psutil.Process(proc.pid)
+                totals = {"rss": 0, "pss": 0}
+                for process in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        info = process.memory_full_info()
+                        for key in totals:
+                            totals[key] += getattr(info, key, 0)
+                for key, total in totals.items():
+                    peak[key] = max(peak[key], total)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -73,7 +79,9 @@ def run_json_child(script: str, args: Sequence[str]) -> dict:
     if proc.returncode:
         raise SystemExit(f"{Path(script).name} {' '.join(args)} failed:\n{stderr[-3000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
-    result["tree_peak_rss_mib"] = round(peak[0] / 2**20)
+    result["tree_peak_rss_mib"] = round(peak["rss"] / 2**20)
+    if peak["pss"]:
+        result["tree_peak_pss_mib"] = round(peak["pss"] / 2**20)
     return result
 
 

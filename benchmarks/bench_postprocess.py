@@ -10,7 +10,12 @@
    segmented from maps derived from its ground truth.
 
 Usage: python benchmarks/bench_postprocess.py [--shape Z,Y,X] [--work DIR] [--skip-memory]
-       [--skip-mesh]
+       [--skip-mesh] [--cores N]
+
+Memory is reported as the peak summed over the stage's process and its workers, both resident
+(RSS: shared library pages counted once per process) and proportional (PSS: counted once in
+all, the physical memory taken). ``--cores N`` runs the stages as on an N-core machine (as many
+workers, blocks sized for them: ``EMSTUDIO_CORES``), to see its memory on a smaller one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import sys
 import tempfile
@@ -29,6 +35,7 @@ import psutil
 from _common import peak_rss_mib, run_json_child
 
 from emstudio.core.io.base import VoxelSize
+from emstudio.core.seg.workers import CORES_VARIABLE
 
 VOXEL = (30.0, 8.0, 8.0)
 FOREGROUND_FRACTION = 0.08
@@ -113,7 +120,17 @@ def stage_blockwise(work: Path) -> dict:
     scratch = work / "scratch"
     scratch.mkdir(exist_ok=True)
     params = preset("bc-watershed").params
-    result = segment_blockwise(area.boxes(), boundary.boxes(), params, VOXEL, scratch)
+    start = time.perf_counter()
+    flooding: list[float] = []  # when the first component is flooded (labelling is over)
+
+    def note_phase(_done: int, _total: int, message: str) -> None:
+        if message.startswith("flooding") and not flooding:
+            flooding.append(time.perf_counter())
+
+    result = segment_blockwise(
+        area.boxes(), boundary.boxes(), params, VOXEL, scratch, progress=note_phase
+    )
+    labelled = time.perf_counter()
     with VolumeWriter(
         work / "seg.zarr", area.shape, result.dtype, area.voxel_size, "segmentation", "seg"
     ) as writer:
@@ -121,7 +138,14 @@ def stage_blockwise(work: Path) -> dict:
             writer.write_slab(z0, slab)
         writer.finalize({})
     worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest one
-    return {"objects": result.n_objects, "largest_worker_rss_mib": round(worker)}
+    flood_start = flooding[0] if flooding else labelled
+    return {
+        "objects": result.n_objects,
+        "largest_worker_rss_mib": round(worker),
+        "label_s": round(flood_start - start, 1),
+        "flood_s": round(labelled - flood_start, 1),
+        "write_s": round(time.perf_counter() - labelled, 1),
+    }
 
 
 def stage_memory(work: Path) -> dict:
@@ -201,6 +225,7 @@ def main() -> int:
     parser.add_argument("--work", help="folder for the stores (default: a temporary folder)")
     parser.add_argument("--skip-memory", action="store_true", help="no in-memory comparison")
     parser.add_argument("--skip-mesh", action="store_true", help="no meshing stage")
+    parser.add_argument("--cores", type=int, help="run the stages as on this many cores")
     parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
@@ -209,6 +234,8 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     shape = tuple(int(v) for v in args.shape.split(","))
+    if args.cores:
+        os.environ[CORES_VARIABLE] = str(args.cores)  # the stages' processes inherit it
     if args.work:
         Path(args.work).mkdir(parents=True, exist_ok=True)
     voxels = int(np.prod(shape))
@@ -231,12 +258,15 @@ def main() -> int:
             extra = ", ".join(
                 f"{k} {v}"
                 for k, v in r.items()
-                if k not in ("wall_s", "peak_rss_mib", "tree_peak_rss_mib")
+                if k not in ("wall_s", "peak_rss_mib", "tree_peak_rss_mib", "tree_peak_pss_mib")
             )
+            pss = r.get("tree_peak_pss_mib")
             print(
                 f"{name:24s} {r['wall_s']:8.1f} s  {voxels / r['wall_s'] / 1e6:7.2f} Mvoxel/s"
                 f"  peak RSS {r['peak_rss_mib'] / 1024:6.2f} GiB, with its workers "
-                f"{r['tree_peak_rss_mib'] / 1024:6.2f} GiB  ({extra})"
+                f"{r['tree_peak_rss_mib'] / 1024:6.2f} GiB"
+                + (f" (PSS {pss / 1024:.2f} GiB)" if pss else "")
+                + f"  ({extra})"
             )
     error = sphere_volume_error()
     print(f"sphere mesh volume error: {error * 100:+.3f} % (R 400 nm, voxel 40 x 10 x 10 nm)")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import operator
+import os
 from types import SimpleNamespace
 
 import psutil
+import pytest
 
 from emstudio.core.seg import workers
 from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, worker_count
@@ -42,3 +44,36 @@ def test_worker_count_follows_cores_memory_tasks_and_size(monkeypatch):
     assert worker_count(2**20, tasks=100, requested=5, voxels=10) == 5
     monkeypatch.setattr(workers, "cpu_count", lambda: 2)
     assert worker_count(2**20, tasks=100, voxels=big) == 2
+
+
+def test_cores_can_be_set_for_a_shared_or_a_simulated_machine(monkeypatch):
+    monkeypatch.setenv(workers.CORES_VARIABLE, "16")
+    assert workers.cpu_count() == 16
+    monkeypatch.setenv(workers.CORES_VARIABLE, "none")  # not a count: the real cores
+    assert workers.cpu_count() == len(os.sched_getaffinity(0))
+
+
+KEPT: list[bytearray] = []  # a worker's allocations that outlive a task
+
+
+def resident_bytes() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def fill_heap_and_free_it() -> int:
+    """In a worker: resident bytes while 200 MB of heap blocks are alive. They are freed on
+    return, but small blocks that stay sit between them, so the heap cannot shrink by itself
+    (what a task's mix of large and small allocations does)."""
+    blocks = []
+    for _ in range(3200):
+        blocks.append(bytearray(64 * 1024))
+        KEPT.append(bytearray(4096))  # from malloc (pymalloc serves up to 512 bytes)
+    return resident_bytes()
+
+
+@pytest.mark.skipif(workers.MALLOC_TRIM is None, reason="glibc only")
+def test_workers_give_freed_memory_back_after_each_task():
+    with WorkerPool(2) as pool:
+        during = list(pool.map(fill_heap_and_free_it, [()] * 2))
+        after = list(pool.map(resident_bytes, [()] * 4))
+    assert max(after) < min(during) - 150 * 2**20  # the 200 MB went back to the system
