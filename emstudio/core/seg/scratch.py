@@ -19,7 +19,9 @@ import numpy as np
 from emstudio.core.seg.instances import Box
 
 CODEC = numcodecs.Blosc("lz4", 1, numcodecs.Blosc.SHUFFLE)
-THREADS = min(4, os.cpu_count() or 1)
+# Blosc releases the GIL: a thread per core, at least 4 (on 16 cores, writing a segmentation
+# took 15.6 s with 16 threads, 25.9 s with 4)
+THREADS = min(16, max(4, os.cpu_count() or 1))
 
 
 class ScratchArray:

@@ -26,7 +26,9 @@ import zarr.storage
 from emstudio.core.volume.fastslice import RawChunkSlicer
 
 MEMORY_BUDGET = 3 * 2**30  # bytes all workers together may hold (peak RSS target: 4 GiB)
-WORKER_BYTES = 160 * 2**20  # a worker's own resident size (Python, numpy, scipy, skimage)
+# a worker's own resident size (Python, numpy, scipy, skimage, trimesh): 120 MiB on the 2-core
+# development machine; on a 16-core H200 machine a worker held 480 MiB with a task of 268 MiB
+WORKER_BYTES = 224 * 2**20
 POOL_MIN_VOXELS = 32 * 2**20  # below this much work, starting processes costs more than it saves
 CORES_VARIABLE = "EMSTUDIO_CORES"
 

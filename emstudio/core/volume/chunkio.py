@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from numcodecs.abc import Codec
 
-WRITE_THREADS = min(4, os.cpu_count() or 1)  # file writes and Blosc release the GIL
+# file writes and Blosc release the GIL: a thread per core, at least 4 (the disk waits too)
+WRITE_THREADS = min(16, max(4, os.cpu_count() or 1))
 
 
 class ChunkWriter:

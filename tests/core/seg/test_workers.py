@@ -32,11 +32,15 @@ def test_workers_run_below_this_process_priority():
 
 
 def test_worker_count_follows_cores_memory_tasks_and_size(monkeypatch):
-    monkeypatch.setattr(workers, "cpu_count", lambda: 16)
+    monkeypatch.setattr(workers, "cpu_count", lambda: 8)
     free = SimpleNamespace(available=64 * 2**30)
     monkeypatch.setattr(workers.psutil, "virtual_memory", lambda: free)
     big = 2**31
-    assert worker_count(2**20, tasks=100, voxels=big) == 16  # one per core
+    assert worker_count(2**20, tasks=100, voxels=big) == 8  # one per core
+    monkeypatch.setattr(workers, "cpu_count", lambda: 64)  # the workers' own size caps it
+    fit = workers.MEMORY_BUDGET // (2**20 + workers.WORKER_BYTES)
+    assert 8 < fit < 64 and worker_count(2**20, tasks=100, voxels=big) == fit
+    monkeypatch.setattr(workers, "cpu_count", lambda: 16)
     assert worker_count(2**20, tasks=3, voxels=big) == 3
     per_worker = workers.MEMORY_BUDGET // 4  # with the interpreter's own share: 3 fit
     assert worker_count(per_worker, tasks=100, voxels=big) == 3
