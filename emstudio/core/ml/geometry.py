@@ -117,11 +117,6 @@ def to_plane_major(block: np.ndarray, axis: str) -> np.ndarray:
     return block.transpose(TO_PLANE_MAJOR[axis])
 
 
-def from_plane_major(block: np.ndarray, axis: str) -> np.ndarray:
-    """Inverse of :func:`to_plane_major`."""
-    return block.transpose(FROM_PLANE_MAJOR[axis])
-
-
 def box_key(axis: str, normal: tuple[int, int], u: tuple[int, int], v: tuple[int, int]):
     """The (z, y, x) index of a box given as ranges along (normal, u, v) of ``axis``."""
     n_, u_, v_ = slice(*normal), slice(*u), slice(*v)
