@@ -126,3 +126,18 @@ def test_writer_refuses_out_of_order_slabs(tmp_path):
             w.write_slab(3, data[3:])
         with pytest.raises(RuntimeError, match="planes written"):
             w.finalize({})
+
+
+def test_label_stores_take_whole_chunk_slabs_where_planes_allow(tmp_path):
+    def writer(shape, dtype, kind="segmentation"):
+        voxel = VoxelSize(40.0, 10.0, 10.0, known=True, origin="test")
+        return VolumeWriter(tmp_path / f"{kind}-{dtype}-{shape[1]}", shape, dtype, voxel, kind, "v")
+
+    with writer((40, 2048, 2048), "uint32") as w:  # 16 MiB planes: 16 deep in 256 MiB
+        assert w.chunks[0] == w.slab_planes == 16
+    with writer((40, 2048, 2048), "uint8", "labels") as w:
+        assert w.chunks[0] == w.slab_planes == 32
+    with writer((40, 4096, 4096), "uint32") as w:  # not even 8 planes fit: the usual depth
+        assert w.chunks[0] == 32 and w.slab_planes == 4
+    with writer((40, 2048, 2048), "uint8", "image") as w:  # uncompressed: unchanged
+        assert w.chunks[0] == 32 and w.slab_planes == 32
