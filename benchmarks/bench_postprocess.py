@@ -14,8 +14,8 @@ Usage: python benchmarks/bench_postprocess.py [--shape Z,Y,X] [--work DIR] [--sk
 
 Memory is reported as the peak summed over the stage's process and its workers, both resident
 (RSS: shared library pages counted once per process) and proportional (PSS: counted once in
-all, the physical memory taken). ``--cores N`` runs the stages as on an N-core machine (as many
-workers, blocks sized for them: ``EMSTUDIO_CORES``), to see its memory on a smaller one.
+all, the physical memory taken). ``--cores N`` runs the stages with the workers of an N-core
+machine (``EMSTUDIO_CORES``), to see its memory on a smaller one.
 """
 
 from __future__ import annotations

@@ -339,27 +339,22 @@ class VolumePredictor:
             probs = self.predictors["xy"].predict_tensor(*xy_input, z0, z1)
             synchronize(self.device)  # the XY time includes the GPU's work
             for k, name in enumerate(self.outputs):
-                per_axis[name]["xy"] = probs[:, k]
+                per_axis[name]["xy"] = probs[:, k].contiguous()
             self.seconds["xy"] = self.seconds.get("xy", 0.0) + time.perf_counter() - start
             self._advance("xy", z1 - z0, z1)
         with self._timed("combine"):
-            return z0, *self._combined(per_axis, maps)
-
-    def _combined(self, per_axis: dict, maps: dict) -> tuple[dict, dict]:
-        for name, by_axis in maps.items():
-            for axis, planes in by_axis.items():
-                moved = torch.from_numpy(planes).to(self.device)
-                per_axis[name][axis] = moved.permute(FROM_PLANE_MAJOR[axis])
-        combined = {
-            name: combine([t.contiguous() for t in tensors.values()], self.config.combine)
-            .cpu()
-            .numpy()
-            for name, tensors in per_axis.items()
-        }
-        kept = {
-            name: {axis: t.contiguous().cpu().numpy() for axis, t in tensors.items()}
-            if self.config.keep_axes
-            else {}
-            for name, tensors in per_axis.items()
-        }
-        return combined, kept
+            for name, by_axis in maps.items():  # (z, y, x) on the device, contiguous once
+                for axis, planes in by_axis.items():
+                    moved = torch.from_numpy(planes).to(self.device)
+                    per_axis[name][axis] = moved.permute(FROM_PLANE_MAJOR[axis]).contiguous()
+            combined = {
+                name: combine(list(tensors.values()), self.config.combine).cpu().numpy()
+                for name, tensors in per_axis.items()
+            }
+            kept = {
+                name: {axis: t.cpu().numpy() for axis, t in tensors.items()}
+                if self.config.keep_axes
+                else {}
+                for name, tensors in per_axis.items()
+            }
+        return z0, combined, kept

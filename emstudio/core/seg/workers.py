@@ -62,8 +62,9 @@ def cpu_count() -> int:
     """The cores to use: ``EMSTUDIO_CORES`` if set (to leave cores to others on a shared
     workstation, or to see how a bigger one would run), else those this process may run on
     (its affinity), else all of them."""
-    if os.environ.get(CORES_VARIABLE, "").isdigit() and int(os.environ[CORES_VARIABLE]) > 0:
-        return int(os.environ[CORES_VARIABLE])
+    cores = os.environ.get(CORES_VARIABLE, "")
+    if cores.isdigit() and int(cores) > 0:
+        return int(cores)
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
