@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import trimesh
-from scipy import ndimage
+from scipy import ndimage, sparse
 from skimage.measure import marching_cubes
 
 from emstudio.core.errors import EmstudioError
@@ -70,24 +70,37 @@ def _field(mask: np.ndarray, options: MeshOptions, voxel_size) -> np.ndarray:
     return field
 
 
-def _surface(field: np.ndarray, origin, voxel_size) -> trimesh.Trimesh:
-    """Marching cubes at 0.5 of a field whose [0, 0, 0] is voxel ``origin``; xyz nm."""
+def _surface(field: np.ndarray, origin, voxel_size) -> tuple[np.ndarray, np.ndarray]:
+    """Marching cubes at 0.5 of a field whose [0, 0, 0] is voxel ``origin``: vertices (x, y, z
+    in nm) and faces. Every vertex is used, and on a 0/1 field none is repeated (no crossing
+    falls on a grid point)."""
     if min(field.shape) < 2 or not field.min() < 0.5 < field.max():
-        return trimesh.Trimesh()
+        return np.empty((0, 3)), np.empty((0, 3), np.int64)
     verts, faces, _, _ = marching_cubes(field, 0.5, spacing=tuple(voxel_size))
     verts += np.asarray(origin, np.float64) * np.asarray(voxel_size)
-    return trimesh.Trimesh(verts[:, ::-1], faces[:, ::-1], process=False)
+    return verts[:, ::-1], faces  # in x, y, z order (a mirror of z, y, x) faces point outwards
 
 
-def finish(mesh: trimesh.Trimesh, options: MeshOptions) -> trimesh.Trimesh:
-    """Merge vertices, smooth, decimate, and orient every face outwards (smoothing and
-    decimation keep the consistent winding marching cubes produces)."""
+def finish(
+    vertices: np.ndarray, faces: np.ndarray, options: MeshOptions, merge: bool = True
+) -> trimesh.Trimesh:
+    """The mesh: vertices merged (``merge``: skip only when none can repeat), smoothed,
+    decimated, and every face oriented outwards (smoothing and decimation keep the consistent
+    winding marching cubes produces)."""
+    mesh = trimesh.Trimesh(vertices, faces, process=False)
     if mesh.is_empty:
         return mesh
-    mesh.merge_vertices(digits_vertex=MERGE_DIGITS)
-    mesh.remove_unreferenced_vertices()
+    if merge:
+        mesh.merge_vertices(digits_vertex=MERGE_DIGITS)
+        mesh.remove_unreferenced_vertices()
     if options.smooth:
-        trimesh.smoothing.filter_taubin(mesh, lamb=0.5, nu=0.53, iterations=options.smooth)
+        trimesh.smoothing.filter_taubin(
+            mesh,
+            lamb=0.5,
+            nu=0.53,
+            iterations=options.smooth,
+            laplacian_operator=neighbour_mean(mesh.faces, len(mesh.vertices)),
+        )
     if options.decimate < 1.0 and len(mesh.faces) > 8:
         target = max(4, round(len(mesh.faces) * options.decimate))
         mesh = mesh.simplify_quadric_decimation(face_count=target)
@@ -96,11 +109,50 @@ def finish(mesh: trimesh.Trimesh, options: MeshOptions) -> trimesh.Trimesh:
     return mesh
 
 
+def neighbour_mean(faces: np.ndarray, count: int) -> sparse.csr_matrix:
+    """The operator taking each vertex to the mean of its edge neighbours, built from the faces
+    alone (~10x faster than trimesh's ``laplacian_calculation(equal_weight=True)``, which it
+    equals on closed meshes; on open ones trimesh follows face edges one way only)."""
+    ring = faces.ravel()
+    following = np.roll(faces, -1, axis=1).ravel()
+    rows, cols = np.concatenate([ring, following]), np.concatenate([following, ring])
+    adjacency = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(count, count))
+    adjacency.data[:] = 1.0  # an edge seen from both of its faces is still one neighbour
+    degree = np.diff(adjacency.indptr)
+    adjacency.data /= np.repeat(degree, degree)
+    return adjacency
+
+
+def _face_normals(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
+    """Each face's first corner (relative to the mesh's first vertex, for precision far from
+    the origin) and its unnormalised normal (twice its area)."""
+    vertices = mesh.vertices.view(np.ndarray)
+    corners = vertices[mesh.faces.view(np.ndarray)] - vertices[0]
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    return a, np.cross(b - a, c - a)
+
+
 def signed_volume(mesh: trimesh.Trimesh) -> float:
     """The enclosed volume (nm3), positive when the faces point outwards (divergence theorem;
     trimesh's ``volume`` computes the whole inertia tensor, ~10x slower)."""
-    a, b, c = (mesh.vertices[mesh.faces[:, k]] for k in range(3))
-    return float(np.einsum("ij,ij->", a, np.cross(b, c)) / 6.0)
+    if mesh.is_empty:
+        return 0.0
+    a, normals = _face_normals(mesh)
+    return float(np.einsum("ij,ij->", a, normals) / 6.0)
+
+
+def is_closed(faces: np.ndarray) -> bool:
+    """Every edge shared by exactly two faces: trimesh's ``is_watertight``, without its
+    caches and hashing (~5x faster)."""
+    if len(faces) == 0:
+        return False
+    faces = np.asarray(faces).view(np.ndarray)
+    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1).astype(np.int64)
+    keys = np.sort(edges[:, 0] * (int(faces.max()) + 1) + edges[:, 1])
+    if len(keys) % 2:
+        return False
+    # sorted: each edge's two copies sit side by side, and differ from the next pair
+    return bool((keys[0::2] == keys[1::2]).all() and (keys[2::2] != keys[1:-1:2]).all())
 
 
 def mesh_mask(
@@ -113,7 +165,7 @@ def mesh_mask(
     pad = max(1, *options.halo(voxel_size))
     field = _field(np.pad(mask, pad), options, voxel_size)
     start = tuple(o - pad for o in origin)
-    return finish(_surface(field, start, voxel_size), options)
+    return finish(*_surface(field, start, voxel_size), options, merge=bool(options.presmooth))
 
 
 def mesh_in_blocks(
@@ -137,20 +189,24 @@ def mesh_in_blocks(
         region = tuple(slice(c.start - h, c.stop + 1 + h) for c, h in zip(core, halo, strict=True))
         field = _field(read_mask(region), options, voxel_size)
         inner = tuple(slice(h, field.shape[a] - h) for a, h in enumerate(halo))
-        piece = _surface(field[inner], [c.start for c in core], voxel_size)
-        if not piece.is_empty:
-            pieces.append(piece)
+        vertices, faces = _surface(field[inner], [c.start for c in core], voxel_size)
+        if len(faces):
+            pieces.append(trimesh.Trimesh(vertices, faces, process=False))
     if not pieces:
         return trimesh.Trimesh()
-    return finish(trimesh.util.concatenate(pieces), options)
+    whole = trimesh.util.concatenate(pieces)
+    return finish(whole.vertices, whole.faces, options)
 
 
 def describe(mesh: trimesh.Trimesh) -> dict:
     """Volume (nm3), area (nm2), sizes and closure of a mesh, for the mesh index."""
-    closed = bool(mesh.is_watertight) if not mesh.is_empty else False
+    if mesh.is_empty:
+        return {"volume_nm3": None, "area_nm2": 0.0, "vertices": 0, "faces": 0, "watertight": False}
+    closed = is_closed(mesh.faces)
+    a, normals = _face_normals(mesh)
     return {
-        "volume_nm3": abs(signed_volume(mesh)) if closed else None,
-        "area_nm2": float(mesh.area) if not mesh.is_empty else 0.0,
+        "volume_nm3": abs(float(np.einsum("ij,ij->", a, normals)) / 6.0) if closed else None,
+        "area_nm2": float(np.sqrt(np.einsum("ij,ij->i", normals, normals)).sum() / 2.0),
         "vertices": len(mesh.vertices),
         "faces": len(mesh.faces),
         "watertight": closed,

@@ -1,0 +1,70 @@
+"""The fast mesh facts against trimesh's own: the Taubin neighbour operator, closure, area and
+volume, on closed, open and non-manifold meshes far from the origin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from emstudio.core.mesh.surface import describe, is_closed, neighbour_mean, signed_volume
+
+FAR = np.array([25_000.0, 40_000.0, 3_000.0])  # nm: an object deep inside a large volume
+
+
+def sphere() -> trimesh.Trimesh:
+    mesh = trimesh.creation.icosphere(subdivisions=3, radius=300.0)
+    mesh.apply_translation(FAR)
+    return mesh
+
+
+def open_mesh() -> trimesh.Trimesh:
+    mesh = sphere()
+    return trimesh.Trimesh(mesh.vertices, mesh.faces[1:], process=False)
+
+
+def fin_mesh() -> trimesh.Trimesh:
+    """A closed sphere with one extra face on an existing edge: that edge has three faces."""
+    mesh = sphere()
+    a, b = mesh.faces[0][:2]
+    vertices = np.vstack([mesh.vertices, mesh.vertices[a] + 50.0])
+    faces = np.vstack([mesh.faces, [a, b, len(mesh.vertices)]])
+    return trimesh.Trimesh(vertices, faces, process=False)
+
+
+def test_neighbour_mean_is_trimesh_equal_weight_laplacian_on_closed_meshes():
+    mesh = sphere()
+    ours = neighbour_mean(mesh.faces, len(mesh.vertices)).toarray()
+    theirs = trimesh.smoothing.laplacian_calculation(mesh, equal_weight=True).toarray()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("make", [open_mesh, fin_mesh])
+def test_neighbour_mean_averages_every_edge_neighbour_once(make):
+    """trimesh's operator follows face edges one way, so on an open edge one end forgets the
+    other; ours takes each vertex to the plain mean of all its neighbours."""
+    mesh = make()
+    ours = neighbour_mean(mesh.faces, len(mesh.vertices)).toarray()
+    expected = np.zeros_like(ours)
+    for vertex, neighbours in enumerate(mesh.vertex_neighbors):
+        expected[vertex, neighbours] = 1.0 / len(neighbours)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("make", [sphere, open_mesh, fin_mesh])
+def test_closure_area_and_volume_match_trimesh(make):
+    mesh = make()
+    facts = describe(mesh)
+    assert facts["watertight"] == mesh.is_watertight == is_closed(mesh.faces)
+    assert facts["area_nm2"] == pytest.approx(mesh.area, rel=1e-9)
+    if mesh.is_watertight:
+        assert facts["volume_nm3"] == pytest.approx(abs(mesh.volume), rel=1e-9)
+        assert signed_volume(mesh) == pytest.approx(mesh.volume, rel=1e-9)
+    else:
+        assert facts["volume_nm3"] is None
+
+
+def test_closure_of_a_single_face_and_of_nothing():
+    assert not is_closed(np.array([[0, 1, 2]]))
+    assert not is_closed(np.empty((0, 3), np.int64))
+    assert describe(trimesh.Trimesh())["watertight"] is False
