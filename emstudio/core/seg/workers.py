@@ -16,7 +16,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 import psutil
@@ -34,18 +34,28 @@ CORES_VARIABLE = "EMSTUDIO_CORES"
 
 
 def worker_count(
-    bytes_per_worker: int, tasks: int, requested: int | None = None, voxels: int | None = None
+    bytes_per_worker: int,
+    tasks: int,
+    requested: int | None = None,
+    voxels: int | None = None,
+    started: int = 0,
 ) -> int:
-    """How many processes to use: ``requested``, else one per core as far as the memory budget
-    (and the free memory) and the number of tasks allow, and 1 (no pool) for less than
-    ``POOL_MIN_VOXELS`` of work. This process reads and writes meanwhile, yet gets no core of
-    its own: on two cores, segmentation with two workers took 0.76 of the time with none."""
+    """How many processes to use (or tasks to run at once): ``requested``, else one per core as
+    far as the memory budget (and the free memory) and the number of tasks allow, and 1 (no
+    pool) for less than ``POOL_MIN_VOXELS`` of work. ``started``: processes of the pool that an
+    earlier pass started; idle or not, each holds ``WORKER_BYTES``, so they come off the budget
+    first. This process reads and writes meanwhile, yet gets no core of its own: on two cores,
+    segmentation with two workers took 0.76 of the time with none."""
     if requested is not None:
         return max(1, min(int(requested), tasks))
     if voxels is not None and voxels < POOL_MIN_VOXELS:
         return 1
     budget = min(MEMORY_BUDGET, psutil.virtual_memory().available // 2)
-    by_memory = budget // (max(int(bytes_per_worker), 0) + WORKER_BYTES)
+    task_bytes = max(int(bytes_per_worker), 1)
+    if started:
+        by_memory = (budget - started * WORKER_BYTES) // task_bytes
+    else:
+        by_memory = budget // (task_bytes + WORKER_BYTES)
     return int(max(1, min(cpu_count(), by_memory, tasks)))
 
 
@@ -126,11 +136,15 @@ class WorkerPool:
             )
         pending: deque[Future] = deque()
         for task in tasks:
+            yield from _make_room(pending, limit)
             pending.append(self._executor.submit(run_and_release, work, *task))
-            if len(pending) > limit:
-                yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+    @property
+    def started(self) -> int:
+        """Processes this pool may have running (all of them, once it has started)."""
+        return self.workers if self._executor is not None else 0
 
     def close(self) -> None:
         if self._executor is not None:
@@ -142,6 +156,19 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _make_room(pending: deque[Future], limit: int) -> Iterator[Any]:
+    """Yield the finished results at the front of ``pending`` until fewer than ``limit`` tasks
+    run and at most ``limit`` wait to be yielded: a worker that finishes early takes the next
+    task at once, yet no more than ``limit`` tasks ever hold memory in the workers."""
+    while True:
+        while pending and pending[0].done():
+            yield pending.popleft().result()
+        running = [future for future in pending if not future.done()]
+        if len(running) < limit and len(pending) <= limit:
+            return
+        wait(running if len(running) >= limit else running[:1], return_when=FIRST_COMPLETED)
 
 
 IN_PROCESS = WorkerPool(1)  # runs every task here

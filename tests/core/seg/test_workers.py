@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import os
+import time
 from types import SimpleNamespace
 
 import psutil
@@ -19,6 +20,24 @@ def test_results_come_in_task_order_from_processes_and_in_process():
     with WorkerPool(2) as pool:
         assert list(pool.map(operator.mul, tasks)) == [i * i for i in range(7)]
         assert list(pool.map(operator.add, tasks, limit=1)) == [2 * i for i in range(7)]
+
+
+def timed_nap(seconds: float) -> tuple[float, float]:
+    start = time.monotonic()  # one clock for all processes
+    time.sleep(seconds)
+    return start, time.monotonic()
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    return max(sum(s <= start < e for s, e in spans) for start, _ in spans)
+
+
+def test_no_more_than_limit_tasks_run_at_once_in_a_larger_pool():
+    with WorkerPool(3) as pool:
+        assert most_at_once(list(pool.map(timed_nap, [(0.3,)] * 3))) == 3  # all its processes
+        spans = list(pool.map(timed_nap, [(0.3,)] * 6, limit=2))
+    assert most_at_once(spans) == 2
+    assert spans == sorted(spans)  # still in task order
 
 
 def niceness() -> int:
@@ -48,6 +67,20 @@ def test_worker_count_follows_cores_memory_tasks_and_size(monkeypatch):
     assert worker_count(2**20, tasks=100, requested=5, voxels=10) == 5
     monkeypatch.setattr(workers, "cpu_count", lambda: 2)
     assert worker_count(2**20, tasks=100, voxels=big) == 2
+
+
+def test_a_later_pass_counts_the_pools_idle_processes(monkeypatch):
+    """Processes started by an earlier pass hold their own size even while idle."""
+    monkeypatch.setattr(workers, "cpu_count", lambda: 16)
+    free = SimpleNamespace(available=64 * 2**30)
+    monkeypatch.setattr(workers.psutil, "virtual_memory", lambda: free)
+    big, task = 2**31, 256 * 2**20
+    fresh = worker_count(task, tasks=100, voxels=big)
+    assert fresh == workers.MEMORY_BUDGET // (task + workers.WORKER_BYTES)
+    later = worker_count(task, tasks=100, voxels=big, started=fresh + 2)
+    assert later * task + (fresh + 2) * workers.WORKER_BYTES <= workers.MEMORY_BUDGET
+    assert 1 <= later < fresh
+    assert worker_count(task, tasks=100, voxels=big, started=100) == 1  # always one task
 
 
 def test_cores_can_be_set_for_a_shared_or_a_simulated_machine(monkeypatch):
