@@ -46,48 +46,71 @@ def add_cyclic_image(
     return add_volume(project, write, record)
 
 
-def run_json_child(script: str, args: Sequence[str]) -> dict:
-    """Run ``python script args`` and return the JSON object on its last line of output, with
-    the peaks of the child's and all its descendants' (worker processes') summed memory added,
-    sampled every 100 ms: ``tree_peak_rss_mib``, resident memory, which counts pages the
-    processes share (libraries) once per process, and on Linux ``tree_peak_pss_mib``,
-    proportional memory, which counts them once in all: the physical memory the run took."""
-    proc = subprocess.Popen(
-        [sys.executable, script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    peak = {"rss": 0, "pss": 0}
-    done = threading.Event()
+class TreeMemory:
+    """Samples a process and all its descendants (worker processes) every 100 ms, in a thread,
+    while in the ``with`` block: ``rss``, the peak of their summed resident memory, which counts
+    pages they share (libraries) once per process; ``pss`` (Linux), the peak of their summed
+    proportional memory, which counts them once in all: the physical memory taken; ``worker``,
+    the most one descendant held. Sampling, not ``ru_maxrss``: a child's ``ru_maxrss`` starts at
+    its parent's peak when it was started (Linux keeps it across fork and exec)."""
 
-    def sample() -> None:
-        while not done.wait(0.1):
-            with contextlib.suppress(psutil.Error):  # the child may have ended meanwhile
-                root = psutil.Process(proc.pid)
-                totals = {"rss": 0, "pss": 0}
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.rss = self.pss = self.worker = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.1):
+            with contextlib.suppress(psutil.Error):  # the process may have ended meanwhile
+                root = psutil.Process(self.pid)
+                rss = pss = 0
                 for process in [root, *root.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
                         info = process.memory_full_info()
-                        for key in totals:
-                            totals[key] += getattr(info, key, 0)
-                for key, total in totals.items():
-                    peak[key] = max(peak[key], total)
+                        rss, pss = rss + info.rss, pss + getattr(info, "pss", 0)
+                        if process.pid != self.pid:
+                            self.worker = max(self.worker, info.rss)
+                self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, stderr = proc.communicate()
-    done.set()
-    sampler.join()
+
+def run_json_child(script: str, args: Sequence[str]) -> dict:
+    """Run ``python script args`` and return the JSON object on its last line of output, with
+    the ``TreeMemory`` peaks of the child and its workers added: ``tree_peak_rss_mib``,
+    ``tree_peak_pss_mib`` (Linux) and ``largest_worker_peak_rss_mib`` (when it had workers)."""
+    proc = subprocess.Popen(
+        [sys.executable, script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    with TreeMemory(proc.pid) as memory:
+        stdout, stderr = proc.communicate()
     if proc.returncode:
         raise SystemExit(f"{Path(script).name} {' '.join(args)} failed:\n{stderr[-3000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
-    result["tree_peak_rss_mib"] = round(peak["rss"] / 2**20)
-    if peak["pss"]:
-        result["tree_peak_pss_mib"] = round(peak["pss"] / 2**20)
+    result["tree_peak_rss_mib"] = round(memory.rss / 2**20)
+    if memory.pss:
+        result["tree_peak_pss_mib"] = round(memory.pss / 2**20)
+    if memory.worker:
+        result["largest_worker_peak_rss_mib"] = round(memory.worker / 2**20)
     return result
 
 
 def peak_rss_mib() -> float:
-    """This process' peak resident memory so far (MiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process' own peak resident memory so far (MiB): VmHWM on Linux, which starts afresh
+    in a new program (``ru_maxrss`` would include the parent's peak), else ``ru_maxrss``."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    per_mib = 2**20 if sys.platform == "darwin" else 2**10  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / per_mib
 
 
 def median_p95(times: Sequence[float] | np.ndarray) -> tuple[float, float]:

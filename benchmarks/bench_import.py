@@ -5,8 +5,8 @@
    dropped from the page cache first, as for a stack just copied to the workstation) and again
    from the page cache.
 3. Import: `emstudio import` in a child process, the file's pages dropped from the cache first;
-   wall time, throughput against the raw read from the disk, and the child's peak RSS (ru_maxrss
-   of the waited child), so memory is measured on the real entry point.
+   wall time, throughput against the raw read from the disk, and the child's peak RSS (sampled
+   every 100 ms with its descendants), so memory is measured on the real entry point.
 4. Slice reads on a 512 x 2048 x 2048 uint8 volume in the project store: median and p95 ms for
    random XY, XZ and YZ planes through ``Volume.plane`` (the viewers' path), and through plain
    zarr-python for comparison.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
-from _common import median_p95
+from _common import TreeMemory, median_p95
 
 from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
@@ -80,23 +80,21 @@ def write_speeds(folder: Path, mib: int = 1024) -> tuple[float, float]:
 
 
 def run_import(project: Path, tiff: Path, name: str) -> tuple[float, float, float]:
-    """(wall seconds, peak RSS MiB, CPU seconds) of `emstudio import` in a child process."""
+    """(wall seconds, peak RSS MiB, CPU seconds) of `emstudio import` in a child process (its
+    peak sampled by ``TreeMemory``)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    cpu_before = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
-    subprocess.run(
-        emstudio_command(
-            "import", str(project), str(tiff), "--name", name, "--voxel-size", "50,10,10"
-        ),
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    command = emstudio_command(
+        "import", str(project), str(tiff), "--name", name, "--voxel-size", "50,10,10"
     )
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with TreeMemory(child.pid) as memory:
+        if child.wait():
+            raise SystemExit(f"{' '.join(command)} failed with exit code {child.returncode}")
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if usage.ru_maxrss <= before:
-        print("  (note: peak RSS of this child not above an earlier child's; figure is a bound)")
-    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime - cpu_before
+    return wall, memory.rss / 2**20, usage.ru_utime + usage.ru_stime - cpu_before
 
 
 def slice_times(volume: Volume, samples: int, use_zarr: bool) -> dict[str, tuple[float, float]]:

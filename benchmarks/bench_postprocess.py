@@ -4,7 +4,7 @@
    --shape, default 128 x 1024 x 1024, voxel 30 x 8 x 8 nm) as project-style OME-Zarr stores.
 2. Instance segmentation, blockwise (``segment_blockwise`` -> a uint32 store) and, when the
    volume fits in memory, in memory (``segment_instances``); each in its own child process:
-   wall time and peak RSS (the child's ru_maxrss), and whether both results are identical.
+   wall time and peak RSS (the child's own VmHWM), and whether both results are identical.
 3. Meshing of every object (blockwise reads, Taubin 10, PLY files), in a child process.
 4. Mesh volume of an exported sphere against the analytic volume; AP-75 of the demo phantom
    segmented from maps derived from its ground truth.
@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -137,11 +136,9 @@ def stage_blockwise(work: Path) -> dict:
         for z0, slab in result.iter_slabs(writer.slab_planes):
             writer.write_slab(z0, slab)
         writer.finalize({})
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest one
     flood_start = flooding[0] if flooding else labelled
     return {
         "objects": result.n_objects,
-        "largest_worker_rss_mib": round(worker),
         "label_s": round(flood_start - start, 1),
         "flood_s": round(labelled - flood_start, 1),
         "write_s": round(time.perf_counter() - labelled, 1),
