@@ -159,16 +159,18 @@ class WorkerPool:
 
 
 def _make_room(pending: deque[Future], limit: int) -> Iterator[Any]:
-    """Yield the finished results at the front of ``pending`` until fewer than ``limit`` tasks
-    run and at most ``limit`` wait to be yielded: a worker that finishes early takes the next
-    task at once, yet no more than ``limit`` tasks ever hold memory in the workers."""
+    """Wait until another task may start: fewer than ``limit`` tasks running, at most ``limit``
+    waiting to be yielded. Results at the front are yielded only while there is no room, so a
+    worker that finishes takes its next task before the caller works on a result, and no more
+    than ``limit`` tasks ever hold memory in the workers."""
     while True:
-        while pending and pending[0].done():
-            yield pending.popleft().result()
         running = [future for future in pending if not future.done()]
         if len(running) < limit and len(pending) <= limit:
             return
-        wait(running if len(running) >= limit else running[:1], return_when=FIRST_COMPLETED)
+        if pending[0].done():
+            yield pending.popleft().result()
+        else:
+            wait(running if len(running) >= limit else running[:1], return_when=FIRST_COMPLETED)
 
 
 IN_PROCESS = WorkerPool(1)  # runs every task here
