@@ -97,7 +97,9 @@ def measure_objects(
             sendable(a) for a in (inputs.labels, inputs.image, inputs.other) if a is not None
         )
         tasks = (_group_task(inputs, boxes, members, margin, remote) for members in groups)
-        limit = group_workers(lo_m, hi_m, groups, BYTES_PER_MEASURE_VOXEL, workers, pool.started)
+        limit = group_workers(
+            lo_m, hi_m, groups, BYTES_PER_MEASURE_VOXEL, workers, pool.held_bytes()
+        )
         for measured in pool.map(measure_crop, tasks, limit):
             rows.update((row["id"], row) for row in measured)
             step(len(rows), len(boxes), f"measured {len(rows)}/{len(boxes)} objects")

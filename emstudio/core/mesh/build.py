@@ -96,7 +96,9 @@ def iter_meshes(
     normal = np.flatnonzero(sizes <= crop_voxels)
     grouped = group_boxes(boxes.lo[normal], boxes.hi[normal], block, crop_voxels)
     groups = [normal[g] for g in grouped]
-    limit = group_workers(boxes.lo, boxes.hi, groups, BYTES_PER_MESH_VOXEL, workers, pool.started)
+    limit = group_workers(
+        boxes.lo, boxes.hi, groups, BYTES_PER_MESH_VOXEL, workers, pool.held_bytes()
+    )
     remote = pool.workers > 1 and sendable(labels)
     tasks = (_crop_task(labels, boxes, g, voxel_size, options, remote) for g in groups)
     done = 0

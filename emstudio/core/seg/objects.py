@@ -70,13 +70,13 @@ def group_workers(
     groups: Sequence[np.ndarray],
     bytes_per_voxel: int,
     requested: int | None,
-    started: int = 0,
+    held: int = 0,
 ) -> int:
     """Tasks to run at once on ``groups`` (from ``group_boxes``) of the boxes ``lo``/``hi``,
-    one group's crop per task, in a pool with ``started`` processes running."""
+    one group's crop per task, in a pool whose processes hold ``held`` bytes."""
     regions = [int(np.prod(hi[g].max(0) - lo[g].min(0))) for g in groups]
     need = max(regions, default=0) * bytes_per_voxel
-    return worker_count(need, len(groups), requested, sum(regions), started)
+    return worker_count(need, len(groups), requested, sum(regions), held)
 
 
 def box_task(labels, box: Box) -> tuple[np.ndarray, ...]:

@@ -38,24 +38,21 @@ def worker_count(
     tasks: int,
     requested: int | None = None,
     voxels: int | None = None,
-    started: int = 0,
+    held: int = 0,
 ) -> int:
     """How many processes to use (or tasks to run at once): ``requested``, else one per core as
     far as the memory budget (and the free memory) and the number of tasks allow, and 1 (no
-    pool) for less than ``POOL_MIN_VOXELS`` of work. ``started``: processes of the pool that an
-    earlier pass started; idle or not, each holds ``WORKER_BYTES``, so they come off the budget
-    first. This process reads and writes meanwhile, yet gets no core of its own: on two cores,
-    segmentation with two workers took 0.76 of the time with none."""
+    pool) for less than ``POOL_MIN_VOXELS`` of work. ``held``: bytes that the processes an
+    earlier pass started hold, idle or not (``WorkerPool.held_bytes``); they come off the
+    budget first. This process reads and writes meanwhile, yet gets no core of its own: on two
+    cores, segmentation with two workers took 0.76 of the time with none."""
     if requested is not None:
         return max(1, min(int(requested), tasks))
     if voxels is not None and voxels < POOL_MIN_VOXELS:
         return 1
     budget = min(MEMORY_BUDGET, psutil.virtual_memory().available // 2)
     task_bytes = max(int(bytes_per_worker), 1)
-    if started:
-        by_memory = (budget - started * WORKER_BYTES) // task_bytes
-    else:
-        by_memory = budget // (task_bytes + WORKER_BYTES)
+    by_memory = (budget - held) // task_bytes if held else budget // (task_bytes + WORKER_BYTES)
     return int(max(1, min(cpu_count(), by_memory, tasks)))
 
 
@@ -141,10 +138,17 @@ class WorkerPool:
         while pending:
             yield pending.popleft().result()
 
-    @property
-    def started(self) -> int:
-        """Processes this pool may have running (all of them, once it has started)."""
-        return self.workers if self._executor is not None else 0
+    def held_bytes(self) -> int:
+        """What this pool's processes hold now, at least ``WORKER_BYTES`` each once started:
+        between passes, their own size (each hands its freed heap back after a task), which on
+        some machines exceeds the estimate (0 before the first pass)."""
+        if self._executor is None:
+            return 0
+        measured = 0
+        for child in psutil.Process().children():  # the pool's processes (and its helpers)
+            with contextlib.suppress(psutil.Error):
+                measured += child.memory_info().rss
+        return max(self.workers * WORKER_BYTES, measured)
 
     def close(self) -> None:
         if self._executor is not None:

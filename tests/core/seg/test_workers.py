@@ -22,22 +22,23 @@ def test_results_come_in_task_order_from_processes_and_in_process():
         assert list(pool.map(operator.add, tasks, limit=1)) == [2 * i for i in range(7)]
 
 
-def timed_nap(seconds: float) -> tuple[float, float]:
+def timed_nap(index: int, seconds: float) -> tuple[int, float, float]:
     start = time.monotonic()  # one clock for all processes
     time.sleep(seconds)
-    return start, time.monotonic()
+    return index, start, time.monotonic()
 
 
-def most_at_once(spans: list[tuple[float, float]]) -> int:
-    return max(sum(s <= start < e for s, e in spans) for start, _ in spans)
+def most_at_once(spans: list[tuple[int, float, float]]) -> int:
+    return max(sum(s <= start < e for _, s, e in spans) for _, start, _ in spans)
 
 
 def test_no_more_than_limit_tasks_run_at_once_in_a_larger_pool():
     with WorkerPool(3) as pool:
-        assert most_at_once(list(pool.map(timed_nap, [(0.3,)] * 3))) == 3  # all its processes
-        spans = list(pool.map(timed_nap, [(0.3,)] * 6, limit=2))
+        list(pool.map(timed_nap, [(i, 0.0) for i in range(3)]))  # starts its three processes
+        assert len(psutil.Process().children()) >= 3
+        spans = list(pool.map(timed_nap, [(i, 0.3) for i in range(6)], limit=2))
     assert most_at_once(spans) == 2
-    assert spans == sorted(spans)  # still in task order
+    assert [index for index, _, _ in spans] == list(range(6))  # still in task order
 
 
 def niceness() -> int:
@@ -77,10 +78,22 @@ def test_a_later_pass_counts_the_pools_idle_processes(monkeypatch):
     big, task = 2**31, 256 * 2**20
     fresh = worker_count(task, tasks=100, voxels=big)
     assert fresh == workers.MEMORY_BUDGET // (task + workers.WORKER_BYTES)
-    later = worker_count(task, tasks=100, voxels=big, started=fresh + 2)
-    assert later * task + (fresh + 2) * workers.WORKER_BYTES <= workers.MEMORY_BUDGET
+    held = (fresh + 2) * workers.WORKER_BYTES
+    later = worker_count(task, tasks=100, voxels=big, held=held)
+    assert later * task + held <= workers.MEMORY_BUDGET
     assert 1 <= later < fresh
-    assert worker_count(task, tasks=100, voxels=big, started=100) == 1  # always one task
+    assert worker_count(task, tasks=100, voxels=big, held=workers.MEMORY_BUDGET) == 1  # one
+
+
+def test_a_pool_holds_at_least_its_estimate_and_what_its_processes_measure(monkeypatch):
+    with WorkerPool(2) as pool:
+        assert pool.held_bytes() == 0  # nothing started yet
+        list(pool.map(operator.mul, [(1, 2)] * 4))
+        assert pool.held_bytes() >= 2 * workers.WORKER_BYTES
+        monkeypatch.setattr(workers, "WORKER_BYTES", 1)  # processes larger than estimated
+        measured = sum(c.memory_info().rss for c in psutil.Process().children())
+        assert pool.held_bytes() == pytest.approx(measured, rel=0.2)
+        assert measured > 2 * 30 * 2**20  # two Python processes with numpy and zarr
 
 
 def test_cores_can_be_set_for_a_shared_or_a_simulated_machine(monkeypatch):
