@@ -18,7 +18,7 @@ from emstudio.core.project.atomic import atomic_write_text
 from emstudio.jobs.cancel import CancelWatch
 from emstudio.jobs.events import EVENTS_FILE, EventLog, Listener
 from emstudio.jobs.spec import JobSpec
-from emstudio.jobs.tasks import TASKS
+from emstudio.jobs.tasks import TASKS, task
 
 LOG_FILE = "log"
 
@@ -71,7 +71,7 @@ def run_job(
 
 def _execute(project: Project, spec: JobSpec, events: EventLog, job_dir) -> JobResult:
     try:
-        outputs = TASKS[spec.kind](project, spec, events)
+        outputs = task(spec.kind)(project, spec, events)
     except (KeyboardInterrupt, CancelledError):
         _finish(project, spec, events, "cancelled", "Cancelled by the user.")
         raise

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 from emstudio.cli.commands._common import ArgumentValueError, parse_triple, run_with_progress
-from emstudio.core.measure.table import DEFAULT_MAX_DISTANCE_NM
-from emstudio.core.mesh.export import FORMATS
-from emstudio.core.metrics.evaluate import KINDS, describe, evaluate, open_input
+from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
+from emstudio.core.mesh.formats import FORMATS
+from emstudio.core.metrics import KINDS
 from emstudio.core.project import Project
-from emstudio.core.seg.params import DEFAULT_PRESET, FLOODS, PRESETS
-from emstudio.core.seg.run import MODES
+from emstudio.core.seg.params import DEFAULT_PRESET, FLOODS, MODES, PRESETS
 from emstudio.jobs.spec import JobSpec
 
 
@@ -216,6 +215,9 @@ def run_measure(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    # imported here: the metrics load scipy and zarr, which other commands do without
+    from emstudio.core.metrics.evaluate import describe, evaluate, open_input
+
     project = Project.open(args.project, mode="read") if args.project else None
     try:
         with open_input(args.pred, project) as pred, open_input(args.truth, project) as truth:

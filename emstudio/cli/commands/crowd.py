@@ -8,11 +8,8 @@ import argparse
 from pathlib import Path
 
 from emstudio.cli.commands._common import run_with_progress
-from emstudio.core.crowd.consensus import METHODS
+from emstudio.core.crowd.consensus import METHODS, SIDES
 from emstudio.core.crowd.mapping import AXES, DEFAULT_FILE_KEY, DEFAULT_FILE_PATTERN, SubjectMapping
-from emstudio.core.crowd.outline import SIDES
-from emstudio.core.crowd.scores import slice_rows, volunteer_rows, write_scores_csv
-from emstudio.core.crowd.sidecar import label_set_tracings
 from emstudio.core.project import Project
 from emstudio.jobs.spec import JobSpec
 
@@ -246,6 +243,10 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    # imported here: the scores load scipy, which other commands do without
+    from emstudio.core.crowd.scores import slice_rows, volunteer_rows, write_scores_csv
+    from emstudio.core.crowd.sidecar import label_set_tracings
+
     with Project.open(args.project, mode="read") as project:
         record, data = label_set_tracings(project, args.labels)
     crowd = record.attrs["crowd"]

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from emstudio.cli.commands._common import parse_triple, run_with_progress
 from emstudio.cli.progress import ProgressBar
-from emstudio.core.io.export import export_volume
 from emstudio.core.project import Project
-from emstudio.core.volume.store import Volume
 from emstudio.jobs.spec import JobSpec
 
 
@@ -61,6 +59,10 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    # imported here: the writers load zarr, tifffile and h5py, which other commands do without
+    from emstudio.core.io.export import export_volume
+    from emstudio.core.volume.store import Volume
+
     with Project.open(args.project, mode="read") as project:
         record = project.catalog.volume(args.name)
         volume = Volume(project.resolve(record.path))

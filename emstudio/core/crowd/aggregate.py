@@ -9,9 +9,9 @@ from functools import partial
 
 import numpy as np
 
-from emstudio.core.crowd.consensus import METHODS, consensus
+from emstudio.core.crowd.consensus import METHODS, SIDES, consensus
 from emstudio.core.crowd.mapping import PLANE_AXES, plane_shape
-from emstudio.core.crowd.outline import SIDES, outline_band
+from emstudio.core.crowd.outline import outline_band
 from emstudio.core.crowd.raster import Box, bounding_box, rasterize
 from emstudio.core.crowd.reliability import dice_to, mean_pairwise_dice
 from emstudio.core.crowd.tracings import SliceKey, TracingSet

@@ -9,6 +9,7 @@ import numpy as np
 from emstudio.core.crowd.staple import staple
 
 METHODS = ("mean", "majority", "staple")
+SIDES = ("centre", "inside")  # a traced outline is its band's middle, or its outer edge
 STAPLE_MIN_RATERS = 3  # two raters who disagree cannot be told apart: EM has no unique answer
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-SIDES = ("centre", "inside")
+from emstudio.core.crowd.consensus import SIDES
 
 
 def outline_band(

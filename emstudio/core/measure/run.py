@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from emstudio.core.errors import DestinationError
+from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.measure.stored import store_measurements
 from emstudio.core.measure.table import (
-    DEFAULT_MAX_DISTANCE_NM,
     Inputs,
     measure_objects,
     summary_path,

@@ -20,6 +20,7 @@ import numpy as np
 
 from emstudio.core.measure import shape
 from emstudio.core.measure.distance import NearestOther, margin_voxels
+from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.mesh.build import read_padded
 from emstudio.core.mesh.surface import mesh_in_blocks, mesh_mask
 from emstudio.core.progress import Progress, no_progress, scaled
@@ -35,7 +36,6 @@ from emstudio.core.seg.workers import WorkerPool, sendable
 
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 16 * 2**20
-DEFAULT_MAX_DISTANCE_NM = 2000.0
 BYTES_PER_MEASURE_VOXEL = 24  # three crops in transit and held, masks, a float field, distances
 
 

@@ -15,29 +15,11 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from emstudio.core.errors import EmstudioError
 from emstudio.core.mesh.build import MeshedObject
+from emstudio.core.mesh.formats import check_format
 from emstudio.core.progress import Progress, no_progress
 
-FORMATS = ("stl", "obj", "ply", "glb")
-COMBINED_FORMATS = ("glb", "ply")
 INDEX_FILE = "index.json"
-
-
-class MeshFormatError(EmstudioError):
-    """An unknown mesh format, or one that cannot hold a combined scene."""
-
-
-def check_format(fmt: str, combined: bool) -> str:
-    fmt = fmt.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise MeshFormatError(f"unknown mesh format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    if combined and fmt not in COMBINED_FORMATS:
-        raise MeshFormatError(
-            f"a combined scene keeps object ids only in {' or '.join(COMBINED_FORMATS)}; "
-            f"use --format glb or ply with --combined, or drop --combined for {fmt} files."
-        )
-    return fmt
 
 
 def object_name(object_id: int) -> str:

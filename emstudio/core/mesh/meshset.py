@@ -11,7 +11,8 @@ from pathlib import Path
 
 from emstudio.core.errors import DestinationError, InputFileError, NameConflictError
 from emstudio.core.mesh.build import DEFAULT_BLOCK, mesh_objects
-from emstudio.core.mesh.export import check_format, write_meshes
+from emstudio.core.mesh.export import write_meshes
+from emstudio.core.mesh.formats import check_format
 from emstudio.core.mesh.surface import MeshOptions
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project import atomic, provenance

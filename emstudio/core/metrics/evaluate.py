@@ -17,13 +17,12 @@ import numpy as np
 
 from emstudio.core.errors import InputFileError
 from emstudio.core.io.open_source import open_source
-from emstudio.core.metrics import instance, semantic
+from emstudio.core.metrics import KINDS, instance, semantic
 from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
 
 SLAB_VOXELS = 16 * 2**20
 HAUSDORFF_MAX_VOXELS = 256 * 2**20  # whole masks in memory (~3 bytes per voxel at peak)
-KINDS = ("semantic", "instance")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 from emstudio.core.errors import EmstudioError
 
 FLOODS = ("boundary", "distance")
+MODES = ("auto", "watershed", "components")  # instances by flooding, or components only
 
 
 class SegmentParamsError(EmstudioError):

@@ -30,11 +30,10 @@ from emstudio.core.seg.blockwise import (
     segment_blockwise,
 )
 from emstudio.core.seg.from_truth import BOUNDARY_CLASS
-from emstudio.core.seg.params import InstanceParams, SegmentParamsError
+from emstudio.core.seg.params import MODES, InstanceParams, SegmentParamsError
 from emstudio.core.volume.store import Volume, VolumeWriter
 
 DEFAULT_CLASS = "mitochondria"
-MODES = ("auto", "watershed", "components")
 BYTES_PER_BLOCK_VOXEL = 24  # two uint8 maps, masks, int32 labels, uint64 ids
 
 

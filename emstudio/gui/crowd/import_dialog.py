@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emstudio.core.crowd.consensus import METHODS
+from emstudio.core.crowd.consensus import METHODS, SIDES
 from emstudio.core.crowd.mapping import AXES, SliceRef, SubjectMapping
-from emstudio.core.crowd.outline import SIDES
 from emstudio.core.crowd.preview import Preview, preview_mapping
 from emstudio.core.errors import EmstudioError
 from emstudio.core.project import VolumeRecord

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QWidget
 
-from emstudio.core.measure.table import DEFAULT_MAX_DISTANCE_NM
+from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.project import Project
 from emstudio.gui.dialogs.common import JobDialog
 from emstudio.gui.dialogs.fields import PathField, chosen, label_volumes, names_combo

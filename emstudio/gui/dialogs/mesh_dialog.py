@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QSpinBox, QWidget
 
-from emstudio.core.mesh.export import COMBINED_FORMATS, FORMATS
+from emstudio.core.mesh.formats import COMBINED_FORMATS, FORMATS
 from emstudio.core.project import Project
 from emstudio.gui.dialogs.common import JobDialog
 from emstudio.gui.dialogs.fields import (

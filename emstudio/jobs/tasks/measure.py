@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.measure.run import measure_segmentation
-from emstudio.core.measure.table import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.project import Project
 from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec

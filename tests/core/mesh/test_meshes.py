@@ -12,7 +12,8 @@ from volume_helpers import add_array
 from emstudio.core.errors import DestinationError
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.mesh.build import mesh_objects, read_padded
-from emstudio.core.mesh.export import MeshFormatError, load_meshes, read_index, write_meshes
+from emstudio.core.mesh.export import load_meshes, read_index, write_meshes
+from emstudio.core.mesh.formats import MeshFormatError
 from emstudio.core.mesh.meshset import create_mesh_set
 from emstudio.core.mesh.surface import (
     MeshOptions,
