@@ -309,9 +309,8 @@ class VolumePredictor:
             Prefetcher(self._combine, gathered, depth=1) as ready,
         ):
             for slab in ready:
-                start = time.perf_counter()
-                yield slab  # the caller writes it
-                self.busy["write outputs"] += time.perf_counter() - start
+                with self._timed("write outputs"):
+                    yield slab  # the caller writes it
 
     def _gather(self, scratch: Scratch, block: tuple[int, int]):
         """A slab's inputs from disk: (image box, its first plane) for its XY planes (None
