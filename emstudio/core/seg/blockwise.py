@@ -81,14 +81,15 @@ class LabelResult:
 
     def iter_slabs(self, planes: int) -> Iterator[tuple[int, np.ndarray]]:
         """(z0, final labels) in z order, ``planes`` at a time (looked up plane by plane in
-        threads: ``np.take`` releases the GIL)."""
+        threads: ``np.take`` releases the GIL; "clip" changes nothing, as the table covers
+        every provisional id, but spares the bounds check and a buffered copy of the output)."""
         depth = self.labels.shape[0]
         lut = self.lut.astype(self.dtype)
         with ThreadPoolExecutor(cpu_count(), thread_name_prefix="relabel") as threads:
             for z0 in range(0, depth, planes):
                 raw = np.asarray(self.labels[z0 : min(z0 + planes, depth)])
                 out = np.empty(raw.shape, lut.dtype)
-                list(threads.map(np.take, repeat(lut), raw, repeat(None), out))
+                list(threads.map(np.take, repeat(lut), raw, repeat(None), out, repeat("clip")))
                 yield z0, out
 
     def read_all(self) -> np.ndarray:
@@ -149,6 +150,14 @@ def _relative(box: Box, origin: np.ndarray) -> Box:
     return tuple(slice(s.start - o, s.stop - o) for s, o in zip(box, origin, strict=True))
 
 
+def _meet(a: Box, b: Box) -> Box | None:
+    """Where two boxes overlap, or None."""
+    box = tuple(
+        slice(max(p.start, q.start), min(p.stop, q.stop)) for p, q in zip(a, b, strict=True)
+    )
+    return box if all(s.stop > s.start for s in box) else None
+
+
 class _Segmenter:
     def __init__(self, area, boundary, params, voxel_size, scratch, block, crop_voxels, halo):
         self.area, self.boundary = area, boundary
@@ -171,23 +180,31 @@ class _Segmenter:
         return *maps, region, boxes, firsts, self.params, self.voxel_size
 
     def write_group(self, comps: Components, members: list[int], found: list[Flooded]) -> None:
-        """Give the group's objects provisional ids, in member order, into the scratch array."""
-        lo, hi = comps.lo[members].min(0), comps.hi[members].max(0)
-        region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-        out = self.out[region]
+        """Give the group's objects provisional ids, in member order, into the scratch array
+        (only the chunks their boxes meet are read and written, each once)."""
+        placed: list[tuple[Box, np.ndarray, int]] = []
         for index, flooded in zip(members, found, strict=True):
-            objects = flooded.objects
             if not len(flooded.ids):
                 continue
-            target = out[_relative(comps.box(index), lo)]
-            # a component's own voxels are still 0 (others write their voxels or holes only)
-            writable = (objects > 0) & (target == 0)
-            target[writable] = objects[writable] + (self.next_id - 1)
-            rel = np.stack(np.unravel_index(flooded.firsts, objects.shape), 1) + comps.lo[index]
-            raster = np.ravel_multi_index(tuple(rel.T), self.shape)
+            placed.append((comps.box(index), flooded.objects, self.next_id - 1))
+            rel = np.stack(np.unravel_index(flooded.firsts, flooded.objects.shape), 1)
+            raster = np.ravel_multi_index(tuple((rel + comps.lo[index]).T), self.shape)
             self.table.add(flooded.ids.astype(np.int64) + self.next_id - 1, flooded.counts, raster)
             self.next_id += int(flooded.ids.max())
-        self.out[region] = out
+
+        def place(chunk: Box, data: np.ndarray) -> None:
+            # in member order; a component's own voxels are still 0 (others write their
+            # voxels or holes only)
+            for box, objects, offset in placed:
+                meet = _meet(box, chunk)
+                if meet is None:
+                    continue
+                source = objects[_relative(meet, [s.start for s in box])]
+                target = data[_relative(meet, [s.start for s in chunk])]
+                writable = (source > 0) & (target == 0)
+                target[writable] = source[writable].astype(data.dtype) + data.dtype.type(offset)
+
+        self.out.update([box for box, _, _ in placed], place)
 
     # -- components larger than the budget: halo blocks over their box ---------------------------
     def flood_giant(self, comps: Components, index: int) -> None:

@@ -77,8 +77,9 @@ class ScratchArray:
         path = self._path(key)
         if not path.exists():
             return None
-        raw = CODEC.decode(path.read_bytes())
-        return np.frombuffer(raw, self.dtype).reshape(self._chunk_shape(key)).copy()
+        data = np.empty(self._chunk_shape(key), self.dtype)
+        CODEC.decode(path.read_bytes(), out=data)  # straight into writable memory, no copy
+        return data
 
     def __getitem__(self, key: object) -> np.ndarray:
         box, points = self._box(key)
@@ -93,6 +94,34 @@ class ScratchArray:
         _each(read, self._keys(box))
         return out.squeeze(points) if points else out
 
+    def update(self, boxes: list[Box], apply: Callable[[Box, np.ndarray], None]) -> None:
+        """Change the chunks that meet any of ``boxes`` in place: ``apply(chunk_box, data)``
+        gets each such chunk (its box in array coordinates, zeros where nothing is stored) and
+        modifies ``data``. Each chunk is read and written once, whatever the boxes' overlaps,
+        and chunks are done in threads (``apply`` must only touch the chunk it is given)."""
+        keys = sorted({key for box in boxes for key in self._keys(box)})
+
+        def change(key: tuple[int, ...]) -> None:
+            data = self._load(key)
+            data = np.zeros(self._chunk_shape(key), self.dtype) if data is None else data
+            apply(self._chunk_box(key), data)
+            self._store(key, data)
+
+        _each(change, keys)
+
+    def _chunk_box(self, key: tuple[int, ...]) -> Box:
+        return tuple(
+            slice(k * c, k * c + n)
+            for k, c, n in zip(key, self.chunks, self._chunk_shape(key), strict=True)
+        )
+
+    def _store(self, key: tuple[int, ...], data: np.ndarray) -> None:
+        path = self._path(key)
+        if not data.any():
+            path.unlink(missing_ok=True)
+            return
+        path.write_bytes(CODEC.encode(data))
+
     def __setitem__(self, key: object, value: np.ndarray) -> None:
         box, _ = self._box(key)
         value = np.broadcast_to(np.asarray(value, self.dtype), [s.stop - s.start for s in box])
@@ -106,11 +135,7 @@ class ScratchArray:
                 data = self._load(chunk)
                 data = np.zeros(shape, self.dtype) if data is None else data
                 data[inner] = value[outer]
-            path = self._path(chunk)
-            if not data.any():
-                path.unlink(missing_ok=True)
-                return
-            path.write_bytes(CODEC.encode(data))
+            self._store(chunk, data)
 
         _each(write, self._keys(box))
 

@@ -7,6 +7,7 @@ import pytest
 
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.metrics.instance import Contingency, adapted_rand, average_precision
+from emstudio.core.seg import blockwise
 from emstudio.core.seg.blockwise import components_blockwise, segment_blockwise
 from emstudio.core.seg.from_truth import border_voxels, maps_from_instances
 from emstudio.core.seg.instances import connected_objects, segment_instances
@@ -73,7 +74,13 @@ def test_ground_truth_maps_give_the_truth_back(phantom_maps):
 
 
 @pytest.mark.parametrize("flood", ["boundary", "distance"])
-def test_blockwise_equals_in_memory_across_seams(tmp_path, ball_maps, flood):
+@pytest.mark.parametrize("scratch_chunks", [blockwise.SCRATCH_CHUNKS, (3, 10, 14)])
+def test_blockwise_equals_in_memory_across_seams(
+    tmp_path, ball_maps, flood, scratch_chunks, monkeypatch
+):
+    """Also with provisional-id chunks much smaller than the components' boxes, so each
+    component's objects are written across many chunks, some shared with other components."""
+    monkeypatch.setattr(blockwise, "SCRATCH_CHUNKS", scratch_chunks)
     _, area, boundary = ball_maps
     params = InstanceParams(min_size=20, flood=flood, fill_holes=True)
     expected = segment_instances(area, boundary, params, VOXEL)
