@@ -71,8 +71,10 @@ class MeasureModel(QAbstractTableModel):
 
     def set_rows(self, rows: Sequence[Mapping[str, object]]) -> None:
         self.beginResetModel()
-        self.rows = [{k: as_value(v) for k, v in row.items()} for row in rows]
-        self.columns = list(self.rows[0]) if self.rows else []
+        # structures measured with different options have different columns (intensity, the
+        # distance to another segmentation): show them all, missing values empty
+        self.columns = list(dict.fromkeys(key for row in rows for key in row))
+        self.rows = [{c: as_value(row.get(c, "")) for c in self.columns} for row in rows]
         self.endResetModel()
 
     def numeric_columns(self) -> list[str]:

@@ -72,6 +72,8 @@ def test_segment_evaluate_mesh_measure(demo, cli, tmp_path):
     assert all(o["watertight"] for o in index["objects"].values())
     res = cli("mesh", demo, "--segmentation", "mito", "--out", out)
     assert res.code == 2 and "not an empty folder" in res.err
+    res = cli("info", demo)  # the mesh set is listed, with what made it
+    assert f"mito-meshes              {index['count']} objects of 'mito', glb" in res.out
 
     csv = tmp_path / "m.csv"
     res = cli(
@@ -129,3 +131,14 @@ def test_clear_errors(demo, cli, tmp_path):
     assert res.code == 2 and ".csv" in res.err
     res = cli("evaluate", "--pred", tmp_path / "missing.tif", "--truth", tmp_path / "x.tif")
     assert res.code == 2 and "does not exist" in res.err
+
+
+def test_errors_name_the_option_and_the_volume_kind(demo, cli, tmp_path):
+    res = cli("segment", demo, "--prediction", "truth", "--out", "truth-mito-instances")
+    assert res.code == 2 and "already exists" in res.err and "choose another --out" in res.err
+    res = cli("mesh", demo, "--segmentation", "em", "--out", tmp_path / "m")
+    assert res.code == 2 and "em: is an image volume" in res.err
+    seg, csv = "truth-mito-instances", tmp_path / "m.csv"
+    res = cli("measure", demo, "--segmentation", seg, "--image", "truth-classes", "--out", csv)
+    assert res.code == 2 and "truth-classes: is a labels volume, not an image" in res.err
+    assert not csv.exists()

@@ -67,3 +67,19 @@ def test_selection_linked_both_ways(table):
     assert emitted == [2]
     table.select_object(None)
     assert table.selected_object() is None
+
+
+def test_structures_measured_with_different_options_share_one_table(table):
+    with_distance = {"structure": "mito", "id": "1", "volume_um3": "1", "distance_to_er_nm": "40"}
+    plain = {"structure": "nuclei", "id": "1", "volume_um3": "5"}
+    for rows in ([with_distance, plain], [plain, with_distance]):
+        table.set_rows(rows)
+        assert table.model.columns[-1] == "distance_to_er_nm"
+        shown = [
+            [table.model.index(r, c).data() for c in range(table.model.columnCount())]
+            for r in range(table.model.rowCount())
+        ]
+        assert ["mito", "1", "1", "40"] in shown and ["nuclei", "1", "5", ""] in shown
+        assert "distance_to_er_nm" in table.model.numeric_columns()
+        counts, _ = table.show_histogram("distance_to_er_nm")
+        assert counts.sum() == 1

@@ -19,7 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_listing(
         commands,
         "info",
-        "list a project's volumes, label sets, models, jobs",
+        "list a project's volumes, label sets, mesh sets, models, jobs",
         project_summary,
         show_info,
     )
@@ -39,6 +39,7 @@ def project_summary(project: Project) -> dict:
         "schema_version": project.catalog.schema_version,
         "volumes": [v.to_json() for v in volumes if v.kind != "labels"],
         "label_sets": [v.to_json() for v in volumes if v.kind == "labels"],
+        "mesh_sets": [m.to_json() for m in project.catalog.mesh_set_records()],
         "models": [m.to_json() for m in project.catalog.models()],
         "jobs": [j.to_json() for j in project.catalog.jobs()],
     }
@@ -57,6 +58,11 @@ def show_info(summary: dict) -> None:
                 f"  {v['levels']} levels"
             )
             print(f"  {'':<24} from {v['source']}; {_made_by(v['provenance'])}")
+    print("\nMesh sets:" + ("" if summary["mesh_sets"] else " none"))
+    for m in summary["mesh_sets"]:
+        of = m["attrs"].get("segmentation", "?")
+        print(f"  {m['name']:<24} {m['count']} objects of {of!r}, {m['format']}")
+        print(f"  {'':<24} {_made_by(m['provenance'])}")
     print("\nModels:" + ("" if summary["models"] else " none"))
     for m in summary["models"]:
         print(f"  {m['name']}")

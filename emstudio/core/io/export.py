@@ -23,6 +23,7 @@ from emstudio.core.volume.store import Volume, VolumeWriter
 
 FORMATS = {".tif": "tiff", ".tiff": "tiff", ".zarr": "zarr", ".h5": "hdf5", ".hdf5": "hdf5"}
 IMAGEJ_LIMIT = 2**32 - 2**25  # ImageJ TIFFs must stay below 4 GiB; larger ones become OME BigTIFF
+IMAGEJ_DTYPES = ("uint8", "uint16", "float32")  # the others (uint32 segmentations): OME TIFF
 
 
 def export_format(out: Path) -> str:
@@ -68,12 +69,14 @@ def _planes(volume: Volume, progress: Progress) -> Iterator[np.ndarray]:
 
 
 def _write_tiff(volume: Volume, path: Path, progress: Progress) -> None:
-    """ImageJ hyperstack TIFF below 4 GiB (Fiji reads its calibration), OME BigTIFF above."""
+    """ImageJ hyperstack TIFF below 4 GiB (Fiji reads its calibration), OME BigTIFF above;
+    OME TIFF for the types ImageJ TIFFs cannot hold (uint32 segmentations)."""
     vz, vy, vx = volume.voxel_size.zyx
     known = volume.voxel_size.known  # an unknown size is not written: re-import says unknown
     small = int(np.prod(volume.shape)) * volume.dtype.itemsize < IMAGEJ_LIMIT
+    imagej = small and volume.dtype.name in IMAGEJ_DTYPES
     options: dict = {"shape": volume.shape, "dtype": volume.dtype}
-    if small:
+    if imagej:
         options["metadata"] = {"axes": "ZYX", **({"spacing": vz, "unit": "nm"} if known else {})}
         if known:
             options["resolution"] = (1.0 / vx, 1.0 / vy)
@@ -81,7 +84,7 @@ def _write_tiff(volume: Volume, path: Path, progress: Progress) -> None:
         physical = {f"PhysicalSize{a}": v for a, v in zip("ZYX", (vz, vy, vx), strict=True)}
         units = {f"PhysicalSize{a}Unit": "nm" for a in "ZYX"}
         options["metadata"] = {"axes": "ZYX", **(physical | units if known else {})}
-    with tifffile.TiffWriter(path, bigtiff=not small, imagej=small, ome=not small) as tif:
+    with tifffile.TiffWriter(path, bigtiff=not small, imagej=imagej, ome=not imagej) as tif:
         tif.write(_planes(volume, progress), **options)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.errors import DestinationError
-from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
+from emstudio.core.errors import DestinationError, InputFileError
+from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM, MeasureParamsError
 from emstudio.core.measure.stored import store_measurements
 from emstudio.core.measure.table import (
     Inputs,
@@ -18,6 +18,8 @@ from emstudio.core.mesh.meshset import label_volume
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project.project import Project
 from emstudio.core.volume.store import Volume
+
+INTENSITY_KINDS = ("image", "prediction")  # what mean/std intensity may be measured in
 
 
 def object_class(record) -> str:
@@ -58,6 +60,11 @@ def measure_segmentation(
     ``image`` defaults to the image the segmentation belongs to, when there is one.
     """
     path = check_csv_destination(out) if out is not None else None
+    if other is not None and not max_distance_nm >= 0:
+        raise MeasureParamsError(
+            f"The search radius for the distance to {other!r} must be 0 nm or more, "
+            f"got {max_distance_nm}."
+        )
     record, labels = label_volume(project, segmentation)
     inputs = Inputs(labels.arrays[0], labels.voxel_size.zyx, object_class(record))
     image_name = image
@@ -66,6 +73,12 @@ def measure_segmentation(
         image_name = found[0].name if found else None
     if image_name is not None:
         image_record = project.catalog.volume(image_name)
+        if image_record.kind not in INTENSITY_KINDS:
+            raise InputFileError(
+                image_name,
+                f"is a {image_record.kind} volume, not an image: give an image (or a "
+                "prediction) for the intensities.",
+            )
         inputs.image = _same_grid(project, image_record, labels).arrays[0]
     if other is not None:
         other_record, _ = label_volume(project, other)

@@ -40,6 +40,13 @@ def check_destination(project: Project, out: str | Path | None) -> Path | None:
         raise DestinationError(f"{path}: exists and is not an empty folder; choose a new folder.")
     if not path.parent.is_dir():
         raise DestinationError(f"{path.parent}: folder does not exist.")
+    probe = path.with_name(f"{atomic.TMP_PREFIX}{path.name}")  # the name copy_out writes first
+    try:
+        if not probe.exists():  # a leftover of a crash: copy_out replaces it
+            probe.mkdir()
+            probe.rmdir()
+    except OSError as exc:  # before meshing, which may take long
+        raise DestinationError(f"{path}: cannot write the meshes there ({exc}).") from None
     return path
 
 
@@ -47,7 +54,9 @@ def label_volume(project: Project, name: str) -> tuple[VolumeRecord, Volume]:
     record = project.catalog.volume(name)
     if record.kind not in LABEL_KINDS:
         raise InputFileError(
-            name, f"is a {record.kind} volume; meshes and measurements need a segmentation."
+            name,
+            f"is {'an' if record.kind[0] in 'aeiou' else 'a'} {record.kind} volume; "
+            "meshes and measurements need a segmentation.",
         )
     return record, Volume(project.resolve(record.path))
 
@@ -112,6 +121,8 @@ def create_mesh_set(
         atomic.fsync_tree(staging)
         os.replace(staging, final)
         atomic.fsync_dir(meshes_dir)
+        if destination is not None:  # before the catalog row: a failed copy registers nothing
+            copy_out(final, destination)
         record.path = final.relative_to(project.path).as_posix()
         record.count = index["count"]
         record.created_at = utc_now()
@@ -121,8 +132,6 @@ def create_mesh_set(
         raise
     finally:
         atomic.remove_tree(staging)
-    if destination is not None:
-        copy_out(final, destination)
     return record
 
 

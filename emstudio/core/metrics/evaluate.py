@@ -2,8 +2,10 @@
 
 An input is a volume name in the given project, ``PROJECT.emproj:NAME``, or a file/folder any
 importer reads (TIFF, Zarr, HDF5, MRC, slice folder). Probability volumes (``prediction``)
-count as foreground above 0.5. A probability volume of one class (e.g. ``mitochondria``)
-against a project label set with named classes is scored against that class alone.
+count as foreground above 0.5. In a semantic evaluation a project segmentation (instance ids)
+counts as the foreground of its class: its objects are not classes. A probability map or a
+segmentation of one class (e.g. ``mitochondria``) against a project label set with named
+classes is scored against that class alone.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class LabelInput:
     read: Callable[[int, int], np.ndarray]
     classes: dict[int, str] = field(default_factory=dict)  # names of label values, if known
     only: int | None = None  # read as a 0/1 mask of this one value
+    instances: bool = False  # a segmentation: object ids of one class
+    foreground: bool = False  # read as a 0/1 mask of every nonzero value
 
     def slabs(self) -> Iterator[tuple[int, np.ndarray]]:
         step = max(1, SLAB_VOXELS // max(self.shape[1] * self.shape[2], 1))
@@ -45,6 +49,8 @@ class LabelInput:
                 yield z0, block > 127
             elif self.only is not None:
                 yield z0, block == self.only
+            elif self.foreground:
+                yield z0, block > 0
             else:
                 yield z0, block
 
@@ -76,27 +82,41 @@ def _from_project(project: Project, name: str) -> LabelInput:
     record = project.catalog.volume(name)
     volume = Volume(project.resolve(record.path))
     probability = record.kind == "prediction"
-    if probability:
-        classes = {1: record.attrs["class"]} if "class" in record.attrs else {}
+    instances = record.kind == "segmentation"
+    named = record.attrs.get("classes")  # label sets: {value: name}; segmentations: [name]
+    if probability or instances:
+        if record.attrs.get("class"):
+            classes = {1: str(record.attrs["class"])}
+        elif isinstance(named, list) and len(named) == 1:
+            classes = {1: str(named[0])}
+        else:
+            classes = {}
     else:
-        named = record.attrs.get("classes")  # label sets: {value: name}
         classes = {int(v): n for v, n in named.items() if int(v)} if isinstance(named, dict) else {}
-    return LabelInput(name, volume.shape, volume.voxel_size.zyx, probability, volume.read, classes)
+    shape, voxel = volume.shape, volume.voxel_size.zyx
+    return LabelInput(name, shape, voxel, probability, volume.read, classes, instances=instances)
+
+
+def _one_class(side: LabelInput) -> bool:
+    return side.probability or side.instances
 
 
 def _align_classes(pred: LabelInput, truth: LabelInput) -> None:
-    """Score a one-class probability map against the truth's class of the same name only."""
-    if not (pred.probability and pred.classes and truth.classes and not truth.probability):
+    """Score a one-class map (probabilities, or a segmentation's objects) against the class of
+    the same name of the other side's label set only."""
+    for one, many in ((pred, truth), (truth, pred)):
+        if not (_one_class(one) and one.classes and many.classes and not _one_class(many)):
+            continue
+        wanted = one.classes[1]
+        values = [v for v, n in many.classes.items() if n == wanted]
+        if not values:
+            raise InputFileError(
+                many.name,
+                f"has no class {wanted!r} to compare {one.name!r} with "
+                f"(its classes: {', '.join(many.classes.values())}).",
+            )
+        many.only, many.classes = values[0], {1: wanted}
         return
-    wanted = pred.classes[1]
-    values = [v for v, n in truth.classes.items() if n == wanted]
-    if not values:
-        raise InputFileError(
-            truth.name,
-            f"has no class {wanted!r} to compare {pred.name!r} with "
-            f"(its classes: {', '.join(truth.classes.values())}).",
-        )
-    truth.only, truth.classes = values[0], {1: wanted}
 
 
 def _check_pair(pred: LabelInput, truth: LabelInput) -> None:
@@ -110,6 +130,8 @@ def evaluate(pred: LabelInput, truth: LabelInput, kind: str = "instance") -> dic
     """All metrics of ``kind`` ("semantic" or "instance") as a JSON-ready dictionary."""
     _check_pair(pred, truth)
     if kind == "semantic":
+        for side in (pred, truth):
+            side.foreground = side.instances  # object ids are not classes
         _align_classes(pred, truth)
         return evaluate_semantic(pred, truth)
     if kind == "instance":

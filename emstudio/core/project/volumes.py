@@ -21,9 +21,10 @@ from emstudio.core.volume.ingest import ingest
 SPACE_MARGIN = 1.15  # stores need a little more than the raw voxels (pyramid: ~+15 % at most)
 
 
-def check_new_name(project: Project, name: str) -> str:
+def check_new_name(project: Project, name: str, option: str = "--name") -> str:
+    """``name`` stripped; refused when empty or taken, naming the ``option`` that gives it."""
     has = project.catalog.has_volume_name
-    return checked_name(name, "volume", "--name", has, "choose another --name")
+    return checked_name(name, "volume", option, has, f"choose another {option}")
 
 
 def check_outside_project(project: Project, paths: Sequence[str | Path]) -> None:

@@ -41,8 +41,10 @@ def prediction_set(project: Project, name: str) -> dict[str, VolumeRecord]:
     """class -> volume of the prediction set ``name``."""
     found = {}
     for record in project.catalog.volumes("prediction"):
-        in_set = record.attrs.get("prediction_set") == name
-        if in_set or record.name.startswith(f"{name}-"):
+        stated = record.attrs.get("prediction_set")
+        # the name prefix only for volumes that do not say their set: "truth-v2-mitochondria"
+        # (set "truth-v2") must not be taken for a class of the set "truth"
+        if stated == name or (stated is None and record.name.startswith(f"{name}-")):
             found[record.attrs.get("class") or record.name.removeprefix(f"{name}-")] = record
     if not found:
         known = sorted(
@@ -102,7 +104,7 @@ def segment_prediction(
     """Segment the prediction set into the new segmentation volume ``out``."""
     if mode not in MODES:
         raise SegmentParamsError(f"mode must be one of {MODES}, not {mode!r}.")
-    out = check_new_name(project, out)
+    out = check_new_name(project, out, "--out")
     classes = prediction_set(project, prediction)
     area_class = pick_area_class(classes, prediction, class_name)
     area_record = classes[area_class]

@@ -135,3 +135,15 @@ def test_mesh_set_in_project_and_export_folder(tmp_path):
             create_mesh_set(project, "seg", out=project.path / "meshes" / "x")
         assert [r.name for r in project.catalog.mesh_set_records()] == [mesh_set.name]
         assert not [p for p in (project.path / "meshes").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_a_folder_that_cannot_be_written_registers_no_mesh_set(tmp_path):
+    with Project.create(tmp_path / "p.emproj") as project:
+        add_array(project, "seg", "segmentation", two_objects(), VoxelSize(*VOXEL, known=True))
+        out = tmp_path / ("m" * 252)  # a valid name, but its staging copy's name is too long
+        with pytest.raises(DestinationError, match="cannot write the meshes"):
+            create_mesh_set(project, "seg", out=out)
+        assert project.catalog.mesh_set_records() == []
+        meshes = project.path / "meshes"
+        assert not meshes.exists() or not any(meshes.iterdir())
+        assert not out.exists()

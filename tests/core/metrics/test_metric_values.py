@@ -147,3 +147,24 @@ def test_class_probability_is_scored_against_that_class_of_a_label_set(tmp_path)
             pytest.raises(InputFileError, match="no class 'boundary'"),
         ):
             evaluate(p, t, "semantic")
+
+
+def test_semantic_scores_of_a_segmentation_count_its_objects_as_its_class(tmp_path):
+    classes = np.zeros((4, 16, 16), np.uint8)
+    classes[:, 0:2] = 1  # membrane
+    classes[1:3, 8:12, 8:12] = classes[1:3, 2:6, 4:8] = 3  # two mitochondria
+    objects = np.zeros(classes.shape, np.uint32)
+    objects[1:3, 8:12, 8:12], objects[1:3, 2:6, 4:6] = 7, 9  # the second one half found
+    names = {"0": "background", "1": "membrane", "3": "mitochondria"}
+    with Project.create(tmp_path / "p.emproj") as project:
+        add_array(project, "truth", "labels", classes, attrs={"classes": names})
+        attrs = {"classes": ["mitochondria"], "class": "mitochondria"}
+        add_array(project, "mito", "segmentation", objects, attrs=attrs)
+        for pred, truth in (("mito", "truth"), ("truth", "mito")):
+            with open_input(pred, project) as p, open_input(truth, project) as t:
+                report = evaluate(p, t, "semantic")
+            assert list(report["classes"]) == ["1"]
+            assert report["classes"]["1"]["name"] == "mitochondria"
+            assert report["classes"]["1"]["dice"] == pytest.approx(2 * 48 / (48 + 64))
+        with open_input("mito", project) as p, open_input("mito", project) as t:
+            assert evaluate(p, t, "instance")["n_pred"] == 2  # instances keep their ids

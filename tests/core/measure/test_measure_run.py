@@ -1,0 +1,43 @@
+"""Measuring a project's segmentation: the inputs are checked before anything is kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from volume_helpers import add_array
+
+from emstudio.core.errors import EmstudioError
+from emstudio.core.measure.run import measure_segmentation
+from emstudio.core.measure.stored import measured_segmentations
+from emstudio.core.project import Project
+
+
+@pytest.fixture
+def project(tmp_path):
+    labels = np.zeros((4, 16, 16), np.uint32)
+    labels[1:3, 2:6, 2:6], labels[1:3, 9:13, 9:13] = 1, 2
+    with Project.create(tmp_path / "p.emproj") as project:
+        add_array(project, "em", "image", np.full(labels.shape, 100, np.uint8))
+        add_array(project, "seg", "segmentation", labels)
+        add_array(project, "other", "segmentation", labels[:, ::-1].copy())
+        yield project
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"image": "other"}, r"other: is a segmentation volume, not an image"),
+        ({"other": "other", "max_distance_nm": -5.0}, r"must be 0 nm or more, got -5.0"),
+    ],
+)
+def test_wrong_inputs_are_refused_and_nothing_is_kept(project, tmp_path, options, message):
+    with pytest.raises(EmstudioError, match=message):
+        measure_segmentation(project, "seg", tmp_path / "m.csv", **options)
+    assert measured_segmentations(project) == [] and not (tmp_path / "m.csv").exists()
+
+
+def test_a_prediction_may_give_the_intensities(project, tmp_path):
+    probability = np.full((4, 16, 16), 200, np.uint8)
+    add_array(project, "mito-p", "prediction", probability, attrs={"class": "mitochondria"})
+    result = measure_segmentation(project, "seg", tmp_path / "m.csv", image="mito-p")
+    assert result["objects"] == 2 and result["image"] == "mito-p"
