@@ -97,7 +97,8 @@ def _register_mesh(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=1.0,
         metavar="FRACTION",
-        help="fraction of faces kept (default 1: no decimation)",
+        help="fraction of faces kept (default 1: no decimation); an object that decimating would "
+        "open keeps all its faces, as most do with --smooth 0",
     )
     mesh.add_argument("--ids", type=int, nargs="+", metavar="ID", help="only these objects")
     mesh.add_argument(

@@ -102,10 +102,20 @@ def finish(
             laplacian_operator=neighbour_mean(mesh.faces, len(mesh.vertices)),
         )
     if options.decimate < 1.0 and len(mesh.faces) > 8:
-        target = max(4, round(len(mesh.faces) * options.decimate))
-        mesh = mesh.simplify_quadric_decimation(face_count=target)
+        mesh = _decimated(mesh, options.decimate)
     if signed_volume(mesh) < 0:  # marching cubes winds every face alike: one check orients all
         mesh.invert()
+    return mesh
+
+
+def _decimated(mesh: trimesh.Trimesh, fraction: float) -> trimesh.Trimesh:
+    """``mesh`` with about ``fraction`` of its faces (quadric decimation), or ``mesh`` itself
+    when decimating would open a closed surface: collapses can glue two parts of the surface
+    at one point or edge, as on most unsmoothed (staircase) surfaces and some very coarse
+    targets; such an object keeps all its faces."""
+    simpler = mesh.simplify_quadric_decimation(face_count=max(4, round(len(mesh.faces) * fraction)))
+    if is_closed(simpler.faces) or not is_closed(mesh.faces):
+        return simpler
     return mesh
 
 

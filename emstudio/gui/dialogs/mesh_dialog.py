@@ -55,7 +55,12 @@ class MeshDialog(JobDialog):
         self.smooth.setValue(10)
         self.smooth.setSuffix(" iterations")
         self.smooth.setToolTip("Taubin smoothing (keeps the volume); 0 = voxel staircase")
-        self.decimate = fraction_spin(1.0, "Fraction of the triangles kept (1 = all)", 0.01)
+        self.decimate = fraction_spin(
+            1.0,
+            "Fraction of the triangles kept (1 = all). An object that this would open keeps "
+            "all its triangles, as most do without smoothing.",
+            0.01,
+        )
         self.ids = QLineEdit()
         self.ids.setPlaceholderText("all objects")
         self.ids.setToolTip("Object ids to mesh, e.g. 3, 8, 12 (empty: all)")

@@ -147,3 +147,20 @@ def test_a_folder_that_cannot_be_written_registers_no_mesh_set(tmp_path):
         meshes = project.path / "meshes"
         assert not meshes.exists() or not any(meshes.iterdir())
         assert not out.exists()
+
+
+@pytest.mark.parametrize("smooth", [0, 1, 10])
+def test_decimation_never_opens_a_closed_surface(smooth):
+    """Decimating an unsmoothed (staircase) surface glues parts of it together in most
+    objects; those keep all their faces instead, and smoothed ones are decimated closed."""
+    rng = np.random.default_rng(1)
+    z, y, x = np.indices((16, 70, 70))
+    for _ in range(8):
+        a = rng.uniform([3, 8, 6], [7, 30, 22])
+        mask = ((z - 8) / a[0]) ** 2 + ((y - 35) / a[1]) ** 2 + ((x - 35) / a[2]) ** 2 <= 1
+        whole = mesh_mask(mask, (0, 0, 0), VOXEL, MeshOptions(smooth=smooth))
+        for fraction in (0.1, 0.3, 0.6):
+            mesh = mesh_mask(mask, (0, 0, 0), VOXEL, MeshOptions(smooth=smooth, decimate=fraction))
+            assert describe(mesh)["watertight"]
+            if smooth and fraction >= 0.3:  # decimated as asked
+                assert len(mesh.faces) == pytest.approx(fraction * len(whole.faces), rel=0.05)
