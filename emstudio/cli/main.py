@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import multiprocessing
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -63,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("emstudio: cancelled", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of the output left (``emstudio info P | head``)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+        return 141  # what a shell reports for a command stopped by SIGPIPE
     except Exception:  # an internal error: keep the details, tell the user where
         report = log_dir() / "last-crash.txt"
         try:

@@ -158,6 +158,7 @@ class MeasureTable(QWidget):
         self.bottom_axis = pg.AxisItem("bottom")
         for axis in (self.left_axis, self.bottom_axis):
             axis.linkToView(self.box)
+            axis.enableAutoSIPrefix(False)  # columns carry their units: 0.8, not 800 (x0.001)
         self.plot.addItem(self.left_axis, row=0, col=0)
         self.plot.addItem(self.box, row=0, col=1)
         self.plot.addItem(self.bottom_axis, row=1, col=1)

@@ -125,6 +125,10 @@ def test_clear_errors(demo, cli, tmp_path):
         "--combined",
     )
     assert res.code == 2 and "combined" in res.err
+    seg = "truth-mito-instances"
+    res = cli("mesh", demo, "--segmentation", seg, "--out", tmp_path / "n", "--ids", "1", "99999")
+    assert res.code == 2 and f"{seg}: no object with id 99999 in this segmentation (" in res.err
+    assert not (tmp_path / "n").exists()
     res = cli(
         "measure", demo, "--segmentation", "truth-mito-instances", "--out", tmp_path / "m.txt"
     )

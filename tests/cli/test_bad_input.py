@@ -231,3 +231,14 @@ def test_an_internal_error_exits_1_and_leaves_a_report(monkeypatch, cli, seeded,
     assert project_state(seeded) == before
     with Project.open(seeded, mode="read") as project:
         assert project.catalog.jobs()[-1].status == "failed"
+
+
+def test_a_reader_that_leaves_early_gets_no_internal_error(seeded):
+    """``emstudio info P | head -1``: the rest of the output has nowhere to go."""
+    proc = subprocess.Popen(
+        emstudio_command("info", str(seeded)), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # before the command writes anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 141
+    assert "internal error" not in err and "Traceback" not in err

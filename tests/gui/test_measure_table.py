@@ -55,6 +55,7 @@ def test_histogram_of_any_column(table):
     counts, edges = table.show_histogram("volume_um3")
     assert counts.sum() == 3 and edges[0] == 9 and edges[-1] == 100
     counts, _ = table.show_histogram("sphericity")  # the missing value is left out
+    assert table.bottom_axis.autoSIPrefixScale == 1.0  # ticks in the column's own unit
     assert counts.sum() == 2
 
 

@@ -75,7 +75,12 @@ def select_objects(boxes: ObjectBoxes, ids: Sequence[int] | None) -> ObjectBoxes
         return boxes
     missing = sorted(set(int(i) for i in ids) - set(boxes.ids.tolist()))
     if missing:
-        raise NotFoundError(f"no object with id {', '.join(map(str, missing[:10]))} here.")
+        present = boxes.ids
+        span = f"ids {present.min()} to {present.max()}" if len(present) else "no objects"
+        raise NotFoundError(
+            f"no object with id {', '.join(map(str, missing[:10]))} in this segmentation "
+            f"({len(present)} objects, {span})."
+        )
     return boxes.select(ids)
 
 

@@ -9,7 +9,12 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from emstudio.core.errors import DestinationError, InputFileError, NameConflictError
+from emstudio.core.errors import (
+    DestinationError,
+    InputFileError,
+    NameConflictError,
+    NotFoundError,
+)
 from emstudio.core.mesh.build import DEFAULT_BLOCK, mesh_objects
 from emstudio.core.mesh.export import write_meshes
 from emstudio.core.mesh.formats import check_format
@@ -117,7 +122,10 @@ def create_mesh_set(
             "voxel_size_nm": list(volume.voxel_size.zyx),
             "options": options.to_json(),
         }
-        index = write_meshes(meshes, staging, fmt, combined, info)
+        try:
+            index = write_meshes(meshes, staging, fmt, combined, info)
+        except NotFoundError as exc:  # an asked id is not in it: say which segmentation
+            raise NotFoundError(f"{source.name}: {exc}") from None
         atomic.fsync_tree(staging)
         os.replace(staging, final)
         atomic.fsync_dir(meshes_dir)

@@ -16,6 +16,7 @@ from emstudio.core.project.records import JobRecord, MeshSetRecord, ModelRecord,
 
 CATALOG_FILE = "project.sqlite"
 BUSY_TIMEOUT_MS = 30_000
+UNUSABLE_IN_NAMES = "/\\:"  # path separators; ":" splits PROJECT:NAME
 
 
 def utc_now() -> str:
@@ -39,11 +40,17 @@ def free_name(taken: Callable[[str], bool], base: str) -> str:
 def checked_name(
     name: str | None, what: str, option: str, taken: Callable[[str], bool], choose: str
 ) -> str:
-    """``name`` without surrounding blanks; NameConflictError when it is empty (give ``option``)
-    or ``taken``."""
+    """``name`` without surrounding blanks; NameConflictError when it is empty (give ``option``),
+    holds a path separator, a colon or a control character, or is ``taken``."""
     name = (name or "").strip()
     if not name:
         raise NameConflictError(f"A {what} needs a name: give {option} NAME.")
+    unusable = sorted({c for c in name if c in UNUSABLE_IN_NAMES or not c.isprintable()})
+    if unusable:
+        raise NameConflictError(
+            f"{name!r}: a {what} name cannot hold {' '.join(map(repr, unusable))} (names become "
+            f"file names, and PROJECT:NAME refers to a volume); give another {option}."
+        )
     if taken(name):
         raise name_taken(what, name, choose)
     return name

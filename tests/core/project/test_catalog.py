@@ -77,6 +77,9 @@ def test_free_and_checked_names():
         checked_name(" ", "model", "--out", taken, "choose another name")
     with pytest.raises(NameConflictError, match="'m' already exists in this project: choose"):
         checked_name("m", "model", "--out", taken, "choose another name")
+    for bad in ("cells/mito", "a\\b", "p:q", "tab\there"):
+        with pytest.raises(NameConflictError, match=r"name cannot hold .* give another --out"):
+            checked_name(bad, "model", "--out", taken, "choose another name")
 
 
 def test_records_of_new_volumes(tmp_path):
