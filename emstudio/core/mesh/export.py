@@ -2,7 +2,8 @@
 
 Combined scenes keep object ids: GLB has one node and geometry per object named
 ``object_{id}``; PLY has one mesh with a per-face ``object_id`` property. Vertices are
-(x, y, z) in nm.
+(x, y, z) in nm, in every format (a GLB scene says so in its extras, as glTF's own unit is the
+metre).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from emstudio.core.mesh.formats import check_format
 from emstudio.core.progress import Progress, no_progress
 
 INDEX_FILE = "index.json"
+GLB_UNITS = {"units": "nm", "note": "coordinates in nanometres; x 1e-9 for metres"}
 
 
 def object_name(object_id: int) -> str:
@@ -68,6 +70,8 @@ def _write_scene(parts: list[tuple[int, trimesh.Trimesh]], path: Path, fmt: str)
     parts = [(i, m) for i, m in parts if not m.is_empty]
     if fmt == "glb":
         scene = trimesh.Scene()
+        # glTF readers assume metres: say what the numbers are (the scene's "extras")
+        scene.metadata.update(GLB_UNITS)
         for object_id, mesh in parts:
             name = object_name(object_id)
             scene.add_geometry(mesh, node_name=name, geom_name=name)

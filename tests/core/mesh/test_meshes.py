@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import trimesh
 from volume_helpers import add_array
 
 from emstudio.core.errors import DestinationError
@@ -115,6 +116,9 @@ def test_combined_scene_keeps_ids(tmp_path, fmt):
     loaded = load_meshes(tmp_path)
     assert sorted(loaded) == [1, 7]
     assert abs(loaded[1].volume) == pytest.approx(SPHERE_NM3, rel=0.02)
+    if fmt == "glb":  # glTF's unit is the metre: the scene says its numbers are nm
+        scene = trimesh.load(tmp_path / "scene.glb", file_type="glb", force="scene")
+        assert scene.metadata["units"] == "nm"
     with pytest.raises(MeshFormatError, match="combined"):
         write_meshes([], tmp_path, "stl", True, {})
 
