@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The figures issues #6 and #7 need from a lent GPU machine, in one call (docs/DEVELOPING.md).
+#
+#   bash benchmarks/gpu_figures.sh wheels [PYTHON_VERSION]   # here: wheels a bare CUDA image
+#                                                            # lacks, into .whl/ (git-ignored)
+#   bash benchmarks/gpu_figures.sh run [OUT_DIR]             # there (carry .whl): install them,
+#                                                            # then both benchmarks, in about 6 min
+#
+# The wheels are the versions this checkout's .venv runs, for the GPU machine's Python (3.12 by
+# default). POST_SHAPE and PRED_SHAPE shrink the volumes for a dry run on a small machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MISSING='zarr|numcodecs|donfig|google[-_]crc32c|mrcfile|natsort|trimesh|fast[-_]simplification|xxhash'
+
+case "${1:-run}" in
+wheels)
+    mapfile -t pins < <(.venv/bin/python -m pip freeze | grep -i -E "^($MISSING)==")
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version "${2:-3.12}" \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+        -d .whl "${pins[@]}"
+    ls .whl
+    ;;
+run)
+    out="${2:-${OUT:-/tmp/gpu-figures}}"
+    mkdir -p "$out"
+    if compgen -G ".whl/*.whl" >/dev/null; then
+        python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+    fi
+    export PYTHONPATH="/tmp/site:$PWD"
+    {
+        nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no NVIDIA GPU"
+        echo "cores: $(nproc)"
+        python3 -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__)'
+    } | tee "$out/machine.txt"
+    python3 benchmarks/bench_postprocess.py --shape "${POST_SHAPE:-512,2048,2048}" --skip-memory \
+        | tee "$out/postprocess.txt"
+    python3 benchmarks/bench_predict.py --shape "${PRED_SHAPE:-517,2048,2048}" \
+        --baseline-planes 4 | tee "$out/predict.txt"
+    ;;
+*)
+    echo "usage: $0 wheels [PYTHON_VERSION] | run [OUT_DIR]" >&2
+    exit 2
+    ;;
+esac
