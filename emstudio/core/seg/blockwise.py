@@ -52,6 +52,7 @@ BYTES_PER_REGION_VOXEL = 10  # a group's crops (2 maps), foreground, its labels,
 BYTES_PER_LABEL_VOXEL = 16  # labelling a block: mask, int32 labels, statistics, in transit
 DEFAULT_HALO = (8, 64, 64)
 SCRATCH_CHUNKS = (16, 256, 256)
+SCRATCH_DTYPE = np.uint32  # provisional ids: widened only if their count outgrows it
 
 
 @dataclass
@@ -97,9 +98,9 @@ class LabelResult:
 
 
 def scratch_array(folder: Path, name: str, shape: tuple[int, ...]) -> ScratchArray:
-    """A provisional-id array: uint32 while ids cannot exceed it, else uint64."""
-    dtype = np.uint32 if 2 * int(np.prod(shape)) < 2**32 else np.uint64
-    return ScratchArray(Path(folder) / name, shape, SCRATCH_CHUNKS, dtype)
+    """A provisional-id array: ``SCRATCH_DTYPE`` (uint32), widened to uint64 by its writers
+    before an id outgrows it (``ensure_holds``)."""
+    return ScratchArray(Path(folder) / name, shape, SCRATCH_CHUNKS, SCRATCH_DTYPE)
 
 
 @dataclass
@@ -191,6 +192,7 @@ class _Segmenter:
             raster = np.ravel_multi_index(tuple((rel + comps.lo[index]).T), self.shape)
             self.table.add(flooded.ids.astype(np.int64) + self.next_id - 1, flooded.counts, raster)
             self.next_id += int(flooded.ids.max())
+        self.out.ensure_holds(self.next_id - 1)
 
         def place(chunk: Box, data: np.ndarray) -> None:
             # in member order; a component's own voxels are still 0 (others write their
@@ -234,6 +236,7 @@ class _Segmenter:
         own = fg.raw_to_id[int(fg_raw[first])]
         base = self.next_id
         self.next_id += len(sd)
+        self.out.ensure_holds(self.next_id - 1)
         for _, core in iter_blocks(box_shape, self.block, origin):
             region = tuple(
                 slice(max(c.start - h, int(a)), min(c.stop + h, int(b)))

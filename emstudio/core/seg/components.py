@@ -15,6 +15,7 @@ from scipy.sparse.csgraph import connected_components
 
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.seg.instances import STRUCTURE, Box, first_voxels
+from emstudio.core.seg.scratch import ScratchArray
 from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable
 
 ReadMask = Callable[[Box], np.ndarray]
@@ -114,16 +115,15 @@ def label_components(
     shape: tuple[int, int, int],
     block: tuple[int, int, int],
     origin: tuple[int, int, int] = (0, 0, 0),
-    raw: object | None = None,
+    raw: ScratchArray | None = None,
     progress: Progress = no_progress,
     pool: WorkerPool = IN_PROCESS,
 ) -> Components:
     """Components of the mask inside ``origin + [0, shape)``; memory: a block per worker.
 
-    ``raw``, if given, is an array indexable like the volume (e.g. a scratch array) that
-    receives the provisional per-block ids for a later pass. A ``pool`` of several workers
-    labels blocks in parallel (reading their blocks themselves when ``read_mask`` is an
-    ``Above`` of a sendable source).
+    ``raw``, if given, receives the provisional per-block ids for a later pass (widened when
+    they outgrow its type). A ``pool`` of several workers labels blocks in parallel (reading
+    their blocks themselves when ``read_mask`` is an ``Above`` of a sendable source).
     """
     faces: dict[tuple[int, tuple[int, int, int]], np.ndarray] = {}
     pairs: list[np.ndarray] = []
@@ -153,6 +153,7 @@ def label_components(
                     pairs.append(np.unique(np.stack([low[touching], high[touching]], 1), axis=0))
             faces[(axis, index)] = _global(found.high_faces[axis], offset)
         if raw is not None:
+            raw.ensure_holds(offset + found.n)
             raw[box] = _global(found.labels, offset).astype(raw.dtype, copy=False)
         offset += found.n
         progress(done + 1, len(blocks), f"labelling block {done + 1}/{len(blocks)}")

@@ -94,6 +94,25 @@ class ScratchArray:
         _each(read, self._keys(box))
         return out.squeeze(points) if points else out
 
+    def ensure_holds(self, largest: int) -> None:
+        """Make the array able to hold values up to ``largest``: the stored chunks are
+        rewritten as uint64 the first time a value outgrows the type (provisional ids start
+        as uint32, half the bytes, and practically never outgrow it). A failure midway leaves
+        the array unusable (it is scratch: the caller's run fails and removes it)."""
+        if largest <= np.iinfo(self.dtype).max:
+            return
+        wide = np.dtype(np.uint64)
+        if largest > np.iinfo(wide).max:
+            raise OverflowError(f"{largest} does not fit a uint64 array")
+
+        def widen(key: tuple[int, ...]) -> None:
+            data = self._load(key)
+            if data is not None:
+                self._path(key).write_bytes(CODEC.encode(data.astype(wide)))
+
+        _each(widen, [tuple(int(v) for v in p.name.split(".")) for p in self.folder.iterdir()])
+        self.dtype = wide
+
     def update(self, boxes: list[Box], apply: Callable[[Box, np.ndarray], None]) -> None:
         """Change the chunks that meet any of ``boxes`` in place: ``apply(chunk_box, data)``
         gets each such chunk (its box in array coordinates, zeros where nothing is stored) and
@@ -141,8 +160,9 @@ class ScratchArray:
 
 
 def _each(work: Callable[[tuple[int, ...]], None], keys: list[tuple[int, ...]]) -> None:
-    if len(keys) == 1:
-        work(keys[0])
+    if len(keys) <= 1:
+        for key in keys:
+            work(key)
         return
     with ThreadPoolExecutor(min(WRITE_THREADS, len(keys))) as pool:
         list(pool.map(work, keys))

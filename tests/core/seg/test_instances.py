@@ -107,6 +107,23 @@ def test_worker_processes_give_the_same_labels(tmp_path, ball_maps):
     assert np.array_equal(got.read_all(), expected)
 
 
+def test_provisional_ids_outgrowing_their_type_widen_the_scratch(tmp_path, monkeypatch):
+    """Provisional ids start narrow (uint32) and are widened when they outgrow it: here a
+    uint8 start and 432 objects."""
+    monkeypatch.setattr(blockwise, "SCRATCH_DTYPE", np.uint8)
+    cell = np.zeros((4, 8, 8), np.uint32)
+    cell[:3, :6, :6] = 1  # an object of 3 x 6 x 6 voxels, a gap to the next one
+    ids = np.arange(1, 3 * 12 * 12 + 1, dtype=np.uint32).reshape(3, 12, 12)
+    truth = np.kron(ids, cell)
+    area, boundary = maps_from_instances(truth)
+    params = InstanceParams(min_size=1)
+    expected = segment_instances(area, boundary, params, VOXEL)
+    got = segment_blockwise(area, boundary, params, VOXEL, tmp_path, block=(4, 32, 32))
+    assert got.labels.dtype == np.uint64
+    assert got.n_objects == expected.max() == 432
+    assert np.array_equal(got.read_all(), expected)
+
+
 def test_objects_crossing_block_corners(tmp_path):
     # balls centred on block corners (block 4 x 16 x 16), two of them touching
     truth = balls((12, 48, 48), [(4, 16, 16), (8, 32, 32), (8, 32, 16), (4, 16, 30)], 9)

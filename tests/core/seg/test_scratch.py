@@ -60,3 +60,21 @@ def test_update_changes_each_chunk_met_once_and_leaves_the_rest(tmp_path):
     assert len(seen) == len(set(seen))  # each chunk once, though the boxes share chunks
     untouched = ScratchArray(tmp_path / "s", shape, (8, 32, 32), np.uint32)
     assert np.array_equal(untouched[:, :, 40:56], expected[:, :, 40:56])
+
+
+def test_ensure_holds_widens_once_an_id_outgrows_the_type(tmp_path):
+    shape = (10, 40, 50)
+    array = ScratchArray(tmp_path / "s", shape, (4, 16, 16), np.uint32)
+    rng = np.random.default_rng(0)
+    expected = rng.integers(0, 2**32, shape, dtype=np.uint64)  # planes :5 fit a uint32
+    expected[5:] += 2**32  # the rest do not
+    expected[:, :3] = 0  # some chunks stay absent
+    array[:5] = expected[:5].astype(np.uint32)
+    array.ensure_holds(2**32 - 1)
+    assert array.dtype == np.uint32  # still fits: nothing rewritten
+    array.ensure_holds(int(expected.max()))
+    assert array.dtype == np.uint64
+    assert np.array_equal(array[:5], expected[:5])  # the stored chunks kept their values
+    array[5:] = expected[5:]
+    assert np.array_equal(array[:], expected)
+    assert np.array_equal(ScratchArray(tmp_path / "s", shape, (4, 16, 16), np.uint64)[:], expected)
