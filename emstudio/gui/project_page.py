@@ -359,6 +359,14 @@ class ProjectPage(QMainWindow):
         self.layers.assign(slot, name or None)
         self.refresh()
 
+    def show_model_card(self, card: dict) -> None:
+        """A model's card (what it learned from, its validation figures), beside the window."""
+        from emstudio.gui.dialogs.model_card import ModelCardDialog
+
+        dialog = ModelCardDialog(card, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
     def _connect(self) -> None:
         self.panel.closeRequested.connect(self.closeRequested)
         self.panel.importRequested.connect(self.open_import_dialog)
@@ -367,6 +375,7 @@ class ProjectPage(QMainWindow):
         self.panel.deleteRequested.connect(self.actions.delete)
         self.panel.exportRequested.connect(self.actions.export)
         self.panel.provenanceRequested.connect(self.actions.provenance)
+        self.panel.cardRequested.connect(self.show_model_card)
         self.actions.aboutToDelete.connect(self._before_delete)
         self.actions.changed.connect(self.refresh)
         self.actions.message.connect(self.message)

@@ -1,8 +1,8 @@
 """The project browser: images, label sets, predictions, segmentations, models and meshes.
 
-Double-click shows a volume (an image in the viewers, anything else as its overlay); the
-context menu renames, deletes, exports or shows where an item came from. The panel only emits
-requests; the workspace carries them out.
+Double-click shows a volume (an image in the viewers, anything else as its overlay) or a
+model's card; the context menu renames, deletes, exports or shows where an item came from.
+The panel only emits requests; the workspace carries them out.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class ProjectPanel(QWidget):
     deleteRequested = Signal(object)
     exportRequested = Signal(object)
     provenanceRequested = Signal(str, object)  # title, dict
+    cardRequested = Signal(object)  # a model's card (dict)
     importRequested = Signal()
     closeRequested = Signal()
 
@@ -176,6 +177,8 @@ class ProjectPanel(QWidget):
             details = {"source": record.source, **record.provenance, "attrs": record.attrs}
             menu.addAction("Provenance…", lambda: self.provenanceRequested.emit(title, details))
         else:
+            if what == "model":
+                menu.addAction("Model card…", lambda: self.cardRequested.emit(data["card"]))
             title = f"{data['name']} ({what})"
             menu.addAction("Provenance…", lambda: self.provenanceRequested.emit(title, data))
         return menu
@@ -191,6 +194,18 @@ class ProjectPanel(QWidget):
         entry = item.data(0, ITEM_ROLE)
         if isinstance(entry, _Entry) and entry.what == "volume":
             self.showRequested.emit(entry.data)
+        elif isinstance(entry, _Entry) and entry.what == "model":
+            self.cardRequested.emit(entry.data["card"])
+
+    def model_item(self, name: str) -> QTreeWidgetItem | None:
+        """The tree item of a model (tests, selection)."""
+        for i in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(i)
+            for j in range(group.childCount()):
+                entry = group.child(j).data(0, ITEM_ROLE)
+                if entry.what == "model" and entry.data["name"] == name:
+                    return group.child(j)
+        return None
 
 
 def _volume_texts(record: VolumeRecord) -> tuple[str, ...]:

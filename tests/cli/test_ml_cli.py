@@ -104,14 +104,18 @@ def test_models_move_between_projects(project, cli, tmp_path) -> None:
 
 def test_transfer_learning_records_its_parent(project, cli) -> None:
     transfer = ("--classes", "mitochondria", "--init", "m", "--freeze-encoder", "1")
-    res = cli("train", project, *TRAIN, "--out", "mito", *transfer)
+    no_size = [a for a in TRAIN if a not in ("--size", "small")]  # "m" is small, not default
+    res = cli("train", project, *no_size, "--out", "mito", *transfer)
     assert res.code == 0, res.err
     with Project.open(project, mode="read") as opened:
         card = opened.catalog.model("mito").card
         parent = opened.catalog.model("m")
     assert card["parent"] == {"name": "m", "id": parent.id}
     assert card["classes"] == ["mitochondria"]
-    assert "tensors from the starting model" in card["training"]["init"]
+    assert card["size"] == "small"
+    for key in ("depth", "base_channels"):
+        assert card["architecture"][key] == parent.card["architecture"][key]
+    assert "tensors from the starting model (new: head)" in card["training"]["init"]
 
 
 def test_a_cancelled_training_resumes_from_its_checkpoint(project, cli, monkeypatch) -> None:
@@ -187,6 +191,7 @@ def test_training_bad_inputs(project, cli) -> None:
         (("--labels", "em"), ("label set 'em' is a image volume",)),
         (("--init", "nope"), ("No model named 'nope'",)),
         (("--init", "m", "--input-slices", "5"), ("the starting model takes 3 slices",)),
+        (("--input-slices", "4"), ("input_slices must be odd",)),
         (("--out", "m"), ("A model named 'm' already exists",)),
     ]
     for extra, fragments in cases:
@@ -223,7 +228,10 @@ def test_prediction_bad_inputs(project, cli, tmp_path) -> None:
     base = ("predict", project, "--model", "m", "--tile", "32")
     assert_refused(cli(*base, "--image", "coarse", "--out", "c"), "more than 8x apart")
     assert_refused(cli(*base, "--image", "truth-classes", "--out", "c"), "is a labels volume")
-    assert_refused(cli(*base, "--image", "em", "--out", "p"), "'p-membrane' already exists")
+    assert_refused(
+        cli(*base, "--image", "em", "--out", "p"), "'p-membrane' already exists", "another --out"
+    )
+    assert_refused(cli(*base, "--image", "em", "--out", "c", "--batch", "0"), "--batch must")
     assert_refused(cli(*base, "--image", "em", "--out", "c", "--device", "cuda"), "CUDA")
     assert_refused(cli(*base, "--image", "em", "--out", "c", "--axes", "xy,zz"), "unknown axis")
     assert_refused(cli("predict", project, "--image", "em"), "give --model, --out")

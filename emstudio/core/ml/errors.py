@@ -21,6 +21,10 @@ class TrainingSetupError(EmstudioError):
     """Training parameters that cannot work (patch larger than the image, bad values)."""
 
 
+class PredictionSetupError(EmstudioError):
+    """Prediction settings that cannot work (a batch, tile or memory budget below one)."""
+
+
 class DeviceError(EmstudioError):
     """The requested compute device is absent, or ran out of memory even at the smallest batch."""
 

@@ -18,8 +18,10 @@ from typing import Any
 
 import torch
 
-from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE, check_card
+from emstudio.core.errors import DestinationError
+from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE, check_card, output_names
 from emstudio.core.ml.errors import ModelFileError
+from emstudio.core.ml.losses import output_channels
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig, parameter_count
 from emstudio.core.project.atomic import fsync_dir
 
@@ -88,8 +90,26 @@ def state_from_bytes(data: bytes, card: dict[str, Any], where: str) -> dict[str,
     return state
 
 
+def check_channels(card: dict[str, Any], where: str) -> UNetConfig:
+    """The card's architecture, which must take the card's input slices and give one output per
+    class (+ background for ce_dice, + boundary): else the card describes another model."""
+    try:
+        config = UNetConfig.from_json(card["architecture"])
+    except ModelFileError as exc:
+        raise ModelFileError(f"{where}: {exc}") from None
+    slices = int(card["input"]["slices"])
+    outputs = output_channels(len(card["classes"]), bool(card.get("boundary")), card["loss"])
+    if (config.in_channels, config.out_channels) != (slices, outputs):
+        raise ModelFileError(
+            f"{where}: the card does not describe these weights: its network takes "
+            f"{config.in_channels} slices and gives {config.out_channels} outputs, but the card "
+            f"says {slices} input slices and {outputs} outputs ({', '.join(output_names(card))})."
+        )
+    return config
+
+
 def build_model(card: dict[str, Any], state: dict[str, torch.Tensor], where: str) -> UNet2p5D:
-    model = UNet2p5D(UNetConfig.from_json(card["architecture"]))
+    model = UNet2p5D(check_channels(card, where))
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -118,12 +138,16 @@ def pack(folder: Path, out: Path) -> Path:
     if out.suffix != MODEL_SUFFIX:
         out = out.with_name(out.name + MODEL_SUFFIX)
     load_model(folder)  # never export a damaged model
+    if not out.parent.is_dir():
+        raise DestinationError(f"{out.parent}: folder does not exist.")
     tmp = out.with_name(f".tmp-{out.name}")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
             archive.write(Path(folder) / CARD_FILE, CARD_FILE)
             archive.write(Path(folder) / WEIGHTS_FILE, WEIGHTS_FILE)
         os.replace(tmp, out)
+    except OSError as exc:
+        raise DestinationError(f"{out}: cannot be written ({exc.strerror or exc}).") from None
     finally:
         tmp.unlink(missing_ok=True)
     return out

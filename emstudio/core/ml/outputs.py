@@ -40,7 +40,7 @@ def plan_outputs(
 def check_outputs(project: Project, planned: list[OutputVolume], shape) -> None:
     """Before any work: every name is free and the disk can hold the outputs."""
     for item in planned:
-        check_new_name(project, item.name)
+        check_new_name(project, item.name, "--out")
     z, y, x = shape
     check_free_space(project, z * y * x * len(planned))
 

@@ -32,7 +32,7 @@ import torch
 from emstudio.core.ml.card import output_names
 from emstudio.core.ml.combine import RULES, combine
 from emstudio.core.ml.device import free_memory, synchronize
-from emstudio.core.ml.errors import ModelMismatchError
+from emstudio.core.ml.errors import ModelMismatchError, PredictionSetupError
 from emstudio.core.ml.geometry import AXES, FROM_PLANE_MAJOR, View, box_key
 from emstudio.core.ml.inference import TileRunner
 from emstudio.core.ml.normalise import Normaliser, volume_stats
@@ -66,6 +66,18 @@ class PredictConfig:
             raise ModelMismatchError(f"axes must be some of xy, xz, yz (got {self.axes}).")
         if self.combine not in RULES:
             raise ModelMismatchError(f"combine must be one of {', '.join(RULES)}.")
+        low = [
+            f"{option} must be at least {least} (got {value})"
+            for option, value, least in (
+                ("--batch", self.batch, 1),
+                ("--tile", self.tile, 1),
+                ("--memory", self.memory_mb, 1),
+                ("overlap", self.overlap, 0),
+            )
+            if value is not None and value < least
+        ]
+        if low:
+            raise PredictionSetupError("prediction settings: " + "; ".join(low) + ".")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -67,6 +67,10 @@ class TrainConfig:
         for name in ("input_slices", "epochs", "iterations", "batch", "patch"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
+        if self.input_slices >= 1 and self.input_slices % 2 == 0:
+            problems.append(
+                "input_slices must be odd (the plane predicted and as many neighbours on each side)"
+            )
         if not 0 <= self.val_fraction < 1:
             problems.append("val_fraction must be in [0, 1)")
         if self.lr <= 0:

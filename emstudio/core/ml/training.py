@@ -151,11 +151,37 @@ def model_geometry(
     return {"pixel_size_nm": float(pixel), "slice_step_nm": float(step)}
 
 
+def follow_parent(config: TrainConfig, card: dict[str, Any], reporter: Reporter) -> None:
+    """Transfer learning keeps the starting model's architecture (size, depth, base channels,
+    residual blocks, normalisation layers): only tensors of its own shapes can take its
+    weights. ``config`` is changed in place; a size that differs from the one asked for is
+    reported."""
+    arch = card.get("architecture")
+    if not arch:
+        return
+    parent = UNetConfig.from_json(arch)
+    asked = config.architecture(parent.out_channels)
+    same = (asked.depth, asked.base_channels, asked.residual, asked.norm) == (
+        parent.depth, parent.base_channels, parent.residual, parent.norm,
+    )  # fmt: skip
+    size = str(card.get("size") or "custom")
+    if not same:
+        reporter.log(
+            f"the starting model is a {size} model (depth {parent.depth}, "
+            f"{parent.base_channels} base channels): this training keeps its architecture "
+            f"instead of the {config.size} size asked for"
+        )
+    config.size = size
+    config.depth, config.base_channels = parent.depth, parent.base_channels
+    config.residual, config.norm = parent.residual, parent.norm
+
+
 def init_from(model: UNet2p5D, parent: UNet2p5D) -> str:
-    """Copy every parent tensor whose name and shape match; returns what was loaded."""
+    """Copy every parent tensor whose name and shape match; returns what was loaded. The whole
+    encoder must fit (what transfer learning, and freezing it, are about)."""
     own = model.state_dict()
     loaded = {k: v for k, v in parent.state_dict().items() if k in own and own[k].shape == v.shape}
-    if not any(k.startswith("encoder.") for k in loaded):
+    if any(k.startswith("encoder.") and k not in loaded for k in own):
         raise ModelMismatchError(
             "the starting model's encoder does not fit this training (different input slices or "
             "architecture)."
@@ -233,6 +259,8 @@ class Trainer:
         self.data, self.config, self.device, self.reporter = data, config, device, reporter
         self.normaliser = normaliser
         self.names = output_names(data.target)
+        if parent is not None:
+            follow_parent(config, parent[1], reporter)
         self.geometry = model_geometry(data, config, parent[1] if parent else None)
         self.views = build_views(data, config, self.geometry, reporter)
         self._samplers()

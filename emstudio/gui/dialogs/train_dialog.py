@@ -39,6 +39,7 @@ class TrainDialog(JobDialog):
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(project, "Train a model", parent)
         self._label_sets = {r.name: r for r in project.catalog.volumes("labels")}
+        self._models = {m.name: m for m in project.catalog.models()}
         self._build()
         self._connect()
         self._image_changed()
@@ -66,7 +67,7 @@ class TrainDialog(JobDialog):
         self.epochs = _spin(1, 1000, int(D["epochs"]))
         self.init = QComboBox()
         self.init.addItem(NO_INIT)
-        self.init.addItems([m.name for m in self.project.catalog.models()])
+        self.init.addItems(list(self._models))
         form = QFormLayout()
         form.addRow("Image", self.image)
         form.addRow("Label set", self.labels)
@@ -141,6 +142,7 @@ class TrainDialog(JobDialog):
         self.image.currentTextChanged.connect(self._image_changed)
         self.labels.currentTextChanged.connect(self._labels_changed)
         self.advanced_toggle.toggled.connect(self._toggle_advanced)
+        self.init.currentTextChanged.connect(self._init_changed)
         for signal in (
             self.name.textChanged,
             self.size.currentTextChanged,
@@ -151,6 +153,7 @@ class TrainDialog(JobDialog):
             self.patch.valueChanged,
             self.init.currentTextChanged,
             self.axes.textChanged,
+            self.input_slices.valueChanged,
         ):
             signal.connect(self._update)
 
@@ -162,6 +165,23 @@ class TrainDialog(JobDialog):
         self.adjustSize()
 
     # -- reactions ------------------------------------------------------------------------------
+    def _init_changed(self) -> None:
+        """A starting model fixes the architecture: its size and input slices are shown and
+        locked (a network of another shape could not take its weights)."""
+        record = self._models.get(self.init.currentText())
+        if record is not None:
+            size = record.card.get("size")
+            if size in presets.SIZES:
+                self.size.setCurrentText(size)
+            self.input_slices.setValue(int(record.card["input"]["slices"]))
+        for widget in (self.size, self.input_slices):
+            widget.setEnabled(record is None)
+        self.size.setToolTip(
+            "Small trains and predicts fastest; large learns hard data best"
+            if record is None
+            else "Fixed by the starting model (its weights fit only its own size)"
+        )
+
     def _image_changed(self) -> None:
         image = self._images.get(self.image.currentText())
         fitting = [r for r in self._label_sets.values() if image is None or r.shape == image.shape]
@@ -214,6 +234,8 @@ class TrainDialog(JobDialog):
                 parse_axes(axes)
             except ValueError as exc:
                 return f"Views: {exc}."
+        if self.input_slices.value() % 2 == 0:
+            return "Input slices must be an odd number (the plane and its neighbours each side)."
         return None
 
     def _update(self) -> None:

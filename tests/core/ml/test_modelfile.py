@@ -11,6 +11,7 @@ import zipfile
 import pytest
 import torch
 
+from emstudio.core.errors import DestinationError
 from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE, check_card, summary
 from emstudio.core.ml.errors import ModelFileError
 from emstudio.core.ml.modelfile import load_model, pack, unpack
@@ -121,3 +122,36 @@ def test_emmodel_files_round_trip_and_refuse_impostors(model_folder, tmp_path) -
         unpack(tmp_path / "other.emmodel")
     with pytest.raises(ModelFileError, match="does not exist"):
         unpack(tmp_path / "missing.emmodel")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda card: card.update(classes=card["classes"][:1]),  # fewer classes than outputs
+        lambda card: card["input"].update(slices=card["input"]["slices"] + 2),
+        lambda card: card.update(boundary={"of": card["classes"][0], "instances": None}),
+    ],
+    ids=["classes", "slices", "boundary"],
+)
+def test_a_card_that_does_not_describe_its_weights_is_refused(model_folder, tmp_path, change):
+    folder, _model, _card = model_folder
+    card = json.loads((folder / CARD_FILE).read_text())
+    change(card)
+    (folder / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="does not describe these weights"):
+        load_model(folder)
+    with zipfile.ZipFile(tmp_path / "edited.emmodel", "w") as archive:
+        archive.writestr(CARD_FILE, json.dumps(card))
+        archive.write(folder / WEIGHTS_FILE, WEIGHTS_FILE)
+    with pytest.raises(ModelFileError, match=r"edited\.emmodel: the card does not describe"):
+        unpack(tmp_path / "edited.emmodel")
+
+
+def test_exporting_to_a_missing_or_unwritable_place_says_so(model_folder, tmp_path) -> None:
+    folder, *_ = model_folder
+    with pytest.raises(DestinationError, match="folder does not exist"):
+        pack(folder, tmp_path / "absent" / "m.emmodel")
+    (tmp_path / "taken.emmodel").mkdir()  # a folder where the file should go
+    with pytest.raises(DestinationError, match="cannot be written"):
+        pack(folder, tmp_path / "taken.emmodel")
+    assert not list(tmp_path.glob(".tmp-*"))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from ml_helpers import VOXEL
 
-from emstudio.core.ml.errors import DeviceError, ModelMismatchError
+from emstudio.core.ml.errors import DeviceError, ModelMismatchError, PredictionSetupError
 from emstudio.core.ml.geometry import View
 from emstudio.core.ml.inference import TileRunner
 from emstudio.core.ml.normalise import Normaliser
@@ -188,3 +188,14 @@ def test_the_model_must_fit_the_voxel_size(model) -> None:
         fit_geometry(card, (40.0, 100.0, 100.0), True, logs.append)
     with pytest.raises(ModelMismatchError, match="more than 8x apart"):
         fit_geometry(card, (4.0, 1.0, 1.0), True, logs.append)
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragment"),
+    [({"batch": 0}, "--batch must be at least 1"), ({"batch": -3}, "--batch"),
+     ({"tile": -5}, "--tile must be at least 1"), ({"memory_mb": 0}, "--memory")],
+)  # fmt: skip
+def test_settings_below_one_are_refused_before_any_work(setting, fragment) -> None:
+    # a batch of 0 tiles used to loop for ever; a tile of -5 px ran with 8 px tiles
+    with pytest.raises(PredictionSetupError, match=fragment):
+        PredictConfig(**setting).check()

@@ -13,7 +13,8 @@ from emstudio.core.ml.errors import ModelMismatchError, TrainingSetupError
 from emstudio.core.ml.labels import LabelledSlices, Target
 from emstudio.core.ml.normalise import normaliser_for
 from emstudio.core.ml.train_config import TrainConfig
-from emstudio.core.ml.training import TrainData, build_views, train
+from emstudio.core.ml.training import TrainData, build_views, init_from, train
+from emstudio.core.ml.unet import UNet2p5D, UNetConfig
 
 CPU = torch.device("cpu")
 TARGET = Target(("membrane", "mitochondria"), (1, 3))
@@ -128,6 +129,31 @@ def test_transfer_learning_starts_from_the_parent_and_can_freeze_its_encoder(pha
         run(phantom, tiny_config(epochs=1, input_slices=5), parent=(parent, card))
 
 
+def test_transfer_learning_keeps_the_parents_architecture_whatever_size_is_asked(phantom):
+    parent_config = tiny_config(epochs=1)
+    parent = run(phantom, parent_config).model
+    card = {
+        "size": "custom",
+        "architecture": parent_config.architecture(2).to_json(),
+        "input": {"slices": 3, "pixel_size_nm": 10.0, "slice_step_nm": 40.0},
+    }
+    recorder = Recorder()
+    asked = tiny_config(epochs=1, depth=None, base_channels=None, freeze_encoder_epochs=1)
+    child = run(phantom, asked, parent=(parent, card), reporter=recorder)
+    assert (child.config.depth, child.config.base_channels) == (2, 4)
+    assert any("keeps its architecture instead of the small size" in m for m in recorder.logs)
+    assert asked.size == "custom"  # the card of the new model says what it is
+    p, c = parent.state_dict(), child.model.state_dict()
+    assert all(torch.equal(p[k], c[k]) for k in p if k.startswith("encoder."))
+
+
+def test_a_parent_whose_encoder_does_not_fit_is_refused() -> None:
+    small = UNet2p5D(UNetConfig(in_channels=3, out_channels=2, depth=2, base_channels=4))
+    other = UNet2p5D(UNetConfig(in_channels=3, out_channels=2, depth=2, base_channels=8))
+    with pytest.raises(ModelMismatchError, match="encoder does not fit"):
+        init_from(other, small)  # only the shapeless batch-norm counters would match
+
+
 def test_early_stopping(phantom) -> None:
     result = run(phantom, tiny_config(epochs=6, patience=1, lr=1e-9))
     assert result.stopped_early and len(result.history) == 2 and result.best_epoch == 1
@@ -140,6 +166,8 @@ def test_bad_settings_are_refused_with_a_way_out(phantom) -> None:
         run(phantom, tiny_config(patch=30))
     with pytest.raises(TrainingSetupError, match="epochs must be at least 1"):
         TrainConfig.from_json({"epochs": 0})
+    with pytest.raises(TrainingSetupError, match="input_slices must be odd"):
+        TrainConfig.from_json({"input_slices": 4})  # the plane predicted would not be an input
     with pytest.raises(TrainingSetupError, match="unknown model size"):
         run(phantom, TrainConfig(size="huge", patch=32))
 

@@ -135,6 +135,20 @@ def test_train_dialog_advanced_choices_and_problems(qtbot, project) -> None:
     assert ok_button(dialog).isEnabled() and dialog.spec().inputs["init"] is None
 
 
+def test_a_starting_model_fixes_the_size_and_input_slices(qtbot, project) -> None:
+    dialog = TrainDialog(project)
+    qtbot.addWidget(dialog)
+    assert dialog.size.currentText() == "default" and dialog.size.isEnabled()
+    dialog.init.setCurrentText("nuclei")  # a small model: a default-size net cannot take it
+    assert dialog.size.currentText() == "small" and not dialog.size.isEnabled()
+    assert dialog.input_slices.value() == 5 and not dialog.input_slices.isEnabled()
+    assert dialog.spec().params["size"] == "small"
+    dialog.init.setCurrentText(NO_INIT)
+    assert dialog.size.isEnabled() and dialog.input_slices.isEnabled()
+    dialog.input_slices.setValue(4)
+    assert not ok_button(dialog).isEnabled() and "odd" in dialog.message.text()
+
+
 def test_predict_dialog_builds_the_predict_job(qtbot, project, monkeypatch) -> None:
     dialog = PredictDialog(project)
     qtbot.addWidget(dialog)

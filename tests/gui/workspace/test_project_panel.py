@@ -94,3 +94,35 @@ def test_provenance_and_export(open_window, demo_path, monkeypatch, errors, tmp_
     assert np.array_equal(tifffile.imread(target), em.read(0, em.shape[0]))
     _trigger(page.panel, "em", "Export…")  # the same file again: refused before any job
     assert errors and "already exists" in errors[0][1] and not window.workbench.manager.active()
+
+
+def test_a_models_card_opens_from_the_browser(open_window, demo_path, qtbot):
+    from emstudio.core.project import ModelRecord
+    from emstudio.gui.dialogs.model_card import ModelCardDialog
+
+    window = open_window(demo_path)
+    page = window.project_page
+    card = {
+        "format": "emstudio-model", "format_version": 1, "name": "nuclei", "size": "small",
+        "architecture": {"depth": 3, "base_channels": 8, "residual": True, "norm": "batch"},
+        "input": {"slices": 5, "slice_step_nm": 40.0, "pixel_size_nm": 10.0,
+                  "normalisation": {"mode": "volume"}},
+        "classes": ["membrane"], "boundary": None, "loss": "bce_dice",
+        "training": {"image": "em", "labels": "truth-classes", "axes": ["xy"]},
+        "validation": {"best_epoch": 1, "dice": {"membrane": 0.9}, "iou": {"membrane": 0.8},
+                       "history": [{"epoch": 1, "loss": 0.3, "dice": {"membrane": 0.9}}]},
+        "parent": None,
+    }  # fmt: skip
+    window.project.catalog.add_model(
+        ModelRecord("m1", "nuclei", "models/m1", card, {}, "2026-01-01T00:00:00+00:00")
+    )
+    page.refresh()
+    item = page.panel.model_item("nuclei")
+    menu = page.panel.menu_for(item)
+    assert [a.text() for a in menu.actions() if a.text()] == ["Model card…", "Provenance…"]
+    menu.deleteLater()
+    page.panel.tree.itemDoubleClicked.emit(item, 0)
+    dialogs = page.findChildren(ModelCardDialog)
+    assert len(dialogs) == 1 and dialogs[0].isVisible()
+    assert "membrane Dice 0.900" in dialogs[0].rows["Validation"].text()
+    dialogs[0].close()
