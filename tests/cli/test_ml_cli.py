@@ -93,7 +93,9 @@ def test_models_move_between_projects(project, cli, tmp_path) -> None:
     other = tmp_path / "other.emproj"
     assert cli("project", "create", other).code == 0
     assert cli("model", "import", other, out).code == 0
-    assert_refused(cli("model", "import", other, out), "already exists")
+    assert_refused(
+        cli("model", "import", other, out), "already exists in this project: choose another --name"
+    )
     assert cli("model", "import", other, out, "--name", "m2").code == 0
     with Project.open(other, mode="read") as opened:
         assert [m.name for m in opened.catalog.models()] == ["m", "m2"]
@@ -132,8 +134,9 @@ def test_a_cancelled_training_resumes_from_its_checkpoint(project, cli, monkeypa
     with Project.open(project, mode="read") as opened:
         job = [j for j in opened.catalog.jobs() if j.kind == "train"][-1]
         assert job.status == "cancelled" and not opened.catalog.has_model_name("r")
-    res = cli("train", project, "--resume", job.id[:8])
+    res = cli("train", project, "--resume", job.id[:8], "--epochs", "50")
     assert res.code == 0, res.err
+    assert "with the settings it was started with (other options given now" in res.err
     with Project.open(project, mode="read") as opened:
         card = opened.catalog.model("r").card
     assert card["training"]["epochs_run"] == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -181,6 +182,11 @@ def _resumed_spec(project_path: Path, job_id: str, kind: str) -> JobSpec:
     if job.kind != kind:
         raise ArgumentValueError(f"job {job.id[:8]} is a {job.kind} job, not {kind}.")
     old = JobSpec.from_json(job.spec)
+    print(
+        f"resuming {kind} job {job.id[:8]} with the settings it was started with "
+        "(other options given now are not used)",
+        file=sys.stderr,
+    )
     return JobSpec(
         kind=kind,
         project=str(project_path),

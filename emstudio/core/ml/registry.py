@@ -23,9 +23,10 @@ def models_dir(project: Project) -> Path:
     return project.path / "models"
 
 
-def check_model_name(project: Project, name: str) -> str:
+def check_model_name(project: Project, name: str, option: str = "--out") -> str:
+    """``name`` stripped; refused when empty, unusable or taken, naming the ``option``."""
     has = project.catalog.has_model_name
-    return checked_name(name, "model", "--out", has, "choose another name")
+    return checked_name(name, "model", option, has, f"choose another {option}")
 
 
 def add_model(
@@ -33,11 +34,12 @@ def add_model(
     name: str,
     write: Callable[[Path], dict[str, Any]],
     prov: dict[str, Any],
+    option: str = "--out",
 ) -> ModelRecord:
     """Run ``write(folder) -> card`` in a staging folder, move it to ``models/<id>`` and
     register it. Any failure leaves nothing behind (an abrupt kill leaves a ``.tmp-`` folder
     that the next ``Project.open`` removes)."""
-    name = check_model_name(project, name)
+    name = check_model_name(project, name, option)
     model_id = uuid.uuid4().hex
     owner = f"{project.job_id}-" if getattr(project, "job_id", None) else ""
     staging = models_dir(project) / f"{atomic.TMP_PREFIX}{owner}{model_id}"
@@ -98,4 +100,4 @@ def import_model(
         params={"name": name},
         inputs=[provenance.describe_input(path)],
     )
-    return add_model(project, name, write, prov)
+    return add_model(project, name, write, prov, "--name")

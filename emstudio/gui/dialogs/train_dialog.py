@@ -31,6 +31,7 @@ from emstudio.jobs.spec import JobSpec
 
 NO_INIT = "(none: train from scratch)"
 D = presets.TRAIN_DEFAULTS
+LONG_ON_CPU_S = 3600  # beyond this on CPU, the estimate suggests a faster first try
 
 
 class TrainDialog(JobDialog):
@@ -250,9 +251,13 @@ class TrainDialog(JobDialog):
         )
         cpu = presets.estimate_train_seconds(*args)
         gpu = presets.estimate_train_seconds(*args, gpu=True)
-        self.estimate.setText(
-            f"Estimated time (at most; early stopping may end sooner): {cpu_gpu_text(cpu, gpu)}"
-        )
+        text = f"Estimated time (at most; early stopping may end sooner): {cpu_gpu_text(cpu, gpu)}"
+        if cpu is not None and cpu > LONG_ON_CPU_S:
+            text += (
+                "<br>On a computer without a GPU that is long for a first try: the small size, "
+                "or fewer epochs, finishes sooner."
+            )
+        self.estimate.setText(text)
         self._show_problem()
 
     # -- result ---------------------------------------------------------------------------------

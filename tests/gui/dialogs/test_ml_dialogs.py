@@ -92,6 +92,12 @@ def test_train_dialog_defaults_work_for_a_first_training(qtbot, project) -> None
     assert dialog.size.currentText() == "default" and dialog.epochs.value() == 30
     assert dialog.name.text() == "model" and ok_button(dialog).isEnabled()
     assert "on CPU" in dialog.estimate.text() and "GPU: not known" in dialog.estimate.text()
+    assert "long for a first try" in dialog.estimate.text()  # hours on a CPU: a hint
+    dialog.size.setCurrentText("small")
+    dialog.epochs.setValue(5)
+    assert "long for a first try" not in dialog.estimate.text()
+    dialog.size.setCurrentText("default")
+    dialog.epochs.setValue(30)
     assert "Mpx/s on CPU" in dialog.size_note.text()
     assert not dialog.advanced.isVisibleTo(dialog)
     dialog.advanced_toggle.click()
