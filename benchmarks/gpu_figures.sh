@@ -10,7 +10,7 @@
 # default). POST_SHAPE and PRED_SHAPE shrink the volumes for a dry run on a small machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MISSING='zarr|numcodecs|donfig|google[-_]crc32c|mrcfile|natsort|trimesh|fast[-_]simplification|xxhash'
+MISSING='zarr|numcodecs|donfig|google[-_]crc32c|mrcfile|natsort|trimesh|fast[-_]simplification|xxhash|connected[-_]components[-_]3d'
 
 case "${1:-run}" in
 wheels)

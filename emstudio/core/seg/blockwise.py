@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from emstudio.core.progress import Progress, no_progress, scaled
 from emstudio.core.seg import instances
@@ -138,7 +137,7 @@ def flood_crop(
     found = []
     for box, first in zip(boxes, firsts, strict=True):
         area_box, boundary_box = crop(area, box), crop(boundary, box)
-        labels, _ = ndimage.label(instances.foreground(area_box, params), instances.STRUCTURE)
+        labels, _ = instances.label(instances.foreground(area_box, params))
         mask = labels == labels[tuple(f - s.start for f, s in zip(first, box, strict=True))]
         objects = instances.segment_component(area_box, boundary_box, mask, params, voxel_size)
         ids, flat = instances.first_voxels(objects)

@@ -1,7 +1,7 @@
 """Connected components of a volume larger than memory: label each block on its own, join the
 labels that touch across block faces (union-find as graph components), keep per-component
 statistics. Components come out numbered in raster order of their first voxel, as
-``scipy.ndimage.label`` numbers them in memory."""
+``instances.label`` numbers them in memory."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
 from emstudio.core.progress import Progress, no_progress
-from emstudio.core.seg.instances import STRUCTURE, Box, first_voxels
+from emstudio.core.seg.instances import Box, first_voxels, label
 from emstudio.core.seg.scratch import ScratchArray
 from emstudio.core.seg.workers import IN_PROCESS, WorkerPool, sendable
 
@@ -95,7 +95,7 @@ def label_block(mask: np.ndarray | ReadMask, box: Box, keep_labels: bool) -> Blo
     if callable(mask):
         mask = mask(box)
     start = np.array([s.start for s in box], np.int64)
-    labels, n = ndimage.label(mask, STRUCTURE)
+    labels, n = label(mask)
     empty = np.zeros((0, 3), np.int64)
     count, lo, hi, first = np.zeros(0, np.int64), empty, empty, empty
     if n:

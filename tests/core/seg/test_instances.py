@@ -10,7 +10,12 @@ from emstudio.core.metrics.instance import Contingency, adapted_rand, average_pr
 from emstudio.core.seg import blockwise
 from emstudio.core.seg.blockwise import components_blockwise, segment_blockwise
 from emstudio.core.seg.from_truth import border_voxels, maps_from_instances
-from emstudio.core.seg.instances import connected_objects, segment_instances
+from emstudio.core.seg.instances import (
+    connected_objects,
+    first_voxels,
+    label,
+    segment_instances,
+)
 from emstudio.core.seg.params import PRESETS, InstanceParams, SegmentParamsError, preset
 from emstudio.core.seg.workers import sendable
 from emstudio.core.synth import PhantomSpec, render
@@ -195,3 +200,21 @@ def test_presets_are_documented_and_validated():
         preset("nope")
     with pytest.raises(SegmentParamsError, match=r"0\.\.1"):
         InstanceParams(area_threshold=2)
+
+
+def test_label_finds_scipys_components_numbered_in_raster_order():
+    """6-connectivity, the same components as scipy finds, ids 1..n in raster order of each
+    component's first voxel; also for a strided view and a Fortran-ordered mask."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    mask = ndimage.gaussian_filter(rng.random((20, 60, 70)), 1.2) > 0.52
+    six = ndimage.generate_binary_structure(3, 1)
+    for view in (mask, mask[:, ::2, 1::3], np.asfortranarray(mask)):
+        expected, count = ndimage.label(view, six)
+        got, n = label(view)
+        assert n == count > 20 and got.dtype == np.uint32
+        pairs = np.unique(np.stack([got[view], expected[view]]), axis=1)
+        assert pairs.shape[1] == n  # one scipy component for each of ours, and the reverse
+        ids, first = first_voxels(got)
+        assert ids.tolist() == list(range(1, n + 1)) and np.all(np.diff(first) > 0)
