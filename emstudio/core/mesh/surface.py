@@ -159,8 +159,9 @@ def is_closed(faces: np.ndarray) -> bool:
     if len(faces) == 0:
         return False
     faces = np.asarray(faces).view(np.ndarray)
-    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1).astype(np.int64)
-    keys = np.sort(edges[:, 0] * (int(faces.max()) + 1) + edges[:, 1])
+    start, end = faces.ravel(), np.roll(faces, -1, axis=1).ravel()  # each face's three edges
+    low, high = np.minimum(start, end).astype(np.int64), np.maximum(start, end)
+    keys = np.sort(low * (int(faces.max()) + 1) + high)  # one key per undirected edge
     if len(keys) % 2:
         return False
     # sorted: each edge's two copies sit side by side, and differ from the next pair
