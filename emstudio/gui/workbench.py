@@ -17,6 +17,8 @@ from emstudio.gui.jobs.panel import JobPanel
 from emstudio.gui.results.workspace import ResultsWorkspace
 from emstudio.jobs.spec import JobSpec
 
+SHOWN_WHEN_DONE = ("predict", "segment")  # their new volumes go into the views at once
+
 if TYPE_CHECKING:
     from emstudio.gui.main_window import MainWindow
 
@@ -76,9 +78,17 @@ class Workbench(QObject):
     def _on_status(self, job_id: str, status: str, message: str) -> None:
         if status == "done":
             self.window.project_page.refresh()
+            self._show_new_volume(job_id)
             self.window.statusBar().showMessage(f"Job {job_id[:8]} finished", 8000)
         elif status in ("failed", "interrupted"):
             self.window.statusBar().showMessage(f"Job {job_id[:8]} {status}: {message}", 15000)
+
+    def _show_new_volume(self, job_id: str) -> None:
+        """Show what a prediction or segmentation made (as the user guide promises), so the
+        next step's dialog offers it; never when that would ask about unsaved edits."""
+        job = self.project.catalog.job(job_id)
+        if job.kind in SHOWN_WHEN_DONE and not self.window.project_page.proofread.modified():
+            self._open_result(job.outputs or {})
 
     def _open_result(self, outputs: dict) -> None:
         names = outputs.get("volumes") or [outputs.get("volume")]

@@ -21,6 +21,7 @@ class JobManager(QObject):
     job_event = Signal(str, dict)  # job id, event
     job_status = Signal(str, str, str)  # job id, status, message
     jobs_changed = Signal()
+    job_submitted = Signal(str)  # job id of a job just submitted (after jobs_changed)
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class JobManager(QObject):
     def submit(self, spec: JobSpec) -> str:
         self.queue.submit(spec)
         self.jobs_changed.emit()
+        self.job_submitted.emit(spec.id)
         self.tick()
         return spec.id
 

@@ -68,6 +68,7 @@ class JobPanel(QWidget):
         self.result_button.setToolTip("Show what the selected job made in the viewers")
         self._layout()
         manager.jobs_changed.connect(self.refresh)
+        manager.job_submitted.connect(self.select)  # show the job just started, not an old one
         manager.job_event.connect(self._on_event)
         manager.job_status.connect(self._on_status)
         self._clock = QTimer(self, interval=1000, timeout=self._update_durations)
@@ -164,6 +165,7 @@ class JobPanel(QWidget):
         self.plot.clear_metrics()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
+        self.progress.setFormat("%p%")  # not the message of the job shown before
         self.eta.setText("")
         job = self.selected_job()
         if job is None:

@@ -232,8 +232,9 @@ class ResultsWorkspace(QObject):
         image = self.page.layers.image
         wanted = self.view_panel.slices.isChecked() and self.view_dock.isVisible()
         if image is None or not wanted:
-            view.scene.show_slices(False)
-            view.refresh()
+            if any(actor.GetVisibility() for actor in view.scene.slices):
+                view.scene.show_slices(False)
+                view.refresh()  # only when they were shown: a redraw can take long on a CPU
             return
         volume = image.volume
         view.set_image(volume.plane, volume.shape, volume.voxel_size.zyx)

@@ -117,3 +117,33 @@ def test_cancel_from_the_panel(qtbot, tmp_path, project, make_panel):
 def test_closing_without_jobs_needs_no_question(project, make_panel):
     manager, _ = make_panel(project)
     assert manager.confirm_close(None)
+
+
+def test_a_new_job_is_selected_so_its_progress_shows(qtbot, project, make_panel):
+    """After Train/Predict/... the panel shows the job just started, not an older one."""
+    manager, panel = make_panel(
+        project, command_for=lambda spec: [sys.executable, "-c", "import time; time.sleep(30)"]
+    )
+    first = manager.submit(JobSpec(kind="import", project=str(project.path)))
+    panel.select(first)
+    manager.cancel(first)
+    qtbot.waitUntil(lambda: status_of(panel, first) == "cancelled", timeout=10_000)
+    assert panel._selected == first
+    second = manager.submit(JobSpec(kind="train", project=str(project.path)))
+    assert panel._selected == second
+    assert panel.table.selectedItems()[0].text() == second[:8]
+    assert panel.cancel_button.isEnabled()
+
+
+def test_the_progress_text_of_another_job_is_not_kept(qtbot, project, make_panel):
+    """Selecting a job that has not reported yet shows no message of the job shown before."""
+    line = json.dumps({"event": "progress", "done": 1, "total": 2, "message": "saved raw"})
+    code = f"import time; print({line!r}, flush=True); time.sleep(30)"
+    manager, panel = make_panel(project, command_for=lambda spec: [sys.executable, "-c", code])
+    first = manager.submit(JobSpec(kind="import", project=str(project.path)))
+    qtbot.waitUntil(lambda: "saved raw" in panel.progress.text(), timeout=30_000)
+    manager.cancel(first)
+    qtbot.waitUntil(lambda: status_of(panel, first) == "cancelled", timeout=10_000)
+    manager.queue._command_for = lambda spec: [sys.executable, "-c", "import time; time.sleep(30)"]
+    manager.submit(JobSpec(kind="train", project=str(project.path)))
+    assert "saved raw" not in panel.progress.text()

@@ -129,6 +129,50 @@ def test_segment_mesh_measure_from_the_run_menu(qtbot, open_window, demo_path, a
     assert len(read_csv(path)) == len(table.model.rows)
 
 
+def test_a_new_segmentation_is_shown_and_meshed_next(qtbot, open_window, demo_path, accept):
+    """After Segment the views show the new objects, so Make meshes… offers them (not the
+    demo's ground truth shown before)."""
+    window = open_window(demo_path)
+    add_truth_prediction(window.project)
+    state = window.view_state
+    assert state.overlays["instances"].volume == "truth-mito-instances"
+    opened = accept(lambda d: d.name.setText("mito"))
+    run_menu_action(window, "Segment instances…")
+    wait_jobs_done(qtbot, window)
+    assert state.overlays["instances"].volume == "mito"
+    offered: list[str] = []
+    accept(lambda d: offered.append(d.segmentation.currentText()))
+    run_menu_action(window, "Make meshes…")
+    wait_jobs_done(qtbot, window)
+    assert len(opened) == 2 and offered == ["mito"]
+
+
+def test_moving_the_cursor_does_not_redraw_3d_without_slices(
+    qtbot, open_window, demo_path, monkeypatch
+):
+    """With "Slices" off, clicks in the slice views leave the 3D view alone (each redraw of
+    many meshes can hold the window for a good part of a second without a GPU)."""
+    with Project.open(demo_path) as project:
+        create_mesh_set(project, "truth-mito-instances")
+    window = open_window(demo_path)
+    results = window.workbench.results
+    results.view_dock.show()
+    results.view_dock.raise_()
+    qtbot.waitUntil(lambda: results.view_panel.view is not None, timeout=30_000)
+    results.wait()
+    assert not results.view_panel.slices.isChecked()
+    redraws: list[int] = []
+    monkeypatch.setattr(results.view_panel.view, "refresh", lambda: redraws.append(1))
+    state = window.view_state
+    for z in range(3):
+        state.set_cursor((z, 20, 30))
+    state.set_overlay("instances", opacity=0.3)
+    assert redraws == []
+    results.view_panel.slices.setChecked(True)  # with slices, the planes follow the cursor
+    state.set_cursor((4, 20, 30))
+    assert redraws
+
+
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed")
 def test_docked_3d_view_draws_under_xvfb_and_exits_cleanly(demo_path, tmp_path):
     with Project.open(demo_path) as project:
