@@ -244,6 +244,17 @@ class LabelEditor:
         chunks = {key: self._chunks[key].copy() for key in self._modified}
         return chunks, copy.deepcopy(self.painted), self._generation
 
+    def add_prior_slices(self, slices: dict[str, set[int]]) -> None:
+        """Planes that held labels before this session's edits (found when a label set that had
+        recorded none is first saved): labelled in every state, undone or redone, too."""
+        states = [self.painted, self._painted_before]
+        states += [
+            s for step in self._undo + self._redo for s in (step.painted_before, step.painted_after)
+        ]
+        for state in states:
+            for axis, planes in slices.items():
+                state.setdefault(axis, set()).update(planes)
+
     def mark_saved(self, generation: int) -> None:
         """Chunks saved at ``generation`` (and not changed since) are no longer modified."""
         self._modified = {k: g for k, g in self._modified.items() if g > generation}

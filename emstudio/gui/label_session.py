@@ -22,6 +22,7 @@ from emstudio.core.project.labels import (
     DEFAULT_CLASSES,
     create_label_set,
     set_labelled_slices,
+    slices_to_record,
     write_label_chunks,
 )
 from emstudio.gui.label_editor import Fill, LabelEditor
@@ -39,7 +40,7 @@ class LabelSession(QObject):
     stateChanged = Signal()  # modified / undo / redo / saving changed
     saved = Signal(str)  # a message for the status bar
     failed = Signal(str)
-    _written = Signal(object)  # from the saving thread: (generation, error or None)
+    _written = Signal(object)  # from the saving thread: (generation, error, slices)
     _filled = Signal(object)  # from the fill thread: (editor, Fill or error)
 
     def __init__(
@@ -218,15 +219,17 @@ class LabelSession(QObject):
         self._pending = (layer, painted)
         self.stateChanged.emit()
         store = project.resolve(layer.record.path)
+        attrs = dict(layer.record.attrs)
 
         def write() -> None:
             try:
                 write_label_chunks(store, chunks)
+                recorded = slices_to_record(attrs, store, painted)
             except Exception as exc:  # reported to the user on the GUI thread
                 logging.getLogger(__name__).exception("saving labels failed")
-                self._written.emit((generation, exc))
+                self._written.emit((generation, exc, {}))
                 return
-            self._written.emit((generation, None))
+            self._written.emit((generation, None, recorded))
 
         self._saving_thread = threading.Thread(target=write, name="save-labels", daemon=True)
         self._saving_thread.start()
@@ -239,8 +242,8 @@ class LabelSession(QObject):
             if thread is not None:
                 thread.join()
 
-    def _on_written(self, result: tuple[int, BaseException | None]) -> None:
-        generation, error = result
+    def _on_written(self, result: tuple[int, BaseException | None, dict]) -> None:
+        generation, error, recorded = result
         self._saving_thread = None
         self.saving = False
         layer, painted = self._pending or (None, {})
@@ -250,14 +253,17 @@ class LabelSession(QObject):
             self.stateChanged.emit()
             self.failed.emit(f"The labels could not be saved: {error}")
             return
-        record = set_labelled_slices(project, layer.record, painted)
+        record = set_labelled_slices(project, layer.record, recorded)
         layer.record = record
         self.loader.changed(layer.path)
         if self.editor is not None and self.editor.layer is layer:
             self.editor.mark_saved(generation)
+            self.editor.add_prior_slices(
+                {a: set(planes) - painted.get(a, set()) for a, planes in recorded.items()}
+            )
         self.stateChanged.emit()
         self.edited.emit()
-        count = sum(len(v) for v in painted.values())
+        count = sum(len(v) for v in recorded.values())
         self.saved.emit(f"Saved {record.name!r} ({count} labelled slices)")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numcodecs
 import numpy as np
 
+from emstudio.core.ml.labels import labelled_z_slices
 from emstudio.core.project import atomic, provenance
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
@@ -103,8 +104,24 @@ def save_label_edits(
     painted: Mapping[str, Iterable[int]],
 ) -> VolumeRecord:
     """Write edited chunks, then record the labelled slices (catalog last)."""
-    write_label_chunks(project.resolve(record.path), chunks)
-    return set_labelled_slices(project, record, painted)
+    store = project.resolve(record.path)
+    write_label_chunks(store, chunks)
+    attrs = project.catalog.volume_by_id(record.id).attrs
+    return set_labelled_slices(project, record, slices_to_record(attrs, store, painted))
+
+
+def slices_to_record(
+    attrs: Mapping, store: Path, painted: Mapping[str, Iterable[int]]
+) -> dict[str, list[int]]:
+    """The labelled slices to record once the ``painted`` planes are saved into ``store``:
+    those, and, for a label set that has recorded none (imported or ground truth: there every
+    z slice holding a label counts as labelled, for training too), every such z slice as well,
+    so that painting a few planes does not shrink what training learns from. Reads the whole
+    volume in that case (in slabs): call it off the GUI thread."""
+    recorded = {a: {int(i) for i in painted.get(a, ())} for a in AXIS_NAMES}
+    if not attrs.get("labelled_slices"):
+        recorded["z"].update(labelled_z_slices(Volume(store).arrays[0]))
+    return {a: sorted(recorded[a]) for a in AXIS_NAMES}
 
 
 def set_labelled_slices(

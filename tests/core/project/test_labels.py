@@ -73,3 +73,17 @@ def test_rename_and_delete(project):
     assert not project.resolve(labels.path).exists()
     assert [v.name for v in project.catalog.volumes()] == ["em"]
     assert not list(project.data_dir.glob(".tmp-*"))
+
+
+def test_saving_into_a_set_that_recorded_no_slices_keeps_its_labelled_slices(project):
+    """An imported (or ground-truth) label set has no labelled_slices: every z slice holding
+    a label counts. Saving a painted XZ plane keeps them, and adds the plane."""
+    dense = np.zeros(SHAPE, np.uint8)
+    dense[[1, 4], 5:9, 5:9] = 2
+    labels = add_array(project, "imported", "labels", dense)
+    assert "labelled_slices" not in labels.attrs
+    volume = Volume(project.resolve(labels.path))
+    chunk = read_chunk(volume, (0, 0, 0))
+    chunk[2:4, 20, 30:40] = 1  # on the XZ plane at y = 20
+    saved = save_label_edits(project, labels, {(0, 0, 0): chunk}, {"y": [20]})
+    assert labelled_slices(saved) == {"z": {1, 2, 3, 4}, "y": {20}, "x": set()}

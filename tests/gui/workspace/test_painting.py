@@ -55,10 +55,39 @@ def test_paint_a_stroke_undo_redo_save_and_reopen(open_window, demo_path, qtbot)
     assert not changed.any()  # nothing else moved
     with Project.open(demo_path, mode="read") as project:
         attrs = project.catalog.volume("truth-classes").attrs
-    assert attrs["labelled_slices"] == {"z": [z], "y": [], "x": []}
+    # the demo's ground truth recorded no labelled slices (every slice holding a label counts):
+    # painting one slice keeps them all labelled
+    labelled = _labelled_z(after)
+    assert z in labelled and len(labelled) > 1
+    assert attrs["labelled_slices"] == {"z": labelled, "y": [], "x": []}
     again = open_window(demo_path)  # reopened: the views show the saved labels
     assert (_shown_labels(again.project_page.viewer.views[0])[29:32, 20:61] == 2).all()
-    assert again.project_page.viewer.views[0].slider.marks == {z}
+    assert again.project_page.viewer.views[0].slider.marks == set(labelled)
+
+
+def _labelled_z(labels: np.ndarray) -> list[int]:
+    return [int(i) for i in np.flatnonzero(labels.reshape(len(labels), -1).any(axis=1))]
+
+
+def test_saves_and_undos_keep_the_slices_labelled_before_painting(open_window, demo_path, qtbot):
+    """A label set that recorded no labelled slices (imported, ground truth): its slices
+    holding labels stay labelled through later saves and undos, not just the painted ones."""
+    labelled = _labelled_z(_labels(demo_path))
+    window = open_window(demo_path)
+    page = window.project_page
+    y = window.view_state.cursor[1]
+    window.view_state.set_paint(tool="brush", size=1, value=2)
+    for step in range(2):  # two strokes, each saved
+        page.labels.stroke(1, y + step, [(1.5, 0.5), (1.5, 20.5)])
+        assert page.labels.modified(), step
+        page.labels.save()
+        qtbot.waitUntil(lambda: not page.labels.saving, timeout=10_000)
+    page.labels.undo()  # the second stroke: y + 1 is no longer painted, the z slices stay
+    page.labels.save()
+    qtbot.waitUntil(lambda: not page.labels.saving, timeout=10_000)
+    with Project.open(demo_path, mode="read") as project:
+        attrs = project.catalog.volume("truth-classes").attrs
+    assert attrs["labelled_slices"] == {"z": labelled, "y": [y], "x": []}
 
 
 def test_eraser_background_only_and_labelled_slices_of_xz(open_window, demo_path, qtbot):
