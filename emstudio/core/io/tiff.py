@@ -62,7 +62,11 @@ def open_tiff(path: Path) -> tifffile.TiffFile:
     except (ImportError, MemoryError):
         raise
     except Exception as exc:
-        raise InputFileError(path, f"is not a readable TIFF: {exc}") from exc
+        raise InputFileError(
+            path,
+            "is not a readable TIFF: it is damaged, or another kind of file with a TIFF name "
+            f"(the reader said: {exc})",
+        ) from exc
 
 
 def check_page_chain(path: Path, tif: tifffile.TiffFile, messages: list[str]) -> None:

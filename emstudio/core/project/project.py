@@ -78,7 +78,10 @@ class Project:
         path = Path(path).absolute()
         if not (path / CATALOG_FILE).is_file():
             reason = "does not exist" if not path.exists() else "is not an emstudio project"
-            raise ProjectError(f"{path}: {reason} (no {CATALOG_FILE} inside).")
+            raise ProjectError(
+                f"{path}: {reason} (a project is a folder, usually named *.emproj, holding "
+                f"{CATALOG_FILE}; create one with New project or `emstudio project create`)."
+            )
         if mode == "read":
             catalog = Catalog(path / CATALOG_FILE, readonly=True)
             try:

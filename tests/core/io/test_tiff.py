@@ -212,7 +212,7 @@ def test_single_page_is_a_2d_image(tmp_path: Path) -> None:
 def test_not_a_tiff(tmp_path: Path) -> None:
     path = tmp_path / "fake.tif"
     path.write_bytes(b"this is not a tiff file" * 10)
-    with pytest.raises(InputFileError, match="is not a readable TIFF") as err:
+    with pytest.raises(InputFileError, match="is not a readable TIFF: it is damaged, or an") as err:
         TiffSource(path)
     assert str(path) in str(err.value)
 

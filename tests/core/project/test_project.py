@@ -39,7 +39,10 @@ def test_create_refuses_non_empty_folder_and_missing_parent(tmp_path):
 
 
 def test_open_non_project_says_so(tmp_path):
-    with pytest.raises(ProjectError, match="not an emstudio project"):
+    with pytest.raises(
+        ProjectError,
+        match=r"not an emstudio project \(a project is a folder, usually named \*\.emproj",
+    ):
         Project.open(tmp_path)
     with pytest.raises(ProjectError, match="does not exist"):
         Project.open(tmp_path / "missing.emproj")
