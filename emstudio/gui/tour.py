@@ -111,7 +111,15 @@ class GuidedTour(QDialog):
 
     # -- state ----------------------------------------------------------------------------------
     def _refresh_soon(self) -> None:
-        QTimer.singleShot(0, self, self._refresh)  # after the window has enabled its actions
+        QTimer.singleShot(0, self, self._project_changed)  # after the window enables its actions
+
+    def _project_changed(self) -> None:
+        """A project was opened or closed: on a step that opens one, go on to the next."""
+        opened = getattr(self.main, "project", None) is not None
+        if opened and not self.step.needs_project and self.index < len(STEPS) - 1:
+            self.show_step(self.index + 1)
+        else:
+            self._refresh()
 
     def _refresh(self) -> None:
         """Enable the step's button when its action is there, else say what is missing."""

@@ -54,8 +54,9 @@ STEPS = (
         "Paint a few slices",
         "Teach the computer what you see: pick a class in the Paint panel on the left (for "
         "example mitochondria) and paint a few objects in any of the three views. A few "
-        "painted slices are enough to start. The first stroke creates a label set; "
-        "Save labels keeps your work.",
+        "painted slices are enough to start. Strokes go into the label set shown in the "
+        "Display panel (in the demo, its ground truth); with none shown, the first stroke "
+        "creates one. Save labels keeps your work.",
         "Pick the brush",
         "Edit",
         "tool: brush",
