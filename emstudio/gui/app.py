@@ -20,6 +20,7 @@ from emstudio.core.errors import EmstudioError
 from emstudio.gui.locations import app_icon
 from emstudio.gui.logs import install_excepthook, install_logging
 from emstudio.gui.main_window import MainWindow
+from emstudio.gui.preload import preload_in_background
 from emstudio.gui.tour import show_tour_on_first_run
 
 APP_NAME = "emstudio"
@@ -65,10 +66,13 @@ def run_gui(
         if screenshot is not None:
             return _run_for_screenshot(app, window, project, Path(screenshot), slice_zyx)
         window.show()
+        preloading = preload_in_background()
         if project:
             QTimer.singleShot(0, lambda: _open(window, project, slice_zyx))
         show_tour_on_first_run(window)
-        return app.exec()
+        code = app.exec()
+        preloading.join()  # no import left running while the interpreter shuts down
+        return code
     finally:
         sys.excepthook = previous_hook
         window.close_project()
