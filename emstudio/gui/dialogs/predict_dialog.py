@@ -65,8 +65,8 @@ class PredictDialog(JobDialog):
             self.combine.setItemData(
                 self.combine.count() - 1, COMBINE_HELP[rule], Qt.ItemDataRole.ToolTipRole
             )
-        self.tta = QCheckBox("test-time augmentation (flips; about 4x slower, a little better)")
-        self.keep_axes = QCheckBox("also keep each axis' map")
+        self.tta = QCheckBox("also predict flipped copies (about 4x slower, a little better)")
+        self.keep_axes = QCheckBox("also keep each view's map")
         self.image.setToolTip("The image to predict on (the whole volume)")
         self.model.setToolTip("The trained model to apply")
         self.card_button.setToolTip("What the model learned, from which data, and how well")
@@ -74,7 +74,7 @@ class PredictDialog(JobDialog):
         for axis, box in self.axis_boxes.items():
             box.setToolTip(f"Predict along {axis.upper()} planes (more views: smoother, slower)")
         self.combine.setToolTip("How the maps of the views are merged into one")
-        self.tta.setToolTip("Also predict flipped copies and average them")
+        self.tta.setToolTip("Test-time augmentation: predict flipped copies and average them")
         self.keep_axes.setToolTip("Also save the map of each view, to compare them")
         self.device = device_combo()
         form = QFormLayout()
@@ -82,8 +82,8 @@ class PredictDialog(JobDialog):
         form.addRow("Model", model_row)
         form.addRow("", self.outputs)
         form.addRow("Output name", self.name)
-        form.addRow("Axes", axes_row)
-        form.addRow("Combine", self.combine)
+        form.addRow("Views", axes_row)
+        form.addRow("Combine views", self.combine)
         form.addRow("", self.tta)
         form.addRow("", self.keep_axes)
         form.addRow("Device", self.device)
