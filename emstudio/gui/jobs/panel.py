@@ -203,8 +203,12 @@ class JobPanel(QWidget):
 
     def _update_durations(self) -> None:
         for row, job in enumerate(self._jobs):
-            if job.status == "running" and self.table.item(row, 5) is not None:
-                self.table.item(row, 5).setText(_duration(job))
+            if job.status != "running" or self.table.item(row, 5) is None:
+                continue
+            if not job.started_at:  # its process records the start a moment after launch
+                job.started_at = self.manager.project.catalog.job(job.id).started_at
+                self.table.item(row, 4).setText(_clock_time(job.started_at))
+            self.table.item(row, 5).setText(_duration(job))
 
     def _update_buttons(self) -> None:
         job = self.selected_job()

@@ -147,3 +147,17 @@ def test_the_progress_text_of_another_job_is_not_kept(qtbot, project, make_panel
     manager.queue._command_for = lambda spec: [sys.executable, "-c", "import time; time.sleep(30)"]
     manager.submit(JobSpec(kind="train", project=str(project.path)))
     assert "saved raw" not in panel.progress.text()
+
+
+def test_a_running_job_shows_when_it_started(qtbot, project, make_panel):
+    """The job's process records its start a moment after launch: the table picks it up."""
+    manager, panel = make_panel(
+        project, command_for=lambda spec: [sys.executable, "-c", "import time; time.sleep(30)"]
+    )
+    job_id = manager.submit(JobSpec(kind="import", project=str(project.path)))
+    row = next(r for r, j in enumerate(panel._jobs) if j.id == job_id)
+    assert panel.table.item(row, 4).text() == ""  # not started yet
+    project.catalog.set_job_status(job_id, "running", pid=1)  # as the job's process does
+    qtbot.waitUntil(lambda: panel.table.item(row, 4).text() != "", timeout=5_000)
+    assert panel.table.item(row, 5).text().startswith("0:0")
+    manager.cancel(job_id)
