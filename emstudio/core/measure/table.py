@@ -22,7 +22,7 @@ from emstudio.core.measure import shape
 from emstudio.core.measure.distance import NearestOther, margin_voxels
 from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.mesh.build import read_padded
-from emstudio.core.mesh.surface import mesh_in_blocks, mesh_mask
+from emstudio.core.mesh.surface import described_mask, mesh_in_blocks
 from emstudio.core.progress import Progress, no_progress, scaled
 from emstudio.core.project.atomic import atomic_write_text
 from emstudio.core.seg.objects import (
@@ -162,10 +162,10 @@ def measure_crop(
     rows = []
     for object_id, box, origin, touches in members:
         mask = crops.labels[box] == object_id
-        mesh = mesh_mask(mask, origin, inputs.voxel_size, shape.AREA_MESH)
+        _, facts = described_mask(mask, origin, inputs.voxel_size, shape.AREA_MESH)
         sums = shape.Moments(inputs.voxel_size)
         sums.add(mask, origin)
-        row = _row(inputs, object_id, sums, float(mesh.area))
+        row = _row(inputs, object_id, sums, facts["area_nm2"])
         if crops.image is not None:
             values = shape.Intensity()
             values.add(mask, crops.image[box])
@@ -203,7 +203,7 @@ def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, bloc
             found = nearest.measure(mask, _box(offset, offset + mask.shape), inputs.max_distance_nm)
             if not math.isnan(found[0]) and (math.isnan(best[0]) or found[0] < best[0]):
                 best = found
-    mesh = mesh_in_blocks(
+    _, facts = mesh_in_blocks(
         lambda b: read_padded(inputs.labels, b) == object_id,
         lo,
         hi,
@@ -211,7 +211,7 @@ def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, bloc
         shape.AREA_MESH,
         block,
     )
-    row = _row(inputs, object_id, sums, float(mesh.area))
+    row = _row(inputs, object_id, sums, facts["area_nm2"])
     if inputs.image is not None:
         row.update(values.row())
     row["touches_border"] = bool((lo == 0).any() or (hi == np.asarray(inputs.labels.shape)).any())

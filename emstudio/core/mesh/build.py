@@ -16,7 +16,7 @@ import numpy as np
 import trimesh
 
 from emstudio.core.errors import NotFoundError
-from emstudio.core.mesh.surface import MeshOptions, describe, mesh_in_blocks, mesh_mask
+from emstudio.core.mesh.surface import MeshOptions, described_mask, mesh_in_blocks
 from emstudio.core.progress import Progress, no_progress, scaled
 from emstudio.core.seg.instances import Box
 from emstudio.core.seg.objects import (
@@ -56,8 +56,8 @@ def mesh_crop(
     region = read_padded(*crop) if isinstance(crop, tuple) else crop
     out = []
     for object_id, box, origin in members:
-        mesh = mesh_mask(region[box] == object_id, origin, voxel_size, options)
-        out.append((object_id, mesh.vertices, mesh.faces, describe(mesh)))
+        mesh, facts = described_mask(region[box] == object_id, origin, voxel_size, options)
+        out.append((object_id, mesh.vertices, mesh.faces, facts))
     return out
 
 
@@ -119,7 +119,7 @@ def iter_meshes(
             progress(done, len(boxes), f"meshed {done}/{len(boxes)} objects")
     for index in np.flatnonzero(sizes > crop_voxels).tolist():
         value = boxes.ids[index]
-        mesh = mesh_in_blocks(
+        mesh, facts = mesh_in_blocks(
             lambda box, v=value: read_padded(labels, box) == v,
             boxes.lo[index],
             boxes.hi[index],
@@ -127,7 +127,7 @@ def iter_meshes(
             options,
             block,
         )
-        yield MeshedObject(int(value), mesh, describe(mesh))
+        yield MeshedObject(int(value), mesh, facts)
         done += 1
         progress(done, len(boxes), f"meshed {done}/{len(boxes)} objects")
 

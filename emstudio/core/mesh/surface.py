@@ -83,13 +83,14 @@ def _surface(field: np.ndarray, origin, voxel_size) -> tuple[np.ndarray, np.ndar
 
 def finish(
     vertices: np.ndarray, faces: np.ndarray, options: MeshOptions, merge: bool = True
-) -> trimesh.Trimesh:
+) -> tuple[trimesh.Trimesh, dict]:
     """The mesh: vertices merged (``merge``: skip only when none can repeat), smoothed,
     decimated, and every face oriented outwards (smoothing and decimation keep the consistent
-    winding marching cubes produces)."""
+    winding marching cubes produces); and its ``describe`` facts, from the same pass over the
+    faces as the orientation."""
     mesh = trimesh.Trimesh(vertices, faces, process=False)
     if mesh.is_empty:
-        return mesh
+        return mesh, describe(mesh)
     if merge:
         mesh.merge_vertices(digits_vertex=MERGE_DIGITS)
         mesh.remove_unreferenced_vertices()
@@ -103,9 +104,10 @@ def finish(
         )
     if options.decimate < 1.0 and len(mesh.faces) > 8:
         mesh = _decimated(mesh, options.decimate)
-    if signed_volume(mesh) < 0:  # marching cubes winds every face alike: one check orients all
-        mesh.invert()
-    return mesh
+    signed, facts = _described(mesh)
+    if signed < 0:  # marching cubes winds every face alike: one check orients all
+        mesh.invert()  # the facts hold: they do not depend on the faces' orientation
+    return mesh, facts
 
 
 def _decimated(mesh: trimesh.Trimesh, fraction: float) -> trimesh.Trimesh:
@@ -142,14 +144,10 @@ def _face_normals(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
     return a, np.cross(b - a, c - a)
 
 
-def signed_volume(mesh: trimesh.Trimesh) -> float:
-    """The enclosed volume (nm3), positive when the faces point outwards (divergence theorem;
-    trimesh's ``volume`` computes the whole inertia tensor, ~10x slower)."""
-    return _enclosed(*_face_normals(mesh)) if not mesh.is_empty else 0.0
-
-
 def _enclosed(corners: np.ndarray, normals: np.ndarray) -> float:
-    """The signed volume from each face's first corner and unnormalised normal."""
+    """The enclosed volume (nm3) from each face's first corner and unnormalised normal,
+    positive when the faces point outwards (divergence theorem; trimesh's ``volume`` computes
+    the whole inertia tensor, ~10x slower)."""
     return float(np.einsum("ij,ij->", corners, normals)) / 6.0
 
 
@@ -175,6 +173,16 @@ def mesh_mask(
     options: MeshOptions = MeshOptions(),
 ) -> trimesh.Trimesh:
     """The surface of ``mask`` (bool crop whose [0, 0, 0] is voxel ``origin``)."""
+    return described_mask(mask, origin, voxel_size, options)[0]
+
+
+def described_mask(
+    mask: np.ndarray,
+    origin: tuple[int, int, int],
+    voxel_size: tuple[float, float, float],
+    options: MeshOptions = MeshOptions(),
+) -> tuple[trimesh.Trimesh, dict]:
+    """``mesh_mask`` and the mesh's ``describe`` facts, computed with it."""
     pad = max(1, *options.halo(voxel_size))
     field = _field(np.pad(mask, pad), options, voxel_size)
     start = tuple(o - pad for o in origin)
@@ -188,8 +196,9 @@ def mesh_in_blocks(
     voxel_size: tuple[float, float, float],
     options: MeshOptions,
     block: tuple[int, int, int],
-) -> trimesh.Trimesh:
-    """The surface of an object too large to hold at once, meshed block by block.
+) -> tuple[trimesh.Trimesh, dict]:
+    """The surface of an object too large to hold at once, meshed block by block, and its
+    ``describe`` facts.
 
     ``read_mask(box)`` returns the object's mask over any box (voxels outside the volume read
     as background). Blocks overlap by one plane so that the pieces share their seam vertices.
@@ -206,19 +215,26 @@ def mesh_in_blocks(
         if len(faces):
             pieces.append(trimesh.Trimesh(vertices, faces, process=False))
     if not pieces:
-        return trimesh.Trimesh()
+        return finish(np.empty((0, 3)), np.empty((0, 3), np.int64), options)
     whole = trimesh.util.concatenate(pieces)
     return finish(whole.vertices, whole.faces, options)
 
 
 def describe(mesh: trimesh.Trimesh) -> dict:
     """Volume (nm3), area (nm2), sizes and closure of a mesh, for the mesh index."""
+    return _described(mesh)[1]
+
+
+def _described(mesh: trimesh.Trimesh) -> tuple[float, dict]:
+    """The signed volume and the ``describe`` facts, from one pass over the faces."""
     if mesh.is_empty:
-        return {"volume_nm3": None, "area_nm2": 0.0, "vertices": 0, "faces": 0, "watertight": False}
+        empty = {"volume_nm3": None, "area_nm2": 0.0, "vertices": 0, "faces": 0}
+        return 0.0, {**empty, "watertight": False}
     closed = is_closed(mesh.faces)
     a, normals = _face_normals(mesh)
-    return {
-        "volume_nm3": abs(_enclosed(a, normals)) if closed else None,
+    signed = _enclosed(a, normals)
+    return signed, {
+        "volume_nm3": abs(signed) if closed else None,
         "area_nm2": float(np.sqrt(np.einsum("ij,ij->i", normals, normals)).sum() / 2.0),
         "vertices": len(mesh.vertices),
         "faces": len(mesh.faces),
