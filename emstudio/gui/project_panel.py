@@ -149,11 +149,21 @@ class ProjectPanel(QWidget):
 
     def volume_item(self, name: str) -> QTreeWidgetItem | None:
         """The tree item of a volume (tests, selection)."""
+        return self._item("volume", name)
+
+    def model_item(self, name: str) -> QTreeWidgetItem | None:
+        """The tree item of a model (tests, selection)."""
+        return self._item("model", name)
+
+    def _item(self, what: str, name: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(i)
             for j in range(group.childCount()):
                 entry = group.child(j).data(0, ITEM_ROLE)
-                if entry.what == "volume" and entry.data.name == name:
+                if entry.what != what:
+                    continue
+                found = entry.data.name if what == "volume" else entry.data["name"]
+                if found == name:
                     return group.child(j)
         return None
 
@@ -196,16 +206,6 @@ class ProjectPanel(QWidget):
             self.showRequested.emit(entry.data)
         elif isinstance(entry, _Entry) and entry.what == "model":
             self.cardRequested.emit(entry.data["card"])
-
-    def model_item(self, name: str) -> QTreeWidgetItem | None:
-        """The tree item of a model (tests, selection)."""
-        for i in range(self.tree.topLevelItemCount()):
-            group = self.tree.topLevelItem(i)
-            for j in range(group.childCount()):
-                entry = group.child(j).data(0, ITEM_ROLE)
-                if entry.what == "model" and entry.data["name"] == name:
-                    return group.child(j)
-        return None
 
 
 def _volume_texts(record: VolumeRecord) -> tuple[str, ...]:
