@@ -93,13 +93,11 @@ def measure_objects(
         sizes = np.prod(hi_m - lo_m, axis=1)
         normal = np.flatnonzero(sizes <= crop_voxels)
         groups = [normal[g] for g in group_boxes(lo_m[normal], hi_m[normal], block, crop_voxels)]
+        limit = group_workers(lo_m, hi_m, groups, BYTES_PER_MEASURE_VOXEL, workers, pool)
         remote = pool.workers > 1 and all(
             sendable(a) for a in (inputs.labels, inputs.image, inputs.other) if a is not None
         )
         tasks = (_group_task(inputs, boxes, members, margin, remote) for members in groups)
-        limit = group_workers(
-            lo_m, hi_m, groups, BYTES_PER_MEASURE_VOXEL, workers, pool.held_bytes()
-        )
         for measured in pool.map(measure_crop, tasks, limit):
             rows.update((row["id"], row) for row in measured)
             step(len(rows), len(boxes), f"measured {len(rows)}/{len(boxes)} objects")

@@ -318,7 +318,7 @@ def segment_blockwise(
         regions = [np.prod(comps.hi[g].max(0) - comps.lo[g].min(0)) for g in groups]
         need = max(regions, default=0) * BYTES_PER_REGION_VOXEL
         need += int(sizes[normal].max(initial=0)) * BYTES_PER_CROP_VOXEL
-        limit = worker_count(need, len(groups), workers, int(sum(regions)), pool.held_bytes())
+        limit = pool.tasks_at_once(need, len(groups), workers, int(sum(regions)))
         tasks = (seg.group_task(comps, g) for g in groups)
         found = pool.map(flood_crop, tasks, limit)
         for done, (members, flooded) in enumerate(zip(groups, found, strict=True)):

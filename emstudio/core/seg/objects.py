@@ -70,13 +70,13 @@ def group_workers(
     groups: Sequence[np.ndarray],
     bytes_per_voxel: int,
     requested: int | None,
-    held: int = 0,
+    pool: WorkerPool,
 ) -> int:
-    """Tasks to run at once on ``groups`` (from ``group_boxes``) of the boxes ``lo``/``hi``,
-    one group's crop per task, in a pool whose processes hold ``held`` bytes."""
+    """Tasks to run at once in ``pool`` (``WorkerPool.tasks_at_once``) on ``groups`` (from
+    ``group_boxes``) of the boxes ``lo``/``hi``, one group's crop per task."""
     regions = [int(np.prod(hi[g].max(0) - lo[g].min(0))) for g in groups]
     need = max(regions, default=0) * bytes_per_voxel
-    return worker_count(need, len(groups), requested, sum(regions), held)
+    return pool.tasks_at_once(need, len(groups), requested, sum(regions))
 
 
 def box_task(labels, box: Box) -> tuple[np.ndarray, ...]:

@@ -39,22 +39,25 @@ def worker_count(
     tasks: int,
     requested: int | None = None,
     voxels: int | None = None,
-    held: int = 0,
+    worker_bytes: int = WORKER_BYTES,
 ) -> int:
     """How many processes to use (or tasks to run at once): ``requested``, else one per core as
     far as the memory budget (and the free memory) and the number of tasks allow, and 1 (no
-    pool) for less than ``POOL_MIN_VOXELS`` of work. ``held``: bytes that the processes an
-    earlier pass started hold, idle or not (``WorkerPool.held_bytes``); they come off the
-    budget first. This process reads and writes meanwhile, yet gets no core of its own: on two
-    cores, segmentation with two workers took 0.76 of the time with none."""
+    pool) for less than ``POOL_MIN_VOXELS`` of work. Each process holds ``worker_bytes`` of its
+    own besides its task's ``bytes_per_worker``. This process reads and writes meanwhile, yet
+    gets no core of its own: on two cores, segmentation with two workers took 0.76 of the time
+    with none."""
     if requested is not None:
         return max(1, min(int(requested), tasks))
     if voxels is not None and voxels < POOL_MIN_VOXELS:
         return 1
+    return int(max(1, min(cpu_count(), _fitting(bytes_per_worker, worker_bytes), tasks)))
+
+
+def _fitting(task_bytes: int, worker_bytes: int) -> int:
+    """Processes, each with a task, that the memory budget (and half the free memory) holds."""
     budget = min(MEMORY_BUDGET, psutil.virtual_memory().available // 2)
-    task_bytes = max(int(bytes_per_worker), 1)
-    by_memory = (budget - held) // task_bytes if held else budget // (task_bytes + WORKER_BYTES)
-    return int(max(1, min(cpu_count(), by_memory, tasks)))
+    return int(budget // (max(int(task_bytes), 1) + worker_bytes))
 
 
 def sendable(source: object) -> bool:
@@ -83,6 +86,25 @@ def lower_priority() -> None:
     the app's window stutter (it costs nothing when the cores are otherwise idle)."""
     with contextlib.suppress(OSError, psutil.Error):
         psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else 10)
+
+
+# Native libraries' own thread pools: one thread in each worker, as the pool already gives
+# every core a process (16 processes of 16 OpenBLAS/OpenMP threads each oversubscribe the cores,
+# and each thread's buffers take memory).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def single_threaded_children() -> Iterator[None]:
+    """Processes started inside this block inherit one-thread settings for the variables in
+    ``THREAD_VARIABLES`` that the user has not set; this process's own are left as they were."""
+    added = [name for name in THREAD_VARIABLES if name not in os.environ]
+    os.environ.update(dict.fromkeys(added, "1"))
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -135,9 +157,32 @@ class WorkerPool:
         pending: deque[Future] = deque()
         for task in tasks:
             yield from _make_room(pending, limit)
-            pending.append(self._executor.submit(run_and_release, work, *task))
+            with single_threaded_children():  # a submit may start a process
+                pending.append(self._executor.submit(run_and_release, work, *task))
         while pending:
             yield pending.popleft().result()
+
+    def tasks_at_once(
+        self,
+        task_bytes: int,
+        tasks: int,
+        requested: int | None = None,
+        voxels: int | None = None,
+    ) -> int:
+        """``worker_count`` for a pass over ``tasks`` of ``task_bytes`` each in this pool, with
+        the size its processes have shown once started. Where that leaves room for fewer tasks
+        than there are processes, the processes are ended and the pool starts again with that
+        many: idle, they would keep the memory that tasks need. (Before, such a pass ran one
+        task at a time: meshing on a 16-core machine whose workers were 300+ MiB took 132 s.)"""
+        if self._executor is None or requested is not None:
+            return worker_count(task_bytes, tasks, requested, voxels)
+        own = max(WORKER_BYTES, self.held_bytes() // self.workers)
+        count = worker_count(task_bytes, tasks, None, voxels, own)
+        fitting = max(1, min(cpu_count(), _fitting(task_bytes, own)))
+        if fitting < self.workers:
+            self.close()
+            self.workers = fitting
+        return count
 
     def held_bytes(self) -> int:
         """What this pool's processes hold now, at least ``WORKER_BYTES`` each once started:

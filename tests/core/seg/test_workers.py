@@ -70,19 +70,38 @@ def test_worker_count_follows_cores_memory_tasks_and_size(monkeypatch):
     assert worker_count(2**20, tasks=100, voxels=big) == 2
 
 
-def test_a_later_pass_counts_the_pools_idle_processes(monkeypatch):
-    """Processes started by an earlier pass hold their own size even while idle."""
+def test_a_pool_whose_processes_outgrow_the_budget_starts_again_with_fewer(monkeypatch):
+    """Idle processes keep their memory: where the budget holds fewer tasks than the pool has
+    processes, the pool starts again with that many (before, such a pass ran one task at a
+    time in this process)."""
     monkeypatch.setattr(workers, "cpu_count", lambda: 16)
-    free = SimpleNamespace(available=64 * 2**30)
-    monkeypatch.setattr(workers.psutil, "virtual_memory", lambda: free)
-    big, task = 2**31, 256 * 2**20
-    fresh = worker_count(task, tasks=100, voxels=big)
-    assert fresh == workers.MEMORY_BUDGET // (task + workers.WORKER_BYTES)
-    held = (fresh + 2) * workers.WORKER_BYTES
-    later = worker_count(task, tasks=100, voxels=big, held=held)
-    assert later * task + held <= workers.MEMORY_BUDGET
-    assert 1 <= later < fresh
-    assert worker_count(task, tasks=100, voxels=big, held=workers.MEMORY_BUDGET) == 1  # one
+    task, big = 2**20, 2**31
+    with WorkerPool(4) as pool:
+        list(pool.map(operator.mul, [(1, 2)] * 8))
+        own = pool.held_bytes() // 4  # measured, per process
+        monkeypatch.setattr(workers, "MEMORY_BUDGET", 100 * (own + task))
+        assert pool.tasks_at_once(task, tasks=3, voxels=big) == 3  # fits: the pool stays
+        assert pool.workers == 4
+        monkeypatch.setattr(workers, "MEMORY_BUDGET", int(2.5 * (own + task)))
+        held = pool.held_bytes()
+        assert pool.tasks_at_once(task, tasks=100, voxels=big) == 2
+        assert pool.workers == 2
+        assert list(pool.map(operator.mul, [(2, 3)] * 6, 2)) == [6] * 6
+        assert pool.held_bytes() < held * 0.75
+
+
+def environment_variable(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_workers_run_native_libraries_single_threaded(monkeypatch):
+    for name in workers.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # the user's own setting is kept
+    with WorkerPool(2) as pool:
+        seen = list(pool.map(environment_variable, [(n,) for n in workers.THREAD_VARIABLES]))
+    assert seen == ["1", "1", "3"]
+    assert "OMP_NUM_THREADS" not in os.environ  # this process is left as it was
 
 
 def test_a_pool_holds_at_least_its_estimate_and_what_its_processes_measure(monkeypatch):
