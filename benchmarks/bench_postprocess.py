@@ -163,14 +163,15 @@ def stage_memory(work: Path) -> dict:
 
 
 def stage_mesh(work: Path) -> dict:
-    from emstudio.core.mesh.build import mesh_objects
+    from emstudio.core.mesh.build import MeshFiles, mesh_objects
     from emstudio.core.mesh.export import write_meshes
     from emstudio.core.volume.store import Volume
 
     seg = Volume(work / "seg.zarr")
     out = work / "meshes"
     out.mkdir(exist_ok=True)
-    index = write_meshes(mesh_objects(seg.arrays[0], VOXEL), out, "ply", False, {})
+    meshes = mesh_objects(seg.arrays[0], VOXEL, files=MeshFiles(out, "ply"))  # as `emstudio mesh`
+    index = write_meshes(meshes, out, "ply", False, {})
     closed = sum(o["watertight"] for o in index["objects"].values())
     return {"meshes": index["count"], "watertight": closed}
 

@@ -10,6 +10,7 @@ an object's mesh. Results come in the same order whatever the number of workers.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,11 +39,31 @@ BYTES_PER_MESH_VOXEL = 14  # a crop in transit and held (uint32 x 2), a mask, a 
 
 
 class MeshedObject(NamedTuple):
-    """One object's mesh (vertices x, y, z in nm) and its ``surface.describe`` facts."""
+    """One object's mesh (vertices x, y, z in nm), or None where a worker has written it to
+    its file already (``MeshFiles``), and its ``surface.describe`` facts."""
 
     id: int
-    mesh: trimesh.Trimesh
+    mesh: trimesh.Trimesh | None
     facts: dict[str, Any]
+
+
+class MeshFiles(NamedTuple):
+    """Where workers write each object's mesh themselves: ``{folder}/{id}.{fmt}``. The encoding
+    then runs on every worker's core instead of in this process alone, which limited meshing
+    on many cores (and the meshes need not travel back)."""
+
+    folder: Path
+    fmt: str
+
+
+def mesh_file(folder: Path, object_id: int, fmt: str) -> Path:
+    return Path(folder) / f"{object_id}.{fmt}"
+
+
+def save_mesh(mesh: trimesh.Trimesh, files: MeshFiles, object_id: int) -> None:
+    """Write an object's mesh file (none for an empty mesh)."""
+    if not mesh.is_empty:
+        mesh.export(mesh_file(files.folder, object_id, files.fmt), file_type=files.fmt)
 
 
 def mesh_crop(
@@ -50,14 +71,20 @@ def mesh_crop(
     members: list[tuple[int, Box, tuple[int, int, int]]],
     voxel_size: tuple[float, float, float],
     options: MeshOptions,
-) -> list[tuple[int, np.ndarray, np.ndarray, dict[str, Any]]]:
+    files: MeshFiles | None = None,
+) -> list[tuple[int, np.ndarray | None, np.ndarray | None, dict[str, Any]]]:
     """Worker task: (id, vertices, faces, facts) of each member (id, box in the crop, origin in
-    the volume) of a crop, given as pixels or as a sendable source and its box."""
+    the volume) of a crop, given as pixels or as a sendable source and its box. With ``files``
+    each mesh is written there instead, and vertices and faces are None."""
     region = read_padded(*crop) if isinstance(crop, tuple) else crop
     out = []
     for object_id, box, origin in members:
         mesh, facts = described_mask(region[box] == object_id, origin, voxel_size, options)
-        out.append((object_id, mesh.vertices, mesh.faces, facts))
+        if files is None:
+            out.append((object_id, mesh.vertices, mesh.faces, facts))
+        else:
+            save_mesh(mesh, files, object_id)
+            out.append((object_id, None, None, facts))
     return out
 
 
@@ -98,22 +125,22 @@ def iter_meshes(
     progress: Progress = no_progress,
     pool: WorkerPool = IN_PROCESS,
     workers: int | None = None,
+    files: MeshFiles | None = None,
 ) -> Iterator[MeshedObject]:
     """Each object of ``boxes`` meshed, read from ``labels`` (zarr or numpy), by the ``pool``'s
-    workers (``workers`` at a time; None: as many as the memory allows)."""
+    workers (``workers`` at a time; None: as many as the memory allows). With ``files``, the
+    meshes are written there and yielded as None (the facts are given all the same)."""
     sizes = np.prod(boxes.hi - boxes.lo, axis=1)
     normal = np.flatnonzero(sizes <= crop_voxels)
     grouped = group_boxes(boxes.lo[normal], boxes.hi[normal], block, crop_voxels)
     groups = [normal[g] for g in grouped]
-    limit = group_workers(
-        boxes.lo, boxes.hi, groups, BYTES_PER_MESH_VOXEL, workers, pool.held_bytes()
-    )
+    limit = group_workers(boxes.lo, boxes.hi, groups, BYTES_PER_MESH_VOXEL, workers, pool)
     remote = pool.workers > 1 and sendable(labels)
-    tasks = (_crop_task(labels, boxes, g, voxel_size, options, remote) for g in groups)
+    tasks = (_crop_task(labels, boxes, g, voxel_size, options, remote, files) for g in groups)
     done = 0
     for meshed in pool.map(mesh_crop, tasks, limit):
         for object_id, vertices, faces, facts in meshed:
-            mesh = trimesh.Trimesh(vertices, faces, process=False)
+            mesh = None if files else trimesh.Trimesh(vertices, faces, process=False)
             yield MeshedObject(object_id, mesh, facts)
             done += 1
             progress(done, len(boxes), f"meshed {done}/{len(boxes)} objects")
@@ -132,7 +159,7 @@ def iter_meshes(
         progress(done, len(boxes), f"meshed {done}/{len(boxes)} objects")
 
 
-def _crop_task(labels, boxes: ObjectBoxes, members: np.ndarray, voxel_size, options, remote):
+def _crop_task(labels, boxes: ObjectBoxes, members: np.ndarray, voxel_size, options, remote, files):
     """The arguments of ``mesh_crop`` for a group of objects read as one crop (by the worker
     itself when ``remote``)."""
     lo, hi = boxes.lo[members].min(0), boxes.hi[members].max(0)
@@ -145,7 +172,7 @@ def _crop_task(labels, boxes: ObjectBoxes, members: np.ndarray, voxel_size, opti
         )
         listed.append((int(boxes.ids[index]), box, tuple(int(v) for v in boxes.lo[index])))
     crop = (labels, region) if remote else read_padded(labels, region)
-    return crop, listed, tuple(voxel_size), options
+    return crop, listed, tuple(voxel_size), options, files
 
 
 def mesh_objects(
@@ -157,9 +184,11 @@ def mesh_objects(
     crop_voxels: int = DEFAULT_CROP_VOXELS,
     progress: Progress = no_progress,
     workers: int | None = None,
+    files: MeshFiles | None = None,
 ) -> Iterator[MeshedObject]:
     """Find the objects, then mesh them (``ids``: only these). ``workers``: processes to use
-    (None: one per core, as far as the memory allows; this process only reads and collects)."""
+    (None: one per core, as far as the memory allows; this process only reads and collects).
+    ``files``: as for ``iter_meshes``."""
     with WorkerPool(scan_workers(tuple(labels.shape), block, workers)) as pool:
         found = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
         yield from iter_meshes(
@@ -172,4 +201,5 @@ def mesh_objects(
             scaled(progress, 10, 90, 100),
             pool,
             workers,
+            files,
         )

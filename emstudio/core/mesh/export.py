@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from emstudio.core.mesh.build import MeshedObject
+from emstudio.core.mesh.build import MeshedObject, MeshFiles, mesh_file, save_mesh
 from emstudio.core.mesh.formats import check_format
 from emstudio.core.progress import Progress, no_progress
 
@@ -36,7 +36,8 @@ def write_meshes(
     info: dict[str, Any],
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Write into ``folder`` (existing, empty) and return the index (also written there)."""
+    """Write into ``folder`` (existing, empty) and return the index (also written there).
+    One file per object: a mesh given as None is in its file already (``build.MeshFiles``)."""
     fmt = check_format(fmt, combined)
     objects: dict[str, dict[str, Any]] = {}
     parts: list[tuple[int, trimesh.Trimesh]] = []
@@ -46,9 +47,9 @@ def write_meshes(
             parts.append((object_id, mesh))
             entry["file"] = f"scene.{fmt}"
         else:
-            entry["file"] = f"{object_id}.{fmt}"
-            if not mesh.is_empty:
-                mesh.export(folder / entry["file"], file_type=fmt)
+            entry["file"] = mesh_file(folder, object_id, fmt).name
+            if mesh is not None:
+                save_mesh(mesh, MeshFiles(folder, fmt), object_id)
         objects[str(object_id)] = entry
         progress(len(objects), len(objects), f"wrote {len(objects)} meshes")
     if combined:

@@ -15,7 +15,7 @@ from emstudio.core.errors import (
     NameConflictError,
     NotFoundError,
 )
-from emstudio.core.mesh.build import DEFAULT_BLOCK, mesh_objects
+from emstudio.core.mesh.build import DEFAULT_BLOCK, MeshFiles, mesh_objects
 from emstudio.core.mesh.export import write_meshes
 from emstudio.core.mesh.formats import check_format
 from emstudio.core.mesh.surface import MeshOptions
@@ -113,8 +113,15 @@ def create_mesh_set(
     final = meshes_dir / record.id
     try:
         staging.mkdir(parents=True)
+        files = None if combined else MeshFiles(staging, fmt)
         meshes = mesh_objects(
-            volume.arrays[0], volume.voxel_size.zyx, options, ids, block, progress=progress
+            volume.arrays[0],
+            volume.voxel_size.zyx,
+            options,
+            ids,
+            block,
+            progress=progress,
+            files=files,
         )
         info = {
             "segmentation": source.name,

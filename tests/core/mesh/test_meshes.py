@@ -12,7 +12,7 @@ from volume_helpers import add_array
 
 from emstudio.core.errors import DestinationError
 from emstudio.core.io.base import VoxelSize
-from emstudio.core.mesh.build import mesh_objects, read_padded
+from emstudio.core.mesh.build import MeshFiles, mesh_objects, read_padded
 from emstudio.core.mesh.export import load_meshes, read_index, write_meshes
 from emstudio.core.mesh.formats import MeshFormatError
 from emstudio.core.mesh.meshset import create_mesh_set
@@ -95,6 +95,28 @@ def test_worker_processes_give_the_same_meshes_in_the_same_order():
         assert np.array_equal(a.mesh.vertices, b.mesh.vertices)
         assert np.array_equal(a.mesh.faces, b.mesh.faces)
         assert a.facts == b.facts and a.facts["watertight"]
+
+
+def test_workers_write_the_same_files_as_this_process(tmp_path):
+    labels = two_objects()
+    here, there = tmp_path / "here", tmp_path / "there"
+    for folder in (here, there):
+        folder.mkdir()
+    write_meshes(mesh_objects(labels, VOXEL, block=(16, 50, 50)), here, "ply", False, {})
+    meshes = mesh_objects(
+        labels, VOXEL, block=(16, 50, 50), workers=2, files=MeshFiles(there, "ply")
+    )
+    assert all(m.mesh is None for m in meshes)  # written by the workers, not sent back
+    index = write_meshes(
+        mesh_objects(labels, VOXEL, block=(16, 50, 50), workers=2, files=MeshFiles(there, "ply")),
+        there,
+        "ply",
+        False,
+        {},
+    )
+    assert index == read_index(here)
+    for name in ("1.ply", "7.ply"):
+        assert (there / name).read_bytes() == (here / name).read_bytes()
 
 
 @pytest.mark.parametrize("fmt", ["stl", "obj", "ply", "glb"])
