@@ -55,7 +55,9 @@ def timed(step, device: torch.device, repeats: int) -> float:
 def model_for(size: str) -> UNet2p5D:
     preset = presets.SIZES[size]
     torch.manual_seed(0)
-    return UNet2p5D(UNetConfig(SLICES, CLASSES, preset.depth, preset.base_channels))
+    return UNet2p5D(
+        UNetConfig(SLICES, CLASSES, preset.depth, preset.base_channels, stem=preset.stem)
+    )
 
 
 def predict_speed(size: str, device: torch.device, repeats: int) -> tuple[float, int]:

@@ -66,7 +66,7 @@ def build_project(root: Path, shape: tuple[int, int, int], size: str, voxel_nm) 
         add_cyclic_image(project, plane_tile, shape[0], voxel, "benchmark phantom")
         preset = presets.SIZES[size]
         torch.manual_seed(0)
-        config = UNetConfig(5, 3, preset.depth, preset.base_channels)
+        config = UNetConfig(5, 3, preset.depth, preset.base_channels, stem=preset.stem)
         model = UNet2p5D(config)
         card = build_card(
             name="bench",
@@ -149,6 +149,7 @@ def phase_baseline(project: Path, args: argparse.Namespace) -> dict:
     from emstudio.core.ml.normalise import volume_stats
     from emstudio.core.ml.planes import lerp_dim
     from emstudio.core.ml.registry import open_model
+    from emstudio.core.ml.unet import UNetConfig
 
     with Project.open(project, mode="read") as opened:
         model, card, _ = open_model(opened, "bench")
@@ -156,7 +157,7 @@ def phase_baseline(project: Path, args: argparse.Namespace) -> dict:
     device = select_device(args.device)
     model = model.to(device).eval()
     mean, std = volume_stats(image)
-    multiple = 2 ** card["architecture"]["depth"]
+    multiple = UNetConfig.from_json(card["architecture"]).multiple
     out: dict[str, float] = {}
     for axis in AXES:
         inputs = card["input"]

@@ -64,6 +64,10 @@ def output_names(card: dict[str, Any]) -> list[str]:
     return list(card["classes"]) + (["boundary"] if card.get("boundary") else [])
 
 
+def _stem_text(stem: int) -> str:
+    return f", works on {stem} x {stem} pixel cells (maps at full resolution)" if stem > 1 else ""
+
+
 def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, text) rows describing a model for a person (GUI card view, CLI listing)."""
     arch = card.get("architecture", {})
@@ -78,7 +82,8 @@ def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
             "Architecture",
             f"2.5D U-Net ({card.get('size', 'custom')}): depth {arch.get('depth')}, "
             f"{arch.get('base_channels')} base channels, "
-            f"{'residual, ' if arch.get('residual') else ''}{arch.get('norm')} norm",
+            f"{'residual, ' if arch.get('residual') else ''}{arch.get('norm')} norm"
+            + _stem_text(int(arch.get("stem", 1))),
         ),
         (
             "Input",

@@ -4,9 +4,9 @@ Speeds are model-grid pixels per second measured on the development machine (a s
 AMD EPYC VM, PyTorch 2.13 CPU): prediction through ``inference.TileRunner`` on 256 px tiles,
 training as forward + backward + AdamW on batches of 8 x 128 px. GPU speeds were measured with
 ``benchmarks/bench_models.py`` on an NVIDIA H200 (PyTorch 2.11, CUDA 13, bf16 autocast): the
-model's own speed on 512 px tiles in batches of 256. A training step there ran at 54-60 Mpx/s
-for every size, but a whole GPU training job (patch sampling on the CPU) was not measured, so
-``train_gpu`` stays ``None`` and the Train dialog says its GPU time is not known.
+model's own speed on 512 px tiles in batches of 256 (2026-11-26). A training step there ran
+at 31-34 Mpx/s for every size, but a whole GPU training job (patch sampling on the CPU) was not
+measured, so ``train_gpu`` stays ``None`` and the Train dialog says its GPU time is not known.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class ModelSize:
     train_cpu: float  # model pixels / s through forward + backward on CPU
     predict_gpu: float | None = None  # not yet measured
     train_gpu: float | None = None
+    stem: int = 1  # pixels folded into channels (``unet.UNetConfig.stem``)
 
     def speed_text(self) -> str:
         gpu = (
@@ -39,27 +40,33 @@ class ModelSize:
 
 SIZES: dict[str, ModelSize] = {
     "small": ModelSize(
-        "small", 3, 8, "fastest; fine for clean data and quick tries", 2.0e6, 0.6e6, 694e6
+        "small", 3, 8, "fastest on a CPU; fine for clean data and quick tries", 2.3e6, 0.59e6, 823e6
     ),
+    # No layer at full resolution (stem 2): 2.1x the speed of the depth-4, 16-channel model it
+    # replaced on an H200 (1246 against 590 Mpx/s, same day), 1.4x on a CPU, and as accurate on
+    # real data: trained alike on a third of the slices, Dice 0.782 against 0.778 (ISBI 2012
+    # membranes) and 0.588 against 0.582 (VNC mitochondria) on the slices not trained on.
     "default": ModelSize(
         "default",
-        4,
-        16,
+        3,
+        32,
         "the usual choice: membranes, organelles, nuclear envelope",
-        0.55e6,
-        0.17e6,
-        512e6,
+        0.76e6,
+        0.23e6,
+        1246e6,
+        stem=2,
     ),
     "large": ModelSize(
-        "large", 4, 32, "hard, varied data; slowest (a GPU is advised)", 0.12e6, 0.03e6, 345e6
+        "large", 4, 32, "hard, varied data; slowest (a GPU is advised)", 0.12e6, 0.03e6, 348e6
     ),
 }
 # A whole GPU prediction job (reading, resampling, blending, combining and writing the volumes
 # included) ran at this share of the model's own speed, counted as ``estimate_predict_seconds``
-# counts: 88.3 s for 517 x 2048 x 2048 tri-axis at 40 x 10 x 10 nm with the default model on an
-# H200 (benchmarks/bench_predict.py, 2026-11-26). Isotropic data, with fewer model pixels per
-# voxel, runs at a lower share (53.8 s for the same shape at 10 nm).
-GPU_JOB_EFFICIENCY = 0.56
+# counts: 70.9 s for 517 x 2048 x 2048 tri-axis at 40 x 10 x 10 nm with the default model on an
+# H200 (benchmarks/bench_predict.py, 2026-11-26). The job is bound by its reads and writes, not
+# by the model, so the share is low, and lower still on isotropic data (fewer model pixels per
+# voxel).
+GPU_JOB_EFFICIENCY = 0.29
 DEFAULT_SIZE = "default"
 
 TRAIN_DEFAULTS: dict[str, object] = {
@@ -134,7 +141,7 @@ def estimate_predict_seconds(
 
 # Starting a training job (torch, the labelled slices, sampling, the saved model) on top of its
 # epochs: 2-epoch CPU trainings of the demo (10 iterations of 8 x 256 px) took 28.4 s (small)
-# and 74.6 s (default) against 17 s and 62 s of epochs; 4 small epochs took 46.7 s.
+# and 74.6 s (the default of then) against 17 s and 62 s of epochs; 4 small epochs took 46.7 s.
 TRAIN_JOB_START_S = 11.0
 
 

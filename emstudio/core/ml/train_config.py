@@ -9,7 +9,7 @@ from emstudio.core.ml import presets
 from emstudio.core.ml.augment import AugmentConfig
 from emstudio.core.ml.errors import TrainingSetupError
 from emstudio.core.ml.losses import LOSSES
-from emstudio.core.ml.unet import NORMS, UNetConfig
+from emstudio.core.ml.unet import NORMS, STEMS, UNetConfig
 
 
 @dataclass
@@ -19,6 +19,7 @@ class TrainConfig:
     size: str = "default"
     depth: int | None = None  # None: from the size preset
     base_channels: int | None = None
+    stem: int | None = None  # None: from the size preset (1 for a custom size)
     residual: bool = True
     norm: str = "batch"
     input_slices: int = 5
@@ -56,6 +57,7 @@ class TrainConfig:
             base_channels=self.base_channels or preset.base_channels,
             residual=self.residual,
             norm=self.norm,
+            stem=self.stem or (preset.stem if preset else 1),
         )
 
     def check(self) -> None:
@@ -64,6 +66,8 @@ class TrainConfig:
             problems.append(f"loss must be one of {', '.join(LOSSES)}")
         if self.norm not in NORMS:
             problems.append(f"norm must be one of {', '.join(NORMS)}")
+        if self.stem is not None and self.stem not in STEMS:
+            problems.append(f"stem must be one of {', '.join(map(str, STEMS))}")
         for name in ("input_slices", "epochs", "iterations", "batch", "patch"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")

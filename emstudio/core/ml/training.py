@@ -153,7 +153,7 @@ def model_geometry(
 
 def follow_parent(config: TrainConfig, card: dict[str, Any], reporter: Reporter) -> None:
     """Transfer learning keeps the starting model's architecture (size, depth, base channels,
-    residual blocks, normalisation layers): only tensors of its own shapes can take its
+    residual blocks, normalisation layers, stem): only tensors of its own shapes can take its
     weights. ``config`` is changed in place; a size that differs from the one asked for is
     reported."""
     arch = card.get("architecture")
@@ -161,8 +161,8 @@ def follow_parent(config: TrainConfig, card: dict[str, Any], reporter: Reporter)
         return
     parent = UNetConfig.from_json(arch)
     asked = config.architecture(parent.out_channels)
-    same = (asked.depth, asked.base_channels, asked.residual, asked.norm) == (
-        parent.depth, parent.base_channels, parent.residual, parent.norm,
+    same = (asked.depth, asked.base_channels, asked.residual, asked.norm, asked.stem) == (
+        parent.depth, parent.base_channels, parent.residual, parent.norm, parent.stem,
     )  # fmt: skip
     size = str(card.get("size") or "custom")
     if not same:
@@ -173,7 +173,7 @@ def follow_parent(config: TrainConfig, card: dict[str, Any], reporter: Reporter)
         )
     config.size = size
     config.depth, config.base_channels = parent.depth, parent.base_channels
-    config.residual, config.norm = parent.residual, parent.norm
+    config.residual, config.norm, config.stem = parent.residual, parent.norm, parent.stem
 
 
 def init_from(model: UNet2p5D, parent: UNet2p5D) -> str:

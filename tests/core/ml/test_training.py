@@ -7,6 +7,7 @@ import pytest
 import torch
 from ml_helpers import VOXEL
 
+from emstudio.core.ml import presets
 from emstudio.core.ml.augment import AugmentConfig
 from emstudio.core.ml.checkpoint import load_checkpoint
 from emstudio.core.ml.errors import ModelMismatchError, TrainingSetupError
@@ -130,7 +131,7 @@ def test_transfer_learning_starts_from_the_parent_and_can_freeze_its_encoder(pha
 
 
 def test_transfer_learning_keeps_the_parents_architecture_whatever_size_is_asked(phantom):
-    parent_config = tiny_config(epochs=1)
+    parent_config = tiny_config(epochs=1, stem=2)
     parent = run(phantom, parent_config).model
     card = {
         "size": "custom",
@@ -140,7 +141,7 @@ def test_transfer_learning_keeps_the_parents_architecture_whatever_size_is_asked
     recorder = Recorder()
     asked = tiny_config(epochs=1, depth=None, base_channels=None, freeze_encoder_epochs=1)
     child = run(phantom, asked, parent=(parent, card), reporter=recorder)
-    assert (child.config.depth, child.config.base_channels) == (2, 4)
+    assert (child.config.depth, child.config.base_channels, child.config.stem) == (2, 4, 2)
     assert any("keeps its architecture instead of the small size" in m for m in recorder.logs)
     assert asked.size == "custom"  # the card of the new model says what it is
     p, c = parent.state_dict(), child.model.state_dict()
@@ -170,6 +171,13 @@ def test_bad_settings_are_refused_with_a_way_out(phantom) -> None:
         TrainConfig.from_json({"input_slices": 4})  # the plane predicted would not be an input
     with pytest.raises(TrainingSetupError, match="unknown model size"):
         run(phantom, TrainConfig(size="huge", patch=32))
+    with pytest.raises(TrainingSetupError, match="stem must be one of 1, 2, 4"):
+        TrainConfig.from_json({"stem": 3})
+
+
+def test_sizes_give_their_preset_stem_and_a_custom_size_none() -> None:
+    assert TrainConfig().architecture(2).stem == presets.SIZES["default"].stem == 2
+    assert TrainConfig(size="custom", depth=3, base_channels=8).architecture(2).stem == 1
 
 
 def test_auto_views_leave_xz_and_yz_out_for_very_anisotropic_voxels(phantom) -> None:

@@ -26,12 +26,50 @@ def test_output_has_one_map_per_output_at_input_size(norm, residual) -> None:
 def test_presets_build_and_take_multiples_of_their_depth(size) -> None:
     preset = presets.SIZES[size]
     config = UNetConfig(
-        in_channels=5, out_channels=2, depth=preset.depth, base_channels=preset.base_channels
+        in_channels=5,
+        out_channels=2,
+        depth=preset.depth,
+        base_channels=preset.base_channels,
+        stem=preset.stem,
     )
-    assert config.multiple == 2**preset.depth
+    assert config.multiple == preset.stem * 2**preset.depth
     model = UNet2p5D(config).eval()
+    shape = (config.multiple * 2, config.multiple)
     with torch.no_grad():
-        assert model(torch.zeros(1, 5, config.multiple * 2, config.multiple)).shape[1] == 2
+        assert model(torch.zeros(1, 5, *shape)).shape == (1, 2, *shape)
+
+
+def test_a_stem_runs_the_network_at_lower_resolution_and_keeps_every_output_pixel() -> None:
+    torch.manual_seed(0)
+    model = UNet2p5D(UNetConfig(in_channels=5, out_channels=3, depth=2, base_channels=8, stem=2))
+    assert model.config.multiple == 8
+    first = model.encoder[0].conv1
+    assert first.in_channels == 20  # 2 x 2 pixels of 5 slices
+    seen = []
+    first.register_forward_hook(lambda _m, _i, out: seen.append(out.shape[-2:]))
+    x = torch.randn(2, 5, 32, 48)
+    with torch.no_grad():
+        out = model.eval()(x)
+        assert out.shape == (2, 3, 32, 48) and seen == [(16, 24)]
+        # each output pixel has its own value: a one-pixel change of the input changes the
+        # output at that pixel, whichever of the four positions of a 2 x 2 cell it is
+        for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            moved = x.clone()
+            moved[:, :, 16 + dy, 24 + dx] += 5
+            changed = (model(moved) - out).abs().sum(dim=(0, 1))
+            assert changed[16 + dy, 24 + dx] > 0
+    folded = folded_for_inference(model)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), out, atol=1e-5)
+
+
+def test_a_model_without_a_stem_keeps_the_tensor_names_of_earlier_files() -> None:
+    names = set(UNet2p5D(UNetConfig(depth=2, base_channels=4)).state_dict())
+    assert not any(n.startswith(("unfold", "fold")) for n in names)
+    assert "head.weight" in names
+    earlier = {k: v for k, v in UNetConfig(depth=2, base_channels=4).to_json().items()}
+    del earlier["stem"]  # a card written before stems existed
+    assert UNetConfig.from_json(earlier).stem == 1
 
 
 def test_encoder_parameters_are_the_encoder_blocks() -> None:
@@ -52,6 +90,8 @@ def test_config_round_trips_and_refuses_nonsense() -> None:
         UNetConfig.from_json({**config.to_json(), "norm": "layer"})
     with pytest.raises(ModelFileError):
         UNetConfig.from_json({"type": "unet2.5d"})
+    with pytest.raises(ModelFileError):
+        UNetConfig.from_json({**config.to_json(), "stem": 3})
 
 
 @pytest.mark.parametrize("norm", ["batch", "group"])
