@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +74,13 @@ class Scratch:
 
     def write(self, axis: str, first: int, block: np.ndarray) -> None:
         """Store planes ``first..`` of ``axis`` (block (planes, outputs, u, v) uint8) durably,
-        then record the block as done."""
+        then record the block as done. The outputs' files are written at once, each by its
+        own thread (writes and syncs leave the GIL)."""
         nu, nv = self._plane_shape(axis)
         offset = first * nu * nv
-        for k, output in enumerate(self.outputs):
-            path = self._file(axis, output)
+
+        def store(k: int) -> None:
+            path = self._file(axis, self.outputs[k])
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
             try:
                 data = np.ascontiguousarray(block[:, k])
@@ -88,6 +91,9 @@ class Scratch:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+        with ThreadPoolExecutor(len(self.outputs), "scratch-output") as writers:
+            list(writers.map(store, range(len(self.outputs))))  # and raise what one raised
         with open(self.folder / f"{axis}.done", "a", encoding="utf-8") as log:
             log.write(f"{first} {first + block.shape[0]}\n")
             log.flush()

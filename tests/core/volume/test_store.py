@@ -40,6 +40,7 @@ def test_round_trip_and_planes_match_zarr(tmp_path, data):
 
 
 def test_raw_boxes_index_like_numpy(tmp_path, data):
+    """Boxes over many chunks are copied by several threads, small ones directly."""
     boxes = write(tmp_path / "v.zarr", data).boxes()
     assert boxes is not None and not hasattr(boxes, "store")  # the raw chunk reader
     keys = [
@@ -47,6 +48,7 @@ def test_raw_boxes_index_like_numpy(tmp_path, data):
         (slice(None), slice(None, None, 7), slice(5, None, 3)),
         (4, slice(None, None, 16), slice(None, None, 16)),
         (-1, 599, slice(100, 90)),
+        (slice(1, 5), slice(3, 20), slice(0, 30)),  # one chunk: copied without threads
     ]
     for key in keys:
         assert np.array_equal(boxes[key], data[key]), key
