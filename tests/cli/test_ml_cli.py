@@ -12,7 +12,7 @@ import tifffile
 from cli_helpers import project_state
 from volume_helpers import add_array
 
-from emstudio.cli.main import main
+from emstudio.cli.main import build_parser, main
 from emstudio.core.ml import training
 from emstudio.core.ml.scratch import Scratch
 from emstudio.core.project import Project
@@ -85,6 +85,18 @@ def test_prediction_volumes_are_registered_with_provenance(project, cli) -> None
         volume = Volume(project / record.path)
         assert volume.shape == (12, 96, 96) and volume.read(0, 12).max() > 0
     assert not list((project / "jobs").glob("*/scratch"))  # the scratch is gone
+
+
+def test_prediction_compiles_by_default_only_where_it_pays() -> None:
+    parser = build_parser()
+    base = ["predict", "P", "--image", "em", "--model", "m", "--out", "p"]
+    assert parser.parse_args(base).compile is None  # the job decides (large GPU jobs)
+    assert parser.parse_args([*base, "--compile"]).compile is True
+    assert parser.parse_args([*base, "--no-compile"]).compile is False
+    assert (
+        parser.parse_args(["train", "P", "--image", "em", "--labels", "l", "--out", "m"]).compile
+        is False
+    )
 
 
 def test_models_move_between_projects(project, cli, tmp_path) -> None:

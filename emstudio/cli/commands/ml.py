@@ -161,12 +161,22 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
         help="working memory per block (default: a fifth of the free GPU memory, 1024 to "
         "8192; 512 on a CPU)",
     )
-    _add_compile_resume(predict, "reuse the finished blocks of a cancelled or crashed prediction")
-    predict.set_defaults(run=run_predict)
+    _add_compile_resume(
+        predict,
+        "reuse the finished blocks of a cancelled or crashed prediction",
+        "torch.compile the model (default: on a GPU, for jobs large enough to pay back the "
+        "compiling)",
+    )
+    predict.add_argument(
+        "--no-compile", dest="compile", action="store_false", help="never torch.compile the model"
+    )
+    predict.set_defaults(run=run_predict, compile=None)
 
 
-def _add_compile_resume(parser: argparse.ArgumentParser, resume_help: str) -> None:
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+def _add_compile_resume(
+    parser: argparse.ArgumentParser, resume_help: str, compile_help: str = "torch.compile the model"
+) -> None:
+    parser.add_argument("--compile", action="store_true", help=compile_help)
     parser.add_argument("--resume", metavar="JOB_ID", help=resume_help)
 
 

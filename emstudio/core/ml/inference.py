@@ -79,13 +79,30 @@ class TileRunner:
         x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), autocast(self.device):
             if not self.tta:
-                return probabilities(self.net(x), self.classes, self.loss)
+                return probabilities(self._net(x), self.classes, self.loss)
             total = None
             for dims in TTA_FLIPS:
                 flip = _flip(dims)
-                p = flip(probabilities(self.net(flip(x)), self.classes, self.loss))
+                p = flip(probabilities(self._net(flip(x)), self.classes, self.loss))
                 total = p if total is None else total + p
             return total / len(TTA_FLIPS)
+
+    def _net(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's logits; a compiled model that fails (no compiler on this machine, an
+        unsupported GPU) is dropped for the plain one, with a note in the log."""
+        if self.net is self.model:
+            return self.model(x)
+        try:
+            return self.net(x)
+        except Exception as exc:  # torch.compile raises many kinds, found at the first call
+            if is_out_of_memory(exc):
+                raise
+            self.log(
+                f"torch.compile did not work on this machine ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else ''}): running uncompiled"
+            )
+            self.net = self.model
+            return self.model(x)
 
     def __call__(self, tiles: torch.Tensor) -> torch.Tensor:
         size = self.size_batch(tuple(tiles.shape[1:]))

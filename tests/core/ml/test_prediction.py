@@ -13,7 +13,13 @@ from emstudio.core.ml.geometry import View
 from emstudio.core.ml.inference import TileRunner
 from emstudio.core.ml.normalise import Normaliser
 from emstudio.core.ml.planes import PlanePredictor
-from emstudio.core.ml.prediction import PredictConfig, Reporter, VolumePredictor, fit_geometry
+from emstudio.core.ml.prediction import (
+    PredictConfig,
+    Reporter,
+    VolumePredictor,
+    compile_by_default,
+    fit_geometry,
+)
 from emstudio.core.ml.scratch import Scratch
 
 CPU = torch.device("cpu")
@@ -165,6 +171,37 @@ def test_out_of_memory_falls_back_to_smaller_batches_and_says_so(model) -> None:
     hopeless = TileRunner(OutOfMemoryAbove(net, 0), 2, "bce_dice", CPU, batch=4)
     with pytest.raises(DeviceError, match="out of memory even for a single tile"):
         hopeless(tiles)
+
+
+def test_a_compiled_model_that_fails_is_replaced_by_the_plain_one(model, monkeypatch) -> None:
+    def broken(_module):
+        def call(_x):
+            raise RuntimeError("backend compiler failed: no C compiler found\nmore detail")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    net, _ = model
+    tiles = torch.randn(4, 3, 32, 32)
+    logs: list[str] = []
+    runner = TileRunner(net, 2, "bce_dice", CPU, compile=True, log=logs.append)
+    assert torch.allclose(runner(tiles), TileRunner(net, 2, "bce_dice", CPU)(tiles), atol=1e-6)
+    assert runner.net is runner.model and len(logs) == 1
+    assert "torch.compile did not work" in logs[0] and "no C compiler found" in logs[0]
+    runner(tiles)
+    assert len(logs) == 1  # said once
+
+
+def test_large_gpu_jobs_compile_their_model_unless_told() -> None:
+    def views(shape):
+        return [View(a, shape, (40.0, 10.0, 10.0), 10.0, 40.0, 5) for a in ("xy", "xz", "yz")]
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    bench, large = views((517, 2048, 2048)), views((517, 8192, 8192))  # 20 and 312 Gpx
+    assert compile_by_default(cuda, large, tta=False)
+    assert not compile_by_default(cuda, bench, tta=False)  # compiling would not pay back
+    assert compile_by_default(cuda, bench, tta=True)  # four flips: four times the work
+    assert not compile_by_default(cpu, large, tta=False)
 
 
 def test_tta_averages_flipped_predictions(model) -> None:
