@@ -4,7 +4,7 @@
 #   bash benchmarks/gpu_figures.sh wheels [PYTHON_VERSION]   # here: wheels a bare CUDA image
 #                                                            # lacks, into .whl/ (git-ignored)
 #   bash benchmarks/gpu_figures.sh run [OUT_DIR]             # there (carry .whl): install them,
-#                                                            # then both benchmarks, in about 6 min
+#                                                            # then the benchmarks, in about 8 min
 #
 # The wheels are the versions this checkout's .venv runs, for the GPU machine's Python (3.12 by
 # default). POST_SHAPE and PRED_SHAPE shrink the volumes for a dry run on a small machine.
@@ -26,16 +26,20 @@ run)
     if compgen -G ".whl/*.whl" >/dev/null; then
         python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
     fi
-    export PYTHONPATH="/tmp/site:$PWD"
+    export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
     {
         nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no NVIDIA GPU"
         echo "cores: $(nproc)"
         python3 -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__)'
     } | tee "$out/machine.txt"
-    python3 benchmarks/bench_postprocess.py --shape "${POST_SHAPE:-512,2048,2048}" --skip-memory \
-        | tee "$out/postprocess.txt"
+    # most wanted first: a run cut short by the device time still brings these back
     python3 benchmarks/bench_predict.py --shape "${PRED_SHAPE:-517,2048,2048}" \
         --baseline-planes 4 | tee "$out/predict.txt"
+    python3 benchmarks/bench_postprocess.py --shape "${POST_SHAPE:-512,2048,2048}" --skip-memory \
+        | tee "$out/postprocess.txt"
+    python3 benchmarks/bench_models.py --repeats 3 | tee "$out/models.txt"
+    python3 benchmarks/bench_predict.py --shape "${PRED_SHAPE:-517,2048,2048}" --compile \
+        --baseline-planes 1 | tee "$out/predict-compiled.txt"
     ;;
 *)
     echo "usage: $0 wheels [PYTHON_VERSION] | run [OUT_DIR]" >&2
