@@ -82,6 +82,12 @@ class View:
         return model_size(nu, fu), model_size(nv, fv)
 
     @property
+    def model_pixels(self) -> int:
+        """Model-grid pixels of all the view's planes (the model's work, before overlaps)."""
+        mu, mv = self.model_plane
+        return self.planes * mu * mv
+
+    @property
     def offsets(self) -> np.ndarray:
         return context_offsets(self.slices, self.slice_step_nm, self.voxel_nm[self.normal])
 

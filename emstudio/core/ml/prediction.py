@@ -133,7 +133,7 @@ def block_memory_mb(device: torch.device) -> int:
 def compile_by_default(device: torch.device, views: Iterable[View], tta: bool) -> bool:
     """Whether a job compiles its model when not told: on CUDA, from ``AUTO_COMPILE_PIXELS`` of
     model work (each test-time flip counts)."""
-    work = sum(v.planes * v.model_plane[0] * v.model_plane[1] for v in views)
+    work = sum(v.model_pixels for v in views)
     return device.type == "cuda" and work * (len(TTA_FLIPS) if tta else 1) >= AUTO_COMPILE_PIXELS
 
 
@@ -270,7 +270,7 @@ class VolumePredictor:
             a: [b for b in self._block_list(a) if b not in scratch.done_blocks(a)]
             for a in self.scratch_axes
         }
-        self._total = sum(self.views[a].planes * self._cost(a) for a in self.config.axes)
+        self._total = sum(self.views[a].model_pixels for a in self.config.axes)
         self._done = sum(
             (self.views[a].planes - sum(s - f for f, s in todo[a])) * self._cost(a) for a in todo
         )
