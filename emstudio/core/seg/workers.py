@@ -24,7 +24,7 @@ import psutil
 import zarr
 import zarr.storage
 
-from emstudio.core.volume.fastslice import RawChunkSlicer
+from emstudio.core.volume.fastslice import COPY_THREADS_VARIABLE, RawChunkSlicer
 
 MEMORY_BUDGET = 3 * 2**30  # bytes all workers together may hold (peak RSS target: 4 GiB)
 # a worker's own resident size (Python, numpy, scipy, skimage, trimesh): 120 MiB on the 2-core
@@ -88,10 +88,15 @@ def lower_priority() -> None:
         psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else 10)
 
 
-# Native libraries' own thread pools: one thread in each worker, as the pool already gives
-# every core a process (16 processes of 16 OpenBLAS/OpenMP threads each oversubscribe the cores,
-# and each thread's buffers take memory).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Thread pools inside a process (native libraries', and the raw reader's chunk copies): one
+# thread in each worker, as the pool already gives every core a process (16 processes of 16
+# OpenBLAS/OpenMP threads each oversubscribe the cores, and each thread's buffers take memory).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    COPY_THREADS_VARIABLE,
+)
 
 
 @contextlib.contextmanager

@@ -21,12 +21,17 @@ import numpy as np
 # boxes keep up with the GPU on a many-core machine.
 PARALLEL_CHUNKS = 16
 COPY_THREADS = 8
+# Set to 1 in worker processes (``seg.workers``), whose pool already busies every core.
+COPY_THREADS_VARIABLE = "EMSTUDIO_COPY_THREADS"
 
 
 @functools.lru_cache(maxsize=1)
-def _copier() -> ThreadPoolExecutor:
-    """The threads that copy the chunks of large boxes (one set per process, started once)."""
-    return ThreadPoolExecutor(min(COPY_THREADS, os.cpu_count() or 1), "chunk-copy")
+def _copier() -> ThreadPoolExecutor | None:
+    """The threads that copy the chunks of large boxes (one set per process, started once);
+    None where this process copies alone."""
+    wanted = os.environ.get(COPY_THREADS_VARIABLE, "")
+    threads = min(int(wanted) if wanted.isdigit() else COPY_THREADS, os.cpu_count() or 1)
+    return ThreadPoolExecutor(threads, "chunk-copy") if threads > 1 else None
 
 
 def is_fast_layout(metadata: dict) -> bool:
@@ -117,8 +122,9 @@ class RawChunkSlicer:
             chunk = self._memmap(index)
             out[tuple(outer)] = self.fill_value if chunk is None else chunk[tuple(inner)]
 
-        if len(indices) >= PARALLEL_CHUNKS:
-            list(_copier().map(copy, indices))  # list(): wait, and raise what a copy raised
+        copier = _copier() if len(indices) >= PARALLEL_CHUNKS else None
+        if copier is not None:
+            list(copier.map(copy, indices))  # list(): wait, and raise what a copy raised
         else:
             for index in indices:
                 copy(index)

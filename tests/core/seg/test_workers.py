@@ -100,7 +100,7 @@ def test_workers_run_native_libraries_single_threaded(monkeypatch):
     monkeypatch.setenv("MKL_NUM_THREADS", "3")  # the user's own setting is kept
     with WorkerPool(2) as pool:
         seen = list(pool.map(environment_variable, [(n,) for n in workers.THREAD_VARIABLES]))
-    assert seen == ["1", "1", "3"]
+    assert seen == ["1", "1", "3", "1"]
     assert "OMP_NUM_THREADS" not in os.environ  # this process is left as it was
 
 

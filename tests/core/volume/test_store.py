@@ -7,7 +7,7 @@ import pytest
 import zarr
 
 from emstudio.core.io.base import VoxelSize
-from emstudio.core.volume import pyramid
+from emstudio.core.volume import fastslice, pyramid
 from emstudio.core.volume.store import Volume, VolumeWriter
 
 
@@ -56,6 +56,17 @@ def test_raw_boxes_index_like_numpy(tmp_path, data):
         boxes[19, 0, 0]
     with pytest.raises(IndexError):
         boxes[::-1, 0, 0]
+
+
+def test_a_worker_process_copies_boxes_without_threads(tmp_path, data, monkeypatch):
+    boxes = write(tmp_path / "v.zarr", data).boxes()
+    monkeypatch.setenv(fastslice.COPY_THREADS_VARIABLE, "1")  # as seg.workers starts them
+    fastslice._copier.cache_clear()
+    try:
+        assert fastslice._copier() is None
+        assert np.array_equal(boxes[:, 30:500, :], data[:, 30:500, :])
+    finally:
+        fastslice._copier.cache_clear()
 
 
 def test_labels_are_compressed_and_subsampled(tmp_path):
