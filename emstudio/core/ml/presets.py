@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from emstudio.core.ml.geometry import AXES, PLANE_DIMS, model_size
 
+SLICE_PIXELS = 1e6  # the slice in which ``ModelSize.speed_text`` states speeds
+
 
 @dataclass(frozen=True)
 class ModelSize:
@@ -30,12 +32,15 @@ class ModelSize:
     stem: int = 1  # pixels folded into channels (``unet.UNetConfig.stem``)
 
     def speed_text(self) -> str:
+        """Its prediction speed in words a biologist reads at a glance: the time for one
+        1000 x 1000 slice (the model's own work) on the machines its speeds were measured on."""
         gpu = (
-            f"{self.predict_gpu / 1e6:.0f} Mpx/s on GPU"
+            f"{SLICE_PIXELS / self.predict_gpu * 1000:.1f} ms on a GPU"
             if self.predict_gpu
             else "GPU speed not measured yet"
         )
-        return f"predicts ~{self.predict_cpu / 1e6:.2f} Mpx/s on CPU; {gpu}"
+        cpu = SLICE_PIXELS / self.predict_cpu
+        return f"a 1000 x 1000 slice in about {cpu:.1f} s on a 2-core CPU, {gpu}"
 
 
 SIZES: dict[str, ModelSize] = {
