@@ -182,12 +182,11 @@ class WorkerPool:
         if self._executor is None or requested is not None:
             return worker_count(task_bytes, tasks, requested, voxels)
         own = max(WORKER_BYTES, self.held_bytes() // self.workers)
-        count = worker_count(task_bytes, tasks, None, voxels, own)
-        fitting = max(1, min(cpu_count(), _fitting(task_bytes, own)))
+        fitting = worker_count(task_bytes, self.workers, worker_bytes=own)  # of the processes
         if fitting < self.workers:
             self.close()
             self.workers = fitting
-        return count
+        return worker_count(task_bytes, tasks, None, voxels, own)
 
     def held_bytes(self) -> int:
         """What this pool's processes hold now, at least ``WORKER_BYTES`` each once started:
