@@ -14,6 +14,7 @@ from volume_helpers import add_array
 
 from emstudio.cli.main import build_parser, main
 from emstudio.core.ml import training
+from emstudio.core.ml.outputs import PredictionSet
 from emstudio.core.ml.scratch import Scratch
 from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
@@ -99,6 +100,14 @@ def test_prediction_compiles_by_default_only_where_it_pays() -> None:
     )
 
 
+def test_prediction_predicts_in_columns_where_the_job_decides() -> None:
+    parser = build_parser()
+    base = ["predict", "P", "--image", "em", "--model", "m", "--out", "p"]
+    assert parser.parse_args(base).columns is None  # columns on a GPU where they fit
+    assert parser.parse_args([*base, "--columns"]).columns is True
+    assert parser.parse_args([*base, "--no-columns"]).columns is False
+
+
 def test_models_move_between_projects(project, cli, tmp_path) -> None:
     out = tmp_path / "m.emmodel"
     assert cli("model", "export", project, "m", "--out", out).code == 0
@@ -177,6 +186,56 @@ def test_a_cancelled_prediction_resumes_without_redoing_blocks(project, cli, mon
     assert "blocks already predicted are skipped" in res.err
     with Project.open(project, mode="read") as opened:
         assert opened.catalog.volume("q-membrane").provenance["params"]["resume_from"] == job.id
+
+
+@pytest.fixture
+def wide_project(built, cli, tmp_path):
+    """An 8 x 300 x 300 demo project with model "m": at --tile 256 the fused pass cuts it into
+    3 x 3 columns (one 128-voxel chunk each, a halo of 32)."""
+    path, model = tmp_path / "wide.emproj", tmp_path / "m.emmodel"
+    assert main(["demo", str(path), "--shape", "8,300,300"]) == 0
+    assert cli("model", "export", built, "m", "--out", model).code == 0
+    assert cli("model", "import", path, model).code == 0
+    return path
+
+
+def test_a_cancelled_column_prediction_resumes_without_redoing_columns(
+    wide_project, cli, monkeypatch
+):
+    args = ("predict", wide_project, "--image", "em", "--model", "m", "--tile", "256", "--columns")
+    whole = cli(*args, "--out", "whole")
+    assert whole.code == 0, whole.err
+    assert "9 columns up to 128 voxels wide" in whole.err
+    original = PredictionSet.write_box
+    written = []
+
+    def write_then_cancel(self, y0, x0, combined, per_axis):
+        written.append((y0, x0))
+        if len(written) == 3:
+            raise KeyboardInterrupt  # cancelled while the third column is being written
+        original(self, y0, x0, combined, per_axis)
+
+    monkeypatch.setattr(PredictionSet, "write_box", write_then_cancel)
+    assert cli(*args, "--out", "cut").code == 130
+    monkeypatch.setattr(PredictionSet, "write_box", original)
+    with Project.open(wide_project, mode="read") as opened:
+        job = [j for j in opened.catalog.jobs() if j.kind == "predict"][-1]
+        names = {v.name for v in opened.catalog.volumes("prediction")}
+        assert not {n for n in names if n.startswith("cut")}  # nothing half-registered
+    res = cli("predict", wide_project, "--resume", job.id)
+    assert res.code == 0, res.err
+    assert "resuming: 2 columns already predicted are skipped" in res.err
+    with Project.open(wide_project, mode="read") as opened:
+        for name in ("membrane", "mitochondria", "boundary"):
+            whole_volume = Volume(opened.resolve(opened.catalog.volume(f"whole-{name}").path))
+            cut_volume = Volume(opened.resolve(opened.catalog.volume(f"cut-{name}").path))
+            assert whole_volume.levels == cut_volume.levels == 2
+            for level in range(2):
+                depth = whole_volume.level_shape(level)[0]
+                assert np.array_equal(
+                    cut_volume.read(0, depth, level), whole_volume.read(0, depth, level)
+                )
+    assert not list((wide_project / "jobs").glob("*/scratch"))
 
 
 def empty_label_set(project_path) -> None:

@@ -151,7 +151,7 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--device", choices=DEVICE_CHOICES, default=d["device"])
     predict.add_argument("--batch", type=int, help="tiles per batch (default: from free memory)")
     predict.add_argument(
-        "--tile", type=int, help="largest tile in pixels (default 1024 on a GPU, else 512)"
+        "--tile", type=int, help="largest tile in pixels (default 1280 on a GPU, else 512)"
     )
     predict.add_argument(
         "--memory",
@@ -170,7 +170,20 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--no-compile", dest="compile", action="store_false", help="never torch.compile the model"
     )
-    predict.set_defaults(run=run_predict, compile=None)
+    predict.add_argument(
+        "--columns",
+        dest="columns",
+        action="store_true",
+        help="predict all axes together, column by column, reading the image once (default on "
+        "a GPU where the columns fit its memory)",
+    )
+    predict.add_argument(
+        "--no-columns",
+        dest="columns",
+        action="store_false",
+        help="predict axis by axis through a scratch on disk (less device memory)",
+    )
+    predict.set_defaults(run=run_predict, compile=None, columns=None)
 
 
 def _add_compile_resume(
@@ -300,6 +313,7 @@ def _predict_request(args: argparse.Namespace) -> tuple[dict, dict]:
         "tile": args.tile,
         "memory_mb": args.memory_mb,
         "compile": args.compile,
+        "columns": args.columns,
     }
     return {"image": args.image, "model": args.model}, params
 

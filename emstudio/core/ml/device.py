@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
+import numpy as np
 import torch
 
 from emstudio.core.ml.errors import DeviceError
@@ -56,8 +59,16 @@ def autocast(device: torch.device, enabled: bool = True) -> AbstractContextManag
     """bf16 (or fp16 where bf16 is unsupported) autocast on CUDA; nothing elsewhere."""
     if not enabled or device.type != "cuda":
         return nullcontext()
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast("cuda", dtype=dtype)
+    return torch.autocast("cuda", dtype=input_dtype(device))
+
+
+def input_dtype(device: torch.device) -> torch.dtype:
+    """The type a model's inputs are prepared in: autocast's on CUDA (bf16, else fp16), which
+    the model's first layer would cast them to anyway, so resampling and tiling them moves half
+    the bytes; float32 elsewhere."""
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def uses_fp16(device: torch.device) -> bool:
@@ -81,3 +92,43 @@ def synchronize(device: torch.device) -> None:
     """Wait for the work queued on a GPU (for honest timings); nothing to wait for on a CPU."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def host_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``array`` as a CPU tensor ready to go to ``device``: in pinned memory for a GPU (a copy
+    that a reading thread can make while the device computes)."""
+    x = torch.from_numpy(array)
+    return x.pin_memory() if device.type == "cuda" else x
+
+
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A numpy array as a tensor on ``device`` (through pinned memory to a GPU)."""
+    return host_tensor(array, device).to(device, non_blocking=True)
+
+
+def to_host(tensor: torch.Tensor) -> Callable[[], np.ndarray]:
+    """Start copying ``tensor`` to the host; the function returned waits for the copy and gives
+    it as a numpy array. From a GPU the copy runs on a stream of its own into pinned memory, so
+    the device goes on with the next work meanwhile."""
+    if tensor.device.type != "cuda":
+        array = tensor.cpu().numpy()
+        return lambda: array
+    stream = _copy_stream(tensor.device)
+    stream.wait_stream(torch.cuda.current_stream(tensor.device))
+    host = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
+    with torch.cuda.stream(stream):
+        host.copy_(tensor, non_blocking=True)
+        tensor.record_stream(stream)  # its memory is not reused before the copy is done
+        done = torch.cuda.Event()
+        done.record(stream)
+
+    def wait() -> np.ndarray:
+        done.synchronize()
+        return host.numpy()
+
+    return wait
+
+
+@functools.cache
+def _copy_stream(device: torch.device) -> torch.cuda.Stream:
+    return torch.cuda.Stream(device)

@@ -1,14 +1,15 @@
 """Registering a prediction set: one ``prediction`` volume per output, named ``{out}-{class}``
 (``{out}-boundary`` for a boundary output; ``{out}-{class}-{axis}`` for kept per-axis maps).
 
-All stores are written first; then they are committed one after the other, and if any commit
-fails the ones already committed are deleted again: a prediction set is registered whole or
-not at all.
+All stores are written first (z slab by z slab, or column by column: ``PredictionSet``); then
+they are committed one after the other, and if any commit fails the ones already committed are
+deleted again: a prediction set is registered whole or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,21 +46,93 @@ def check_outputs(project: Project, planned: list[OutputVolume], shape) -> None:
     check_free_space(project, z * y * x * len(planned))
 
 
-def _stage(project: Project, item: OutputVolume, image: VolumeRecord, attrs: dict, prov: dict):
-    """A writer for one planned volume in a staging folder, and its catalog record."""
-    path = project.staging_path()
-    writer = VolumeWriter(path, image.shape, "uint8", image.voxel_size, "prediction", item.name)
-    record_attrs = {**attrs, "class": item.output, **({"axis": item.axis} if item.axis else {})}
-    record = VolumeRecord.new_of(
-        image,
-        item.name,
-        "prediction",
-        f"prediction of {image.name!r} by model {attrs.get('model')!r}",
-        attrs=record_attrs,
-        provenance=prov,
-    )
-    record.take_layout(writer)
-    return path, writer, record
+class PredictionSet:
+    """The planned volumes of a prediction being written, registered together by ``commit``.
+
+    Each is staged in its own store: a fresh temporary one under the project's data folder, or,
+    given ``folder``, ``folder/<name>.zarr``, which a resumed job opens again to go on filling.
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        planned: list[OutputVolume],
+        image: VolumeRecord,
+        attrs: dict[str, Any],
+        prov: dict[str, Any],
+        folder: Path | None = None,
+    ) -> None:
+        self.project = project
+        self.staged: list[tuple[Path, VolumeWriter, VolumeRecord, OutputVolume]] = []
+        try:
+            for item in planned:
+                path = folder / f"{item.name}.zarr" if folder else project.staging_path()
+                self.staged.append((path, *self._stage(path, item, image, attrs, prov), item))
+        except BaseException:
+            self.close(remove=True)
+            raise
+
+    @staticmethod
+    def _stage(path: Path, item: OutputVolume, image: VolumeRecord, attrs: dict, prov: dict):
+        """A writer for one planned volume, and its catalog record."""
+        writer = VolumeWriter(
+            path,
+            image.shape,
+            "uint8",
+            image.voxel_size,
+            "prediction",
+            item.name,
+            reopen=True,
+        )
+        record_attrs = {**attrs, "class": item.output, **({"axis": item.axis} if item.axis else {})}
+        record = VolumeRecord.new_of(
+            image,
+            item.name,
+            "prediction",
+            f"prediction of {image.name!r} by model {attrs.get('model')!r}",
+            attrs=record_attrs,
+            provenance=prov,
+        )
+        record.take_layout(writer)
+        return writer, record
+
+    def _maps(self, combined: dict, per_axis: dict) -> Iterator[tuple[VolumeWriter, Any]]:
+        """(writer, its map) for every staged volume."""
+        for _path, writer, _record, item in self.staged:
+            yield writer, per_axis[item.output][item.axis] if item.axis else combined[item.output]
+
+    def write_slab(self, z0: int, combined: dict, per_axis: dict) -> None:
+        """The next planes of every volume ({output: map}, {output: {axis: map}})."""
+        for writer, block in self._maps(combined, per_axis):
+            writer.write_slab(z0, block)
+
+    def write_box(self, y0: int, x0: int, combined: dict, per_axis: dict) -> None:
+        """A box of every volume through all its planes, durably (``VolumeWriter.write_box``),
+        the volumes side by side in threads (their pyramids are computed on the way)."""
+        with ThreadPoolExecutor(len(self.staged), "prediction-box") as pool:
+            maps = self._maps(combined, per_axis)
+            list(pool.map(lambda item: item[0].write_box(y0, x0, item[1]), maps))
+
+    def commit(self) -> list[VolumeRecord]:
+        """Finish every store, then register them all, or none."""
+        committed: list[VolumeRecord] = []
+        try:
+            for _path, writer, record, _item in self.staged:
+                writer.finalize({"source": record.source, **record.attrs})
+            for path, _writer, record, _item in self.staged:
+                committed.append(self.project.commit_volume(path, record))
+            return committed
+        except BaseException:
+            for record in committed:
+                delete_volume(self.project, record)
+            raise
+
+    def close(self, remove: bool) -> None:
+        """Stop the writers; ``remove``: delete the stores not committed."""
+        for path, writer, _record, _item in self.staged:
+            writer.close(abort=remove)
+            if remove:
+                atomic.remove_tree(path)
 
 
 def write_prediction_set(
@@ -72,25 +145,10 @@ def write_prediction_set(
 ) -> list[VolumeRecord]:
     """Write the planned volumes from ``slabs`` ((z0, combined, per_axis) in z order), then
     register them together."""
-    staged: list[tuple[Path, VolumeWriter, VolumeRecord, OutputVolume]] = []
-    committed: list[VolumeRecord] = []
+    outputs = PredictionSet(project, planned, image, attrs, prov)
     try:
-        for item in planned:
-            staged.append((*_stage(project, item, image, attrs, prov), item))
-        for z0, combined, per_axis in slabs:
-            for _path, writer, _record, item in staged:
-                by_axis = per_axis[item.output]
-                writer.write_slab(z0, by_axis[item.axis] if item.axis else combined[item.output])
-        for _path, writer, record, _item in staged:
-            writer.finalize({"source": record.source, **record.attrs})
-        for path, _writer, record, _item in staged:
-            committed.append(project.commit_volume(path, record))
-        return committed
-    except BaseException:
-        for record in committed:
-            delete_volume(project, record)
-        raise
+        for slab in slabs:
+            outputs.write_slab(*slab)
+        return outputs.commit()
     finally:
-        for path, writer, _record, _item in staged:
-            writer.close()
-            atomic.remove_tree(path)
+        outputs.close(remove=True)

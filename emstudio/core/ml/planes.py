@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emstudio.core.ml.device import input_dtype, to_device
 from emstudio.core.ml.geometry import TO_PLANE_MAJOR, View
 from emstudio.core.ml.inference import TileRunner
 from emstudio.core.ml.normalise import Normaliser
@@ -76,15 +77,14 @@ class PlanePredictor:
         return self.predict_tensor(box, first_read, first, stop).cpu().numpy()
 
     def predict_tensor(
-        self, box: np.ndarray, first_read: int, first: int, stop: int
+        self, box: np.ndarray | torch.Tensor, first_read: int, first: int, stop: int
     ) -> torch.Tensor:
-        """:meth:`predict`'s probabilities as a uint8 tensor on the runner's device."""
-        device = self.runner.device
-        x = torch.from_numpy(box)
-        if device.type == "cuda":
-            x = x.pin_memory().to(device, non_blocking=True)
+        """:meth:`predict`'s probabilities as a uint8 tensor on the runner's device; ``box``
+        may be there already."""
+        x = box if isinstance(box, torch.Tensor) else to_device(box, self.runner.device)
         # plane-major on the device: transposing a YZ box on the CPU is a slow strided gather
-        x = x.permute(TO_PLANE_MAJOR[self.view.axis]).to(torch.float32).contiguous()
+        dtype = input_dtype(self.runner.device)
+        x = x.permute(TO_PLANE_MAJOR[self.view.axis]).to(dtype).contiguous()
         x = self._normalise(x)
         mu, mv = self.view.model_plane
         x = lerp_dim(lerp_dim(x, 1, self.view.to_model(0, 0, mu)), 2, self.view.to_model(1, 0, mv))

@@ -1,15 +1,18 @@
 """Out-of-core tri-axis prediction of a volume.
 
-XZ and YZ planes are predicted first, in blocks of planes (``planes.PlanePredictor``): a reader
-thread fetches the next block's voxels from the store while the model runs, and a writer thread
-stores finished blocks in the job's scratch (``scratch.Scratch``); a restarted job skips the
-blocks already there. The final pass goes through z in slabs, as a pipeline of three stages
-working on consecutive slabs at once: a reader thread gathers a slab's image planes and its
-XZ/YZ maps from the scratch; a compute thread predicts the slab's XY planes and combines the
-three maps (``combine``) on the prediction's device, where the XZ/YZ maps are also transposed
-into (z, y, x); the caller writes the result. XY maps never touch the scratch. Memory is bounded by
-the block budget (a few planes with their neighbours, ``memory_mb``), whatever the volume's
-size; disk needs one byte per voxel, output and XZ/YZ axis for the scratch.
+On a GPU the axes are predicted together, column by column (``columns``: the image is read
+once and the maps written once, as whole chunks of the final volumes). Elsewhere, or where
+columns do not fit the device, XZ and YZ planes are predicted first, in blocks of planes
+(``planes.PlanePredictor``): a reader thread fetches the next block's voxels from the store
+while the model runs, and a writer thread stores finished blocks in the job's scratch
+(``scratch.Scratch``); a restarted job skips the blocks already there. The final pass goes
+through z in slabs, as a pipeline of three stages working on consecutive slabs at once: a reader
+thread gathers a slab's image planes and its XZ/YZ maps from the scratch; a compute thread
+predicts the slab's XY planes and combines the three maps (``combine``) on the prediction's
+device, where the XZ/YZ maps are also transposed into (z, y, x); the caller writes the result.
+XY maps never touch the scratch. Memory is bounded by the block budget (a few planes with their
+neighbours, ``memory_mb``), whatever the volume's size; disk needs one byte per voxel, output
+and XZ/YZ axis for the scratch.
 
 Reads go through ``Volume.boxes()`` where the store allows (raw chunk files): boxes are taken
 as stored, (z, y, x), and put plane-major on the device, not by a strided copy on the CPU.
@@ -30,6 +33,16 @@ import numpy as np
 import torch
 
 from emstudio.core.ml.card import output_names
+from emstudio.core.ml.columns import (
+    COLUMN_EXTRA_BYTES,
+    COLUMN_MEMORY_SHARE,
+    Column,
+    ColumnPass,
+    Maps,
+    column_halo,
+    most_chunks,
+    plan_columns,
+)
 from emstudio.core.ml.combine import RULES, combine
 from emstudio.core.ml.device import free_memory, synchronize
 from emstudio.core.ml.errors import ModelMismatchError, PredictionSetupError
@@ -40,9 +53,15 @@ from emstudio.core.ml.planes import PlanePredictor
 from emstudio.core.ml.prefetch import Prefetcher
 from emstudio.core.ml.scratch import Scratch
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
+from emstudio.core.volume.store import DEFAULT_CHUNKS, chunks_for
 
 MAX_SCALE = 8.0  # refuse resampling by more than this (the model does not fit the data)
-TILE = {"cuda": 1024, "cpu": 512}  # default largest tile per device type
+# default largest tile per device type; on a GPU a column's box fits one tile across, and 1280
+# holds 1024 voxels and their halo (a 2048-wide volume in two columns a side)
+TILE = {"cuda": 1280, "cpu": 512}
+# a GPU job predicts in columns when they can be at least this wide (or the whole volume): the
+# halos of narrower ones would cost more model time than the scratch's reads and writes
+MIN_COLUMN = 512
 CPU_BLOCK_MB = 512
 MAX_DEFAULT_OVERLAP = 64  # model pixels; blending needs no more, and overlaps cost model time
 # Model pixels from which a CUDA job compiles its model by default. On an H200 compiling took
@@ -62,6 +81,7 @@ class PredictConfig:
     # this); None: 1024 on CUDA (less of the model's work is spent on overlaps), else 512
     overlap: int | None = None  # None: tile // 8, at most 64
     compile: bool | None = None  # None: on CUDA for jobs of AUTO_COMPILE_PIXELS or more
+    columns: bool | None = None  # fused tri-axis pass (``columns``); None: on CUDA if they fit
     memory_mb: int | None = None  # working memory of a block; None: see ``block_memory_mb``
 
     def check(self) -> None:
@@ -160,9 +180,13 @@ def normaliser_for_image(card: dict[str, Any], image) -> Normaliser:
     return Normaliser("volume", mean, std)
 
 
-def plan(card: dict[str, Any], shape, config: PredictConfig, blocks: dict[str, int]) -> dict:
-    """What identifies the scratch work (a resumed job must match it to reuse it)."""
-    return {
+def plan(
+    card: dict[str, Any], shape, config: PredictConfig, blocks: dict[str, int], columns: int
+) -> dict:
+    """What identifies the scratch work (a resumed job must match it to reuse it). Columns
+    (``columns``: the widest, 0 for the pass through the scratch) hold combined maps, so their
+    combine rule and kept axes count too."""
+    work = {
         "shape": list(shape),
         "weights": card["weights"]["sha256"],
         "axes": list(config.axes),
@@ -171,6 +195,9 @@ def plan(card: dict[str, Any], shape, config: PredictConfig, blocks: dict[str, i
         "overlap": config.overlap,
         "blocks": blocks,
     }
+    if columns:
+        work.update(columns=columns, combine=config.combine, keep_axes=config.keep_axes)
+    return work
 
 
 class VolumePredictor:
@@ -216,19 +243,10 @@ class VolumePredictor:
             log=self.reporter.log,
         )
         self.normaliser = normaliser_for_image(card, image)
-        self.predictors = {
-            a: PlanePredictor(
-                v,
-                self.runner,
-                self.normaliser,
-                config.tile,
-                config.overlap,
-                arch.multiple,
-                len(self.outputs),
-            )
-            for a, v in self.views.items()
-        }
+        self.multiple = arch.multiple
+        self.predictors = {a: self.plane_predictor(v) for a, v in self.views.items()}
         self.seconds: dict[str, float] = {}  # per axis, filled as the axes are predicted
+        self.column_seconds: list[float] = []  # of the fused pass: each column's turn
         # seconds each pipeline stage was busy (its thread's own time): the largest one is
         # what limits the job
         self.busy: dict[str, float] = defaultdict(float)
@@ -238,9 +256,63 @@ class VolumePredictor:
             a: min(self.views[a].planes, p.planes_per_group(budget))
             for a, p in self.predictors.items()
         }
+        self.columns = self._plan_columns()
+
+    def plane_predictor(self, view: View) -> PlanePredictor:
+        """A predictor of ``view``'s planes with this job's model, tiles and normalisation."""
+        config = self.config
+        return PlanePredictor(
+            view,
+            self.runner,
+            self.normaliser,
+            config.tile,
+            config.overlap,
+            self.multiple,
+            len(self.outputs),
+        )
+
+    def _plan_columns(self) -> list[Column]:
+        """The columns of the fused pass; [] for the pass through the scratch (see
+        ``PredictConfig.columns``)."""
+        config = self.config
+        if config.columns is False or not self.scratch_axes:
+            return []
+        xz = self.views.get("xz") or self.views["yz"]
+        ratios = (xz.voxel_nm[1] / xz.pixel_nm, xz.voxel_nm[2] / xz.pixel_nm)
+        reach = max(max(self.views[a].reach) for a in self.scratch_axes)
+        halo = column_halo(config.overlap, ratios, reach)
+        chunks = chunks_for(self.shape, DEFAULT_CHUNKS)[1:]
+        memory = free_memory(self.device) or 4 * config.memory_mb * 2**20
+        most = most_chunks(
+            config.tile,
+            halo,
+            min(chunks),
+            ratios,
+            self.shape[0],
+            len(self.outputs) * (len(config.axes) + 1) + COLUMN_EXTRA_BYTES,
+            int(memory * COLUMN_MEMORY_SHARE),
+        )
+        widest = most * min(chunks)
+        if config.columns is None and (
+            self.device.type != "cuda" or widest < min(MIN_COLUMN, *self.shape[1:])
+        ):
+            return []
+        if not most:
+            raise PredictionSetupError(
+                f"columns of the fused pass do not fit: a tile of {config.tile} px holds no "
+                f"{min(chunks)}-voxel chunk with a halo of {halo} voxels on each side, or the "
+                "device memory holds no such column. Use a larger --tile or no --columns."
+            )
+        return plan_columns(self.shape, chunks, most, halo)
 
     def plan(self) -> dict[str, Any]:
-        return plan(self.card, self.shape, self.config, self.blocks)
+        widest = max((c.y[1] - c.y[0] for c in self.columns), default=0)
+        return plan(self.card, self.shape, self.config, self.blocks, widest)
+
+    def run_columns(self, scratch: Scratch, sink: Callable[[Column, Maps], None]) -> None:
+        """The fused pass (``columns``): every column predicted along all the axes, combined
+        and handed to ``sink``, skipping those ``scratch`` records as done."""
+        ColumnPass(self, self.columns).run(scratch, sink)
 
     @property
     def scratch_axes(self) -> list[str]:
@@ -257,7 +329,7 @@ class VolumePredictor:
         return mu * mv
 
     @contextmanager
-    def _timed(self, stage: str) -> Iterator[None]:
+    def timed(self, stage: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield
@@ -293,7 +365,7 @@ class VolumePredictor:
         view = self.views[axis]
         lo, hi = view.native_span(*block)
         nu, nv = view.native_plane
-        with self._timed("read image"):
+        with self.timed("read image"):
             box = np.asarray(self.image[box_key(axis, (lo, hi), (0, nu), (0, nv))])
         return block, lo, box
 
@@ -315,7 +387,7 @@ class VolumePredictor:
                 pending.result()
 
     def _write_scratch(self, scratch: Scratch, axis: str, first: int, probs: np.ndarray) -> None:
-        with self._timed("write scratch"):
+        with self.timed("write scratch"):
             scratch.write(axis, first, probs)
 
     def combined_slabs(self, scratch: Scratch) -> Iterator[tuple[int, dict, dict]]:
@@ -336,7 +408,7 @@ class VolumePredictor:
             Prefetcher(self._combine, gathered, depth=1) as ready,
         ):
             for slab in ready:
-                with self._timed("write outputs"):
+                with self.timed("write outputs"):
                     yield slab  # the caller writes it
 
     def _gather(self, scratch: Scratch, block: tuple[int, int]):
@@ -347,7 +419,7 @@ class VolumePredictor:
         if "xy" in self.config.axes:
             _, first_read, box = self._read("xy", block)
             xy_input = (box, first_read)
-        with self._timed("read scratch"):
+        with self.timed("read scratch"):
             maps = {
                 name: {axis: scratch.read_planes(axis, name, z0, z1) for axis in self.scratch_axes}
                 for name in self.outputs
@@ -368,7 +440,7 @@ class VolumePredictor:
                 per_axis[name]["xy"] = probs[:, k].contiguous()
             self.seconds["xy"] = self.seconds.get("xy", 0.0) + time.perf_counter() - start
             self._advance("xy", z1 - z0, z1)
-        with self._timed("combine"):
+        with self.timed("combine"):
             for name, by_axis in maps.items():  # (z, y, x) on the device, contiguous once
                 for axis, planes in by_axis.items():
                     moved = torch.from_numpy(planes).to(self.device)

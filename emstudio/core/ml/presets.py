@@ -66,12 +66,10 @@ SIZES: dict[str, ModelSize] = {
     ),
 }
 # A whole GPU prediction job (reading, resampling, blending, combining and writing the volumes
-# included) ran at this share of the model's own speed, counted as ``estimate_predict_seconds``
-# counts: 70.9 s for 517 x 2048 x 2048 tri-axis at 40 x 10 x 10 nm with the default model on an
-# H200 (benchmarks/bench_predict.py, 2026-11-26). The job is bound by its reads and writes, not
-# by the model, so the share is low, and lower still on isotropic data (fewer model pixels per
-# voxel).
-GPU_JOB_EFFICIENCY = 0.29
+# included) ran at this share of the model's own speed (measured on an H200), counted as
+# ``estimate_predict_seconds`` counts: 39.0 s for 517 x 2048 x 2048 tri-axis at 40 x 10 x 10 nm
+# with the default model, in columns, on an H100 (benchmarks/bench_predict.py, 2026-11-26).
+GPU_JOB_EFFICIENCY = 0.52
 DEFAULT_SIZE = "default"
 
 TRAIN_DEFAULTS: dict[str, object] = {

@@ -62,15 +62,27 @@ class Scratch:
         return self.shape[u], self.shape[v]
 
     def done_blocks(self, axis: str) -> set[tuple[int, int]]:
-        path = self.folder / f"{axis}.done"
+        """The (first, stop) blocks of planes of ``axis`` already stored."""
+        return {(int(a), int(b)) for a, b in self.done(axis)}
+
+    def done(self, log: str) -> set[tuple[str, ...]]:
+        """The entries recorded in ``<log>.done`` (each a tuple of words)."""
+        path = self.folder / f"{log}.done"
         if not path.is_file():
             return set()
-        done = set()
-        for line in path.read_text(encoding="utf-8").splitlines():
-            parts = line.split()
-            if len(parts) == 2:
-                done.add((int(parts[0]), int(parts[1])))
-        return done
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return {tuple(line.split()) for line in lines if len(line.split()) == 2}
+
+    def forget(self, log: str) -> None:
+        """Empty ``<log>.done``: its work is to be done again."""
+        (self.folder / f"{log}.done").unlink(missing_ok=True)
+
+    def record(self, log: str, *entry: int) -> None:
+        """Add an entry to ``<log>.done``, durably (after the work it names is on disk)."""
+        with open(self.folder / f"{log}.done", "a", encoding="utf-8") as handle:
+            handle.write(" ".join(map(str, entry)) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def write(self, axis: str, first: int, block: np.ndarray) -> None:
         """Store planes ``first..`` of ``axis`` (block (planes, outputs, u, v) uint8) durably,
@@ -94,10 +106,7 @@ class Scratch:
 
         with ThreadPoolExecutor(len(self.outputs), "scratch-output") as writers:
             list(writers.map(store, range(len(self.outputs))))  # and raise what one raised
-        with open(self.folder / f"{axis}.done", "a", encoding="utf-8") as log:
-            log.write(f"{first} {first + block.shape[0]}\n")
-            log.flush()
-            os.fsync(log.fileno())
+        self.record(axis, first, first + block.shape[0])
 
     def read_planes(self, axis: str, output: str, z0: int, z1: int) -> np.ndarray:
         """Planes z0..z1-1 of one XZ or YZ map, plane-major: a contiguous (planes, z1 - z0, v)

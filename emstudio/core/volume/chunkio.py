@@ -21,7 +21,7 @@ WRITE_THREADS = min(16, max(4, os.cpu_count() or 1))
 
 
 class ChunkWriter:
-    """Writes whole-plane slabs ``(n, Y, X)`` at any z offset into one zarr v2 array."""
+    """Writes boxes (by default whole-plane slabs ``(n, Y, X)``) into one zarr v2 array."""
 
     def __init__(
         self,
@@ -39,46 +39,76 @@ class ChunkWriter:
         self.chunk_bytes = int(np.prod(self.chunks)) * self.dtype.itemsize
 
     def write(
-        self, z0: int, block: np.ndarray, pool: ThreadPoolExecutor
+        self,
+        z0: int,
+        block: np.ndarray,
+        pool: ThreadPoolExecutor,
+        y0: int = 0,
+        x0: int = 0,
     ) -> list[Future[list[Path]]]:
-        """Queue planes [z0, z0 + len(block)) of the full Y x X extent on ``pool``, one task per
-        row of chunks; each future gives the files it wrote. ``block`` must not change until
-        they are done."""
-        if block.shape[1:] != self.shape[1:] or z0 + block.shape[0] > self.shape[0]:
-            raise ValueError(f"block {block.shape} at z {z0} does not fit array {self.shape}")
+        """Queue the box ``block`` at ``(z0, y0, x0)`` (by default a slab of whole planes) on
+        ``pool``, one task per row of chunks; each future gives the files it wrote. Chunks the
+        box covers in y and x (up to the array's edge) are written in place, whole or a run of
+        their planes; the others are read, merged and rewritten, so two boxes sharing such a
+        chunk must not be written at once. ``block`` must not change until the tasks are done.
+        """
+        nz, ny, _ = block.shape
+        starts = (z0, y0, x0)
+        if min(starts) < 0 or any(
+            start + n > size for start, n, size in zip(starts, block.shape, self.shape, strict=True)
+        ):
+            raise ValueError(f"block {block.shape} at ({z0}, {y0}, {x0}) outside {self.shape}")
         cz, cy, _ = self.chunks
-        z1 = z0 + block.shape[0]
         jobs = []
-        for iz in range(z0 // cz, -(-z1 // cz)):
-            a, b = max(z0, iz * cz), min(z1, (iz + 1) * cz)
-            for iy in range(-(-self.shape[1] // cy)):
-                rows = block[a - z0 : b - z0, iy * cy : (iy + 1) * cy]
-                jobs.append(pool.submit(self._write_row, iz, iy, a - iz * cz, rows))
+        for iz in range(z0 // cz, -(-(z0 + nz) // cz)):
+            a, b = max(z0, iz * cz), min(z0 + nz, (iz + 1) * cz)
+            for iy in range(y0 // cy, -(-(y0 + ny) // cy)):
+                c, d = max(y0, iy * cy), min(y0 + ny, (iy + 1) * cy)
+                rows = block[a - z0 : b - z0, c - y0 : d - y0]
+                offset = (a - iz * cz, c - iy * cy)
+                jobs.append(pool.submit(self._write_row, (iz, iy), offset, x0, rows))
         return jobs
 
-    def _write_row(self, iz: int, iy: int, zz: int, rows: np.ndarray) -> list[Path]:
+    def _write_row(
+        self, row: tuple[int, int], offset: tuple[int, int], x0: int, rows: np.ndarray
+    ) -> list[Path]:
         cx = self.chunks[2]
+        x1 = x0 + rows.shape[2]
         return [
-            self._write_tile((iz, iy, ix), zz, rows[:, :, ix * cx : (ix + 1) * cx])
-            for ix in range(-(-self.shape[2] // cx))
+            self._write_tile(
+                (*row, ix),
+                (*offset, max(x0, ix * cx) - ix * cx),
+                rows[:, :, max(x0, ix * cx) - x0 : min(x1, (ix + 1) * cx) - x0],
+            )
+            for ix in range(x0 // cx, -(-x1 // cx))
         ]
 
-    def _write_tile(self, key: tuple[int, int, int], zz: int, tile: np.ndarray) -> Path:
+    def _write_tile(
+        self, key: tuple[int, int, int], offset: tuple[int, int, int], tile: np.ndarray
+    ) -> Path:
+        """Write ``tile`` at ``offset`` within chunk ``key``."""
         cz, cy, cx = self.chunks
+        zz, yy, xx = offset
         path = self.dir / ".".join(map(str, key))
+        covers = (yy, xx) == (0, 0) and all(
+            tile.shape[d] == min(self.chunks[d], self.shape[d] - key[d] * self.chunks[d])
+            for d in (1, 2)
+        )
+        whole = zz == 0 and tile.shape[0] == cz
+        if not covers or (self.compressor is not None and not whole):
+            merged = self._read_chunk(path)
+            merged[zz : zz + tile.shape[0], yy : yy + tile.shape[1], xx : xx + tile.shape[2]] = tile
+            encode = self.compressor.encode if self.compressor is not None else bytes
+            path.write_bytes(encode(merged))
+            return path
         padded = tile
         if tile.shape[1:] != (cy, cx):
             padded = np.zeros((tile.shape[0], cy, cx), self.dtype)
             padded[:, : tile.shape[1], : tile.shape[2]] = tile
-        whole = zz == 0 and tile.shape[0] == cz
-        if self.compressor is not None:
-            if not whole:
-                merged = self._read_chunk(path)
-                merged[zz : zz + tile.shape[0]] = padded
-                padded = merged
-            path.write_bytes(self.compressor.encode(np.ascontiguousarray(padded)))
-            return path
         data = np.ascontiguousarray(padded)
+        if self.compressor is not None:
+            path.write_bytes(self.compressor.encode(data))
+            return path
         if whole:
             path.write_bytes(data.data)
             return path
@@ -97,10 +127,17 @@ class ChunkWriter:
         return path
 
     def _read_chunk(self, path: Path) -> np.ndarray:
+        """A chunk as stored (zeros where there is no file yet)."""
         if not path.exists():
             return np.zeros(self.chunks, self.dtype)
-        raw = self.compressor.decode(path.read_bytes())
-        return np.frombuffer(raw, self.dtype).reshape(self.chunks).copy()
+        raw = path.read_bytes()
+        if self.compressor is not None:
+            raw = self.compressor.decode(raw)
+        return (
+            np.frombuffer(raw, self.dtype, count=int(np.prod(self.chunks)))
+            .reshape(self.chunks)
+            .copy()
+        )
 
 
 def start_writeback(path: Path) -> None:

@@ -74,7 +74,10 @@ class VolumeWriter:
         kind: str,
         name: str,
         chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
+        reopen: bool = False,
     ) -> None:
+        """``reopen``: go on filling the store already at ``path`` (made by a writer of the
+        same shape and type that did not finish: a resumed job), instead of creating it."""
         self.path = Path(path)
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
@@ -89,7 +92,8 @@ class VolumeWriter:
         compressor = (
             numcodecs.Blosc("zstd", 3, numcodecs.Blosc.BITSHUFFLE) if self.is_labels else None
         )
-        self.group = zarr.open_group(str(self.path), mode="w-", zarr_format=2)
+        reopen = reopen and (self.path / ".zgroup").is_file()
+        self.group = zarr.open_group(str(self.path), mode="r+" if reopen else "w-", zarr_format=2)
         self.arrays: list[zarr.Array] = []
         self._writers: list[ChunkWriter] = []
         level_shape = self.shape
@@ -98,8 +102,12 @@ class VolumeWriter:
                 f = self.factors[level - 1]
                 level_shape = tuple(-(-level_shape[a] // f[a]) for a in range(3))
             level_chunks = chunks_for(level_shape, chunks)
-            self.arrays.append(
-                self.group.create_array(
+            if reopen:
+                array = self.group[str(level)]
+                if array.shape != level_shape or array.dtype != self.dtype:
+                    raise ValueError(f"{self.path}: level {level} is not the one to go on with")
+            else:
+                array = self.group.create_array(
                     name=str(level),
                     shape=level_shape,
                     chunks=level_chunks,
@@ -107,7 +115,7 @@ class VolumeWriter:
                     compressors=compressor,
                     fill_value=0,
                 )
-            )
+            self.arrays.append(array)
             self._writers.append(
                 ChunkWriter(
                     self.path / str(level), level_shape, level_chunks, self.dtype, compressor
@@ -141,6 +149,26 @@ class VolumeWriter:
         if z0 != self._next_z[0]:
             raise ValueError(f"slabs must come in order: expected z {self._next_z[0]}, got {z0}")
         self._put(0, block)
+
+    def write_box(self, y0: int, x0: int, block: np.ndarray) -> None:
+        """Write a box through all the planes of level 0 at ``(y0, x0)``, and its downsampled
+        copies into the coarser levels; return once all are on disk. Boxes may come in any
+        order, one at a time. The levels are those ``write_slab`` makes where a box's sides
+        halve evenly level after level (boxes of whole 128-voxel chunks, up to the edges)."""
+        if block.dtype != self.dtype or block.shape[0] != self.shape[0]:
+            raise ValueError(f"box {block.shape} {block.dtype} does not fit volume {self.shape}")
+        futures = []
+        for level, writer in enumerate(self._writers):
+            if level:
+                factor = self.factors[level - 1]
+                if y0 % factor[1] or x0 % factor[2]:
+                    raise ValueError(f"box at ({y0}, {x0}) does not fall on level {level}'s grid")
+                block = pyramid.downsample(block, factor, self.is_labels)
+                y0, x0 = y0 // factor[1], x0 // factor[2]
+            futures += writer.write(0, block, self._pool, y0, x0)
+            self._next_z[level] = writer.shape[0]  # a box spans every plane
+        files = {path for future in futures for path in future.result()}
+        list(self._flusher.map(fsync_file, files))
 
     def _put(self, level: int, block: np.ndarray) -> None:
         writer = self._writers[level]

@@ -2,8 +2,9 @@
 output (``{out}-{class}``, ``{out}-boundary``), predicted along the requested axes and combined.
 
 inputs: ``image`` (volume name), ``model`` (model name). params: ``out``, ``axes``, ``combine``,
-``tta``, ``keep_axes``, ``batch``, ``tile``, ``compile``, ``memory_mb``, and ``resume_from`` (a
-job id whose finished blocks are reused). Work in progress lives in ``jobs/<id>/scratch``.
+``tta``, ``keep_axes``, ``batch``, ``tile``, ``compile``, ``columns``, ``memory_mb``, and
+``resume_from`` (a job id whose finished blocks are reused). Work in progress lives in
+``jobs/<id>/scratch``: per-axis maps, or the final maps being filled column by column.
 """
 
 from __future__ import annotations
@@ -22,13 +23,29 @@ from emstudio.jobs.spec import JobSpec
 from emstudio.jobs.tasks.train import volume_of_kind
 
 SCRATCH_DIR = "scratch"
-CONFIG_KEYS = ("combine", "tta", "keep_axes", "batch", "tile", "overlap", "compile", "memory_mb")
+CONFIG_KEYS = (
+    "combine",
+    "tta",
+    "keep_axes",
+    "batch",
+    "tile",
+    "overlap",
+    "compile",
+    "columns",
+    "memory_mb",
+)
 
 
 def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
     # torch loads here, not at import: every emstudio command imports the task table
+    from emstudio.core.ml.columns import column_maps
     from emstudio.core.ml.device import describe, select_device
-    from emstudio.core.ml.outputs import check_outputs, plan_outputs, write_prediction_set
+    from emstudio.core.ml.outputs import (
+        PredictionSet,
+        check_outputs,
+        plan_outputs,
+        write_prediction_set,
+    )
     from emstudio.core.ml.prediction import (
         PredictConfig,
         Reporter,
@@ -72,18 +89,21 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
     folder = project.jobs_dir / owner / SCRATCH_DIR
     if owner != spec.id and not folder.is_dir():
         events.log(f"job {owner[:8]} left no finished blocks: starting from the beginning")
-    if not folder.is_dir():
+    if not folder.is_dir() and not predictor.columns:
         scratch_axes = len(predictor.scratch_axes)
         check_free_space(project, z * y * x * len(predictor.outputs) * scratch_axes)
     plan = {**predictor.plan(), "image": image_rec.id}
     scratch, resumed = Scratch.open(folder, image_rec.shape, predictor.outputs, plan)
     if owner != spec.id and not resumed:
         events.log(f"job {owner[:8]}'s blocks were made with other settings: starting over")
+    how = f"tiles of {config.tile} px"
+    if predictor.columns:
+        widest = max(c.y[1] - c.y[0] for c in predictor.columns)
+        how = f"{len(predictor.columns)} columns up to {widest} voxels wide, {how}"
     events.log(
         f"predicting {', '.join(a.upper() for a in config.axes)} with model {model_rec.name!r} "
-        f"on {describe(device)} (tiles of {config.tile} px, {config.combine} of the axes)"
+        f"on {describe(device)} ({how}, {config.combine} of the axes)"
     )
-    predictor.run(scratch)
     attrs = {
         "prediction_set": out,
         "model": model_rec.name,
@@ -101,13 +121,26 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
             {"model": model_rec.name, "id": model_rec.id},
         ],
     )
-    records = write_prediction_set(
-        project, planned, predictor.combined_slabs(scratch), image_rec, attrs, prov
-    )
+    if predictor.columns:
+        maps = column_maps(scratch, [item.name for item in planned])
+        outputs = PredictionSet(project, planned, image_rec, attrs, prov, folder=maps)
+        try:
+            predictor.run_columns(
+                scratch, lambda column, maps: outputs.write_box(column.y[0], column.x[0], *maps)
+            )
+            records = outputs.commit()
+        finally:
+            outputs.close(remove=False)  # a failed job's maps stay for its resumption
+    else:
+        predictor.run(scratch)
+        slabs = predictor.combined_slabs(scratch)
+        records = write_prediction_set(project, planned, slabs, image_rec, attrs, prov)
     scratch.remove()
     return {
         "prediction_set": attrs["prediction_set"],
         "volumes": [r.name for r in records],
         "seconds": {axis: round(t, 2) for axis, t in predictor.seconds.items()},
         "busy_seconds": {stage: round(t, 2) for stage, t in predictor.busy.items()},
+        "columns": [[*c.y, *c.x] for c in predictor.columns],
+        "column_seconds": [round(t, 3) for t in predictor.column_seconds],
     }

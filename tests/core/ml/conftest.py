@@ -37,3 +37,14 @@ def model_folder(tmp_path, tiny_model):
     folder.mkdir()
     card = write_model_folder(folder, model, card)
     return folder, model, card
+
+
+@pytest.fixture
+def model(tiny_model):
+    """The tiny model with realistic normalisation statistics (a few batches seen)."""
+    net, card = tiny_model
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.randn(4, 3, 32, 32))
+    return net.eval(), card

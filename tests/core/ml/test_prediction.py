@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from ml_helpers import VOXEL
+from ml_helpers import CPU, VOXEL, run_volume
 
 from emstudio.core.ml.errors import DeviceError, ModelMismatchError, PredictionSetupError
 from emstudio.core.ml.geometry import View
@@ -21,19 +21,6 @@ from emstudio.core.ml.prediction import (
     fit_geometry,
 )
 from emstudio.core.ml.scratch import Scratch
-
-CPU = torch.device("cpu")
-
-
-@pytest.fixture
-def model(tiny_model):
-    """The tiny model with realistic normalisation statistics (a few batches seen)."""
-    net, card = tiny_model
-    net.train()
-    with torch.no_grad():
-        for _ in range(3):
-            net(torch.randn(4, 3, 32, 32))
-    return net.eval(), card
 
 
 def plane_predictor(model, image, axis, tile, overlap=8) -> PlanePredictor:
@@ -64,22 +51,6 @@ def test_a_plane_gives_the_same_values_in_any_block(phantom, model) -> None:
         for (first, stop), (lo, hi) in (((0, 5), (0, 6)), ((5, 12), (4, 12)))
     ]
     assert np.abs(np.concatenate(parts).astype(int) - once).max() <= 1
-
-
-def run_volume(model, image, tmp_path, name="s", **config) -> tuple[VolumePredictor, dict]:
-    net, card = model
-    predictor = VolumePredictor(
-        net, card, image, VOXEL, PredictConfig(tile=32, keep_axes=True, **config), CPU
-    )
-    scratch, _ = Scratch.open(tmp_path / name, image.shape, predictor.outputs, predictor.plan())
-    predictor.run(scratch)
-    slabs = list(predictor.combined_slabs(scratch))
-    combined = {n: np.concatenate([c[n] for _, c, _ in slabs]) for n in predictor.outputs}
-    axes = {
-        n: {a: np.concatenate([p[n][a] for *_, p in slabs]) for a in predictor.config.axes}
-        for n in predictor.outputs
-    }
-    return predictor, {"combined": combined, "axes": axes}
 
 
 def test_axes_are_predicted_and_combined(phantom, model, tmp_path) -> None:

@@ -154,3 +154,37 @@ def test_label_stores_take_whole_chunk_slabs_where_planes_allow(tmp_path):
         assert w.chunks[0] == 32 and w.slab_planes == 4
     with writer((40, 2048, 2048), "uint8", "image") as w:  # uncompressed: unchanged
         assert w.chunks[0] == 32 and w.slab_planes == 32
+
+
+@pytest.mark.parametrize("kind", ["image", "labels"])
+def test_boxes_in_any_order_give_the_slab_writers_volume(tmp_path, kind):
+    """Columns of whole chunks written in any order (the fused prediction) make the same levels
+    as slabs, their coarser boxes merged into chunks they share; a reopened store goes on."""
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 255, size=(9, 600, 333), dtype=np.uint8)
+    voxel = VoxelSize(50.0, 5.0, 5.0, known=True, origin="test")
+    expected = write(tmp_path / "slabs.zarr", data, kind=kind)
+    assert expected.levels == 3  # level 2 boxes are 16 voxels a side, in 32-voxel chunks
+    boxes = [(y, x) for y in range(0, 600, 64) for x in range(0, 333, 64)]
+    rng.shuffle(boxes)
+    path = tmp_path / "boxes.zarr"
+    for last, part in enumerate((boxes[:5], boxes[5:])):  # the second writer reopens the store
+        with VolumeWriter(path, data.shape, data.dtype, voxel, kind, "v", (8, 32, 32), True) as w:
+            for y, x in part:
+                w.write_box(y, x, data[:, y : y + 64, x : x + 64])
+            if last:
+                w.finalize({"note": "x"})
+    got = Volume(path)
+    for level in range(expected.levels):
+        depth = expected.level_shape(level)[0]
+        assert np.array_equal(got.read(0, depth, level), expected.read(0, depth, level)), level
+
+
+def test_boxes_must_fall_on_every_levels_grid(tmp_path):
+    data = np.zeros((4, 300, 300), np.uint8)
+    voxel = VoxelSize(5.0, 5.0, 5.0, known=True, origin="test")
+    with VolumeWriter(tmp_path / "v.zarr", data.shape, data.dtype, voxel, "image", "v") as w:
+        with pytest.raises(ValueError, match="grid"):
+            w.write_box(0, 33, data[:, :, 33:])
+        with pytest.raises(ValueError, match="does not fit"):
+            w.write_box(0, 0, data[:2])
