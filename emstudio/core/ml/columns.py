@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from emstudio.core.ml.combine import combine
-from emstudio.core.ml.device import host_tensor, synchronize, to_host
+from emstudio.core.ml.device import host_tensor, is_out_of_memory, synchronize, to_host
+from emstudio.core.ml.errors import DeviceError
 from emstudio.core.ml.geometry import FROM_PLANE_MAJOR, NORMAL, box_key
 from emstudio.core.ml.planes import PlanePredictor
 from emstudio.core.ml.prefetch import Prefetcher
@@ -202,13 +203,23 @@ class ColumnPass:
     def predict(self, column: Column, box: torch.Tensor) -> PendingMaps:
         """The column's maps from its image ``box`` (the maps on their way to the host)."""
         owner = self.owner
-        image = box.to(owner.device, non_blocking=True)
         per_axis = {}
-        for axis in owner.config.axes:
-            start = time.perf_counter()
-            per_axis[axis] = self._predict_axis(axis, column, image)
-            synchronize(owner.device)
-            owner.seconds[axis] = owner.seconds.get(axis, 0.0) + time.perf_counter() - start
+        try:
+            image = box.to(owner.device, non_blocking=True)
+            for axis in owner.config.axes:
+                start = time.perf_counter()
+                per_axis[axis] = self._predict_axis(axis, column, image)
+                synchronize(owner.device)
+                owner.seconds[axis] = owner.seconds.get(axis, 0.0) + time.perf_counter() - start
+        except (torch.OutOfMemoryError, RuntimeError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            z, y, x = box.shape
+            raise DeviceError(
+                f"{owner.device}: out of memory for a column of {z} x {y} x {x} voxels (another "
+                "program may be using the GPU): free the GPU, or predict axis by axis with "
+                "--no-columns, which needs less of its memory."
+            ) from None
         with owner.timed("combine"):
             combined, kept = {}, {}
             for k, name in enumerate(owner.outputs):

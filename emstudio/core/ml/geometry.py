@@ -17,6 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 AXES = ("xy", "xz", "yz")
+# test-time augmentation: the group of flips of a plane's (u, v) dims (identity, both mirrors,
+# 180 degree rotation); each is its own inverse, and the average is exactly mirror-symmetric
+TTA_FLIPS = ((), (-1,), (-2,), (-2, -1))
 NORMAL = {"xy": 0, "xz": 1, "yz": 2}
 PLANE_DIMS = {"xy": (1, 2), "xz": (0, 2), "yz": (0, 1)}
 

@@ -11,6 +11,7 @@ import torch
 
 from emstudio.core.ml.device import autocast, free_memory, is_out_of_memory
 from emstudio.core.ml.errors import DeviceError
+from emstudio.core.ml.geometry import TTA_FLIPS
 from emstudio.core.ml.losses import probabilities
 from emstudio.core.ml.unet import UNet2p5D, folded_for_inference
 
@@ -21,11 +22,6 @@ MEMORY_SHARE = 0.6  # of the free GPU memory a batch may use
 
 def _flip(dims: tuple[int, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda x: x.flip(dims) if dims else x
-
-
-# test-time augmentation: the group of flips (identity, both mirrors, 180 degree rotation); each
-# is its own inverse, and the average is exactly mirror-symmetric
-TTA_FLIPS = ((), (-1,), (-2,), (-2, -1))
 
 
 class TileRunner:

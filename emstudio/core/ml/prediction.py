@@ -46,8 +46,8 @@ from emstudio.core.ml.columns import (
 from emstudio.core.ml.combine import RULES, combine
 from emstudio.core.ml.device import free_memory, synchronize
 from emstudio.core.ml.errors import ModelMismatchError, PredictionSetupError
-from emstudio.core.ml.geometry import AXES, FROM_PLANE_MAJOR, View, box_key
-from emstudio.core.ml.inference import TTA_FLIPS, TileRunner
+from emstudio.core.ml.geometry import AXES, FROM_PLANE_MAJOR, TTA_FLIPS, View, box_key
+from emstudio.core.ml.inference import TileRunner
 from emstudio.core.ml.normalise import Normaliser, volume_stats
 from emstudio.core.ml.planes import PlanePredictor
 from emstudio.core.ml.prefetch import Prefetcher

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from emstudio.core.ml.geometry import AXES, PLANE_DIMS, model_size
+from emstudio.core.ml.geometry import AXES, PLANE_DIMS, TTA_FLIPS, model_size
 
 SLICE_PIXELS = 1e6  # the slice in which ``ModelSize.speed_text`` states speeds
 
@@ -139,7 +139,7 @@ def estimate_predict_seconds(
     pixel = pixel_nm or min(voxel_nm[1], voxel_nm[2])
     work = sum(model_pixels(shape, voxel_nm, pixel, a) for a in axes)
     overlap = 1.3
-    return work * overlap * (4 if tta else 1) / speed
+    return work * overlap * (len(TTA_FLIPS) if tta else 1) / speed
 
 
 # Starting a training job (torch, the labelled slices, sampling, the saved model) on top of its

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from ml_helpers import CPU, VOXEL, run_volume
 
 from emstudio.core.ml import columns as columns_module
 from emstudio.core.ml.columns import (
+    ColumnPass,
     chunk_runs,
     column_halo,
     most_chunks,
     plan_columns,
 )
-from emstudio.core.ml.errors import PredictionSetupError
+from emstudio.core.ml.errors import DeviceError, PredictionSetupError
 from emstudio.core.ml.prediction import PredictConfig, Reporter, VolumePredictor
 from emstudio.core.ml.scratch import Scratch
 
@@ -140,3 +142,17 @@ def test_columns_are_the_gpus_pass_unless_told(phantom, model) -> None:
     assert predictor(columns=True, axes=["xy"]).columns == []  # XY alone needs no scratch
     with pytest.raises(PredictionSetupError, match="columns"):
         predictor(columns=True, tile=32)
+
+
+def test_a_column_the_gpu_cannot_hold_is_a_clear_error(phantom, model, tmp_path, monkeypatch):
+    image, _ = phantom
+    predictor = column_predictor(model, image)
+
+    def out_of_memory(self, axis, column, image):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+
+    monkeypatch.setattr(ColumnPass, "_predict_axis", out_of_memory)
+    scratch, _ = Scratch.open(tmp_path / "c", image.shape, predictor.outputs, predictor.plan())
+    with pytest.raises(DeviceError, match="out of memory for a column of 12 x 64 x 64 voxels"):
+        predictor.run_columns(scratch, lambda column, maps: None)
+    assert not scratch.done(columns_module.DONE_LOG)
