@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import psutil
 import torch
 
 from emstudio.core.ml.combine import combine
@@ -49,6 +50,11 @@ COLUMN_MEMORY_SHARE = 0.25
 # device bytes per voxel of a column besides its maps: the image box (about twice the column
 # with its halo) and the mean's int16 sum
 COLUMN_EXTRA_BYTES = 4
+# the share of the host's available memory the columns in flight may take, and their image
+# boxes' bytes per voxel (three boxes with halos). A GPU job of 517 x 1024 x 1024 columns with 3
+# outputs peaked at 10.8 GiB resident on an H100 machine, its CUDA libraries included.
+COLUMN_HOST_SHARE = 0.2
+COLUMN_HOST_IMAGE_BYTES = 4
 
 # {output: combined (z, y, x) uint8 map}, {output: {axis: map}} (per-axis maps only if kept)
 Maps = tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]
@@ -120,15 +126,29 @@ def most_chunks(
     chunk: int,
     ratios: tuple[float, float],
     depth: int,
-    bytes_per_voxel: int,
-    memory: int,
+    budgets: list[tuple[int, int]],
 ) -> int:
     """The most chunks a side of a column may have: its box fits one ``tile`` (model pixels)
-    across, and its maps (``bytes_per_voxel`` per voxel of its ``depth`` planes) fit
-    ``memory`` bytes. 0 when not even one chunk does."""
+    across, and for each (bytes, bytes per voxel) of ``budgets`` its ``depth`` planes fit the
+    bytes. 0 when not even one chunk does."""
     side = math.floor(tile / max(ratios)) - 2 * halo
-    fits = math.isqrt(max(0, memory // max(1, depth * bytes_per_voxel)))
-    return max(0, min(side, fits) // chunk)
+    for memory, per_voxel in budgets:
+        side = min(side, math.isqrt(max(0, memory // max(1, depth * per_voxel))))
+    return max(0, side // chunk)
+
+
+def memory_budgets(
+    device_free: int, outputs: int, axes: int, keep_axes: bool
+) -> list[tuple[int, int]]:
+    """(bytes, bytes per voxel) a column must fit: a share of the device's free memory for its
+    maps (every axis' and the combined one) and its image, and a share of the host's available
+    memory for its maps on their way to the disk (two columns' worth) and the image boxes read
+    ahead."""
+    on_host = 2 * outputs * (1 + (axes if keep_axes else 0)) + COLUMN_HOST_IMAGE_BYTES
+    return [
+        (int(device_free * COLUMN_MEMORY_SHARE), outputs * (axes + 1) + COLUMN_EXTRA_BYTES),
+        (int(psutil.virtual_memory().available * COLUMN_HOST_SHARE), on_host),
+    ]
 
 
 def column_maps(scratch: Scratch, names: list[str]) -> Path:

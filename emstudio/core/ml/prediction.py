@@ -34,12 +34,11 @@ import torch
 
 from emstudio.core.ml.card import output_names
 from emstudio.core.ml.columns import (
-    COLUMN_EXTRA_BYTES,
-    COLUMN_MEMORY_SHARE,
     Column,
     ColumnPass,
     Maps,
     column_halo,
+    memory_budgets,
     most_chunks,
     plan_columns,
 )
@@ -282,16 +281,13 @@ class VolumePredictor:
         reach = max(max(self.views[a].reach) for a in self.scratch_axes)
         halo = column_halo(config.overlap, ratios, reach)
         chunks = chunks_for(self.shape, DEFAULT_CHUNKS)[1:]
-        memory = free_memory(self.device) or 4 * config.memory_mb * 2**20
-        most = most_chunks(
-            config.tile,
-            halo,
-            min(chunks),
-            ratios,
-            self.shape[0],
-            len(self.outputs) * (len(config.axes) + 1) + COLUMN_EXTRA_BYTES,
-            int(memory * COLUMN_MEMORY_SHARE),
+        budgets = memory_budgets(
+            free_memory(self.device) or 4 * config.memory_mb * 2**20,
+            len(self.outputs),
+            len(config.axes),
+            config.keep_axes,
         )
+        most = most_chunks(config.tile, halo, min(chunks), ratios, self.shape[0], budgets)
         widest = most * min(chunks)
         if config.columns is None and (
             self.device.type != "cuda" or widest < min(MIN_COLUMN, *self.shape[1:])
@@ -301,7 +297,7 @@ class VolumePredictor:
             raise PredictionSetupError(
                 f"columns of the fused pass do not fit: a tile of {config.tile} px holds no "
                 f"{min(chunks)}-voxel chunk with a halo of {halo} voxels on each side, or the "
-                "device memory holds no such column. Use a larger --tile or no --columns."
+                "memory holds no such column. Use a larger --tile or no --columns."
             )
         return plan_columns(self.shape, chunks, most, halo)
 

@@ -44,15 +44,25 @@ def test_columns_cover_the_volume_once_with_equal_boxes() -> None:
     assert len(planned) == 3 * 2  # 8 chunks of y in runs of 3, 3, 2; 6 of x in 3, 3
 
 
-def test_column_size_follows_the_tile_and_the_memory() -> None:
+def test_column_size_follows_the_tile_and_the_memory(monkeypatch) -> None:
     halo = column_halo(64, (1.0, 1.0), 8)
     assert halo == 64 and column_halo(64, (0.5, 1.0), 200) == 200
     assert column_halo(64, (0.5, 0.5), 8) == 128  # coarse voxels: the overlap takes more of them
-    plenty = 80 * 2**30
-    assert most_chunks(1280, halo, 128, (1.0, 1.0), 517, 16, plenty) == 9
-    assert most_chunks(1024, halo, 128, (1.0, 1.0), 517, 16, plenty) == 7
-    assert most_chunks(1280, halo, 128, (1.0, 1.0), 517, 16, 2 * 2**30) == 3  # 509 voxels a side
-    assert most_chunks(160, halo, 128, (1.0, 1.0), 517, 16, plenty) == 0
+    plenty = [(80 * 2**30, 16)]
+    assert most_chunks(1280, halo, 128, (1.0, 1.0), 517, plenty) == 9
+    assert most_chunks(1024, halo, 128, (1.0, 1.0), 517, plenty) == 7
+    tight = [*plenty, (2 * 2**30, 16)]  # 509 voxels a side at 16 bytes a voxel of 517 planes
+    assert most_chunks(1280, halo, 128, (1.0, 1.0), 517, tight) == 3
+    assert most_chunks(160, halo, 128, (1.0, 1.0), 517, plenty) == 0
+
+    class Memory:
+        available = 10 * 2**30  # a 16 GiB workstation with a GPU of 80 GiB
+
+    monkeypatch.setattr(columns_module.psutil, "virtual_memory", Memory)
+    device, host = columns_module.memory_budgets(80 * 2**30, 3, 3, keep_axes=False)
+    assert device == (20 * 2**30, 3 * 4 + columns_module.COLUMN_EXTRA_BYTES)
+    assert host == (2 * 2**30, 2 * 3 + columns_module.COLUMN_HOST_IMAGE_BYTES)
+    assert most_chunks(1280, halo, 128, (1.0, 1.0), 517, [device, host]) == 5  # the host's
 
 
 def assemble(predictor: VolumePredictor, scratch: Scratch) -> tuple[dict, dict]:
