@@ -10,9 +10,9 @@ BENCH_SHAPE = (517, 2048, 2048)
 BENCH_VOXEL = (40.0, 10.0, 10.0)
 
 
-def test_gpu_estimate_reproduces_the_measured_h200_run() -> None:
+def test_gpu_estimate_reproduces_the_measured_h100_run() -> None:
     seconds = presets.estimate_predict_seconds("default", BENCH_SHAPE, BENCH_VOXEL, gpu=True)
-    assert seconds == pytest.approx(70.9, rel=0.1)  # bench_predict.py on an H200, 2026-11-26
+    assert seconds == pytest.approx(39.0, rel=0.1)  # bench_predict.py on an H100, 2026-11-26
 
 
 def test_estimates_grow_with_model_size_axes_and_tta() -> None:
