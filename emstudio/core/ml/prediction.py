@@ -77,7 +77,7 @@ class PredictConfig:
     keep_axes: bool = False
     batch: int | None = None  # tiles per model call; None: from free GPU memory (CPU: 4)
     tile: int | None = None  # largest tile, model pixels (planes are cut into even tiles up to
-    # this); None: 1024 on CUDA (less of the model's work is spent on overlaps), else 512
+    # this); None: 1280 on CUDA (less of the model's work is spent on overlaps), else 512
     overlap: int | None = None  # None: tile // 8, at most 64
     compile: bool | None = None  # None: on CUDA for jobs of AUTO_COMPILE_PIXELS or more
     columns: bool | None = None  # fused tri-axis pass (``columns``); None: on CUDA if they fit
