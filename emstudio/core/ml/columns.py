@@ -92,6 +92,11 @@ class Column:
     box_x: tuple[int, int]
 
     @property
+    def area(self) -> int:
+        """Voxels the column writes in each plane."""
+        return (self.y[1] - self.y[0]) * (self.x[1] - self.x[0])
+
+    @property
     def crop(self) -> tuple[slice, slice]:
         """Where the written voxels lie in the box, along y and x."""
         return (
@@ -180,8 +185,7 @@ class ColumnPass:
                 f"resuming: {len(self.columns) - len(todo)} columns already predicted are skipped"
             )
         _, height, width = self.owner.shape
-        area = sum((c.y[1] - c.y[0]) * (c.x[1] - c.x[0]) for c in todo)
-        finished = height * width - area
+        finished = height * width - sum(c.area for c in todo)
 
         def store(column: Column, pending: PendingMaps) -> None:
             combined, kept = pending
@@ -207,7 +211,7 @@ class ColumnPass:
                 now = time.perf_counter()
                 self.owner.column_seconds.append(now - last)  # from one column to the next
                 last = now
-                finished += (column.y[1] - column.y[0]) * (column.x[1] - column.x[0])
+                finished += column.area
                 self.owner.reporter.progress(
                     finished, height * width, f"column {number}/{len(self.columns)}"
                 )

@@ -301,9 +301,13 @@ class VolumePredictor:
             )
         return plan_columns(self.shape, chunks, most, halo)
 
+    @property
+    def column_width(self) -> int:
+        """Rows of the widest column of the fused pass; 0 for the pass through the scratch."""
+        return max((c.y[1] - c.y[0] for c in self.columns), default=0)
+
     def plan(self) -> dict[str, Any]:
-        widest = max((c.y[1] - c.y[0] for c in self.columns), default=0)
-        return plan(self.card, self.shape, self.config, self.blocks, widest)
+        return plan(self.card, self.shape, self.config, self.blocks, self.column_width)
 
     def run_columns(self, scratch: Scratch, sink: Callable[[Column, Maps], None]) -> None:
         """The fused pass (``columns``): every column predicted along all the axes, combined

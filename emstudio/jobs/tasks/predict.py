@@ -98,8 +98,8 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         events.log(f"job {owner[:8]}'s blocks were made with other settings: starting over")
     how = f"tiles of {config.tile} px"
     if predictor.columns:
-        widest = max(c.y[1] - c.y[0] for c in predictor.columns)
-        how = f"{len(predictor.columns)} columns up to {widest} voxels wide, {how}"
+        width = predictor.column_width
+        how = f"{len(predictor.columns)} columns up to {width} voxels wide, {how}"
     events.log(
         f"predicting {', '.join(a.upper() for a in config.axes)} with model {model_rec.name!r} "
         f"on {describe(device)} ({how}, {config.combine} of the axes)"
