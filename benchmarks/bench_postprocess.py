@@ -112,6 +112,7 @@ def make_prediction(work: Path, shape: tuple[int, int, int]) -> dict:
 # -- 2., 3. stages in child processes ---------------------------------------------
 def stage_blockwise(work: Path) -> dict:
     from emstudio.core.seg.blockwise import segment_blockwise
+    from emstudio.core.seg.labelwrite import write_labels
     from emstudio.core.seg.params import preset
     from emstudio.core.volume.store import Volume, VolumeWriter
 
@@ -133,8 +134,7 @@ def stage_blockwise(work: Path) -> dict:
     with VolumeWriter(
         work / "seg.zarr", area.shape, result.dtype, area.voxel_size, "segmentation", "seg"
     ) as writer:
-        for z0, slab in result.iter_slabs(writer.slab_planes):
-            writer.write_slab(z0, slab)
+        write_labels(result, writer)
         writer.finalize({})
     flood_start = flooding[0] if flooding else labelled
     return {

@@ -4,26 +4,25 @@
    per-component statistics are kept (bounding box, first voxel).
 2. Each component is flooded in its bounding box with ``instances.segment_component`` -- the
    very function the in-memory path uses, on the very same crop -- so the labels are identical.
-   Components are read in groups (those whose box starts in one block) to keep reads few.
+   Components are read in groups (those whose box starts in one block) to keep reads few; the
+   worker that floods a group stores its objects, and they are put in place only when a box of
+   labels is read (``placed.py``).
 3. A component whose box exceeds the memory budget (a foreground network spanning the volume)
    is flooded block by block with a halo, from seeds labelled over its whole box: ids agree
    across seams; voxels whose flooding path leaves the halo may differ from a global flood,
    and holes are not filled there. Its id is the seed's.
-4. Objects are renumbered 1..N in raster order of their first voxel (as in memory) while the
-   final volume is streamed out slab by slab.
+4. Objects are renumbered 1..N in raster order of their first voxel (as in memory) through a
+   lookup table, applied box by box as the final volume is written (``labelwrite.py``).
 
 Steps 1 and 2 run in worker processes (``workers.py``) when there are several blocks or
-groups; this process reads the crops and writes the results in order, so the labels do not
-depend on the number of workers. Provisional labels live in a scratch array (``scratch.py``,
-in the ``scratch`` folder, removed by the caller).
+groups; this process hands out the tasks and numbers the objects in task order, so the labels
+do not depend on the number of workers. Provisional labels live in the ``scratch`` folder
+(``scratch.py``, the group files; removed by the caller).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +40,9 @@ from emstudio.core.seg.components import (
 from emstudio.core.seg.instances import Box
 from emstudio.core.seg.objects import group_boxes
 from emstudio.core.seg.params import InstanceParams
+from emstudio.core.seg.placed import Placement, store_objects
 from emstudio.core.seg.scratch import ScratchArray
-from emstudio.core.seg.workers import WorkerPool, cpu_count, sendable, worker_count
+from emstudio.core.seg.workers import WorkerPool, sendable, worker_count
 
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 32 * 2**20  # largest box flooded at once
@@ -68,32 +68,47 @@ class ObjectTable:
 
 
 @dataclass
+class Provisional:
+    """Provisional ids: those written into ``labels`` (component labels, components flooded
+    block by block) over the objects in ``placed`` (components flooded whole)."""
+
+    labels: ScratchArray
+    placed: Placement
+    dtype: np.dtype
+
+    def within(self, box: Box) -> Provisional:
+        """The same ids, for reading ``box`` only (small to send to a worker)."""
+        return Provisional(self.labels, self.placed.within(box), self.dtype)
+
+    def read(self, box: Box) -> np.ndarray:
+        written = self.labels[box]
+        if not len(self.placed):
+            return written.astype(self.dtype, copy=False)
+        out = np.zeros(written.shape, self.dtype)
+        self.placed.paint(out, box)
+        np.copyto(out, written, where=written > 0)  # flooded after the placed components
+        return out
+
+
+@dataclass
 class LabelResult:
     """Provisional labels on disk plus the lookup table to the final ids."""
 
-    labels: ScratchArray
+    provisional: Provisional
     lut: np.ndarray
     n_objects: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.provisional.labels.shape
 
     @property
     def dtype(self) -> np.dtype:
         return np.dtype(np.uint32 if self.n_objects < 2**32 - 1 else np.uint64)
 
-    def iter_slabs(self, planes: int) -> Iterator[tuple[int, np.ndarray]]:
-        """(z0, final labels) in z order, ``planes`` at a time (looked up plane by plane in
-        threads: ``np.take`` releases the GIL; "clip" changes nothing, as the table covers
-        every provisional id, but spares the bounds check and a buffered copy of the output)."""
-        depth = self.labels.shape[0]
-        lut = self.lut.astype(self.dtype)
-        with ThreadPoolExecutor(cpu_count(), thread_name_prefix="relabel") as threads:
-            for z0 in range(0, depth, planes):
-                raw = np.asarray(self.labels[z0 : min(z0 + planes, depth)])
-                out = np.empty(raw.shape, lut.dtype)
-                list(threads.map(np.take, repeat(lut), raw, repeat(None), out, repeat("clip")))
-                yield z0, out
-
     def read_all(self) -> np.ndarray:
-        return np.concatenate([s for _, s in self.iter_slabs(self.labels.shape[0])])
+        box = tuple(slice(0, n) for n in self.shape)
+        return self.lut.astype(self.dtype)[self.provisional.read(box)]
 
 
 def scratch_array(folder: Path, name: str, shape: tuple[int, ...]) -> ScratchArray:
@@ -104,13 +119,15 @@ def scratch_array(folder: Path, name: str, shape: tuple[int, ...]) -> ScratchArr
 
 @dataclass
 class Flooded:
-    """One component's objects (int32 1..k in its box), their first voxels (flat index in the
-    box) and voxel counts."""
+    """One component's objects (int32 1..k in its box; None once stored), their first voxels
+    (flat index in the box) and voxel counts, and where they were stored: (start, stop, item
+    size) in the group's file."""
 
-    objects: np.ndarray
+    objects: np.ndarray | None
     ids: np.ndarray
     firsts: np.ndarray
     counts: np.ndarray
+    stored: tuple[int, int, int] = (0, 0, 0)
 
 
 def flood_crop(
@@ -146,16 +163,20 @@ def flood_crop(
     return found
 
 
+def flood_and_store(path: Path, *args: Any) -> list[Flooded]:
+    """``flood_crop(*args)``, the objects stored in the file ``path`` (runs in a worker): what
+    comes back is their place, and the ids, first voxels and counts."""
+    found = flood_crop(*args)
+    spans = store_objects(path, [f.objects for f in found if len(f.ids)])
+    stored = iter(spans)
+    return [
+        Flooded(None, f.ids, f.firsts, f.counts, next(stored) if len(f.ids) else (0, 0, 0))
+        for f in found
+    ]
+
+
 def _relative(box: Box, origin: np.ndarray) -> Box:
     return tuple(slice(s.start - o, s.stop - o) for s, o in zip(box, origin, strict=True))
-
-
-def _meet(a: Box, b: Box) -> Box | None:
-    """Where two boxes overlap, or None."""
-    box = tuple(
-        slice(max(p.start, q.start), min(p.stop, q.stop)) for p, q in zip(a, b, strict=True)
-    )
-    return box if all(s.stop > s.start for s in box) else None
 
 
 class _Segmenter:
@@ -165,47 +186,53 @@ class _Segmenter:
         self.shape = tuple(area.shape)
         self.scratch = Path(scratch)
         self.block, self.crop_voxels, self.halo = block, crop_voxels, halo
-        self.out = scratch_array(self.scratch, "objects", self.shape)
+        self.out = scratch_array(self.scratch, "objects", self.shape)  # giant components
+        self.flooded = self.scratch / "flooded"
+        self.flooded.mkdir()
+        self.placed: list[Placement] = []
         self.table = ObjectTable()
         self.next_id = 1
 
     # -- normal components: one crop each, identical to the in-memory path --------------------
-    def group_task(self, comps: Components, members: list[int]) -> tuple:
-        """The arguments of ``flood_crop`` for a group (its crops are read here)."""
+    def group_task(self, comps: Components, group: int, members: list[int]) -> tuple:
+        """The arguments of ``flood_and_store`` for a group (its crops are read here unless
+        the worker can read them)."""
         lo, hi = comps.lo[members].min(0), comps.hi[members].max(0)
         region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
         boxes = [_relative(comps.box(i), lo) for i in members]
         firsts = [tuple(int(v) for v in comps.first[i] - lo) for i in members]
         maps = [m if sendable(m) else np.asarray(m[region]) for m in (self.area, self.boundary)]
-        return *maps, region, boxes, firsts, self.params, self.voxel_size
+        path = self.flooded / f"{group}.bin"
+        return path, *maps, region, boxes, firsts, self.params, self.voxel_size
 
-    def write_group(self, comps: Components, members: list[int], found: list[Flooded]) -> None:
-        """Give the group's objects provisional ids, in member order, into the scratch array
-        (only the chunks their boxes meet are read and written, each once)."""
-        placed: list[tuple[Box, np.ndarray, int]] = []
-        for index, flooded in zip(members, found, strict=True):
-            if not len(flooded.ids):
-                continue
-            placed.append((comps.box(index), flooded.objects, self.next_id - 1))
-            rel = np.stack(np.unravel_index(flooded.firsts, flooded.objects.shape), 1)
+    def add_group(
+        self, comps: Components, group: int, members: list[int], found: list[Flooded]
+    ) -> None:
+        """Give the group's objects provisional ids, in member order, and note where the
+        worker stored them."""
+        kept = [(index, f) for index, f in zip(members, found, strict=True) if len(f.ids)]
+        offsets = []
+        for index, flooded in kept:
+            offsets.append(self.next_id - 1)
+            shape = tuple(int(v) for v in comps.hi[index] - comps.lo[index])
+            rel = np.stack(np.unravel_index(flooded.firsts, shape), 1)
             raster = np.ravel_multi_index(tuple((rel + comps.lo[index]).T), self.shape)
             self.table.add(flooded.ids.astype(np.int64) + self.next_id - 1, flooded.counts, raster)
             self.next_id += int(flooded.ids.max())
-        self.out.ensure_holds(self.next_id - 1)
-
-        def place(chunk: Box, data: np.ndarray) -> None:
-            # in member order; a component's own voxels are still 0 (others write their
-            # voxels or holes only)
-            for box, objects, offset in placed:
-                meet = _meet(box, chunk)
-                if meet is None:
-                    continue
-                source = objects[_relative(meet, [s.start for s in box])]
-                target = data[_relative(meet, [s.start for s in chunk])]
-                writable = (source > 0) & (target == 0)
-                target[writable] = source[writable].astype(data.dtype) + data.dtype.type(offset)
-
-        self.out.update([box for box, _, _ in placed], place)
+        indices = [index for index, _ in kept]
+        spans = np.array([f.stored for _, f in kept], np.int64).reshape(-1, 3)
+        self.placed.append(
+            Placement(
+                self.flooded,
+                comps.lo[indices],
+                comps.hi[indices],
+                np.array(offsets, np.int64),
+                np.full(len(kept), group, np.int64),
+                spans[:, 0],
+                spans[:, 1],
+                spans[:, 2],
+            )
+        )
 
     # -- components larger than the budget: halo blocks over their box ---------------------------
     def flood_giant(self, comps: Components, index: int) -> None:
@@ -273,7 +300,10 @@ class _Segmenter:
         ids, firsts = ids[keep], firsts[keep]
         lut = np.zeros(self.next_id, np.uint64)
         lut[ids[np.argsort(firsts, kind="stable")]] = np.arange(1, len(ids) + 1, dtype=np.uint64)
-        return LabelResult(self.out, lut, len(ids))
+        placed = Placement.join(self.flooded, self.placed)
+        fits = self.next_id - 1 <= np.iinfo(SCRATCH_DTYPE).max
+        dtype = np.promote_types(SCRATCH_DTYPE if fits else np.uint64, self.out.dtype)
+        return LabelResult(Provisional(self.out, placed, dtype), lut, len(ids))
 
 
 def segment_blockwise(
@@ -319,10 +349,10 @@ def segment_blockwise(
         need = max(regions, default=0) * BYTES_PER_REGION_VOXEL
         need += int(sizes[normal].max(initial=0)) * BYTES_PER_CROP_VOXEL
         limit = pool.tasks_at_once(need, len(groups), workers, int(sum(regions)))
-        tasks = (seg.group_task(comps, g) for g in groups)
-        found = pool.map(flood_crop, tasks, limit)
+        tasks = (seg.group_task(comps, g, members) for g, members in enumerate(groups))
+        found = pool.map(flood_and_store, tasks, limit)
         for done, (members, flooded) in enumerate(zip(groups, found, strict=True)):
-            seg.write_group(comps, members, flooded)
+            seg.add_group(comps, done, members, flooded)
             step(done + 1, total, f"flooding component group {done + 1}/{len(groups)}")
     for done, index in enumerate(giants):
         seg.flood_giant(comps, index)
@@ -356,4 +386,5 @@ def components_blockwise(
     keep = comps.count >= max(min_voxels, 1)
     final = np.zeros(len(comps) + 1, np.uint64)
     final[1:][keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.uint64)
-    return LabelResult(raw, final[comps.raw_to_id], int(keep.sum()))
+    provisional = Provisional(raw, Placement.empty(scratch), raw.dtype)
+    return LabelResult(provisional, final[comps.raw_to_id], int(keep.sum()))

@@ -30,6 +30,7 @@ from emstudio.core.seg.blockwise import (
     segment_blockwise,
 )
 from emstudio.core.seg.from_truth import BOUNDARY_CLASS
+from emstudio.core.seg.labelwrite import write_labels
 from emstudio.core.seg.params import MODES, InstanceParams, SegmentParamsError
 from emstudio.core.volume.store import Volume, VolumeWriter
 
@@ -183,12 +184,9 @@ def segment_prediction(
 
 
 def _write(result: LabelResult, staging: Path, record: VolumeRecord, progress: Progress) -> None:
-    depth = record.shape[0]
     with VolumeWriter(
         staging, record.shape, result.dtype, record.voxel_size, "segmentation", record.name
     ) as writer:
-        for z0, slab in result.iter_slabs(writer.slab_planes):
-            writer.write_slab(z0, slab)
-            progress(z0 + len(slab), depth, "writing the segmentation")
+        write_labels(result, writer, progress)
         writer.finalize({"source": record.source, **record.attrs})
         record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)

@@ -1,6 +1,6 @@
 """A scratch label array on disk: one LZ4-compressed file per chunk, absent chunks read as 0.
 
-Provisional labels are written once per region and read back once per slab; zarr-python's
+Provisional labels are written once per region and read back once per box; zarr-python's
 generic path costs ~0.3 s per 64 MB region here (async machinery per chunk), this one runs at
 compression speed (Blosc releases the GIL, so chunks are coded in a few threads).
 """
@@ -112,27 +112,6 @@ class ScratchArray:
 
         _each(widen, [tuple(int(v) for v in p.name.split(".")) for p in self.folder.iterdir()])
         self.dtype = wide
-
-    def update(self, boxes: list[Box], apply: Callable[[Box, np.ndarray], None]) -> None:
-        """Change the chunks that meet any of ``boxes`` in place: ``apply(chunk_box, data)``
-        gets each such chunk (its box in array coordinates, zeros where nothing is stored) and
-        modifies ``data``. Each chunk is read and written once, whatever the boxes' overlaps,
-        and chunks are done in threads (``apply`` must only touch the chunk it is given)."""
-        keys = sorted({key for box in boxes for key in self._keys(box)})
-
-        def change(key: tuple[int, ...]) -> None:
-            data = self._load(key)
-            data = np.zeros(self._chunk_shape(key), self.dtype) if data is None else data
-            apply(self._chunk_box(key), data)
-            self._store(key, data)
-
-        _each(change, keys)
-
-    def _chunk_box(self, key: tuple[int, ...]) -> Box:
-        return tuple(
-            slice(k * c, k * c + n)
-            for k, c, n in zip(key, self.chunks, self._chunk_shape(key), strict=True)
-        )
 
     def _store(self, key: tuple[int, ...], data: np.ndarray) -> None:
         path = self._path(key)

@@ -52,6 +52,17 @@ class ChunkWriter:
         their planes; the others are read, merged and rewritten, so two boxes sharing such a
         chunk must not be written at once. ``block`` must not change until the tasks are done.
         """
+        return [pool.submit(self._write_row, *row) for row in self._rows(z0, y0, x0, block)]
+
+    def write_now(self, z0: int, block: np.ndarray, y0: int = 0, x0: int = 0) -> list[Path]:
+        """``write`` in this thread (a worker process that has a core of its own); the files
+        it wrote."""
+        return [path for row in self._rows(z0, y0, x0, block) for path in self._write_row(*row)]
+
+    def _rows(
+        self, z0: int, y0: int, x0: int, block: np.ndarray
+    ) -> list[tuple[tuple[int, int], tuple[int, int], int, np.ndarray]]:
+        """The arguments of ``_write_row`` for each row of chunks the box meets."""
         nz, ny, _ = block.shape
         starts = (z0, y0, x0)
         if min(starts) < 0 or any(
@@ -59,15 +70,14 @@ class ChunkWriter:
         ):
             raise ValueError(f"block {block.shape} at ({z0}, {y0}, {x0}) outside {self.shape}")
         cz, cy, _ = self.chunks
-        jobs = []
+        rows = []
         for iz in range(z0 // cz, -(-(z0 + nz) // cz)):
             a, b = max(z0, iz * cz), min(z0 + nz, (iz + 1) * cz)
             for iy in range(y0 // cy, -(-(y0 + ny) // cy)):
                 c, d = max(y0, iy * cy), min(y0 + ny, (iy + 1) * cy)
-                rows = block[a - z0 : b - z0, c - y0 : d - y0]
                 offset = (a - iz * cz, c - iy * cy)
-                jobs.append(pool.submit(self._write_row, (iz, iy), offset, x0, rows))
-        return jobs
+                rows.append(((iz, iy), offset, x0, block[a - z0 : b - z0, c - y0 : d - y0]))
+        return rows
 
     def _write_row(
         self, row: tuple[int, int], offset: tuple[int, int], x0: int, rows: np.ndarray

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -142,13 +142,31 @@ class VolumeWriter:
         budget = LABEL_SLAB_BYTES if self.is_labels else SLAB_BUDGET_BYTES
         return max(1, min(self.chunks[0], budget // self._plane_bytes))
 
-    def write_slab(self, z0: int, block: np.ndarray) -> None:
-        """Write the next planes of level 0 (slabs come in z order, without gaps)."""
+    def write_slab(self, z0: int, block: np.ndarray, level: int = 0) -> None:
+        """Write the next planes of ``level`` (slabs come in z order, without gaps), and their
+        downsampled copies into the coarser levels. Slabs of a level other than 0 are for a
+        pyramid whose finer levels others fill (``adopt``)."""
         if block.dtype != self.dtype:
             raise TypeError(f"slab dtype {block.dtype} != volume dtype {self.dtype}")
-        if z0 != self._next_z[0]:
-            raise ValueError(f"slabs must come in order: expected z {self._next_z[0]}, got {z0}")
-        self._put(0, block)
+        if z0 != self._next_z[level]:
+            raise ValueError(
+                f"slabs must come in order: expected z {self._next_z[level]}, got {z0}"
+            )
+        self._put(level, block)
+
+    @property
+    def level_writers(self) -> list[ChunkWriter]:
+        """Each level's chunk writer: picklable, so worker processes can write boxes of whole
+        chunks of the finer levels themselves (see ``adopt``)."""
+        return list(self._writers)
+
+    def adopt(self, levels: int, files: Iterable[Path]) -> None:
+        """Levels ``0 .. levels - 1`` are filled by others through ``level_writers``: their
+        planes count as written, and ``files`` (what they wrote) are made durable by
+        ``finalize`` with this writer's own."""
+        for level in range(levels):
+            self._next_z[level] = self._writers[level].shape[0]
+        self._written.update(files)
 
     def write_box(self, y0: int, x0: int, block: np.ndarray) -> None:
         """Write a box through all the planes of level 0 at ``(y0, x0)``, and its downsampled

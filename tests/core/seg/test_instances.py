@@ -124,7 +124,7 @@ def test_provisional_ids_outgrowing_their_type_widen_the_scratch(tmp_path, monke
     params = InstanceParams(min_size=1)
     expected = segment_instances(area, boundary, params, VOXEL)
     got = segment_blockwise(area, boundary, params, VOXEL, tmp_path, block=(4, 32, 32))
-    assert got.labels.dtype == np.uint64
+    assert got.provisional.dtype == np.uint64
     assert got.n_objects == expected.max() == 432
     assert np.array_equal(got.read_all(), expected)
 

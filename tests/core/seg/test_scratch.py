@@ -27,41 +27,6 @@ def test_boxes_round_trip_and_empty_chunks_take_no_file(tmp_path):
     assert not any((tmp_path / "s").iterdir())  # all-zero chunks are not stored
 
 
-def test_update_changes_each_chunk_met_once_and_leaves_the_rest(tmp_path):
-    shape = (20, 70, 90)
-    array = ScratchArray(tmp_path / "s", shape, (8, 32, 32), np.uint32)
-    expected = np.arange(np.prod(shape), dtype=np.uint32).reshape(shape) % 7
-    array[:] = expected
-    boxes = [
-        (slice(2, 9), slice(10, 40), slice(0, 5)),
-        (slice(5, 20), slice(30, 70), slice(60, 90)),  # reaches the array's ragged edge
-    ]
-    seen: list[tuple[tuple[int, int], ...]] = []
-
-    def add_one_in_boxes(chunk, data):
-        seen.append(tuple((s.start, s.stop) for s in chunk))
-        assert data.shape == tuple(s.stop - s.start for s in chunk)
-        for box in boxes:
-            meet = [
-                slice(max(a.start, b.start), min(a.stop, b.stop))
-                for a, b in zip(box, chunk, strict=True)
-            ]
-            if all(s.stop > s.start for s in meet):
-                local = tuple(
-                    slice(m.start - c.start, m.stop - c.start)
-                    for m, c in zip(meet, chunk, strict=True)
-                )
-                data[local] += 1
-
-    array.update(boxes, add_one_in_boxes)
-    for box in boxes:
-        expected[box] += 1
-    assert np.array_equal(array[:], expected)
-    assert len(seen) == len(set(seen))  # each chunk once, though the boxes share chunks
-    untouched = ScratchArray(tmp_path / "s", shape, (8, 32, 32), np.uint32)
-    assert np.array_equal(untouched[:, :, 40:56], expected[:, :, 40:56])
-
-
 def test_ensure_holds_widens_once_an_id_outgrows_the_type(tmp_path):
     shape = (10, 40, 50)
     array = ScratchArray(tmp_path / "s", shape, (4, 16, 16), np.uint32)

@@ -188,3 +188,27 @@ def test_boxes_must_fall_on_every_levels_grid(tmp_path):
             w.write_box(0, 33, data[:, :, 33:])
         with pytest.raises(ValueError, match="does not fit"):
             w.write_box(0, 0, data[:2])
+
+
+def test_finer_levels_written_elsewhere_and_adopted_give_the_slab_writers_volume(tmp_path):
+    """Workers write level 0 through the writer's picklable chunk writers; the writer adopts
+    their files, takes the next level as slabs and builds the coarser ones itself."""
+    rng = np.random.default_rng(4)
+    data = rng.integers(0, 9, size=(9, 600, 333), dtype=np.uint8)
+    voxel = VoxelSize(50.0, 5.0, 5.0, known=True, origin="test")
+    expected = write(tmp_path / "slabs.zarr", data, kind="labels")
+    path = tmp_path / "adopted.zarr"
+    with VolumeWriter(path, data.shape, data.dtype, voxel, "labels", "v", (8, 32, 32)) as w:
+        files = []
+        for y in range(0, 600, 64):
+            for x in range(0, 333, 64):
+                files += w.level_writers[0].write_now(0, data[:, y : y + 64, x : x + 64], y, x)
+        assert files and all(f.is_file() for f in files)
+        w.adopt(1, files)
+        w.write_slab(0, pyramid.downsample(data, w.factors[0], labels=True), level=1)
+        w.finalize({"note": "x"})
+    got = Volume(path)
+    assert got.levels == expected.levels == 3
+    for level in range(expected.levels):
+        depth = expected.level_shape(level)[0]
+        assert np.array_equal(got.read(0, depth, level), expected.read(0, depth, level)), level
