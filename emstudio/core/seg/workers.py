@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import importlib
 import multiprocessing
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -30,6 +33,8 @@ MEMORY_BUDGET = 3 * 2**30  # bytes all workers together may hold (peak RSS targe
 # a worker's own resident size (Python, numpy, scipy, skimage, trimesh): 120 MiB on the 2-core
 # development machine; on a 16-core H200 machine a worker held 480 MiB with a task of 268 MiB
 WORKER_BYTES = 224 * 2**20
+# how often a pass looks at its processes' peak memory (``WorkerPool.map``)
+PEAK_CHECK_SECONDS = 0.5
 POOL_MIN_VOXELS = 32 * 2**20  # below this much work, starting processes costs more than it saves
 CORES_VARIABLE = "EMSTUDIO_CORES"
 
@@ -55,9 +60,24 @@ def worker_count(
 
 
 def _fitting(task_bytes: int, worker_bytes: int) -> int:
-    """Processes, each with a task, that the memory budget (and half the free memory) holds."""
-    budget = min(MEMORY_BUDGET, psutil.virtual_memory().available // 2)
-    return int(budget // (max(int(task_bytes), 1) + worker_bytes))
+    """Processes, each with a task, that the memory budget holds."""
+    return int(_budget() // (max(int(task_bytes), 1) + worker_bytes))
+
+
+def _budget() -> int:
+    """Bytes all workers together may hold: ``MEMORY_BUDGET``, or half the free memory."""
+    return min(MEMORY_BUDGET, psutil.virtual_memory().available // 2)
+
+
+def peak_bytes(process: psutil.Process) -> int:
+    """A process's peak resident memory so far: VmHWM on Linux, the peak working set on
+    Windows, elsewhere its resident memory now."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    info = process.memory_info()
+    return int(getattr(info, "peak_wset", info.rss))
 
 
 def sendable(source: object) -> bool:
@@ -86,6 +106,13 @@ def lower_priority() -> None:
     the app's window stutter (it costs nothing when the cores are otherwise idle)."""
     with contextlib.suppress(OSError, psutil.Error):
         psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else 10)
+
+
+def start_worker(modules: tuple[str, ...]) -> None:
+    """A worker process's start: below normal priority, with ``modules`` imported."""
+    lower_priority()
+    for name in modules:
+        importlib.import_module(name)
 
 
 # Thread pools inside a process (native libraries', and the raw reader's chunk copies): one
@@ -138,34 +165,68 @@ def run_and_release(work: Callable[..., Any], *args: Any) -> Any:
 
 class WorkerPool:
     """Up to ``workers`` processes, started on first use and shared by the passes of one run
-    (each start imports numpy/scipy/scikit-image: about a second of CPU)."""
+    (each start imports numpy/scipy/scikit-image: about a second of CPU). Each process imports
+    ``preload`` as it starts: the modules a later pass needs, so that the size the processes
+    show after an earlier pass (which ``tasks_at_once`` goes by) includes theirs."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, preload: tuple[str, ...] = ()) -> None:
         self.workers = max(1, int(workers))
+        self.preload = preload
         self._executor: ProcessPoolExecutor | None = None
 
     def map(
         self, work: Callable[..., Any], tasks: Iterable[tuple], limit: int | None = None
     ) -> Iterator[Any]:
         """``work(*task)`` for each task, yielded in task order; at most ``limit`` (default:
-        all workers) tasks at a time, in this process when that is 1."""
+        all workers) tasks at a time, in this process when that is 1.
+
+        Every ``PEAK_CHECK_SECONDS`` the processes' peak memory is looked at: where the largest
+        times their number exceeds the memory budget (tasks or libraries larger than estimated,
+        as on a 16-core machine whose meshing workers peaked at 427 MiB and the tree at 4.86
+        GiB), the running tasks are finished and the pool starts again with as many processes
+        as the budget holds at that peak."""
         limit = min(limit or self.workers, self.workers)
         if limit <= 1:
             for task in tasks:
                 yield work(*task)
             return
-        if self._executor is None:
-            context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=lower_priority
-            )
         pending: deque[Future] = deque()
+        checked = time.monotonic()
         for task in tasks:
             yield from _make_room(pending, limit)
+            if time.monotonic() - checked >= PEAK_CHECK_SECONDS:
+                checked = time.monotonic()
+                room = self.room_at_peak()
+                if room < self.workers:
+                    while pending:
+                        yield pending.popleft().result()
+                    self.close()
+                    self.workers = limit = min(limit, room)
             with single_threaded_children():  # a submit may start a process
-                pending.append(self._executor.submit(run_and_release, work, *task))
+                pending.append(self._started().submit(run_and_release, work, *task))
         while pending:
             yield pending.popleft().result()
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=start_worker,
+                initargs=(self.preload,),
+            )
+        return self._executor
+
+    def room_at_peak(self) -> int:
+        """Processes the memory budget holds, each at the largest peak one of this pool's has
+        shown (the pool's size before any has started)."""
+        peaks = []
+        for child in psutil.Process().children():  # the pool's processes (and its helpers)
+            with contextlib.suppress(psutil.Error):
+                peaks.append(peak_bytes(child))
+        if not peaks:
+            return self.workers
+        return max(1, _budget() // max(peaks))
 
     def tasks_at_once(
         self,

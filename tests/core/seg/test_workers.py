@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import os
+import sys
 import time
 from types import SimpleNamespace
 
@@ -51,6 +52,18 @@ def test_workers_run_below_this_process_priority():
     assert all(n > niceness() for n in found)
 
 
+def loaded(module: str) -> bool:
+    return module in sys.modules
+
+
+def test_workers_import_the_preloaded_modules_as_they_start():
+    # a module no task of this test imports (the processes start with a fresh interpreter)
+    with WorkerPool(2, preload=("emstudio.core.mesh.surface",)) as pool:
+        assert list(pool.map(loaded, [("emstudio.core.mesh.surface",)] * 2)) == [True, True]
+    with WorkerPool(2) as pool:
+        assert list(pool.map(loaded, [("emstudio.core.mesh.surface",)] * 2)) == [False, False]
+
+
 def test_worker_count_follows_cores_memory_tasks_and_size(monkeypatch):
     monkeypatch.setattr(workers, "cpu_count", lambda: 8)
     free = SimpleNamespace(available=64 * 2**30)
@@ -88,6 +101,46 @@ def test_a_pool_whose_processes_outgrow_the_budget_starts_again_with_fewer(monke
         assert pool.workers == 2
         assert list(pool.map(operator.mul, [(2, 3)] * 6, 2)) == [6] * 6
         assert pool.held_bytes() < held * 0.75
+
+
+def hold_for_a_while(megabytes: int, value: int) -> int:
+    """In a worker: ``megabytes`` of touched memory for a moment (a task's working set)."""
+    block = bytearray(megabytes * 2**20)
+    block[::4096] = b"x" * len(block[::4096])
+    time.sleep(0.05)
+    return value
+
+
+def test_a_pool_whose_tasks_outgrow_the_budget_goes_on_with_fewer_processes(monkeypatch):
+    """Processes that peak higher than the budget allows for their number (larger tasks or
+    libraries than estimated) are replaced, mid-pass, by as many as the budget holds at that
+    peak; the results still come in task order."""
+    monkeypatch.setattr(workers, "PEAK_CHECK_SECONDS", 0.0)
+    with WorkerPool(4) as pool:
+        list(pool.map(hold_for_a_while, [(0, 0)] * 4))  # starts the four processes
+        peak = max(workers.peak_bytes(c) for c in psutil.Process().children())
+        task = 96 * 2**20
+        monkeypatch.setattr(workers, "MEMORY_BUDGET", int(2.5 * (peak + task)))
+        results = list(pool.map(hold_for_a_while, [(96, i) for i in range(12)]))
+        assert results == list(range(12))
+        assert pool.workers == 2
+        children = psutil.Process().children()
+        assert len(children) <= 3  # the two processes (and the executor's helper, if any)
+        assert max(workers.peak_bytes(c) for c in children) * 2 <= workers.MEMORY_BUDGET
+
+
+def test_a_pool_within_its_budget_keeps_its_processes(monkeypatch):
+    monkeypatch.setattr(workers, "PEAK_CHECK_SECONDS", 0.0)
+    with WorkerPool(3) as pool:
+        assert list(pool.map(hold_for_a_while, [(16, i) for i in range(9)])) == list(range(9))
+        assert pool.workers == 3 and pool.room_at_peak() >= 3
+
+
+def test_peak_bytes_is_at_least_what_a_process_holds_now():
+    process = psutil.Process()
+    block = bytearray(64 * 2**20)
+    block[::4096] = b"x" * len(block[::4096])
+    assert workers.peak_bytes(process) >= process.memory_info().rss > 64 * 2**20
 
 
 def environment_variable(name: str) -> str | None:
