@@ -48,7 +48,10 @@ class TileRunner:
             torch.backends.cudnn.benchmark = True
         net = folded_for_inference(model) if isinstance(model, UNet2p5D) else model.eval()
         self.model = net.to(device).to(memory_format=torch.channels_last)
-        self.net = torch.compile(self.model) if compile else self.model
+        # one static graph per tile shape: batches are padded to one size (``_padded``), and
+        # the batch is sized with the plain model, so a job compiles once per view's tiles
+        # instead of again for each new batch size and then for any size
+        self.net = torch.compile(self.model, dynamic=False) if compile else self.model
         self.batch = batch
 
     def size_batch(self, tile_shape: tuple[int, int, int]) -> int:
@@ -61,7 +64,7 @@ class TileRunner:
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         base = torch.cuda.memory_allocated(self.device)
-        self._forward(torch.zeros((2, *tile_shape), device=self.device))
+        self._forward(torch.zeros((2, *tile_shape), device=self.device), plain=True)
         per_tile = max((torch.cuda.max_memory_allocated(self.device) - base) / 2, 1)
         free = free_memory(self.device) or 0
         self.batch = int(max(1, min(MAX_BATCH, free * MEMORY_SHARE // per_tile)))
@@ -71,15 +74,17 @@ class TileRunner:
         )
         return self.batch
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor, plain: bool = False) -> torch.Tensor:
+        """Probabilities of the tiles ``x``, by the compiled model unless ``plain``."""
         x = x.contiguous(memory_format=torch.channels_last)
+        net = self.model if plain else self._net
         with torch.inference_mode(), autocast(self.device):
             if not self.tta:
-                return probabilities(self._net(x), self.classes, self.loss)
+                return probabilities(net(x), self.classes, self.loss)
             total = None
             for dims in TTA_FLIPS:
                 flip = _flip(dims)
-                p = flip(probabilities(self._net(flip(x)), self.classes, self.loss))
+                p = flip(probabilities(net(flip(x)), self.classes, self.loss))
                 total = p if total is None else total + p
             return total / len(TTA_FLIPS)
 
@@ -100,13 +105,22 @@ class TileRunner:
             self.net = self.model
             return self.model(x)
 
+    def _padded(self, batch: torch.Tensor, size: int) -> torch.Tensor:
+        """``batch`` with blank tiles up to ``size`` for a compiled model, which then sees one
+        shape (a new shape compiles again); as it is for the plain one."""
+        if self.net is self.model or len(batch) == size:
+            return batch
+        blank = batch.new_zeros((size - len(batch), *batch.shape[1:]))
+        return torch.cat([batch, blank])
+
     def __call__(self, tiles: torch.Tensor) -> torch.Tensor:
         size = self.size_batch(tuple(tiles.shape[1:]))
         out = []
         start = 0
         while start < len(tiles):
             try:
-                out.append(self._forward(tiles[start : start + size]))
+                batch = tiles[start : start + size]
+                out.append(self._forward(self._padded(batch, size))[: len(batch)])
                 start += size
             except (torch.OutOfMemoryError, RuntimeError) as exc:
                 if not is_out_of_memory(exc):
