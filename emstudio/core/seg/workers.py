@@ -220,13 +220,8 @@ class WorkerPool:
     def room_at_peak(self) -> int:
         """Processes the memory budget holds, each at the largest peak one of this pool's has
         shown (the pool's size before any has started)."""
-        peaks = []
-        for child in psutil.Process().children():  # the pool's processes (and its helpers)
-            with contextlib.suppress(psutil.Error):
-                peaks.append(peak_bytes(child))
-        if not peaks:
-            return self.workers
-        return max(1, _budget() // max(peaks))
+        peaks = _of_children(peak_bytes) if self._executor is not None else []
+        return max(1, _budget() // max(peaks)) if peaks else self.workers
 
     def tasks_at_once(
         self,
@@ -255,10 +250,7 @@ class WorkerPool:
         some machines exceeds the estimate (0 before the first pass)."""
         if self._executor is None:
             return 0
-        measured = 0
-        for child in psutil.Process().children():  # the pool's processes (and its helpers)
-            with contextlib.suppress(psutil.Error):
-                measured += child.memory_info().rss
+        measured = sum(_of_children(lambda child: child.memory_info().rss))
         return max(self.workers * WORKER_BYTES, measured)
 
     def close(self) -> None:
@@ -271,6 +263,16 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _of_children(measure: Callable[[psutil.Process], int]) -> list[int]:
+    """``measure`` of each child of this process still running: the pool's processes (and the
+    executor's helpers)."""
+    values = []
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            values.append(measure(child))
+    return values
 
 
 def _make_room(pending: deque[Future], limit: int) -> Iterator[Any]:
