@@ -120,13 +120,13 @@ class _CoarseSlab:
 
     def __init__(self, writer: VolumeWriter, plan: WritePlan) -> None:
         self.writer, self.plan = writer, plan
+        self.scale = np.prod(plan.factors[: plan.levels], axis=0)  # level 0 to the slab's
         self.data: np.ndarray | None = None
 
     def add(self, box: Box, part: np.ndarray | None, last: bool) -> None:
         if part is None:
             return
-        scale = np.prod(self.plan.factors[: self.plan.levels], axis=0)
-        origin = [s.start // f for s, f in zip(box, scale, strict=True)]
+        origin = [s.start // f for s, f in zip(box, self.scale, strict=True)]
         if self.data is None:
             level_shape = self.writer.level_writers[self.plan.levels].shape
             self.data = np.zeros((part.shape[0], *level_shape[1:]), self.writer.dtype)

@@ -12,7 +12,7 @@ order and in parallel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +59,8 @@ class Placement:
     @classmethod
     def join(cls, folder: Path, parts: list[Placement]) -> Placement:
         """One placement of ``parts`` in their order."""
-        fields = ("lo", "hi", "offset", "group", "start", "stop", "itemsize")
-        empty = cls.empty(folder)
-        joined = {f: np.concatenate([getattr(p, f) for p in [empty, *parts]]) for f in fields}
+        arrays = [cls.empty(folder), *parts]
+        joined = {f: np.concatenate([getattr(p, f) for p in arrays]) for f in _ARRAYS}
         return cls(Path(folder), **joined)
 
     def __len__(self) -> int:
@@ -72,16 +71,7 @@ class Placement:
         lo = np.array([s.start for s in box])
         hi = np.array([s.stop for s in box])
         keep = np.flatnonzero(((self.lo < hi) & (self.hi > lo)).all(1))
-        return Placement(
-            self.folder,
-            self.lo[keep],
-            self.hi[keep],
-            self.offset[keep],
-            self.group[keep],
-            self.start[keep],
-            self.stop[keep],
-            self.itemsize[keep],
-        )
+        return Placement(self.folder, **{f: getattr(self, f)[keep] for f in _ARRAYS})
 
     def objects(self, index: int) -> np.ndarray:
         """The objects (ids 1..k, 0 outside them) of component ``index`` in its box."""
@@ -106,6 +96,9 @@ class Placement:
             writable = (source > 0) & (target == 0)
             offset = out.dtype.type(self.offset[index])
             target[writable] = source[writable].astype(out.dtype) + offset
+
+
+_ARRAYS = tuple(f.name for f in fields(Placement) if f.name != "folder")
 
 
 def _slices(start: np.ndarray, size: np.ndarray) -> Box:
