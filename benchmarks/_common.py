@@ -18,6 +18,7 @@ import psutil
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.project import Project, VolumeRecord
 from emstudio.core.project.volumes import add_volume
+from emstudio.core.seg.workers import peak_bytes
 from emstudio.core.volume.store import VolumeWriter
 
 
@@ -105,10 +106,8 @@ def run_json_child(script: str, args: Sequence[str]) -> dict:
 def peak_rss_mib() -> float:
     """This process' own peak resident memory so far (MiB): VmHWM on Linux, which starts afresh
     in a new program (``ru_maxrss`` would include the parent's peak), else ``ru_maxrss``."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+    if Path("/proc/self/status").is_file():
+        return peak_bytes(psutil.Process()) / 2**20
     per_mib = 2**20 if sys.platform == "darwin" else 2**10  # bytes on macOS, KiB elsewhere
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / per_mib
 
