@@ -86,7 +86,10 @@ class TreeMemory:
 def run_json_child(script: str, args: Sequence[str]) -> dict:
     """Run ``python script args`` and return the JSON object on its last line of output, with
     the ``TreeMemory`` peaks of the child and its workers added: ``tree_peak_rss_mib``,
-    ``tree_peak_pss_mib`` (Linux) and ``largest_worker_peak_rss_mib`` (when it had workers)."""
+    ``tree_peak_pss_mib`` (Linux) and ``largest_worker_peak_rss_mib`` (when it had workers), and
+    ``cpu_s``, the processor time (user + system) of the child and its workers: its wall time on
+    one core, which divided by a machine's cores bounds its wall time there from below."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         [sys.executable, script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -95,6 +98,9 @@ def run_json_child(script: str, args: Sequence[str]) -> dict:
     if proc.returncode:
         raise SystemExit(f"{Path(script).name} {' '.join(args)} failed:\n{stderr[-3000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers were reaped by the child
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    result["cpu_s"] = round(cpu, 1)
     result["tree_peak_rss_mib"] = round(memory.rss / 2**20)
     if memory.pss:
         result["tree_peak_pss_mib"] = round(memory.pss / 2**20)

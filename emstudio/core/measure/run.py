@@ -17,6 +17,7 @@ from emstudio.core.measure.table import (
 from emstudio.core.mesh.meshset import label_volume
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project.project import Project
+from emstudio.core.seg.object_cache import load_boxes
 from emstudio.core.volume.store import Volume
 
 INTENSITY_KINDS = ("image", "prediction")  # what mean/std intensity may be measured in
@@ -85,7 +86,7 @@ def measure_segmentation(
         inputs.other = _same_grid(project, other_record, labels).arrays[0]
         inputs.other_name = other_record.name.replace("-", "_")
         inputs.max_distance_nm = max_distance_nm
-    rows = measure_objects(inputs, progress=progress)
+    rows = measure_objects(inputs, progress=progress, known=load_boxes(labels))
     settings = {"image": image_name, "other": other, "max_distance_nm": max_distance_nm}
     kept = store_measurements(project, record, rows, settings, job_id)
     table, summary = write_csv(rows, path) if path is not None else (kept, summary_path(kept))

@@ -72,14 +72,18 @@ def measure_objects(
     crop_voxels: int = DEFAULT_CROP_VOXELS,
     progress: Progress = no_progress,
     workers: int | None = None,
+    known: ObjectBoxes | None = None,
 ) -> list[dict[str, Any]]:
     """One row per object (sorted by id); see ``COLUMNS`` for what each row holds.
-    ``workers``: processes measuring crops (None: one per core, as far as the memory allows)."""
+    ``workers``: processes measuring crops (None: one per core, as far as the memory allows).
+    ``known``: the objects' boxes when known already (``object_cache``), else scanned for."""
     labels = inputs.labels
     shape_ = np.asarray(labels.shape)
     rows: dict[int, dict[str, Any]] = {}
     with WorkerPool(scan_workers(tuple(labels.shape), block, workers)) as pool:
-        boxes = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
+        boxes = known
+        if boxes is None:
+            boxes = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
         if ids is not None:
             boxes = boxes.select(ids)
         margin = (

@@ -185,16 +185,20 @@ def mesh_objects(
     progress: Progress = no_progress,
     workers: int | None = None,
     files: MeshFiles | None = None,
+    known: ObjectBoxes | None = None,
 ) -> Iterator[MeshedObject]:
-    """Find the objects, then mesh them (``ids``: only these). ``workers``: processes to use
-    (None: one per core, as far as the memory allows; this process only reads and collects).
-    ``files``: as for ``iter_meshes``."""
+    """Find the objects (``known``: their boxes, when known already, ``object_cache``), then
+    mesh them (``ids``: only these). ``workers``: processes to use (None: one per core, as far
+    as the memory allows; this process only reads and collects). ``files``: as for
+    ``iter_meshes``."""
     # the scan's processes load the meshing libraries (scikit-image, trimesh) as they start:
     # sized after the scan without them, the meshing pass started more processes than the
     # memory budget holds (a 16-core machine's tree peaked at 4.46 GiB)
     scan = WorkerPool(scan_workers(tuple(labels.shape), block, workers), (__name__,))
     with scan as pool:
-        found = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
+        found = known
+        if found is None:
+            found = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
         yield from iter_meshes(
             labels,
             voxel_size,

@@ -24,6 +24,7 @@ from emstudio.core.project import atomic, provenance
 from emstudio.core.project.catalog import free_name, utc_now
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import MeshSetRecord, VolumeRecord
+from emstudio.core.seg.object_cache import load_boxes
 from emstudio.core.volume.store import Volume
 
 LABEL_KINDS = ("segmentation", "labels")
@@ -122,6 +123,7 @@ def create_mesh_set(
             block,
             progress=progress,
             files=files,
+            known=load_boxes(volume),
         )
         info = {
             "segmentation": source.name,

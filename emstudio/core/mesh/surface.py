@@ -70,13 +70,18 @@ def _field(mask: np.ndarray, options: MeshOptions, voxel_size) -> np.ndarray:
     return field
 
 
-def _surface(field: np.ndarray, origin, voxel_size) -> tuple[np.ndarray, np.ndarray]:
+def _surface(
+    field: np.ndarray, origin, voxel_size, binary: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Marching cubes at 0.5 of a field whose [0, 0, 0] is voxel ``origin``: vertices (x, y, z
-    in nm) and faces. Every vertex is used, and on a 0/1 field none is repeated (no crossing
-    falls on a grid point)."""
+    in nm) and faces. Every vertex is used, and on a 0/1 field (``binary``) none is repeated
+    and no face is degenerate (no crossing falls on a grid point), so scikit-image's search for
+    degenerate faces, a quarter of its time, is skipped."""
     if min(field.shape) < 2 or not field.min() < 0.5 < field.max():
         return np.empty((0, 3)), np.empty((0, 3), np.int64)
-    verts, faces, _, _ = marching_cubes(field, 0.5, spacing=tuple(voxel_size))
+    verts, faces, _, _ = marching_cubes(
+        field, 0.5, spacing=tuple(voxel_size), allow_degenerate=binary
+    )
     verts += np.asarray(origin, np.float64) * np.asarray(voxel_size)
     return verts[:, ::-1], faces  # in x, y, z order (a mirror of z, y, x) faces point outwards
 
@@ -94,40 +99,47 @@ def finish(
     if merge:
         mesh.merge_vertices(digits_vertex=MERGE_DIGITS)
         mesh.remove_unreferenced_vertices()
+    closed, oriented = edge_closure(mesh.faces)  # smoothing keeps the faces
     if options.smooth:
         trimesh.smoothing.filter_taubin(
             mesh,
             lamb=0.5,
             nu=0.53,
             iterations=options.smooth,
-            laplacian_operator=neighbour_mean(mesh.faces, len(mesh.vertices)),
+            laplacian_operator=neighbour_mean(mesh.faces, len(mesh.vertices), oriented),
         )
     if options.decimate < 1.0 and len(mesh.faces) > 8:
-        mesh = _decimated(mesh, options.decimate)
-    signed, facts = _described(mesh)
+        mesh, closed = _decimated(mesh, options.decimate, closed)
+    signed, facts = _described(mesh, closed)
     if signed < 0:  # marching cubes winds every face alike: one check orients all
         mesh.invert()  # the facts hold: they do not depend on the faces' orientation
     return mesh, facts
 
 
-def _decimated(mesh: trimesh.Trimesh, fraction: float) -> trimesh.Trimesh:
-    """``mesh`` with about ``fraction`` of its faces (quadric decimation), or ``mesh`` itself
-    when decimating would open a closed surface: collapses can glue two parts of the surface
-    at one point or edge, as on most unsmoothed (staircase) surfaces and some very coarse
-    targets; such an object keeps all its faces."""
+def _decimated(
+    mesh: trimesh.Trimesh, fraction: float, closed: bool
+) -> tuple[trimesh.Trimesh, bool]:
+    """``mesh`` (``closed`` or not) with about ``fraction`` of its faces (quadric decimation),
+    and whether that is closed; or ``mesh`` itself when decimating would open a closed surface:
+    collapses can glue two parts of the surface at one point or edge, as on most unsmoothed
+    (staircase) surfaces and some very coarse targets; such an object keeps all its faces."""
     simpler = mesh.simplify_quadric_decimation(face_count=max(4, round(len(mesh.faces) * fraction)))
-    if is_closed(simpler.faces) or not is_closed(mesh.faces):
-        return simpler
-    return mesh
+    simpler_closed = is_closed(simpler.faces)
+    if simpler_closed or not closed:
+        return simpler, simpler_closed
+    return mesh, closed
 
 
-def neighbour_mean(faces: np.ndarray, count: int) -> sparse.csr_matrix:
+def neighbour_mean(faces: np.ndarray, count: int, oriented: bool = False) -> sparse.csr_matrix:
     """The operator taking each vertex to the mean of its edge neighbours, built from the faces
     alone (~10x faster than trimesh's ``laplacian_calculation(equal_weight=True)``, which it
-    equals on closed meshes; on open ones trimesh follows face edges one way only)."""
-    ring = faces.ravel()
-    following = np.roll(faces, -1, axis=1).ravel()
-    rows, cols = np.concatenate([ring, following]), np.concatenate([following, ring])
+    equals on closed meshes; on open ones trimesh follows face edges one way only).
+    ``oriented``: the faces cross each edge once each way (``edge_closure``), so following
+    them one way already finds every neighbour once (twice as fast)."""
+    ring, following = _directed_edges(faces)
+    rows, cols = ring, following
+    if not oriented:
+        rows, cols = np.concatenate([ring, following]), np.concatenate([following, ring])
     adjacency = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(count, count))
     adjacency.data[:] = 1.0  # an edge seen from both of its faces is still one neighbour
     degree = np.diff(adjacency.indptr)
@@ -135,13 +147,26 @@ def neighbour_mean(faces: np.ndarray, count: int) -> sparse.csr_matrix:
     return adjacency
 
 
+def _directed_edges(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each face's three edges as they wind: start and end vertices."""
+    faces = np.asarray(faces).view(np.ndarray)
+    return faces.ravel(), faces[:, [1, 2, 0]].ravel()
+
+
 def _face_normals(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
     """Each face's first corner (relative to the mesh's first vertex, for precision far from
-    the origin) and its unnormalised normal (twice its area)."""
+    the origin) and its unnormalised normal (twice its area); the cross product written out
+    (``np.cross`` on the corners took 3x as long)."""
     vertices = mesh.vertices.view(np.ndarray)
-    corners = vertices[mesh.faces.view(np.ndarray)] - vertices[0]
-    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
-    return a, np.cross(b - a, c - a)
+    faces = mesh.faces.view(np.ndarray)
+    vertices = vertices - vertices[0]
+    a = vertices[faces[:, 0]]
+    u, w = vertices[faces[:, 1]] - a, vertices[faces[:, 2]] - a
+    normals = np.empty_like(a)
+    normals[:, 0] = u[:, 1] * w[:, 2] - u[:, 2] * w[:, 1]
+    normals[:, 1] = u[:, 2] * w[:, 0] - u[:, 0] * w[:, 2]
+    normals[:, 2] = u[:, 0] * w[:, 1] - u[:, 1] * w[:, 0]
+    return a, normals
 
 
 def _enclosed(corners: np.ndarray, normals: np.ndarray) -> float:
@@ -154,16 +179,24 @@ def _enclosed(corners: np.ndarray, normals: np.ndarray) -> float:
 def is_closed(faces: np.ndarray) -> bool:
     """Every edge shared by exactly two faces: trimesh's ``is_watertight``, without its
     caches and hashing (~5x faster)."""
+    return edge_closure(faces)[0]
+
+
+def edge_closure(faces: np.ndarray) -> tuple[bool, bool]:
+    """Whether the faces are closed (``is_closed``), and oriented: closed, and crossing each
+    edge once each way (consistently wound, as marching cubes winds them); from one sort."""
     if len(faces) == 0:
-        return False
-    faces = np.asarray(faces).view(np.ndarray)
-    start, end = faces.ravel(), np.roll(faces, -1, axis=1).ravel()  # each face's three edges
+        return False, False
+    start, end = _directed_edges(faces)
     low, high = np.minimum(start, end).astype(np.int64), np.maximum(start, end)
-    keys = np.sort(low * (int(faces.max()) + 1) + high)  # one key per undirected edge
+    # one key per undirected edge, doubled, plus 1 where this face crosses it downwards
+    keys = np.sort((low * (int(high.max()) + 1) + high) * 2 + (start > end))
     if len(keys) % 2:
-        return False
+        return False, False
+    edges = keys >> 1
     # sorted: each edge's two copies sit side by side, and differ from the next pair
-    return bool((keys[0::2] == keys[1::2]).all() and (keys[2::2] != keys[1:-1:2]).all())
+    closed = bool((edges[0::2] == edges[1::2]).all() and (edges[2::2] != edges[1:-1:2]).all())
+    return closed, closed and bool((keys[1::2] - keys[0::2] == 1).all())
 
 
 def mesh_mask(
@@ -186,7 +219,8 @@ def described_mask(
     pad = max(1, *options.halo(voxel_size))
     field = _field(np.pad(mask, pad), options, voxel_size)
     start = tuple(o - pad for o in origin)
-    return finish(*_surface(field, start, voxel_size), options, merge=bool(options.presmooth))
+    binary = not options.presmooth
+    return finish(*_surface(field, start, voxel_size, binary), options, merge=not binary)
 
 
 def mesh_in_blocks(
@@ -211,7 +245,9 @@ def mesh_in_blocks(
         region = tuple(slice(c.start - h, c.stop + 1 + h) for c, h in zip(core, halo, strict=True))
         field = _field(read_mask(region), options, voxel_size)
         inner = tuple(slice(h, field.shape[a] - h) for a, h in enumerate(halo))
-        vertices, faces = _surface(field[inner], [c.start for c in core], voxel_size)
+        vertices, faces = _surface(
+            field[inner], [c.start for c in core], voxel_size, not options.presmooth
+        )
         if len(faces):
             pieces.append(trimesh.Trimesh(vertices, faces, process=False))
     if not pieces:
@@ -225,12 +261,14 @@ def describe(mesh: trimesh.Trimesh) -> dict:
     return _described(mesh)[1]
 
 
-def _described(mesh: trimesh.Trimesh) -> tuple[float, dict]:
-    """The signed volume and the ``describe`` facts, from one pass over the faces."""
+def _described(mesh: trimesh.Trimesh, closed: bool | None = None) -> tuple[float, dict]:
+    """The signed volume and the ``describe`` facts, from one pass over the faces (whether
+    they are ``closed``: worked out when not given)."""
     if mesh.is_empty:
         empty = {"volume_nm3": None, "area_nm2": 0.0, "vertices": 0, "faces": 0}
         return 0.0, {**empty, "watertight": False}
-    closed = is_closed(mesh.faces)
+    if closed is None:
+        closed = is_closed(mesh.faces)
     a, normals = _face_normals(mesh)
     signed = _enclosed(a, normals)
     return signed, {

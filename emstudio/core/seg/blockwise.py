@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from emstudio.core.progress import Progress, no_progress, scaled
 from emstudio.core.seg import instances
@@ -38,7 +39,7 @@ from emstudio.core.seg.components import (
     label_components,
 )
 from emstudio.core.seg.instances import Box
-from emstudio.core.seg.objects import group_boxes
+from emstudio.core.seg.objects import ObjectBoxes, group_boxes
 from emstudio.core.seg.params import InstanceParams
 from emstudio.core.seg.placed import Placement, store_objects
 from emstudio.core.seg.scratch import ScratchArray
@@ -56,15 +57,37 @@ SCRATCH_DTYPE = np.uint32  # provisional ids: widened only if their count outgro
 
 @dataclass
 class ObjectTable:
-    """Provisional object ids -> voxel count and raster index of the first voxel."""
+    """Provisional object ids -> voxel count, raster index of the first voxel and bounding box,
+    gathered from parts (an object flooded block by block has one part per block)."""
 
-    count: dict[int, int] = field(default_factory=dict)
-    first: dict[int, int] = field(default_factory=dict)
+    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)
 
-    def add(self, ids: np.ndarray, counts: np.ndarray, firsts: np.ndarray) -> None:
-        for i, c, f in zip(ids.tolist(), counts.tolist(), firsts.tolist(), strict=True):
-            self.count[i] = self.count.get(i, 0) + c
-            self.first[i] = min(self.first.get(i, f), f)
+    def add(
+        self,
+        ids: np.ndarray,
+        counts: np.ndarray,
+        firsts: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+    ) -> None:
+        """Parts of objects ``ids``: their voxel counts, first voxels and boxes [lo, hi)."""
+        self.parts.append((ids.astype(np.int64), counts, firsts, lo, hi))
+
+    def merged(self) -> tuple[ObjectBoxes, np.ndarray]:
+        """Each object's box and count (ids ascending), and its first voxel."""
+        if not self.parts:
+            none = np.zeros(0, np.int64)
+            return ObjectBoxes(none, none.reshape(0, 3), none.reshape(0, 3), none), none
+        ids, counts, firsts, lo, hi = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+        unique, inverse = np.unique(ids, return_inverse=True)
+        merged_lo = np.full((len(unique), 3), np.iinfo(np.int64).max, np.int64)
+        merged_hi = np.zeros((len(unique), 3), np.int64)
+        first = np.full(len(unique), np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(merged_lo, inverse, lo)
+        np.maximum.at(merged_hi, inverse, hi)
+        np.minimum.at(first, inverse, firsts)
+        count = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+        return ObjectBoxes(unique, merged_lo, merged_hi, count), first
 
 
 @dataclass
@@ -92,11 +115,16 @@ class Provisional:
 
 @dataclass
 class LabelResult:
-    """Provisional labels on disk plus the lookup table to the final ids."""
+    """Provisional labels on disk plus the lookup table to the final ids, and the final
+    objects' boxes and voxel counts (what a scan of the written volume would find)."""
 
     provisional: Provisional
     lut: np.ndarray
-    n_objects: int
+    boxes: ObjectBoxes
+
+    @property
+    def n_objects(self) -> int:
+        return len(self.boxes)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -120,14 +148,27 @@ def scratch_array(folder: Path, name: str, shape: tuple[int, ...]) -> ScratchArr
 @dataclass
 class Flooded:
     """One component's objects (int32 1..k in its box; None once stored), their first voxels
-    (flat index in the box) and voxel counts, and where they were stored: (start, stop, item
-    size) in the group's file."""
+    (flat index in the box), voxel counts and boxes [lo, hi) in the component's box, and where
+    they were stored: (start, stop, item size) in the group's file."""
 
     objects: np.ndarray | None
     ids: np.ndarray
     firsts: np.ndarray
     counts: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
     stored: tuple[int, int, int] = (0, 0, 0)
+
+
+def object_parts(labels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(ids, first voxels (raster index), voxel counts, box starts, box stops) of the nonzero
+    labels of an array, ids ascending."""
+    ids, firsts = instances.first_voxels(labels)
+    counts = np.bincount(labels.ravel(), minlength=int(ids.max(initial=0)) + 1)[ids]
+    found = ndimage.find_objects(labels, max_label=int(ids.max(initial=0)))
+    boxes = np.array([[(s.start, s.stop) for s in found[i - 1]] for i in ids.tolist()], np.int64)
+    boxes = boxes.reshape(len(ids), 3, 2)
+    return ids, firsts, counts, boxes[:, :, 0], boxes[:, :, 1]
 
 
 def flood_crop(
@@ -157,9 +198,7 @@ def flood_crop(
         labels, _ = instances.label(instances.foreground(area_box, params))
         mask = labels == labels[tuple(f - s.start for f, s in zip(first, box, strict=True))]
         objects = instances.segment_component(area_box, boundary_box, mask, params, voxel_size)
-        ids, flat = instances.first_voxels(objects)
-        counts = np.bincount(objects.ravel(), minlength=int(ids.max(initial=0)) + 1)[ids]
-        found.append(Flooded(objects, ids, flat, counts))
+        found.append(Flooded(objects, *object_parts(objects)))
     return found
 
 
@@ -169,10 +208,10 @@ def flood_and_store(path: Path, *args: Any) -> list[Flooded]:
     found = flood_crop(*args)
     spans = store_objects(path, [f.objects for f in found if len(f.ids)])
     stored = iter(spans)
-    return [
-        Flooded(None, f.ids, f.firsts, f.counts, next(stored) if len(f.ids) else (0, 0, 0))
-        for f in found
-    ]
+    for flooded in found:
+        flooded.objects = None  # stored: not sent back
+        flooded.stored = next(stored) if len(flooded.ids) else (0, 0, 0)
+    return found
 
 
 def _relative(box: Box, origin: np.ndarray) -> Box:
@@ -217,7 +256,13 @@ class _Segmenter:
             shape = tuple(int(v) for v in comps.hi[index] - comps.lo[index])
             rel = np.stack(np.unravel_index(flooded.firsts, shape), 1)
             raster = np.ravel_multi_index(tuple((rel + comps.lo[index]).T), self.shape)
-            self.table.add(flooded.ids.astype(np.int64) + self.next_id - 1, flooded.counts, raster)
+            self.table.add(
+                flooded.ids + self.next_id - 1,
+                flooded.counts,
+                raster,
+                flooded.lo + comps.lo[index],
+                flooded.hi + comps.lo[index],
+            )
             self.next_id += int(flooded.ids.max())
         indices = [index for index, _ in kept]
         spans = np.array([f.stored for _, f in kept], np.int64).reshape(-1, 3)
@@ -285,25 +330,25 @@ class _Segmenter:
             keep = mask[inner] & (core_labels > 0)
             target[keep] = core_labels[keep] + (base - 1)
             self.out[core] = target
-            ids, firsts = instances.first_voxels(np.where(keep, core_labels, 0))
-            counts = np.bincount(core_labels[keep].ravel(), minlength=int(ids.max(initial=0)) + 1)
-            rel = np.stack(np.unravel_index(firsts, core_labels.shape), 1)
-            rel += np.array([c.start for c in core])
+            ids, firsts, counts, part_lo, part_hi = object_parts(np.where(keep, core_labels, 0))
+            start = np.array([c.start for c in core], np.int64)
+            rel = np.stack(np.unravel_index(firsts, core_labels.shape), 1) + start
             raster = np.ravel_multi_index(tuple(rel.T), self.shape)
-            self.table.add(ids.astype(np.int64) + base - 1, counts[ids], raster)
+            self.table.add(ids + base - 1, counts, raster, part_lo + start, part_hi + start)
 
     def result(self, min_voxels: int) -> LabelResult:
-        ids = np.array(sorted(self.table.count), np.int64)
-        counts = np.array([self.table.count[i] for i in ids], np.int64)
-        firsts = np.array([self.table.first[i] for i in ids], np.int64)
-        keep = counts >= max(min_voxels, 1)
-        ids, firsts = ids[keep], firsts[keep]
+        objects, firsts = self.table.merged()
+        keep = objects.count >= max(min_voxels, 1)
+        order = np.argsort(firsts[keep], kind="stable")  # final ids: raster order of first voxels
+        kept = objects.select_indices(np.flatnonzero(keep)[order])
         lut = np.zeros(self.next_id, np.uint64)
-        lut[ids[np.argsort(firsts, kind="stable")]] = np.arange(1, len(ids) + 1, dtype=np.uint64)
+        lut[kept.ids] = np.arange(1, len(kept) + 1, dtype=np.uint64)
+        final_ids = np.arange(1, len(kept) + 1, dtype=np.int64)
+        final = ObjectBoxes(final_ids, kept.lo, kept.hi, kept.count)
         placed = Placement.join(self.flooded, self.placed)
         fits = self.next_id - 1 <= np.iinfo(SCRATCH_DTYPE).max
         dtype = np.promote_types(SCRATCH_DTYPE if fits else np.uint64, self.out.dtype)
-        return LabelResult(Provisional(self.out, placed, dtype), lut, len(ids))
+        return LabelResult(Provisional(self.out, placed, dtype), lut, final)
 
 
 def segment_blockwise(
@@ -384,7 +429,11 @@ def components_blockwise(
             pool=pool,
         )
     keep = comps.count >= max(min_voxels, 1)
+    kept = int(keep.sum())
     final = np.zeros(len(comps) + 1, np.uint64)
-    final[1:][keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.uint64)
+    final[1:][keep] = np.arange(1, kept + 1, dtype=np.uint64)
     provisional = Provisional(raw, Placement.empty(scratch), raw.dtype)
-    return LabelResult(provisional, final[comps.raw_to_id], int(keep.sum()))
+    boxes = ObjectBoxes(
+        np.arange(1, kept + 1, dtype=np.int64), comps.lo[keep], comps.hi[keep], comps.count[keep]
+    )
+    return LabelResult(provisional, final[comps.raw_to_id], boxes)

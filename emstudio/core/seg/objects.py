@@ -37,7 +37,13 @@ class ObjectBoxes:
 
     def select(self, ids: Sequence[int]) -> ObjectBoxes:
         keep = np.isin(self.ids, np.asarray(list(ids), dtype=self.ids.dtype))
-        return ObjectBoxes(self.ids[keep], self.lo[keep], self.hi[keep], self.count[keep])
+        return self.select_indices(np.flatnonzero(keep))
+
+    def select_indices(self, indices: np.ndarray) -> ObjectBoxes:
+        """The objects at these positions, in this order."""
+        return ObjectBoxes(
+            self.ids[indices], self.lo[indices], self.hi[indices], self.count[indices]
+        )
 
 
 def _block_boxes(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ from emstudio.core.seg.blockwise import (
 )
 from emstudio.core.seg.from_truth import BOUNDARY_CLASS
 from emstudio.core.seg.labelwrite import write_labels
+from emstudio.core.seg.object_cache import save_boxes
 from emstudio.core.seg.params import MODES, InstanceParams, SegmentParamsError
 from emstudio.core.volume.store import Volume, VolumeWriter
 
@@ -177,7 +178,10 @@ def segment_prediction(
             provenance=provenance.record("segment", job_id=job_id, params=settings, inputs=inputs),
         )
         _write(result, staging, record, scaled(progress, 80, 20, 100))
-        return project.commit_volume(staging, record)
+        committed = project.commit_volume(staging, record)
+        # the objects' table as a scan would find it: meshing and measuring need not scan
+        save_boxes(Volume(project.resolve(committed.path)), result.boxes)
+        return committed
     finally:
         atomic.remove_tree(scratch)
         atomic.remove_tree(staging)

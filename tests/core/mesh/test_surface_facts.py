@@ -11,6 +11,7 @@ from emstudio.core.mesh.surface import (
     MeshOptions,
     _surface,
     describe,
+    edge_closure,
     finish,
     is_closed,
     neighbour_mean,
@@ -46,6 +47,22 @@ def test_neighbour_mean_is_trimesh_equal_weight_laplacian_on_closed_meshes():
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
 
 
+def test_neighbour_mean_of_an_oriented_closed_mesh_follows_its_edges_one_way():
+    mesh = sphere()
+    assert edge_closure(mesh.faces) == (True, True)
+    one_way = neighbour_mean(mesh.faces, len(mesh.vertices), oriented=True).toarray()
+    both_ways = neighbour_mean(mesh.faces, len(mesh.vertices)).toarray()
+    np.testing.assert_array_equal(one_way, both_ways)
+
+
+def test_closure_tells_a_closed_surface_with_one_face_turned_from_an_oriented_one():
+    faces = sphere().faces.copy()
+    faces[5] = faces[5][::-1]
+    assert edge_closure(faces) == (True, False)
+    assert edge_closure(open_mesh().faces) == (False, False)
+    assert edge_closure(fin_mesh().faces) == (False, False)
+
+
 @pytest.mark.parametrize("make", [open_mesh, fin_mesh])
 def test_neighbour_mean_averages_every_edge_neighbour_once(make):
     """trimesh's operator follows face edges one way, so on an open edge one end forgets the
@@ -74,6 +91,15 @@ def test_closure_of_a_single_face_and_of_nothing():
     assert not is_closed(np.array([[0, 1, 2]]))
     assert not is_closed(np.empty((0, 3), np.int64))
     assert describe(trimesh.Trimesh())["watertight"] is False
+
+
+def test_marching_cubes_of_a_0_1_field_skips_only_a_search_that_finds_nothing():
+    z, y, x = np.indices((10, 24, 24))
+    field = np.pad(((z - 5) * 3) ** 2 + (y - 12) ** 2 + (x - 12) ** 2 <= 60, 1).astype(np.float32)
+    fast = _surface(field, (0, 0, 0), (30.0, 10.0, 10.0), binary=True)
+    searched = _surface(field, (0, 0, 0), (30.0, 10.0, 10.0), binary=False)
+    for ours, theirs in zip(fast, searched, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_finish_orients_an_inside_out_surface_and_describes_it_in_the_same_pass():

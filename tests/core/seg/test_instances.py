@@ -16,12 +16,20 @@ from emstudio.core.seg.instances import (
     label,
     segment_instances,
 )
+from emstudio.core.seg.objects import ObjectBoxes, object_boxes
 from emstudio.core.seg.params import PRESETS, InstanceParams, SegmentParamsError, preset
 from emstudio.core.seg.workers import sendable
 from emstudio.core.synth import PhantomSpec, render
 from emstudio.core.volume.store import Volume, VolumeWriter
 
 VOXEL = (40.0, 10.0, 10.0)
+
+
+def assert_scanned_boxes(boxes: ObjectBoxes, labels: np.ndarray) -> None:
+    """The objects a segmentation reports are those a scan of its labels finds."""
+    scanned = object_boxes(labels, (5, 17, 23))
+    for field in ("ids", "lo", "hi", "count"):
+        np.testing.assert_array_equal(getattr(boxes, field), getattr(scanned, field), field)
 
 
 def balls(shape, centres, radius) -> np.ndarray:
@@ -92,6 +100,7 @@ def test_blockwise_equals_in_memory_across_seams(
     result = segment_blockwise(area, boundary, params, VOXEL, tmp_path, block=(4, 16, 16))
     assert result.n_objects == expected.max() > 5
     assert np.array_equal(result.read_all(), expected)
+    assert_scanned_boxes(result.boxes, expected)
 
 
 def test_worker_processes_give_the_same_labels(tmp_path, ball_maps):
@@ -146,7 +155,7 @@ def test_components_larger_than_the_budget_are_flooded_in_halo_blocks(tmp_path, 
     _, area, boundary = ball_maps
     params = InstanceParams(min_size=20)
     expected = segment_instances(area, boundary, params, VOXEL)
-    got = segment_blockwise(
+    result = segment_blockwise(
         area,
         boundary,
         params,
@@ -155,7 +164,8 @@ def test_components_larger_than_the_budget_are_flooded_in_halo_blocks(tmp_path, 
         block=(8, 32, 32),
         crop_voxels=500,
         halo=(4, 16, 16),
-    ).read_all()
+    )
+    assert_scanned_boxes(result.boxes, got := result.read_all())
     table = Contingency()
     table.add(got, expected)
     assert got.max() == expected.max()
@@ -189,6 +199,7 @@ def test_connected_components_blockwise_equal_in_memory(tmp_path, ball_maps):
     expected = connected_objects(area, 0.5, 30)
     got = components_blockwise(area, 0.5, 30, tmp_path, block=(8, 32, 32))
     assert np.array_equal(got.read_all(), expected)
+    assert_scanned_boxes(got.boxes, expected)
 
 
 def test_presets_are_documented_and_validated():
