@@ -113,10 +113,11 @@ def make_prediction(work: Path, shape: tuple[int, int, int]) -> dict:
 
 # -- 2., 3. stages in child processes ---------------------------------------------
 def stage_blockwise(work: Path) -> dict:
-    from emstudio.core.seg.blockwise import segment_blockwise
+    from emstudio.core.seg.blockwise import DEFAULT_BLOCK, label_workers, segment_blockwise
     from emstudio.core.seg.labelwrite import write_labels
     from emstudio.core.seg.object_cache import save_boxes
     from emstudio.core.seg.params import preset
+    from emstudio.core.seg.workers import WorkerPool
     from emstudio.core.volume.store import Volume, VolumeWriter
 
     area, boundary = Volume(work / "area.zarr"), Volume(work / "boundary.zarr")
@@ -130,15 +131,18 @@ def stage_blockwise(work: Path) -> dict:
         if message.startswith("flooding") and not flooding:
             flooding.append(time.perf_counter())
 
-    result = segment_blockwise(
-        area.boxes(), boundary.boxes(), params, VOXEL, scratch, progress=note_phase
-    )
-    labelled = time.perf_counter()
-    with VolumeWriter(
-        work / "seg.zarr", area.shape, result.dtype, area.voxel_size, "segmentation", "seg"
-    ) as writer:
-        write_labels(result, writer)
-        writer.finalize({})
+    with WorkerPool(label_workers(area.shape, DEFAULT_BLOCK)) as pool:  # as `emstudio segment`
+        started = pool.workers
+        result = segment_blockwise(
+            area.boxes(), boundary.boxes(), params, VOXEL, scratch, progress=note_phase, pool=pool
+        )
+        labelled = time.perf_counter()
+        with VolumeWriter(
+            work / "seg.zarr", area.shape, result.dtype, area.voxel_size, "segmentation", "seg"
+        ) as writer:
+            write_labels(result, writer, pool=pool)
+            writer.finalize({})
+        ended = pool.workers
     save_boxes(Volume(work / "seg.zarr"), result.boxes)  # as `emstudio segment` keeps them
     flood_start = flooding[0] if flooding else labelled
     return {
@@ -146,6 +150,7 @@ def stage_blockwise(work: Path) -> dict:
         "label_s": round(flood_start - start, 1),
         "flood_s": round(labelled - flood_start, 1),
         "write_s": round(time.perf_counter() - labelled, 1),
+        "processes": f"{started}->{ended}",
     }
 
 

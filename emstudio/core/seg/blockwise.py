@@ -43,12 +43,17 @@ from emstudio.core.seg.objects import ObjectBoxes, group_boxes
 from emstudio.core.seg.params import InstanceParams
 from emstudio.core.seg.placed import Placement, store_objects
 from emstudio.core.seg.scratch import ScratchArray
-from emstudio.core.seg.workers import WorkerPool, sendable, worker_count
+from emstudio.core.seg.workers import WorkerPool, pool_or_own, sendable, worker_count
 
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 32 * 2**20  # largest box flooded at once
-BYTES_PER_CROP_VOXEL = 40  # flooding one component's box: float image, labels, masks, heap
-BYTES_PER_REGION_VOXEL = 10  # a group's crops (2 maps), foreground, its labels, in transit
+# flooding one component's box: float image, labels, masks, heap (a 100 x 300 x 300 component
+# of six objects: 45 bytes a voxel)
+BYTES_PER_CROP_VOXEL = 48
+# a group's crops (2 maps), when this process reads and sends them (workers that read their
+# components' boxes themselves hold one component's maps at a time)
+BYTES_PER_REGION_VOXEL = 10
+OBJECT_BYTES = 4  # a flooded component's objects (int32) in its box
 BYTES_PER_LABEL_VOXEL = 16  # labelling a block: mask, int32 labels, statistics, in transit
 DEFAULT_HALO = (8, 64, 64)
 SCRATCH_CHUNKS = (16, 256, 256)
@@ -351,6 +356,29 @@ class _Segmenter:
         return LabelResult(Provisional(self.out, placed, dtype), lut, final)
 
 
+def label_workers(
+    shape: tuple[int, ...], block: tuple[int, int, int], workers: int | None = None
+) -> int:
+    """Worker processes for segmenting a volume of ``shape`` in ``block``s: as many as the cores
+    and the memory for labelling a block allow (``workers``: that many)."""
+    label_bytes = int(np.prod(block)) * BYTES_PER_LABEL_VOXEL
+    voxels = int(np.prod(shape))
+    return worker_count(label_bytes, block_count(shape, block), workers, voxels)
+
+
+def _region_voxels(comps: Components, members: list[int]) -> int:
+    return int(np.prod(comps.hi[members].max(0) - comps.lo[members].min(0)))
+
+
+def _group_bytes(comps: Components, members: list[int], sent: bool) -> int:
+    """What flooding a group holds at its peak: one component's flooding, the objects of all
+    (int32, kept until they are stored), and the group's maps when they are ``sent`` (not read
+    by the worker itself)."""
+    boxes = np.prod(comps.hi[members] - comps.lo[members], axis=1)
+    need = int(boxes.max()) * BYTES_PER_CROP_VOXEL + int(boxes.sum()) * OBJECT_BYTES
+    return need + (_region_voxels(comps, members) * BYTES_PER_REGION_VOXEL if sent else 0)
+
+
 def segment_blockwise(
     area,
     boundary,
@@ -362,16 +390,17 @@ def segment_blockwise(
     halo: tuple[int, int, int] = DEFAULT_HALO,
     progress: Progress = no_progress,
     workers: int | None = None,
+    pool: WorkerPool | None = None,
 ) -> LabelResult:
     """Instance labels of arrays indexable by boxes (zarr arrays, numpy arrays).
 
     Memory is bounded by ``block`` and ``crop_voxels`` (per worker), whatever the volume size;
-    ``workers``: processes to use (None: as many as the cores and memory allow).
+    ``workers``: processes to use (None: as many as the cores and memory allow); ``pool``: the
+    processes (of ``label_workers``), left running for the next pass (writing the labels),
+    else started and ended here.
     """
     shape = tuple(area.shape)
-    blocks = block_count(shape, block)
-    label_bytes = int(np.prod(block)) * BYTES_PER_LABEL_VOXEL
-    with WorkerPool(worker_count(label_bytes, blocks, workers, int(np.prod(shape)))) as pool:
+    with pool_or_own(pool, lambda: label_workers(shape, block, workers)) as pool:
         comps = label_components(
             Above(area, instances.to_uint8_threshold(params.foreground_threshold)),
             shape,
@@ -390,15 +419,17 @@ def segment_blockwise(
         giants = np.flatnonzero(~normal).tolist()
         total = len(groups) + len(giants)
         step = scaled(progress, 40, 60, 100)
-        regions = [np.prod(comps.hi[g].max(0) - comps.lo[g].min(0)) for g in groups]
-        need = max(regions, default=0) * BYTES_PER_REGION_VOXEL
-        need += int(sizes[normal].max(initial=0)) * BYTES_PER_CROP_VOXEL
-        limit = pool.tasks_at_once(need, len(groups), workers, int(sum(regions)))
+        sent = not (sendable(area) and sendable(boundary))
+        need = max((_group_bytes(comps, g, sent) for g in groups), default=0)
+        regions = sum(_region_voxels(comps, g) for g in groups)
+        limit = pool.tasks_at_once(need, len(groups), workers, regions)
         tasks = (seg.group_task(comps, g, members) for g, members in enumerate(groups))
         found = pool.map(flood_and_store, tasks, limit)
         for done, (members, flooded) in enumerate(zip(groups, found, strict=True)):
             seg.add_group(comps, done, members, flooded)
             step(done + 1, total, f"flooding component group {done + 1}/{len(groups)}")
+        if giants:
+            pool.close()  # flooded here: idle processes would keep memory they need
     for done, index in enumerate(giants):
         seg.flood_giant(comps, index)
         step(len(groups) + done + 1, total, f"flooding large component {done + 1}")
@@ -413,13 +444,13 @@ def components_blockwise(
     block: tuple[int, int, int] = DEFAULT_BLOCK,
     progress: Progress = no_progress,
     workers: int | None = None,
+    pool: WorkerPool | None = None,
 ) -> LabelResult:
-    """Semantic-only classes: connected components with the size filter, blockwise."""
+    """Semantic-only classes: connected components with the size filter, blockwise
+    (``workers``, ``pool``: as for ``segment_blockwise``)."""
     shape = tuple(probability.shape)
     raw = scratch_array(scratch, "components", shape)
-    label_bytes = int(np.prod(block)) * BYTES_PER_LABEL_VOXEL
-    count = worker_count(label_bytes, block_count(shape, block), workers, int(np.prod(shape)))
-    with WorkerPool(count) as pool:
+    with pool_or_own(pool, lambda: label_workers(shape, block, workers)) as pool:
         comps = label_components(
             Above(probability, instances.to_uint8_threshold(threshold)),
             shape,

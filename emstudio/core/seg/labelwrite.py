@@ -20,13 +20,16 @@ from emstudio.core.progress import Progress, no_progress
 from emstudio.core.seg.blockwise import LabelResult, Provisional
 from emstudio.core.seg.components import iter_blocks
 from emstudio.core.seg.instances import Box
-from emstudio.core.seg.workers import WorkerPool, worker_count
+from emstudio.core.seg.workers import WorkerPool, pool_or_own, worker_count
 from emstudio.core.volume import pyramid
 from emstudio.core.volume.chunkio import ChunkWriter, start_writeback
 from emstudio.core.volume.store import VolumeWriter
 
 TASK_VOXELS = 8 * 2**20  # the largest box a worker writes at once
-BYTES_PER_TASK_VOXEL = 24  # provisional ids, final ids, their coarser levels, masks, codes
+# provisional ids as read and painted, final ids, their coarser levels, codes: a task on boxes
+# of 32 x 512 x 512 peaked at 6.4 bytes a voxel (128 x 1024 x 1024 of mitochondria); 24, as
+# estimated before, held a 16-core machine's budget to 7 tasks at once
+BYTES_PER_TASK_VOXEL = 12
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,11 @@ def write_labels(
     writer: VolumeWriter,
     progress: Progress = no_progress,
     workers: int | None = None,
+    pool: WorkerPool | None = None,
 ) -> None:
     """Fill ``writer``'s store (all its levels) with the final labels; ``finalize`` is left to
-    the caller. ``workers``: processes to use (None: as many as cores and memory allow)."""
+    the caller. ``workers``: processes to use (None: as many as cores and memory allow);
+    ``pool``: processes already running (the segmentation's), else started here."""
     plan = plan_writes(writer)
     lut = result.provisional.labels.folder.with_suffix(".lut.npy")
     np.save(lut, result.lut.astype(writer.dtype))
@@ -103,11 +108,12 @@ def write_labels(
     boxes = list(iter_blocks(writer.shape, plan.box))
     tasks = ((result.provisional.within(b), lut, writers, plan, b) for _, b in boxes)
     task_bytes = int(np.prod(plan.box)) * BYTES_PER_TASK_VOXEL
-    count = worker_count(task_bytes, len(boxes), workers, int(np.prod(writer.shape)))
+    voxels = int(np.prod(writer.shape))
     counts = [-(-s // b) for s, b in zip(writer.shape, plan.box, strict=True)]
     slab = _CoarseSlab(writer, plan)
-    with WorkerPool(count) as pool:
-        results = pool.map(write_box, tasks)
+    with pool_or_own(pool, lambda: worker_count(task_bytes, len(boxes), workers, voxels)) as pool:
+        limit = pool.tasks_at_once(task_bytes, len(boxes), workers, voxels)
+        results = pool.map(write_box, tasks, limit)
         for done, ((index, box), (part, files)) in enumerate(zip(boxes, results, strict=True)):
             writer.adopt(plan.levels, files)
             slab.add(box, part, last=index[1:] == (counts[1] - 1, counts[2] - 1))

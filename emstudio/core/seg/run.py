@@ -27,12 +27,14 @@ from emstudio.core.seg.blockwise import (
     DEFAULT_CROP_VOXELS,
     LabelResult,
     components_blockwise,
+    label_workers,
     segment_blockwise,
 )
 from emstudio.core.seg.from_truth import BOUNDARY_CLASS
 from emstudio.core.seg.labelwrite import write_labels
 from emstudio.core.seg.object_cache import save_boxes
 from emstudio.core.seg.params import MODES, InstanceParams, SegmentParamsError
+from emstudio.core.seg.workers import WorkerPool
 from emstudio.core.volume.store import Volume, VolumeWriter
 
 DEFAULT_CLASS = "mitochondria"
@@ -125,6 +127,8 @@ def segment_prediction(
     scratch = project.staging_path(".work")
     staging = project.staging_path()
     scratch.mkdir()
+    # one set of processes segments and writes: starting them costs ~1 s of CPU each
+    pool = WorkerPool(label_workers(area.shape, block))
     try:
         label_progress = scaled(progress, 0, 80, 100)
         if watershed:
@@ -137,6 +141,7 @@ def segment_prediction(
                 scratch,
                 block=block,
                 progress=label_progress,
+                pool=pool,
             )
         else:
             result = components_blockwise(
@@ -146,6 +151,7 @@ def segment_prediction(
                 scratch,
                 block=block,
                 progress=label_progress,
+                pool=pool,
             )
         inputs = [{"volume": r.name, "id": r.id} for r in (area_record, boundary_record) if r]
         settings: dict[str, Any] = {
@@ -177,20 +183,23 @@ def segment_prediction(
             },
             provenance=provenance.record("segment", job_id=job_id, params=settings, inputs=inputs),
         )
-        _write(result, staging, record, scaled(progress, 80, 20, 100))
+        _write(result, staging, record, scaled(progress, 80, 20, 100), pool)
         committed = project.commit_volume(staging, record)
         # the objects' table as a scan would find it: meshing and measuring need not scan
         save_boxes(Volume(project.resolve(committed.path)), result.boxes)
         return committed
     finally:
+        pool.close()
         atomic.remove_tree(scratch)
         atomic.remove_tree(staging)
 
 
-def _write(result: LabelResult, staging: Path, record: VolumeRecord, progress: Progress) -> None:
+def _write(
+    result: LabelResult, staging: Path, record: VolumeRecord, progress: Progress, pool: WorkerPool
+) -> None:
     with VolumeWriter(
         staging, record.shape, result.dtype, record.voxel_size, "segmentation", record.name
     ) as writer:
-        write_labels(result, writer, progress)
+        write_labels(result, writer, progress, pool=pool)
         writer.finalize({"source": record.source, **record.attrs})
         record.chunks, record.levels = tuple(writer.chunks), len(writer.arrays)

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -151,16 +152,33 @@ def _malloc_trim() -> Callable[[int], int] | None:
 MALLOC_TRIM = _malloc_trim()
 
 
-def run_and_release(work: Callable[..., Any], *args: Any) -> Any:
-    """Worker side of a task: ``work(*args)``, then the heap's free pages go back to the
-    system. glibc keeps them otherwise, so each worker would go on holding the peak of its
-    largest task (meshing with 16 workers: 3.86 GiB for the process tree untrimmed, 3.37
-    trimmed, on 256 x 1024 x 1024)."""
+def run_and_release(work: Callable[..., Any], *args: Any) -> tuple[Any, int]:
+    """Worker side of a task: ``work(*args)`` and this process's peak resident memory while it
+    ran (``reset_peak``); then the heap's free pages go back to the system. glibc keeps them
+    otherwise, so each worker would go on holding the peak of its largest task (meshing with
+    16 workers: 3.86 GiB for the process tree untrimmed, 3.37 trimmed, on 256 x 1024 x 1024)."""
+    reset_peak()
     try:
-        return work(*args)
+        result = work(*args)
+        return result, peak_bytes(psutil.Process())
     finally:
         if MALLOC_TRIM is not None:
             MALLOC_TRIM(0)
+
+
+def reset_peak() -> None:
+    """Start this process's peak resident memory (VmHWM) afresh from what it holds now
+    (Linux; elsewhere the peak stays the lifetime's, which only overstates a task's)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def pool_or_own(
+    pool: WorkerPool | None, workers: Callable[[], int]
+) -> AbstractContextManager[WorkerPool]:
+    """``pool`` to use and leave running (a caller's, shared by its passes), or a pool of
+    ``workers()`` processes of our own, ended after use."""
+    return nullcontext(pool) if pool is not None else WorkerPool(workers())
 
 
 class WorkerPool:
@@ -173,6 +191,7 @@ class WorkerPool:
         self.workers = max(1, int(workers))
         self.preload = preload
         self._executor: ProcessPoolExecutor | None = None
+        self._peak = 0  # the largest peak a task of the current pass has shown
 
     def map(
         self, work: Callable[..., Any], tasks: Iterable[tuple], limit: int | None = None
@@ -184,28 +203,37 @@ class WorkerPool:
         times their number exceeds the memory budget (tasks or libraries larger than estimated,
         as on a 16-core machine whose meshing workers peaked at 427 MiB and the tree at 4.86
         GiB), the running tasks are finished and the pool starts again with as many processes
-        as the budget holds at that peak."""
+        as the budget holds at that peak (the peaks of this pass's tasks: a pass of small tasks
+        after one of large tasks is not held to the large ones)."""
         limit = min(limit or self.workers, self.workers)
         if limit <= 1:
             for task in tasks:
                 yield work(*task)
             return
+        self._peak = 0
         pending: deque[Future] = deque()
         checked = time.monotonic()
         for task in tasks:
-            yield from _make_room(pending, limit)
+            for done in _make_room(pending, limit):
+                yield self._result(done)
             if time.monotonic() - checked >= PEAK_CHECK_SECONDS:
                 checked = time.monotonic()
                 room = self.room_at_peak()
                 if room < self.workers:
                     while pending:
-                        yield pending.popleft().result()
+                        yield self._result(pending.popleft())
                     self.close()
                     self.workers = limit = min(limit, room)
             with single_threaded_children():  # a submit may start a process
                 pending.append(self._started().submit(run_and_release, work, *task))
         while pending:
-            yield pending.popleft().result()
+            yield self._result(pending.popleft())
+
+    def _result(self, done: Future) -> Any:
+        """A finished task's result, its peak memory noted."""
+        result, peak = done.result()
+        self._peak = max(self._peak, peak)
+        return result
 
     def _started(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -218,10 +246,9 @@ class WorkerPool:
         return self._executor
 
     def room_at_peak(self) -> int:
-        """Processes the memory budget holds, each at the largest peak one of this pool's has
-        shown (the pool's size before any has started)."""
-        peaks = _of_children(peak_bytes) if self._executor is not None else []
-        return max(1, _budget() // max(peaks)) if peaks else self.workers
+        """Processes the memory budget holds, each at the largest peak a task of this pass has
+        shown (the pool's size before any has finished)."""
+        return max(1, _budget() // self._peak) if self._peak else self.workers
 
     def tasks_at_once(
         self,
@@ -275,17 +302,17 @@ def _of_children(measure: Callable[[psutil.Process], int]) -> list[int]:
     return values
 
 
-def _make_room(pending: deque[Future], limit: int) -> Iterator[Any]:
+def _make_room(pending: deque[Future], limit: int) -> Iterator[Future]:
     """Wait until another task may start: fewer than ``limit`` tasks running, at most ``limit``
-    waiting to be yielded. Results at the front are yielded only while there is no room, so a
-    worker that finishes takes its next task before the caller works on a result, and no more
-    than ``limit`` tasks ever hold memory in the workers."""
+    waiting to be yielded. Finished tasks at the front are yielded only while there is no room,
+    so a worker that finishes takes its next task before the caller works on a result, and no
+    more than ``limit`` tasks ever hold memory in the workers."""
     while True:
         running = [future for future in pending if not future.done()]
         if len(running) < limit and len(pending) <= limit:
             return
         if pending[0].done():
-            yield pending.popleft().result()
+            yield pending.popleft()
         else:
             wait(running if len(running) >= limit else running[:1], return_when=FIRST_COMPLETED)
 

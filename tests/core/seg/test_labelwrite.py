@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import psutil
 import pytest
 from scipy import ndimage
 
@@ -10,6 +11,7 @@ from emstudio.core.io.base import VoxelSize
 from emstudio.core.seg import labelwrite
 from emstudio.core.seg.blockwise import components_blockwise
 from emstudio.core.seg.labelwrite import plan_writes, write_labels
+from emstudio.core.seg.workers import WorkerPool
 from emstudio.core.volume.store import Volume, VolumeWriter
 
 SHAPE = (10, 300, 530)  # ragged edges at every level
@@ -61,3 +63,19 @@ def test_a_plan_box_is_whole_chunks_of_each_level_it_writes(tmp_path):
         plan = plan_writes(writer, 8192)
         assert (plan.levels, plan.box, plan.part_factor) == (2, (8, 32, 32), (2, 2, 2))
         assert plan_writes(writer, 2**30).part_factor is None
+
+
+def test_labelling_and_writing_share_one_set_of_processes(tmp_path, blobs, monkeypatch):
+    """Given the segmentation's pool, writing uses its processes instead of starting others
+    (each start costs about a second of imports)."""
+    monkeypatch.setattr(labelwrite, "TASK_VOXELS", 8192)
+    with WorkerPool(2) as pool:
+        result = components_blockwise(
+            blobs, 0.5, 5, tmp_path / "scratch", block=(4, 64, 64), workers=2, pool=pool
+        )
+        labelled_by = {child.pid for child in psutil.Process().children()}
+        with _writer(tmp_path / "boxes.zarr", result.dtype) as writer:
+            write_labels(result, writer, workers=2, pool=pool)
+            writer.finalize({})
+        assert labelled_by and {child.pid for child in psutil.Process().children()} == labelled_by
+    assert np.array_equal(Volume(tmp_path / "boxes.zarr").read(0, SHAPE[0]), result.read_all())

@@ -199,3 +199,27 @@ def test_workers_give_freed_memory_back_after_each_task():
         during = list(pool.map(fill_heap_and_free_it, [()] * 2))
         after = list(pool.map(resident_bytes, [()] * 4))
     assert max(after) < min(during) - 150 * 2**20  # the 200 MB went back to the system
+
+
+def test_a_pass_of_small_tasks_is_not_held_to_an_earlier_pass_of_large_ones(monkeypatch):
+    """Each pass goes by the peaks of its own tasks: a worker's lifetime peak would keep a
+    pass of small tasks (writing labels) to the number of processes that large ones
+    (labelling blocks) allowed."""
+    monkeypatch.setattr(workers, "PEAK_CHECK_SECONDS", 0.0)
+    with WorkerPool(3) as pool:
+        list(pool.map(hold_for_a_while, [(128, i) for i in range(6)]))
+        own = max(c.memory_info().rss for c in psutil.Process().children())
+        monkeypatch.setattr(workers, "MEMORY_BUDGET", 3 * (own + 32 * 2**20))
+        assert list(pool.map(hold_for_a_while, [(0, i) for i in range(9)])) == list(range(9))
+        assert pool.workers == 3
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's")
+def test_a_peak_starts_afresh_from_what_the_process_holds():
+    process = psutil.Process()
+    block = bytearray(256 * 2**20)
+    block[::4096] = b"x" * len(block[::4096])
+    del block
+    before = workers.peak_bytes(process)
+    workers.reset_peak()
+    assert workers.peak_bytes(process) < before - 128 * 2**20
