@@ -36,6 +36,8 @@ MEMORY_BUDGET = 3 * 2**30  # bytes all workers together may hold (peak RSS targe
 WORKER_BYTES = 224 * 2**20
 # how often a pass looks at its processes' peak memory (``WorkerPool.map``)
 PEAK_CHECK_SECONDS = 0.5
+# a pool starts again larger only for a pass of at least this many tasks per process
+GROW_TASKS = 4
 POOL_MIN_VOXELS = 32 * 2**20  # below this much work, starting processes costs more than it saves
 CORES_VARIABLE = "EMSTUDIO_CORES"
 
@@ -261,15 +263,20 @@ class WorkerPool:
         the size its processes have shown once started. Where that leaves room for fewer tasks
         than there are processes, the processes are ended and the pool starts again with that
         many: idle, they would keep the memory that tasks need. (Before, such a pass ran one
-        task at a time: meshing on a 16-core machine whose workers were 300+ MiB took 132 s.)"""
+        task at a time: meshing on a 16-core machine whose workers were 300+ MiB took 132 s.)
+        Where it leaves room for half as many again or more (smaller tasks than the pool was
+        sized for: flooding and writing after labelling), and there are tasks enough to keep
+        them busy, the pool starts again that much larger: a start costs about a second."""
         if self._executor is None or requested is not None:
             return worker_count(task_bytes, tasks, requested, voxels)
         own = max(WORKER_BYTES, self.held_bytes() // self.workers)
         fitting = worker_count(task_bytes, self.workers, worker_bytes=own)  # of the processes
-        if fitting < self.workers:
+        count = worker_count(task_bytes, tasks, None, voxels, own)
+        grow = count >= self.workers + max(2, self.workers // 2) and tasks >= GROW_TASKS * count
+        if fitting < self.workers or grow:
             self.close()
-            self.workers = fitting
-        return worker_count(task_bytes, tasks, None, voxels, own)
+            self.workers = count if grow else fitting
+        return count
 
     def held_bytes(self) -> int:
         """What this pool's processes hold now, at least ``WORKER_BYTES`` each once started:

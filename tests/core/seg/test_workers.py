@@ -103,6 +103,23 @@ def test_a_pool_whose_processes_outgrow_the_budget_starts_again_with_fewer(monke
         assert pool.held_bytes() < held * 0.75
 
 
+def test_a_pool_sized_for_large_tasks_starts_again_larger_for_many_small_ones(monkeypatch):
+    """Labelling blocks sizes the segmentation's pool; flooding and writing, with smaller
+    tasks, may use more processes: the pool starts again larger where that is worth a start
+    (room for half as many again, and tasks to keep them busy)."""
+    monkeypatch.setattr(workers, "cpu_count", lambda: 5)
+    task, big = 2**20, 2**31
+    with WorkerPool(2) as pool:
+        list(pool.map(operator.mul, [(1, 2)] * 4))
+        monkeypatch.setattr(workers, "MEMORY_BUDGET", 100 * (pool.held_bytes() + task))
+        assert pool.tasks_at_once(task, tasks=10, voxels=big) == 5  # too few tasks to grow
+        assert pool.workers == 2
+        assert pool.tasks_at_once(task, tasks=40, voxels=big) == 5
+        assert pool.workers == 5
+        assert list(pool.map(hold_for_a_while, [(8, i) for i in range(40)], 5)) == list(range(40))
+        assert 2 < len(psutil.Process().children()) <= 6  # the five (and the executor's helper)
+
+
 def hold_for_a_while(megabytes: int, value: int) -> int:
     """In a worker: ``megabytes`` of touched memory for a moment (a task's working set)."""
     block = bytearray(megabytes * 2**20)
