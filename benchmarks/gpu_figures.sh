@@ -50,11 +50,8 @@ run)
     ;;
 post)
     setup "${2:-${OUT:-/tmp/gpu-figures}}"
-    # what one worker holds once the meshing libraries are loaded (resident, unique, proportional)
-    python3 -c 'import psutil, emstudio.core.mesh.build as _
-m = psutil.Process().memory_full_info()
-print(f"meshing worker libraries: RSS {m.rss >> 20} USS {m.uss >> 20} PSS {m.pss >> 20} MiB")' \
-        | tee "$out/worker-memory.txt"
+    # what one worker holds once its libraries are loaded, library by library, and why
+    python3 benchmarks/bench_worker_memory.py | tee "$out/worker-memory.txt"
     python3 benchmarks/bench_postprocess.py --shape "${POST_SHAPE:-512,2048,2048}" --skip-memory \
         | tee "$out/postprocess.txt"
     ;;

@@ -266,9 +266,14 @@ class WorkerPool:
         task at a time: meshing on a 16-core machine whose workers were 300+ MiB took 132 s.)
         Where it leaves room for half as many again or more (smaller tasks than the pool was
         sized for: flooding and writing after labelling), and there are tasks enough to keep
-        them busy, the pool starts again that much larger: a start costs about a second."""
-        if self._executor is None or requested is not None:
+        them busy, the pool starts again that much larger: a start costs about a second (a
+        pool not started yet takes the larger size for nothing)."""
+        if requested is not None:
             return worker_count(task_bytes, tasks, requested, voxels)
+        if self._executor is None:
+            count = worker_count(task_bytes, tasks, None, voxels)
+            self.workers = max(self.workers, count)
+            return count
         own = max(WORKER_BYTES, self.held_bytes() // self.workers)
         fitting = worker_count(task_bytes, self.workers, worker_bytes=own)  # of the processes
         count = worker_count(task_bytes, tasks, None, voxels, own)
