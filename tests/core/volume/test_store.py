@@ -96,6 +96,20 @@ def test_downsample_mean_rounds_and_handles_odd_edges():
     assert out[0, 0, 0] == 2 and out[0, 0, 1] == 9
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("factor", [(1, 2, 2), (2, 2, 2), (2, 1, 1)])
+def test_downsample_mean_equals_the_rounded_mean_of_each_cell(dtype, factor):
+    block = np.random.default_rng(1).integers(0, np.iinfo(dtype).max, (5, 33, 47), dtype)
+    pad = [(0, (-n) % f) for n, f in zip(block.shape, factor, strict=True)]
+    padded = np.pad(block, pad, mode="edge").astype(np.int64)
+    cells = [n // f for n, f in zip(padded.shape, factor, strict=True)]
+    sums = padded.reshape(cells[0], factor[0], cells[1], factor[1], cells[2], factor[2])
+    sums = sums.sum(axis=(1, 3, 5))
+    count = int(np.prod(factor))
+    expected = (sums + count // 2) // count
+    np.testing.assert_array_equal(pyramid.downsample(block, factor, labels=False), expected)
+
+
 def test_ngff_metadata_readable_by_ome_zarr(tmp_path, data):
     ome_reader = pytest.importorskip("ome_zarr.reader")
     from ome_zarr.io import parse_url
