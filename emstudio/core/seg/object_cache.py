@@ -1,4 +1,6 @@
-"""The object boxes of a stored label volume, kept in the volume's own store after one scan.
+"""The object boxes of a stored label volume, kept in the volume's own store after one scan,
+or from the start by the segmentation that wrote it (``seg.run``), so that meshing, measuring
+and the object table need no scan.
 
 Stores never change once written and are named by volume id (``data/<id>.zarr``), so a cache
 file inside the store belongs to that volume for good and is deleted with it. The file records
