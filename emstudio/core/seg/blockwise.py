@@ -54,7 +54,9 @@ BYTES_PER_CROP_VOXEL = 48
 # components' boxes themselves hold one component's maps at a time)
 BYTES_PER_REGION_VOXEL = 10
 OBJECT_BYTES = 4  # a flooded component's objects (int32) in its box
-BYTES_PER_LABEL_VOXEL = 16  # labelling a block: mask, int32 labels, statistics, in transit
+# labelling a block: the map read, its mask, uint32 labels (6 bytes a voxel) and statistics of
+# ~28 bytes a foreground voxel (``component_stats``): 16 holds up to about a third foreground
+BYTES_PER_LABEL_VOXEL = 16
 DEFAULT_HALO = (8, 64, 64)
 SCRATCH_CHUNKS = (16, 256, 256)
 SCRATCH_DTYPE = np.uint32  # provisional ids: widened only if their count outgrows it
