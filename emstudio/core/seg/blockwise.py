@@ -39,7 +39,7 @@ from emstudio.core.seg.components import (
     label_components,
 )
 from emstudio.core.seg.instances import Box
-from emstudio.core.seg.objects import ObjectBoxes, group_boxes
+from emstudio.core.seg.objects import ObjectBoxes, group_boxes, merged_boxes
 from emstudio.core.seg.params import InstanceParams
 from emstudio.core.seg.placed import Placement, store_objects
 from emstudio.core.seg.scratch import ScratchArray
@@ -86,15 +86,10 @@ class ObjectTable:
             none = np.zeros(0, np.int64)
             return ObjectBoxes(none, none.reshape(0, 3), none.reshape(0, 3), none), none
         ids, counts, firsts, lo, hi = (np.concatenate(c) for c in zip(*self.parts, strict=True))
-        unique, inverse = np.unique(ids, return_inverse=True)
-        merged_lo = np.full((len(unique), 3), np.iinfo(np.int64).max, np.int64)
-        merged_hi = np.zeros((len(unique), 3), np.int64)
-        first = np.full(len(unique), np.iinfo(np.int64).max, np.int64)
-        np.minimum.at(merged_lo, inverse, lo)
-        np.maximum.at(merged_hi, inverse, hi)
+        objects, inverse = merged_boxes(ids, lo, hi, counts)
+        first = np.full(len(objects), np.iinfo(np.int64).max, np.int64)
         np.minimum.at(first, inverse, firsts)
-        count = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
-        return ObjectBoxes(unique, merged_lo, merged_hi, count), first
+        return objects, first
 
 
 @dataclass

@@ -109,17 +109,21 @@ def object_boxes(
         start = np.array([s.start for s in box], np.int64)
         parts.append((ids, lo + start, hi + start, count))
         progress(done + 1, len(blocks), f"finding objects {done + 1}/{len(blocks)}")
-    ids = np.concatenate([p[0] for p in parts])
-    if not len(ids):
-        empty = np.zeros((0, 3), np.int64)
-        return ObjectBoxes(np.zeros(0, np.int64), empty, empty.copy(), np.zeros(0, np.int64))
+    return merged_boxes(*(np.concatenate(field) for field in zip(*parts, strict=True)))[0]
+
+
+def merged_boxes(
+    ids: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray
+) -> tuple[ObjectBoxes, np.ndarray]:
+    """Parts of objects (one row each: an object's id, and its box [lo, hi) and voxel count in
+    one block) merged into one row per object, ids ascending; and the row each part went to."""
     unique, inverse = np.unique(ids, return_inverse=True)
-    lo = np.full((len(unique), 3), np.iinfo(np.int64).max, np.int64)
-    hi = np.zeros((len(unique), 3), np.int64)
-    np.minimum.at(lo, inverse, np.concatenate([p[1] for p in parts]))
-    np.maximum.at(hi, inverse, np.concatenate([p[2] for p in parts]))
-    count = np.bincount(inverse, weights=np.concatenate([p[3] for p in parts])).astype(np.int64)
-    return ObjectBoxes(unique, lo, hi, count)
+    merged_lo = np.full((len(unique), 3), np.iinfo(np.int64).max, np.int64)
+    merged_hi = np.zeros((len(unique), 3), np.int64)
+    np.minimum.at(merged_lo, inverse, lo)
+    np.maximum.at(merged_hi, inverse, hi)
+    merged_count = np.bincount(inverse, weights=count, minlength=len(unique)).astype(np.int64)
+    return ObjectBoxes(unique.astype(np.int64), merged_lo, merged_hi, merged_count), inverse
 
 
 def group_boxes(
