@@ -206,7 +206,7 @@ def flood_crop(
 
 def flood_and_store(path: Path, *args: Any) -> list[Flooded]:
     """``flood_crop(*args)``, the objects stored in the file ``path`` (runs in a worker): what
-    comes back is their place, and the ids, first voxels and counts."""
+    comes back is their place, and the ids, first voxels, counts and boxes."""
     found = flood_crop(*args)
     spans = store_objects(path, [f.objects for f in found if len(f.ids)])
     stored = iter(spans)
@@ -344,9 +344,10 @@ class _Segmenter:
         order = np.argsort(firsts[keep], kind="stable")  # final ids: raster order of first voxels
         kept = objects.select_indices(np.flatnonzero(keep)[order])
         lut = np.zeros(self.next_id, np.uint64)
-        lut[kept.ids] = np.arange(1, len(kept) + 1, dtype=np.uint64)
-        final_ids = np.arange(1, len(kept) + 1, dtype=np.int64)
-        final = ObjectBoxes(final_ids, kept.lo, kept.hi, kept.count)
+        final = ObjectBoxes(
+            np.arange(1, len(kept) + 1, dtype=np.int64), kept.lo, kept.hi, kept.count
+        )
+        lut[kept.ids] = final.ids
         placed = Placement.join(self.flooded, self.placed)
         fits = self.next_id - 1 <= np.iinfo(SCRATCH_DTYPE).max
         dtype = np.promote_types(SCRATCH_DTYPE if fits else np.uint64, self.out.dtype)

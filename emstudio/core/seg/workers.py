@@ -169,8 +169,9 @@ def run_and_release(work: Callable[..., Any], *args: Any) -> tuple[Any, int]:
 
 
 def reset_peak() -> None:
-    """Start this process's peak resident memory (VmHWM) afresh from what it holds now
-    (Linux; elsewhere the peak stays the lifetime's, which only overstates a task's)."""
+    """Start this process's peak resident memory (VmHWM) afresh from what it holds now (Linux;
+    elsewhere ``peak_bytes`` gives the lifetime's peak on Windows, the memory held now on
+    macOS)."""
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
 
@@ -289,7 +290,10 @@ class WorkerPool:
         some machines exceeds the estimate (0 before the first pass)."""
         if self._executor is None:
             return 0
-        measured = sum(_of_children(lambda child: child.memory_info().rss))
+        measured = 0
+        for child in psutil.Process().children():  # the pool's processes (and its helpers)
+            with contextlib.suppress(psutil.Error):
+                measured += child.memory_info().rss
         return max(self.workers * WORKER_BYTES, measured)
 
     def close(self) -> None:
@@ -302,16 +306,6 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _of_children(measure: Callable[[psutil.Process], int]) -> list[int]:
-    """``measure`` of each child of this process still running: the pool's processes (and the
-    executor's helpers)."""
-    values = []
-    for child in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):
-            values.append(measure(child))
-    return values
 
 
 def _make_room(pending: deque[Future], limit: int) -> Iterator[Future]:
