@@ -267,14 +267,15 @@ class WorkerPool:
         task at a time: meshing on a 16-core machine whose workers were 300+ MiB took 132 s.)
         Where it leaves room for half as many again or more (smaller tasks than the pool was
         sized for: flooding and writing after labelling), and there are tasks enough to keep
-        them busy, the pool starts again that much larger: a start costs about a second (a
-        pool not started yet takes the larger size for nothing)."""
+        them busy, the pool starts again that much larger: a start costs about a second. A pool
+        not started yet simply takes the size of its first pass: processes beyond the tasks
+        that run at once would only hold memory (an executor may start one while a finished
+        task's process is not yet counted idle)."""
         if requested is not None:
             return worker_count(task_bytes, tasks, requested, voxels)
         if self._executor is None:
-            count = worker_count(task_bytes, tasks, None, voxels)
-            self.workers = max(self.workers, count)
-            return count
+            self.workers = worker_count(task_bytes, tasks, None, voxels)
+            return self.workers
         own = max(WORKER_BYTES, self.held_bytes() // self.workers)
         fitting = worker_count(task_bytes, self.workers, worker_bytes=own)  # of the processes
         count = worker_count(task_bytes, tasks, None, voxels, own)

@@ -118,8 +118,10 @@ def test_a_pool_sized_for_large_tasks_starts_again_larger_for_many_small_ones(mo
         assert pool.workers == 5
         assert list(pool.map(hold_for_a_while, [(8, i) for i in range(40)], 5)) == list(range(40))
         assert 2 < len(psutil.Process().children()) <= 6  # the five (and the executor's helper)
-    fresh = WorkerPool(2)  # not started yet: it takes the size a first pass may use for nothing
+    fresh = WorkerPool(2)  # not started yet: it takes the size of its first pass, for nothing
     assert fresh.tasks_at_once(task, tasks=10, voxels=big) == 5 and fresh.workers == 5
+    fresh = WorkerPool(5)
+    assert fresh.tasks_at_once(task, tasks=3, voxels=big) == 3 and fresh.workers == 3
 
 
 def hold_for_a_while(megabytes: int, value: int) -> int:
