@@ -53,6 +53,24 @@ def mapped_rss(top: int) -> list[tuple[str, int]]:
     return held.most_common(top)
 
 
+def top_level_modules() -> set[str]:
+    return {name.partition(".")[0] for name in sys.modules}
+
+
+def huge_pages() -> str:
+    """The kernel's transparent huge page mode and the huge pages this process holds (Linux):
+    with the mode "always", small heaps can be backed by 2 MiB pages and grow several-fold."""
+    mode = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    rollup = Path("/proc/self/smaps_rollup")
+    if not mode.is_file() or not rollup.is_file():
+        return "unknown"
+    held = next(
+        (line.split()[1] for line in rollup.read_text().splitlines() if "AnonHugePages" in line),
+        "?",
+    )
+    return f"mode {mode.read_text().strip()}, this process {held} KiB in huge pages"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=12, help="mappings to list")
@@ -60,18 +78,23 @@ def main() -> int:
     process = psutil.Process()
     before = process.memory_full_info()
     print(f"python {sys.version.split()[0]}: RSS {before.rss >> 20} MiB, USS {before.uss >> 20}")
+    loaded = top_level_modules()
     for module in STEPS:
         importlib.import_module(module)
         now = process.memory_full_info()
+        added = sorted(top_level_modules() - loaded - set(sys.builtin_module_names))
+        loaded |= set(added)
         print(
             f"  + {module:32s} RSS {now.rss >> 20:4d} MiB (+{(now.rss - before.rss) >> 20:3d}),"
             f" USS {now.uss >> 20:4d} MiB (+{(now.uss - before.uss) >> 20:3d})"
         )
+        print(f"      packages loaded: {', '.join(n for n in added if not n.startswith('_'))}")
         before = now
     heavy = sorted(
         m for m in ("torch", "cupy", "pandas", "matplotlib", "numba") if m in sys.modules
     )
     print(f"heavy modules loaded on the way: {', '.join(heavy) or 'none'}")
+    print(f"transparent huge pages: {huge_pages()}")
     print(f"largest resident mappings (of RSS {before.rss >> 20} MiB):")
     for name, kib in mapped_rss(args.top):
         print(f"  {kib / 1024:7.1f} MiB  {name}")
