@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -181,7 +182,7 @@ def stage_mesh(work: Path) -> dict:
     out = work / "meshes"
     out.mkdir(exist_ok=True)
     known = load_boxes(seg)  # as `emstudio mesh`: the objects the segmentation found
-    meshes = mesh_objects(seg.arrays[0], VOXEL, files=MeshFiles(out, "ply"), known=known)
+    meshes = mesh_objects(seg.boxes(), VOXEL, files=MeshFiles(out, "ply"), known=known)
     index = write_meshes(meshes, out, "ply", False, {})
     closed = sum(o["watertight"] for o in index["objects"].values())
     return {"meshes": index["count"], "watertight": closed}
@@ -240,6 +241,8 @@ def main() -> int:
     if args.stage:
         result = STAGES[args.stage](Path(args.work))
         result["peak_rss_mib"] = peak_rss_mib()
+        own = resource.getrusage(resource.RUSAGE_SELF)  # the part no worker shares out
+        result["main_cpu_s"] = round(own.ru_utime + own.ru_stime, 1)
         print(json.dumps(result))
         return 0
     shape = tuple(int(v) for v in args.shape.split(","))

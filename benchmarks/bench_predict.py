@@ -130,8 +130,11 @@ def phase_optimised(project: Path, args: argparse.Namespace) -> dict:
     wall = time.perf_counter() - start
     with Project.open(project, mode="read") as opened:
         device_text = opened.catalog.job(spec.id).device
+        stores = [opened.resolve(opened.catalog.volume(n).path) for n in result.outputs["volumes"]]
     device = torch.device("cuda" if device_text.startswith("cuda") else "cpu")
     return {
+        "maps": len(stores),
+        "stored_bytes": sum(f.stat().st_size for s in stores for f in s.rglob("*") if f.is_file()),
         "seconds": result.outputs["seconds"],
         "busy": result.outputs["busy_seconds"],
         "columns": result.outputs["columns"],
@@ -258,6 +261,11 @@ def report(shape, size: str, optimised: dict, baseline: dict, args) -> None:
         f"(optimised: the whole job, reading, combining and writing the volumes included "
         f"({o_total - sum(optimised['seconds'].values()):.1f} s beyond the axes' own time); "
         f"baseline: prediction only, extrapolated from {args.baseline_planes} planes per axis)"
+    )
+    print(
+        f"maps on disk: {optimised['stored_bytes'] / 2**30:.2f} GiB with their pyramids, for "
+        f"{optimised['maps'] * voxels / 2**30:.2f} GiB of voxels (LZ4; maps of a model with "
+        "random weights compress less than a trained model's)"
     )
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in optimised["busy"].items())
     print(f"optimised, seconds each pipeline stage was busy: {stages}")

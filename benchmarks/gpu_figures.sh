@@ -25,6 +25,9 @@ setup() {
     {
         nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no NVIDIA GPU"
         echo "cores: $(nproc)"
+        # the benchmarks' stores go to /tmp: how fast its disk takes bytes durably
+        echo "disk: $(dd if=/dev/zero of=/tmp/emstudio-dd bs=1M count=1024 conv=fsync 2>&1 | tail -1)"
+        rm -f /tmp/emstudio-dd
         python3 -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__)'
     } | tee "$out/machine.txt"
 }

@@ -67,7 +67,7 @@ def measure_segmentation(
             f"got {max_distance_nm}."
         )
     record, labels = label_volume(project, segmentation)
-    inputs = Inputs(labels.arrays[0], labels.voxel_size.zyx, object_class(record))
+    inputs = Inputs(labels.boxes(), labels.voxel_size.zyx, object_class(record))
     image_name = image
     if image_name is None and record.image_id:
         found = [v for v in project.catalog.volumes("image") if v.id == record.image_id]
@@ -80,10 +80,10 @@ def measure_segmentation(
                 f"is a {image_record.kind} volume, not an image: give an image (or a "
                 "prediction) for the intensities.",
             )
-        inputs.image = _same_grid(project, image_record, labels).arrays[0]
+        inputs.image = _same_grid(project, image_record, labels).boxes()
     if other is not None:
         other_record, _ = label_volume(project, other)
-        inputs.other = _same_grid(project, other_record, labels).arrays[0]
+        inputs.other = _same_grid(project, other_record, labels).boxes()
         inputs.other_name = other_record.name.replace("-", "_")
         inputs.max_distance_nm = max_distance_nm
     rows = measure_objects(inputs, progress=progress, known=load_boxes(labels))

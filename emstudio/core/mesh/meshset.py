@@ -116,7 +116,7 @@ def create_mesh_set(
         staging.mkdir(parents=True)
         files = None if combined else MeshFiles(staging, fmt)
         meshes = mesh_objects(
-            volume.arrays[0],
+            volume.boxes(),
             volume.voxel_size.zyx,
             options,
             ids,

@@ -14,7 +14,7 @@ XY maps never touch the scratch. Memory is bounded by the block budget (a few pl
 neighbours, ``memory_mb``), whatever the volume's size; disk needs one byte per voxel, output
 and XZ/YZ axis for the scratch.
 
-Reads go through ``Volume.boxes()`` where the store allows (raw chunk files): boxes are taken
+Reads go through ``Volume.boxes()`` where the store allows (our chunk reader): boxes are taken
 as stored, (z, y, x), and put plane-major on the device, not by a strided copy on the CPU.
 """
 

@@ -59,6 +59,6 @@ def cached_object_boxes(
     ``block``-sized blocks and cached."""
     boxes = load_boxes(volume)
     if boxes is None:
-        boxes = object_boxes(volume.arrays[0], block, progress)
+        boxes = object_boxes(volume.boxes(), block, progress)
         save_boxes(volume, boxes)
     return boxes

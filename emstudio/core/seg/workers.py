@@ -84,9 +84,10 @@ def peak_bytes(process: psutil.Process) -> int:
 
 
 def sendable(source: object) -> bool:
-    """Whether a worker can read ``source`` itself: a raw chunk reader, or a zarr array in a
-    local folder, pickles to a few hundred bytes, so workers read (and decompress) their own
-    crops in parallel; else this process reads them and sends the pixels."""
+    """Whether a worker can read ``source`` itself: our chunk reader (raw or Blosc chunks), or
+    a zarr array in a local folder, pickles to a few hundred bytes, so workers read (and
+    decompress) their own crops in parallel; else this process reads them and sends the
+    pixels."""
     if isinstance(source, zarr.Array):
         return isinstance(source.store, zarr.storage.LocalStore)
     return isinstance(source, RawChunkSlicer)

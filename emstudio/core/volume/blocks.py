@@ -4,7 +4,8 @@ A viewer prefetching the planes around its cursor reads them as one block. On th
 (uncompressed) layout the neighbours of an XZ or YZ plane lie in the same file pages, so 32
 planes cost about 1.5x one plane (~50 ms against ~35 ms on a 512 x 2048 x 2048 uint8 store
 here); for XY one read per chunk serves the whole run of planes. Compressed chunks are decoded
-once for the whole block by zarr.
+once for the whole block (a 32-plane XY block of a 512 x 2048 x 2048 LZ4 probability map:
+110-190 ms here, against 200-760 ms through zarr-python).
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def read_planes(volume: Volume, axis: int, start: int, stop: int, level: int = 0
     if not 0 <= start < stop <= shape[axis]:
         raise IndexError(f"planes {start}..{stop - 1} outside 0..{shape[axis] - 1} (axis {axis})")
     layout = _raw_layout(volume, level)
-    if layout is None:
+    if layout is None:  # compressed: our Blosc chunk reader (2x zarr-python's speed), or zarr
         key: list[Any] = [slice(None)] * 3
         key[axis] = slice(start, stop)
-        return np.moveaxis(np.asarray(volume.arrays[level][tuple(key)]), axis, 0)
+        return np.moveaxis(np.asarray(volume.boxes(level)[tuple(key)]), axis, 0)
     if axis == 0:
         return _xy_block(layout, start, stop)
     return _strided_block(layout, axis, start, stop)

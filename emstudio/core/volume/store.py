@@ -1,14 +1,18 @@
 """A volume in the project store: an OME-Zarr (NGFF 0.4, zarr v2 format) multiscale group.
 
 Layout choices (see benchmarks/bench_import.py for the figures behind them):
-- images and probability maps: uncompressed (32, 128, 128) chunks. EM images compress ~1.2x,
-  and raw chunks let ``fastslice`` read an XY, XZ or YZ plane without decoding whole chunks;
-  32 planes per chunk keeps XY reads to a few files per tile while XZ/YZ touch few chunks.
-- labels and segmentations: the same chunks, Blosc-zstd compressed (mostly zeros: 50-500x),
-  but no deeper than a slab of ``LABEL_SLAB_BYTES`` holds, so that slabs are written as whole
-  chunks: a partly written compressed chunk must be read, merged and encoded again (a 2048 x
-  2048 uint32 segmentation written in slabs of 8 planes into 32-deep chunks took 14.9 s for 128
-  planes, in whole 32-deep chunks 3.3 s).
+- images: uncompressed (32, 128, 128) chunks. EM images compress ~1.2x, and raw chunks let
+  ``fastslice`` read an XY, XZ or YZ plane without decoding whole chunks; 32 planes per chunk
+  keeps XY reads to a few files per tile while XZ/YZ touch few chunks.
+- probability maps: the same chunks, Blosc-LZ4 compressed. A map is mostly 0 or near 255:
+  a model's maps of the demo phantom shrink 4-6.5x, and LZ4 codes them at 1.1-1.4 GB/s and
+  decodes them at 2-4 GB/s per core, faster than most disks take or give the bytes (a
+  tri-axis prediction of 8192 x 8192 x 517 writes three maps: 104 GB uncompressed).
+- labels and segmentations: the same chunks, Blosc-zstd compressed (mostly zeros: 50-500x).
+- compressed volumes are chunked no deeper than a slab of ``COMPRESSED_SLAB_BYTES`` holds, so
+  that slabs are written as whole chunks: a partly written compressed chunk must be read,
+  merged and encoded again (a 2048 x 2048 uint32 segmentation written in slabs of 8 planes
+  into 32-deep chunks took 14.9 s for 128 planes, in whole 32-deep chunks 3.3 s).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 import numcodecs
 import numpy as np
 import zarr
+from numcodecs.abc import Codec
 
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.volume import ngff, pyramid
@@ -33,7 +38,12 @@ from emstudio.core.volume.chunkio import (
     fsync_metadata,
     start_writeback,
 )
-from emstudio.core.volume.fastslice import RawChunkSlicer, is_fast_layout
+from emstudio.core.volume.fastslice import (
+    CompressedChunkSlicer,
+    RawChunkSlicer,
+    is_blosc_layout,
+    is_fast_layout,
+)
 
 DEFAULT_CHUNKS = (32, 128, 128)
 LABEL_KINDS = ("labels", "segmentation")
@@ -42,8 +52,10 @@ SLAB_BUDGET_BYTES = 128 * 2**20  # level-0 slab size: bounds import memory for a
 # voxels) it encodes in 0.81 instead of 1.22 s/GiB and decodes in 1.09 instead of 1.53 s/GiB,
 # at 362x instead of 517x (benchmarks/bench_postprocess.py writes such a segmentation)
 LABEL_CODEC = numcodecs.Blosc("zstd", 3, numcodecs.Blosc.SHUFFLE)
-LABEL_SLAB_BYTES = 256 * 2**20  # the same for compressed volumes, written in whole chunks
-MIN_LABEL_CHUNK_DEPTH = 8  # below this, planes keep the usual depth (and partial writes)
+PREDICTION_CODEC = numcodecs.Blosc("lz4", 5, numcodecs.Blosc.NOSHUFFLE)  # uint8: nothing to shuffle
+CODECS = {"labels": LABEL_CODEC, "segmentation": LABEL_CODEC, "prediction": PREDICTION_CODEC}
+COMPRESSED_SLAB_BYTES = 256 * 2**20  # the slab size for compressed volumes, in whole chunks
+MIN_COMPRESSED_CHUNK_DEPTH = 8  # below this, planes keep the usual depth (and partial writes)
 MAX_QUEUED_WRITES = 4  # blocks (of any level) whose chunk writes may still be running
 
 
@@ -51,14 +63,21 @@ def chunks_for(shape: tuple[int, int, int], chunks: tuple[int, int, int]) -> tup
     return tuple(max(1, min(c, s)) for c, s in zip(chunks, shape, strict=True))
 
 
-def label_chunk_depth(plane_bytes: int, depth: int) -> int:
+def stored_layout(array_dir: Path) -> tuple[tuple[int, int, int], Codec | None]:
+    """The chunk shape and the codec (None: raw) of the zarr v2 array in ``array_dir``."""
+    meta = json.loads((array_dir / ".zarray").read_text(encoding="utf-8"))
+    codec = meta.get("compressor")
+    return tuple(meta["chunks"]), None if codec is None else numcodecs.get_codec(codec)
+
+
+def compressed_chunk_depth(plane_bytes: int, depth: int) -> int:
     """The chunk depth of a compressed volume: ``depth`` halved until a slab of whole chunks
-    fits ``LABEL_SLAB_BYTES``; planes so large that even ``MIN_LABEL_CHUNK_DEPTH`` does not fit
-    keep ``depth`` (thinner chunks would make millions of files)."""
+    fits ``COMPRESSED_SLAB_BYTES``; planes so large that even ``MIN_COMPRESSED_CHUNK_DEPTH``
+    does not fit keep ``depth`` (thinner chunks would make millions of files)."""
     deepest = depth
-    while depth > MIN_LABEL_CHUNK_DEPTH and depth * plane_bytes > LABEL_SLAB_BYTES:
+    while depth > MIN_COMPRESSED_CHUNK_DEPTH and depth * plane_bytes > COMPRESSED_SLAB_BYTES:
         depth //= 2
-    return depth if depth * plane_bytes <= LABEL_SLAB_BYTES else deepest
+    return depth if depth * plane_bytes <= COMPRESSED_SLAB_BYTES else deepest
 
 
 class VolumeWriter:
@@ -90,11 +109,15 @@ class VolumeWriter:
         self.name = name
         self.is_labels = kind in LABEL_KINDS
         self.factors = pyramid.plan_factors(self.shape, voxel_size.zyx)
-        if self.is_labels:
-            chunks = (label_chunk_depth(self._plane_bytes, chunks[0]), *chunks[1:])
-        self.chunks = chunks_for(self.shape, chunks)
-        compressor = LABEL_CODEC if self.is_labels else None
         reopen = reopen and (self.path / ".zgroup").is_file()
+        if reopen:  # the store goes on with the layout it was begun with (an older version's)
+            chunks, compressor = stored_layout(self.path / "0")
+        else:
+            compressor = CODECS.get(kind)
+            if compressor is not None:
+                chunks = (compressed_chunk_depth(self._plane_bytes, chunks[0]), *chunks[1:])
+        self.compressed = compressor is not None
+        self.chunks = chunks_for(self.shape, chunks)
         self.group = zarr.open_group(str(self.path), mode="r+" if reopen else "w-", zarr_format=2)
         self.arrays: list[zarr.Array] = []
         self._writers: list[ChunkWriter] = []
@@ -141,7 +164,7 @@ class VolumeWriter:
     @property
     def slab_planes(self) -> int:
         """How many z planes to hand to ``write_slab`` at once (a chunk, or fewer if huge)."""
-        budget = LABEL_SLAB_BYTES if self.is_labels else SLAB_BUDGET_BYTES
+        budget = COMPRESSED_SLAB_BYTES if self.compressed else SLAB_BUDGET_BYTES
         return max(1, min(self.chunks[0], budget // self._plane_bytes))
 
     def write_slab(self, z0: int, block: np.ndarray, level: int = 0) -> None:
@@ -318,8 +341,8 @@ class Volume:
         return np.asarray(self.arrays[level][tuple(key)])
 
     def boxes(self, level: int = 0) -> RawChunkSlicer | zarr.Array:
-        """The array to read boxes from: the raw chunk reader where the layout allows it (fast,
-        and cheap to send to worker processes), else the zarr array."""
+        """The array to read boxes from: our chunk reader where the layout allows it (raw or
+        Blosc chunks: fast, and cheap to send to worker processes), else the zarr array."""
         return self._slicer(level) or self.arrays[level]
 
     def _slicer(self, level: int) -> RawChunkSlicer | None:
@@ -328,15 +351,18 @@ class Volume:
             slicer = None
             if meta_file.is_file():
                 meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                array = self.arrays[level]
+                layout = (
+                    meta_file.parent,
+                    array.shape,
+                    array.chunks,
+                    array.dtype,
+                    meta.get("fill_value") or 0,
+                    meta.get("dimension_separator", "."),
+                )
                 if is_fast_layout(meta):
-                    array = self.arrays[level]
-                    slicer = RawChunkSlicer(
-                        meta_file.parent,
-                        array.shape,
-                        array.chunks,
-                        array.dtype,
-                        meta.get("fill_value") or 0,
-                        meta.get("dimension_separator", "."),
-                    )
+                    slicer = RawChunkSlicer(*layout)
+                elif is_blosc_layout(meta):
+                    slicer = CompressedChunkSlicer(*layout, meta["compressor"])
             self._slicers[level] = slicer
         return self._slicers[level]

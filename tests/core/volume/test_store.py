@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import zarr
@@ -73,10 +75,67 @@ def test_labels_are_compressed_and_subsampled(tmp_path):
     labels = np.zeros((10, 600, 600), np.uint32)
     labels[2:8, 100:300, 100:300] = 7
     vol = write(tmp_path / "l.zarr", labels, kind="segmentation")
-    assert vol._slicer(0) is None  # compressed: read through zarr
+    assert isinstance(vol._slicer(0), fastslice.CompressedChunkSlicer)
+    assert vol.arrays[0].metadata.compressor.cname == "zstd"
     assert np.array_equal(vol.plane(1, 150), labels[:, 150])
     coarse = vol.read(0, vol.level_shape(1)[0], level=1)
     assert set(np.unique(coarse)) <= {0, 7}
+
+
+def test_probability_maps_are_stored_lz4_compressed(tmp_path, data):
+    vol = write(tmp_path / "p.zarr", data, kind="prediction")
+    assert vol.arrays[0].metadata.compressor.cname == "lz4"
+    assert np.array_equal(vol.read(0, data.shape[0]), data)  # zarr-python reads them too
+
+
+@pytest.mark.parametrize("kind", ["prediction", "segmentation"])
+def test_compressed_planes_and_boxes_read_like_numpy(tmp_path, data, kind):
+    """Ragged edge chunks, chunks never written (read as 0), boxes over many chunks (decoded
+    by threads) and single chunks, read by our reader as numpy indexes the array."""
+    data = data.astype(np.uint8 if kind == "prediction" else np.uint32)
+    data[:, 64:200, 64:128] = 0  # whole chunks of zeros: written, and read back
+    vol = write(tmp_path / "c.zarr", data, kind=kind)
+    boxes = vol.boxes()
+    assert isinstance(boxes, fastslice.CompressedChunkSlicer)
+    (vol.path / "0" / "1.5.3").unlink()  # a chunk with no file: its voxels read as 0
+    data[8:16, 160:192, 96:128] = 0
+    keys = [
+        (slice(None), slice(None), slice(None)),
+        (slice(2, 11), slice(30, 500), slice(0, 333)),
+        (slice(None), slice(None, None, 7), slice(5, None, 3)),
+        (-1, 599, slice(100, 90)),
+        (slice(1, 5), slice(3, 20), slice(0, 30)),
+    ]
+    for key in keys:
+        assert np.array_equal(boxes[key], data[key]), key
+    for axis in range(3):
+        for index in (0, 170, data.shape[axis] - 1):
+            index = min(index, data.shape[axis] - 1)
+            key = [slice(None)] * 3
+            key[axis] = index
+            assert np.array_equal(vol.plane(axis, index), data[tuple(key)]), (axis, index)
+
+
+def test_a_store_gone_on_with_keeps_the_layout_it_was_begun_with(tmp_path, data):
+    """A prediction begun raw (before maps were compressed) is finished raw: its chunks and
+    its metadata agree."""
+    path = tmp_path / "old.zarr"
+    voxel = VoxelSize(50.0, 5.0, 5.0, known=True, origin="test")
+    with VolumeWriter(path, data.shape, np.uint8, voxel, "prediction", "p", chunks=(8, 32, 32)):
+        pass
+    for level in path.glob("[0-9]*"):  # what an older version made: raw chunks
+        meta = json.loads((level / ".zarray").read_text())
+        (level / ".zarray").write_text(json.dumps({**meta, "compressor": None}))
+    with VolumeWriter(
+        path, data.shape, np.uint8, voxel, "prediction", "p", chunks=(8, 32, 32), reopen=True
+    ) as writer:
+        assert not writer.compressed
+        writer.write_box(0, 0, np.ascontiguousarray(data))
+        writer.finalize({})
+    vol = Volume(path)
+    assert type(vol.boxes()) is fastslice.RawChunkSlicer
+    assert fastslice.is_fast_layout(json.loads((path / "0" / ".zarray").read_text()))
+    assert np.array_equal(vol.read(0, data.shape[0]), data)
 
 
 def test_pyramid_plan_makes_anisotropic_data_isotropic():
