@@ -4,10 +4,12 @@ Layout choices (see benchmarks/bench_import.py for the figures behind them):
 - images: uncompressed (32, 128, 128) chunks. EM images compress ~1.2x, and raw chunks let
   ``fastslice`` read an XY, XZ or YZ plane without decoding whole chunks; 32 planes per chunk
   keeps XY reads to a few files per tile while XZ/YZ touch few chunks.
-- probability maps: the same chunks, Blosc-LZ4 compressed. A map is mostly 0 or near 255:
-  a model's maps of the demo phantom shrink 4-6.5x, and LZ4 codes them at 1.1-1.4 GB/s and
-  decodes them at 2-4 GB/s per core, faster than most disks take or give the bytes (a
-  tri-axis prediction of 8192 x 8192 x 517 writes three maps: 104 GB uncompressed).
+- probability maps: the same chunks, Blosc-LZ4 compressed. Maps of sparse structures are
+  mostly 0: a model's mitochondria map of real ssTEM (vnc_gerhard2013) shrinks 4.1x, the demo
+  phantom's maps 4-6.5x; a dense membrane map (isbi2012) only 1.2x (zstd: 1.4x, at a quarter
+  of the speed). LZ4 codes at about 1 GB/s and decodes at 2-4 GB/s per core, faster than most
+  disks take or give the bytes (a tri-axis prediction of 8192 x 8192 x 517 writes three maps:
+  104 GB uncompressed).
 - labels and segmentations: the same chunks, Blosc-zstd compressed (mostly zeros: 50-500x).
 - compressed volumes are chunked no deeper than a slab of ``COMPRESSED_SLAB_BYTES`` holds, so
   that slabs are written as whole chunks: a partly written compressed chunk must be read,
@@ -52,7 +54,8 @@ SLAB_BUDGET_BYTES = 128 * 2**20  # level-0 slab size: bounds import memory for a
 # voxels) it encodes in 0.81 instead of 1.22 s/GiB and decodes in 1.09 instead of 1.53 s/GiB,
 # at 362x instead of 517x (benchmarks/bench_postprocess.py writes such a segmentation)
 LABEL_CODEC = numcodecs.Blosc("zstd", 3, numcodecs.Blosc.SHUFFLE)
-PREDICTION_CODEC = numcodecs.Blosc("lz4", 5, numcodecs.Blosc.NOSHUFFLE)  # uint8: nothing to shuffle
+# probability maps are uint8: there is nothing to shuffle (see the module's docstring)
+PREDICTION_CODEC = numcodecs.Blosc("lz4", 5, numcodecs.Blosc.NOSHUFFLE)
 CODECS = {"labels": LABEL_CODEC, "segmentation": LABEL_CODEC, "prediction": PREDICTION_CODEC}
 COMPRESSED_SLAB_BYTES = 256 * 2**20  # the slab size for compressed volumes, in whole chunks
 MIN_COMPRESSED_CHUNK_DEPTH = 8  # below this, planes keep the usual depth (and partial writes)
