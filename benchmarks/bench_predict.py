@@ -262,10 +262,11 @@ def report(shape, size: str, optimised: dict, baseline: dict, args) -> None:
         f"({o_total - sum(optimised['seconds'].values()):.1f} s beyond the axes' own time); "
         f"baseline: prediction only, extrapolated from {args.baseline_planes} planes per axis)"
     )
+    stored, raw = optimised["stored_bytes"], optimised["maps"] * voxels
     print(
-        f"maps on disk: {optimised['stored_bytes'] / 2**30:.2f} GiB with their pyramids, for "
-        f"{optimised['maps'] * voxels / 2**30:.2f} GiB of voxels (LZ4; maps of a model with "
-        "random weights compress less than a trained model's)"
+        f"maps on disk: {stored / 2**20:.0f} MiB with their pyramids, for {raw / 2**20:.0f} MiB "
+        f"of full-resolution voxels ({raw / stored:.1f}x; LZ4, and a model with random weights "
+        "makes maps other than a trained model's)"
     )
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in optimised["busy"].items())
     print(f"optimised, seconds each pipeline stage was busy: {stages}")
