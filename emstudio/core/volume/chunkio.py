@@ -104,17 +104,18 @@ class ChunkWriter:
             tile.shape[d] == min(self.chunks[d], self.shape[d] - key[d] * self.chunks[d])
             for d in (1, 2)
         )
-        whole = zz == 0 and tile.shape[0] == cz
+        whole = zz == 0 and tile.shape[0] == min(cz, self.shape[0] - key[0] * cz)
         if not covers or (self.compressor is not None and not whole):
             merged = self._read_chunk(path)
             merged[zz : zz + tile.shape[0], yy : yy + tile.shape[1], xx : xx + tile.shape[2]] = tile
             encode = self.compressor.encode if self.compressor is not None else bytes
             path.write_bytes(encode(merged))
             return path
+        rows = cz if whole else tile.shape[0]  # a whole chunk is stored full size, edge or not
         padded = tile
-        if tile.shape[1:] != (cy, cx):
-            padded = np.zeros((tile.shape[0], cy, cx), self.dtype)
-            padded[:, : tile.shape[1], : tile.shape[2]] = tile
+        if tile.shape != (rows, cy, cx):
+            padded = np.zeros((rows, cy, cx), self.dtype)
+            padded[: tile.shape[0], : tile.shape[1], : tile.shape[2]] = tile
         data = np.ascontiguousarray(padded)
         if self.compressor is not None:
             path.write_bytes(self.compressor.encode(data))

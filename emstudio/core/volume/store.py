@@ -151,6 +151,11 @@ class VolumeWriter:
             )
         self._next_z = [0] * len(self._writers)  # next plane to write, per level
         self._carry: list[np.ndarray | None] = [None] * len(self._writers)
+        # level-0 planes held back until they complete whole compressed chunks, where a chunk's
+        # planes fit the slab budget (else slabs are written through, chunks merged)
+        self._held: np.ndarray | None = None
+        chunk_row_bytes = self.chunks[0] * self._plane_bytes
+        self._in_whole_chunks = self.compressed and chunk_row_bytes <= COMPRESSED_SLAB_BYTES
         self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="chunk-writer")
         # the disk starts writing each chunk file as soon as it is written (the import goes on
         # meanwhile), so the durable commit at the end waits only as long as the disk is behind
@@ -173,14 +178,32 @@ class VolumeWriter:
     def write_slab(self, z0: int, block: np.ndarray, level: int = 0) -> None:
         """Write the next planes of ``level`` (slabs come in z order, without gaps), and their
         downsampled copies into the coarser levels. Slabs of a level other than 0 are for a
-        pyramid whose finer levels others fill (``adopt``)."""
+        pyramid whose finer levels others fill (``adopt``). Slabs of any size may come: into a
+        compressed store they are written in whole chunks (a partly written chunk would be
+        decoded, merged and coded again for each slab that meets it)."""
         if block.dtype != self.dtype:
             raise TypeError(f"slab dtype {block.dtype} != volume dtype {self.dtype}")
-        if z0 != self._next_z[level]:
-            raise ValueError(
-                f"slabs must come in order: expected z {self._next_z[level]}, got {z0}"
-            )
+        held = self._held if level == 0 and self._held is not None else ()
+        expected = self._next_z[level] + len(held)
+        if z0 != expected:
+            raise ValueError(f"slabs must come in order: expected z {expected}, got {z0}")
+        if level == 0 and self._in_whole_chunks:
+            block = self._whole_chunks(block)
+            if block is None:
+                return
         self._put(level, block)
+
+    def _whole_chunks(self, block: np.ndarray) -> np.ndarray | None:
+        """The level-0 planes held back and ``block`` up to the last whole chunk (or to the
+        last plane); the planes after it are held back for the next slab."""
+        if self._held is not None:
+            block = np.concatenate([self._held, block])
+        depth = self.chunks[0]
+        ready = len(block) // depth * depth
+        if self._next_z[0] + len(block) == self.shape[0]:
+            ready = len(block)
+        self._held = block[ready:].copy() if ready < len(block) else None
+        return block[:ready] if ready else None
 
     @property
     def level_writers(self) -> list[ChunkWriter]:
@@ -218,8 +241,8 @@ class VolumeWriter:
 
     def _put(self, level: int, block: np.ndarray) -> None:
         writer = self._writers[level]
-        if writer.compressor is not None:  # partial compressed chunks are read-merge-written
-            self._settle(level)
+        if writer.compressor is not None and self._next_z[level] % writer.chunks[0]:
+            self._settle(level)  # it merges into chunks an earlier write began: wait for it
         self._queued.append((level, writer.write(self._next_z[level], block, self._pool)))
         while len(self._queued) > MAX_QUEUED_WRITES:
             self._settle_oldest()

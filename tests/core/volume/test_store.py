@@ -10,6 +10,7 @@ import zarr
 
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.volume import fastslice, pyramid
+from emstudio.core.volume.chunkio import ChunkWriter
 from emstudio.core.volume.store import Volume, VolumeWriter
 
 
@@ -114,6 +115,25 @@ def test_compressed_planes_and_boxes_read_like_numpy(tmp_path, data, kind):
             key = [slice(None)] * 3
             key[axis] = index
             assert np.array_equal(vol.plane(axis, index), data[tuple(key)]), (axis, index)
+
+
+def test_slabs_of_any_size_fill_compressed_chunks_whole(tmp_path, data, monkeypatch):
+    """Slabs of 3 planes into 8-deep compressed chunks: level 0's chunks are each coded once,
+    never read back and merged."""
+    merged = []
+    original = ChunkWriter._read_chunk
+
+    def read_chunk(writer, path):
+        merged.append(path)
+        return original(writer, path)
+
+    monkeypatch.setattr(ChunkWriter, "_read_chunk", read_chunk)
+    vol = write(tmp_path / "p.zarr", data, kind="prediction", slab=3)
+    assert not [p for p in merged if p.parent.name == "0"]
+    assert np.array_equal(vol.read(0, data.shape[0]), data)
+    for level in range(1, vol.levels):  # the pyramid is the one whole slabs make
+        whole = write(tmp_path / f"w{level}.zarr", data, kind="prediction")
+        assert np.array_equal(vol.read(0, 2, level), whole.read(0, 2, level))
 
 
 def test_a_store_gone_on_with_keeps_the_layout_it_was_begun_with(tmp_path, data):
