@@ -15,6 +15,7 @@ import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numcodecs
 import numpy as np
@@ -186,18 +187,11 @@ class CompressedChunkSlicer(RawChunkSlicer):
     every chunk they meet is read and decoded whole (Blosc releases the GIL, so a large box's
     chunks are decoded by several threads, as raw ones are copied)."""
 
-    def __init__(
-        self,
-        array_dir: Path,
-        shape: tuple[int, ...],
-        chunks: tuple[int, ...],
-        dtype: np.dtype,
-        fill_value: float,
-        separator: str,
-        codec: dict,
-    ) -> None:
-        super().__init__(array_dir, shape, chunks, dtype, fill_value, separator)
-        self.codec = codec  # the configuration: small to send to worker processes
+    def __init__(self, *layout: Any, codec: dict) -> None:
+        """``layout``: as ``RawChunkSlicer`` takes it; ``codec``: the array's compressor
+        configuration (small to send to worker processes, unlike a codec object)."""
+        super().__init__(*layout)
+        self.codec = codec
 
     def _chunk(self, index: tuple[int, int, int]) -> np.ndarray | None:
         try:

@@ -389,6 +389,6 @@ class Volume:
                 if is_fast_layout(meta):
                     slicer = RawChunkSlicer(*layout)
                 elif is_blosc_layout(meta):
-                    slicer = CompressedChunkSlicer(*layout, meta["compressor"])
+                    slicer = CompressedChunkSlicer(*layout, codec=meta["compressor"])
             self._slicers[level] = slicer
         return self._slicers[level]
