@@ -291,7 +291,7 @@ def report(shape, size: str, optimised: dict, baseline: dict | None, args) -> No
     else:
         print(
             "GPU figures: unmeasured (no CUDA device in this run); the 8192 x 8192 x 517 "
-            "target needs a run on a GPU with --shape 517,4096,4096 (four columns)."
+            "target needs a run on a GPU with --shape 517,2048,2048."
         )
 
 

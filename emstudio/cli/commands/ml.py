@@ -151,7 +151,7 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--device", choices=DEVICE_CHOICES, default=d["device"])
     predict.add_argument("--batch", type=int, help="tiles per batch (default: from free memory)")
     predict.add_argument(
-        "--tile", type=int, help="largest tile in pixels (default 2176 on a GPU, else 512)"
+        "--tile", type=int, help="largest tile in pixels (default 1280 on a GPU, else 512)"
     )
     predict.add_argument(
         "--memory",

@@ -16,12 +16,7 @@ from emstudio.core.ml.losses import probabilities
 from emstudio.core.ml.unet import UNet2p5D, folded_for_inference
 
 CPU_BATCH_PIXELS = 2**18  # pixels per batch on the CPU (one 512 tile, four of 256)
-# pixels per batch on a GPU at most: 16 tiles of 1024. Larger batches are no faster (a tile that
-# size fills the GPU already), and a compiled model pads a plane group's last batch with blank
-# tiles to its one batch size. With batches of up to 256 tiles, that padding made a compiled
-# 517 x 2048 x 4096 job at 40 x 10 x 10 nm on an H200 slower than the plain model (9.7 against
-# 6.3 s a column): a column's plane groups held 1-2 tiles a plane, a fraction of a batch
-MAX_BATCH_PIXELS = 2**24
+MAX_BATCH = 256
 MEMORY_SHARE = 0.6  # of the free GPU memory a batch may use
 
 
@@ -53,15 +48,15 @@ class TileRunner:
             torch.backends.cudnn.benchmark = True
         net = folded_for_inference(model) if isinstance(model, UNet2p5D) else model.eval()
         self.model = net.to(device).to(memory_format=torch.channels_last)
-        # one static graph per tile shape: batches are padded to one size (``_padded``), and
-        # the batch is sized with the plain model, so a job compiles once per view's tiles
-        # instead of again for each new batch size and then for any size
-        self.net = torch.compile(self.model, dynamic=False) if compile else self.model
+        # compiled as torch decides (a new batch size compiles again, then one graph for any
+        # size). Padding every batch to one static size was slower on an H200: the padding
+        # filled partial batches of up to 256 tiles with blank ones (517 x 2048 x 4096 at
+        # 40 x 10 x 10 nm: 9.7 s a column, against 4.4 s compiled this way and 6.3 s plain)
+        self.net = torch.compile(self.model) if compile else self.model
         self.batch = batch
 
     def size_batch(self, tile_shape: tuple[int, int, int]) -> int:
-        """A batch for tiles of ``tile_shape`` (slices, H, W): on CUDA what the free memory holds
-        (measured) up to ``MAX_BATCH_PIXELS``, on a CPU ``CPU_BATCH_PIXELS``."""
+        """A batch for tiles of ``tile_shape`` (slices, H, W): measured on CUDA, 256 kpx on CPU."""
         if self.batch is not None:
             return self.batch
         if self.device.type != "cuda":
@@ -70,28 +65,25 @@ class TileRunner:
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         base = torch.cuda.memory_allocated(self.device)
-        self._forward(torch.zeros((2, *tile_shape), device=self.device), plain=True)
+        self._forward(torch.zeros((2, *tile_shape), device=self.device))
         per_tile = max((torch.cuda.max_memory_allocated(self.device) - base) / 2, 1)
         free = free_memory(self.device) or 0
-        most = MAX_BATCH_PIXELS // (tile_shape[1] * tile_shape[2])
-        self.batch = int(max(1, min(most, free * MEMORY_SHARE // per_tile)))
+        self.batch = int(max(1, min(MAX_BATCH, free * MEMORY_SHARE // per_tile)))
         self.log(
             f"batch of {self.batch} tiles ({per_tile / 2**20:.0f} MiB each, "
             f"{free / 2**30:.1f} GiB free)"
         )
         return self.batch
 
-    def _forward(self, x: torch.Tensor, plain: bool = False) -> torch.Tensor:
-        """Probabilities of the tiles ``x``, by the compiled model unless ``plain``."""
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)
-        net = self.model if plain else self._net
         with torch.inference_mode(), autocast(self.device):
             if not self.tta:
-                return probabilities(net(x), self.classes, self.loss)
+                return probabilities(self._net(x), self.classes, self.loss)
             total = None
             for dims in TTA_FLIPS:
                 flip = _flip(dims)
-                p = flip(probabilities(net(flip(x)), self.classes, self.loss))
+                p = flip(probabilities(self._net(flip(x)), self.classes, self.loss))
                 total = p if total is None else total + p
             return total / len(TTA_FLIPS)
 
@@ -112,22 +104,13 @@ class TileRunner:
             self.net = self.model
             return self.model(x)
 
-    def _padded(self, batch: torch.Tensor, size: int) -> torch.Tensor:
-        """``batch`` with blank tiles up to ``size`` for a compiled model, which then sees one
-        shape (a new shape compiles again); as it is for the plain one."""
-        if self.net is self.model or len(batch) == size:
-            return batch
-        blank = batch.new_zeros((size - len(batch), *batch.shape[1:]))
-        return torch.cat([batch, blank])
-
     def __call__(self, tiles: torch.Tensor) -> torch.Tensor:
         size = self.size_batch(tuple(tiles.shape[1:]))
         out = []
         start = 0
         while start < len(tiles):
             try:
-                batch = tiles[start : start + size]
-                out.append(self._forward(self._padded(batch, size))[: len(batch)])
+                out.append(self._forward(tiles[start : start + size]))
                 start += size
             except (torch.OutOfMemoryError, RuntimeError) as exc:
                 if not is_out_of_memory(exc):

@@ -8,7 +8,6 @@ values as an uninterrupted one.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,19 +62,14 @@ class PlanePredictor:
         self.inv_weight = (1.0 / torch.from_numpy(self.grid.weight_sum())).to(device)
 
     def planes_per_group(self, budget_bytes: int) -> int:
-        """Planes to blend at once within ``budget_bytes`` of working memory, a multiple of
-        the planes whose tiles fill whole batches where the budget allows (a partial batch is
-        slower, and has a shape cuDNN tunes for, or a compiled model compiles for, again)."""
+        """Planes to blend at once within ``budget_bytes`` of working memory."""
         mu, mv = self.grid.padded
         th, tw = self.grid.tile
         tiled = self.grid.count * th * tw / (mu * mv)  # tile area over plane area (overlap)
         # float32: the neighbouring planes, their tiles, the tiles' probabilities, the blend
         # and its resampled copy
         per_plane = 4 * mu * mv * (self.view.slices * (1 + tiled) + self.outputs * (tiled + 2))
-        planes = max(1, int(budget_bytes // per_plane))
-        batch = self.runner.size_batch((self.view.slices, th, tw))
-        whole = batch // math.gcd(batch, self.grid.count)  # planes whose tiles fill batches
-        return planes // whole * whole if planes >= whole else planes
+        return max(1, int(budget_bytes // per_plane))
 
     def predict(self, box: np.ndarray, first_read: int, first: int, stop: int) -> np.ndarray:
         """Probabilities (uint8, (planes, outputs, u, v)) of planes ``first..stop-1``, given the

@@ -55,12 +55,9 @@ from emstudio.core.ml.unet import UNet2p5D, UNetConfig
 from emstudio.core.volume.store import DEFAULT_CHUNKS, chunks_for
 
 MAX_SCALE = 8.0  # refuse resampling by more than this (the model does not fit the data)
-# default largest tile per device type. On a GPU a column's box fits one tile across: 2176
-# holds 2048 voxels and their 64-voxel halo, so an 8192-wide volume goes in four columns a
-# side, and a 517-plane XZ plane upsampled 4x (2068 rows) in one tile. Against 1280-pixel tiles
-# (1024-voxel columns) that is 13 % less model work per voxel at 40 x 10 x 10 nm: less halo,
-# and no overlap between tiles along z
-TILE = {"cuda": 2176, "cpu": 512}
+# default largest tile per device type; on a GPU a column's box fits one tile across, and 1280
+# holds 1024 voxels and their halo (a 2048-wide volume in two columns a side)
+TILE = {"cuda": 1280, "cpu": 512}
 # a GPU job predicts in columns when they can be at least this wide (or the whole volume): the
 # halos of narrower ones would cost more model time than the scratch's reads and writes
 MIN_COLUMN = 512
@@ -80,7 +77,7 @@ class PredictConfig:
     keep_axes: bool = False
     batch: int | None = None  # tiles per model call; None: from free GPU memory (CPU: 4)
     tile: int | None = None  # largest tile, model pixels (planes are cut into even tiles up to
-    # this); None: 2176 on CUDA (less of the model's work is spent on overlaps), else 512
+    # this); None: 1280 on CUDA (less of the model's work is spent on overlaps), else 512
     overlap: int | None = None  # None: tile // 8, at most 64
     compile: bool | None = None  # None: on CUDA for jobs of AUTO_COMPILE_PIXELS or more
     columns: bool | None = None  # fused tri-axis pass (``columns``); None: on CUDA if they fit

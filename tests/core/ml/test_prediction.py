@@ -145,7 +145,7 @@ def test_out_of_memory_falls_back_to_smaller_batches_and_says_so(model) -> None:
 
 
 def test_a_compiled_model_that_fails_is_replaced_by_the_plain_one(model, monkeypatch) -> None:
-    def broken(_module, **_options):
+    def broken(_module):
         def call(_x):
             raise RuntimeError("backend compiler failed: no C compiler found\nmore detail")
 
@@ -161,40 +161,6 @@ def test_a_compiled_model_that_fails_is_replaced_by_the_plain_one(model, monkeyp
     assert "torch.compile did not work" in logs[0] and "no C compiler found" in logs[0]
     runner(tiles)
     assert len(logs) == 1  # said once
-
-
-def test_a_compiled_model_sees_one_batch_size(model, monkeypatch) -> None:
-    """Partial batches are padded with blank tiles for a compiled model (each new shape would
-    compile again), the batch is sized with the plain model, and the blanks' results are
-    dropped."""
-    seen: list[tuple[int, ...]] = []
-
-    def recording(module, **_options):
-        def call(x):
-            seen.append(tuple(x.shape))
-            return module(x)
-
-        return call
-
-    monkeypatch.setattr(torch, "compile", recording)
-    net, _ = model
-    tiles = torch.randn(10, 3, 32, 32)
-    compiled = TileRunner(net, 2, "bce_dice", CPU, batch=4, compile=True)
-    expected = TileRunner(net, 2, "bce_dice", CPU, batch=4)(tiles)
-    assert torch.allclose(compiled(tiles), expected, atol=1e-6)
-    assert seen == [(4, 3, 32, 32)] * 3
-
-
-def test_plane_groups_fill_whole_batches(phantom, model) -> None:
-    image, _ = phantom
-    predictor = plane_predictor(model, image, "xy", tile=32)  # 96 x 96 planes: 4 x 4 tiles
-    assert predictor.grid.count == 16
-    predictor.runner.batch = 6  # 3 planes' tiles fill 8 batches
-    budget = 50 * 2**20
-    planes = predictor.planes_per_group(budget)
-    assert planes >= 3 and planes % 3 == 0
-    predictor.runner.batch = 1
-    assert planes <= predictor.planes_per_group(budget) < planes + 3  # any count fits
 
 
 def test_large_gpu_jobs_compile_their_model_unless_told() -> None:
