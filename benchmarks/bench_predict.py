@@ -139,6 +139,7 @@ def phase_optimised(project: Path, args: argparse.Namespace) -> dict:
         "busy": result.outputs["busy_seconds"],
         "columns": result.outputs["columns"],
         "column_seconds": result.outputs["column_seconds"],
+        "column_parts": result.outputs["column_parts"],
         "wall": wall,
         "device": device_text,
         "rss_mib": peak_rss_mib(),
@@ -269,6 +270,12 @@ def report(shape, size: str, optimised: dict, baseline: dict | None, args) -> No
     )
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in optimised["busy"].items())
     print(f"optimised, seconds each pipeline stage was busy: {stages}")
+    parts = optimised.get("column_parts") or []
+    if len(parts) > 1:  # the first column compiles and tunes
+        steady = ", ".join(
+            f"{part} {np.median([p[part] for p in parts[1:]]):.2f} s" for part in parts[1]
+        )
+        print(f"a steady column's turn (median after the first; writer: waiting for it): {steady}")
     if optimised["device"].startswith("cuda"):
         scale = np.prod(TARGET_SHAPE) / voxels
         estimate = o_total * scale

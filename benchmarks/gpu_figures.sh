@@ -53,6 +53,12 @@ run)
     ;;
 post)
     setup "${2:-${OUT:-/tmp/gpu-figures}}"
+    # The GPU image has CuPy, which zarr imports when it can: 178 MiB more in every worker
+    # process (session 12, H200: 288 MiB against about 110), so fewer workers fit the memory
+    # budget. emstudio installs no CuPy: hide it, so the figures are those of our install.
+    mkdir -p /tmp/no-cupy/cupy
+    echo 'raise ImportError("CuPy hidden: emstudio installs none")' >/tmp/no-cupy/cupy/__init__.py
+    export PYTHONPATH="/tmp/no-cupy:$PYTHONPATH"
     # what one worker holds once its libraries are loaded, library by library, and why
     python3 benchmarks/bench_worker_memory.py | tee "$out/worker-memory.txt"
     python3 benchmarks/bench_postprocess.py --shape "${POST_SHAPE:-512,2048,2048}" --skip-memory \

@@ -205,8 +205,10 @@ class ColumnPass:
             last = time.perf_counter()
             for number, (column, box) in enumerate(reads, start=len(self.columns) - len(todo) + 1):
                 maps = self.predict(column, box)
+                waited = time.perf_counter()
                 if pending is not None:
                     pending.result()
+                self.owner.column_parts[-1]["writer"] = time.perf_counter() - waited
                 pending = writer.submit(store, column, maps)
                 now = time.perf_counter()
                 self.owner.column_seconds.append(now - last)  # from one column to the next
@@ -227,14 +229,15 @@ class ColumnPass:
     def predict(self, column: Column, box: torch.Tensor) -> PendingMaps:
         """The column's maps from its image ``box`` (the maps on their way to the host)."""
         owner = self.owner
-        per_axis = {}
+        per_axis, parts = {}, {}
         try:
             image = box.to(owner.device, non_blocking=True)
             for axis in owner.config.axes:
                 start = time.perf_counter()
                 per_axis[axis] = self._predict_axis(axis, column, image)
                 synchronize(owner.device)
-                owner.seconds[axis] = owner.seconds.get(axis, 0.0) + time.perf_counter() - start
+                parts[axis] = time.perf_counter() - start
+                owner.seconds[axis] = owner.seconds.get(axis, 0.0) + parts[axis]
         except (torch.OutOfMemoryError, RuntimeError) as exc:
             if not is_out_of_memory(exc):
                 raise
@@ -244,6 +247,7 @@ class ColumnPass:
                 "program may be using the GPU): free the GPU, or predict axis by axis with "
                 "--no-columns, which needs less of its memory."
             ) from None
+        start = time.perf_counter()
         with owner.timed("combine"):
             combined, kept = {}, {}
             for k, name in enumerate(owner.outputs):
@@ -251,6 +255,8 @@ class ColumnPass:
                 combined[name] = to_host(combine(list(maps.values()), owner.config.combine))
                 if owner.config.keep_axes:
                     kept[name] = {axis: to_host(m) for axis, m in maps.items()}
+        parts["combine"] = time.perf_counter() - start
+        owner.column_parts.append(parts)
         return combined, kept
 
     def _predict_axis(self, axis: str, column: Column, image: torch.Tensor) -> torch.Tensor:

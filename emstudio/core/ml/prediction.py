@@ -246,6 +246,9 @@ class VolumePredictor:
         self.predictors = {a: self.plane_predictor(v) for a, v in self.views.items()}
         self.seconds: dict[str, float] = {}  # per axis, filled as the axes are predicted
         self.column_seconds: list[float] = []  # of the fused pass: each column's turn
+        # of the fused pass: where each column's turn went (seconds per axis, combining, and
+        # waiting for the writer to finish the column before), to find what limits a job
+        self.column_parts: list[dict[str, float]] = []
         # seconds each pipeline stage was busy (its thread's own time): the largest one is
         # what limits the job
         self.busy: dict[str, float] = defaultdict(float)

@@ -143,4 +143,7 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         "busy_seconds": {stage: round(t, 2) for stage, t in predictor.busy.items()},
         "columns": [[*c.y, *c.x] for c in predictor.columns],
         "column_seconds": [round(t, 3) for t in predictor.column_seconds],
+        "column_parts": [
+            {part: round(t, 3) for part, t in parts.items()} for parts in predictor.column_parts
+        ],
     }

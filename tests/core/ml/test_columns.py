@@ -107,6 +107,16 @@ def test_columns_match_the_pass_through_the_scratch(phantom, model, tmp_path) ->
         by_axis = list(axes[name].values())
         assert np.array_equal(combined[name], np.maximum(np.maximum(*by_axis[:2]), by_axis[2]))
     assert len(predictor.column_seconds) == 9
+    # where each column's turn went: each axis, combining, and waiting for the writer
+    assert [sorted(p) for p in predictor.column_parts] == [
+        ["combine", "writer", "xy", "xz", "yz"]
+    ] * 9
+    for axis in ("xy", "xz", "yz"):
+        assert sum(p[axis] for p in predictor.column_parts) == pytest.approx(
+            predictor.seconds[axis]
+        )
+    turns = [sum(p.values()) for p in predictor.column_parts]
+    assert all(part <= turn for part, turn in zip(turns, predictor.column_seconds, strict=True))
 
 
 def test_a_restarted_column_pass_skips_written_columns(phantom, model, tmp_path) -> None:
