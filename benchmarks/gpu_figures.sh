@@ -6,6 +6,7 @@
 #   bash benchmarks/gpu_figures.sh run [OUT_DIR]             # there (carry .whl): install them,
 #                                                            # then the prediction figures (#6)
 #   bash benchmarks/gpu_figures.sh post [OUT_DIR]            # the post-processing figures (#7)
+#   bash benchmarks/gpu_figures.sh profile [OUT_DIR]         # where a GPU job's host time goes
 #
 # The wheels are the versions this checkout's .venv runs, for the GPU machine's Python (3.12 by
 # default). POST_SHAPE and TARGET_RUN_SHAPE shrink the volumes for a dry run on a
@@ -13,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MISSING='zarr|numcodecs|donfig|google[-_]crc32c|mrcfile|natsort|trimesh|fast[-_]simplification|xxhash|connected[-_]components[-_]3d'
+PROFILER='py-spy==0.4.3'  # not a dependency of emstudio: only the profile step needs it
 
 # installs the carried wheels and notes the machine, into $out
 setup() {
@@ -37,7 +39,7 @@ wheels)
     mapfile -t pins < <(.venv/bin/python -m pip freeze | grep -i -E "^($MISSING)==")
     python3 -m pip download -q --no-deps --only-binary=:all: --python-version "${2:-3.12}" \
         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
-        -d .whl "${pins[@]}"
+        -d .whl "${pins[@]}" "$PROFILER"
     ls .whl
     ;;
 run)
@@ -64,8 +66,21 @@ post)
     python3 benchmarks/bench_postprocess.py --shape "${POST_SHAPE:-512,2048,2048}" --skip-memory \
         | tee "$out/postprocess.txt"
     ;;
+profile)
+    setup "${2:-${OUT:-/tmp/gpu-figures}}"
+    # Every thread of the prediction job, sampled with its native frames and its waits: in
+    # every GPU run so far the XY planes, predicted while the previous column is written and
+    # the next one read, took 2-10x the model time per pixel of the YZ planes predicted after.
+    # The samples (collapsed stacks) say what the host is doing meanwhile.
+    shape="${PROFILE_SHAPE:-517,2048,2048}"
+    /tmp/site/bin/py-spy record --subprocesses --threads --idle --native -r 50 -f raw \
+        -o "$out/predict-profile.txt" -- \
+        python3 benchmarks/bench_predict.py --shape "$shape" --baseline-planes 0 \
+        | tee "$out/predict-profile-run.txt"
+    gzip -f "$out/predict-profile.txt"
+    ;;
 *)
-    echo "usage: $0 wheels [PYTHON_VERSION] | run [OUT_DIR] | post [OUT_DIR]" >&2
+    echo "usage: $0 wheels [PYTHON_VERSION] | run [OUT_DIR] | post [OUT_DIR] | profile [OUT_DIR]" >&2
     exit 2
     ;;
 esac

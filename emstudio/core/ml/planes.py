@@ -23,7 +23,8 @@ from emstudio.core.ml.tiling import TileGrid
 
 def lerp_dim(x: torch.Tensor, dim: int, pos: np.ndarray) -> torch.Tensor:
     """Linear interpolation of ``x`` along ``dim`` at float positions (clamped); exact copies
-    where positions are whole numbers."""
+    where positions are whole numbers. The positions go to a GPU through pinned memory: a copy
+    from pageable memory would wait for all the work queued on the device first."""
     size = x.shape[dim]
     pos = np.clip(np.asarray(pos, np.float64), 0, size - 1)
     i0 = np.floor(pos).astype(np.int64)
@@ -31,13 +32,13 @@ def lerp_dim(x: torch.Tensor, dim: int, pos: np.ndarray) -> torch.Tensor:
     if not w.any():
         if len(pos) == size and np.array_equal(i0, np.arange(size)):
             return x
-        return x.index_select(dim, torch.from_numpy(i0).to(x.device))
+        return x.index_select(dim, to_device(i0, x.device))
     i1 = np.minimum(i0 + 1, size - 1)
     shape = [1] * x.dim()
     shape[dim] = len(pos)
-    wt = torch.from_numpy(w.astype(np.float32)).to(x.device, x.dtype).view(shape)
-    a = x.index_select(dim, torch.from_numpy(i0).to(x.device))
-    b = x.index_select(dim, torch.from_numpy(i1).to(x.device))
+    wt = to_device(w.astype(np.float32), x.device).to(x.dtype).view(shape)
+    a = x.index_select(dim, to_device(i0, x.device))
+    b = x.index_select(dim, to_device(i1, x.device))
     return torch.lerp(a, b, wt)
 
 
