@@ -101,9 +101,12 @@ class VolumeWriter:
         name: str,
         chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
         reopen: bool = False,
+        threads: int = WRITE_THREADS,
     ) -> None:
         """``reopen``: go on filling the store already at ``path`` (made by a writer of the
-        same shape and type that did not finish: a resumed job), instead of creating it."""
+        same shape and type that did not finish: a resumed job), instead of creating it.
+        ``threads``: how many threads write chunks (fewer where writing runs beside other
+        work of this process, which would wait for the GIL between them)."""
         self.path = Path(path)
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
@@ -156,7 +159,7 @@ class VolumeWriter:
         self._held: np.ndarray | None = None
         chunk_row_bytes = self.chunks[0] * self._plane_bytes
         self._in_whole_chunks = self.compressed and chunk_row_bytes <= COMPRESSED_SLAB_BYTES
-        self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="chunk-writer")
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="chunk-writer")
         # the disk starts writing each chunk file as soon as it is written (the import goes on
         # meanwhile), so the durable commit at the end waits only as long as the disk is behind
         self._flusher = ThreadPoolExecutor(16, thread_name_prefix="chunk-flusher")
