@@ -31,9 +31,11 @@ import zarr.storage
 from emstudio.core.volume.fastslice import COPY_THREADS_VARIABLE, RawChunkSlicer
 
 MEMORY_BUDGET = 3 * 2**30  # bytes all workers together may hold (peak RSS target: 4 GiB)
-# a worker's own resident size (Python, numpy, scipy, skimage, trimesh): 120 MiB on the 2-core
-# development machine; on a 16-core H200 machine a worker held 480 MiB with a task of 268 MiB
-WORKER_BYTES = 224 * 2**20
+# a worker's own resident size (Python, numpy, scipy, skimage, trimesh): about 120 MiB on the
+# 2-core development machine, 110 MiB on a lent 16-core H200 machine less the 178 MiB of that
+# machine's CuPy, which zarr imports where it is installed (emstudio installs none). A pass
+# whose processes peak larger goes on with fewer (``WorkerPool.map``).
+WORKER_BYTES = 128 * 2**20
 # how often a pass looks at its processes' peak memory (``WorkerPool.map``)
 PEAK_CHECK_SECONDS = 0.5
 # a pool starts again larger only for a pass of at least this many tasks per process
