@@ -73,11 +73,14 @@ profile)
     # the next one read, took 2-10x the model time per pixel of the YZ planes predicted after.
     # The samples (collapsed stacks) say what the host is doing meanwhile.
     shape="${PROFILE_SHAPE:-517,2048,2048}"
-    /tmp/site/bin/py-spy record --subprocesses --threads --idle --native -r 50 -f raw \
+    if /tmp/site/bin/py-spy record --subprocesses --threads --idle --native -r 50 -f raw \
         -o "$out/predict-profile.txt" -- \
         python3 benchmarks/bench_predict.py --shape "$shape" --baseline-planes 0 \
-        | tee "$out/predict-profile-run.txt"
-    gzip -f "$out/predict-profile.txt"
+        | tee "$out/predict-profile-run.txt"; then
+        gzip -f "$out/predict-profile.txt"
+    else
+        echo "py-spy could not sample the job on this machine (it needs ptrace)" >&2
+    fi
     ;;
 *)
     echo "usage: $0 wheels [PYTHON_VERSION] | run [OUT_DIR] | post [OUT_DIR] | profile [OUT_DIR]" >&2
