@@ -27,7 +27,7 @@ from emstudio.core.volume.store import VolumeWriter
 # 1024 maps were written, a thread making small torch calls made 8-18k calls/s beside 4 chunk
 # threads per map, 20-38k beside 1 (180-260k alone); the maps took 6.0-7.8 s to write instead
 # of 5.3-7.3 s (this disk takes 254 MB/s).
-WRITE_THREADS = 1
+MAP_WRITE_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class PredictionSet:
             "prediction",
             item.name,
             reopen=True,
-            threads=WRITE_THREADS,
+            threads=MAP_WRITE_THREADS,
         )
         record_attrs = {**attrs, "class": item.output, **({"axis": item.axis} if item.axis else {})}
         record = VolumeRecord.new_of(
