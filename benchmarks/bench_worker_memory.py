@@ -5,9 +5,10 @@ Post-processing runs its tasks in worker processes, as many as a memory budget h
 the development machine a segmentation worker holds about 120 MiB once its libraries are
 loaded; on a lent 16-core GPU machine a meshing worker held 289 MiB, which capped meshing at
 fewer processes than cores: 178 MiB of it was CuPy, installed there, which zarr imports when
-present (``gpu_figures.sh post`` hides it; emstudio installs none). This script loads a worker's libraries one by one in a fresh
-process and prints the resident (RSS) and unique (USS) memory each adds, then the largest
-mapped files and the anonymous memory, to name what takes the room on a given machine.
+present (``gpu_figures.sh post`` hides it; emstudio installs none). This script loads a
+worker's libraries one by one in a fresh process and prints the resident (RSS) and unique
+(USS) memory each adds, then the largest mapped files and the anonymous memory, to name what
+takes the room on a given machine.
 
 Usage: python benchmarks/bench_worker_memory.py [--top N]
 """
