@@ -11,6 +11,7 @@ zarr-python's asynchronous machinery per chunk.
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +61,8 @@ def is_blosc_layout(metadata: dict) -> bool:
 class RawChunkSlicer:
     """Reads XY/XZ/YZ planes (and any box) of one uncompressed zarr v2 array."""
 
+    parallel = True  # large boxes' chunks are copied by the copier's threads
+
     def __init__(
         self,
         array_dir: Path,
@@ -75,6 +78,14 @@ class RawChunkSlicer:
         self.dtype = np.dtype(dtype)
         self.fill_value = fill_value or 0
         self.separator = separator
+
+    def serial(self) -> RawChunkSlicer:
+        """This reader, copying every chunk in the thread that reads: for reads that run
+        beside a thread of this process making many short calls into native code (a model's),
+        which each copier thread would keep waiting for the GIL between chunks."""
+        reader = copy.copy(self)
+        reader.parallel = False
+        return reader
 
     def _chunk_file(self, index: tuple[int, int, int]) -> str:
         return os.path.join(self.dir, self.separator.join(map(str, index)))
@@ -135,7 +146,7 @@ class RawChunkSlicer:
             chunk = self._chunk(index)
             out[tuple(outer)] = self.fill_value if chunk is None else chunk[tuple(inner)]
 
-        copier = _copier() if len(indices) >= PARALLEL_CHUNKS else None
+        copier = _copier() if self.parallel and len(indices) >= PARALLEL_CHUNKS else None
         if copier is not None:
             list(copier.map(copy, indices))  # list(): wait, and raise what a copy raised
         else:

@@ -72,6 +72,18 @@ def test_a_worker_process_copies_boxes_without_threads(tmp_path, data, monkeypat
         fastslice._copier.cache_clear()
 
 
+def test_a_serial_reader_copies_boxes_in_the_reading_thread(tmp_path, data, monkeypatch):
+    raw = write(tmp_path / "v.zarr", data).boxes()
+    compressed = write(tmp_path / "l.zarr", data.astype(np.uint32), kind="segmentation").boxes()
+    serial = [raw.serial(), compressed.serial()]
+    assert [type(r) for r in serial] == [type(raw), type(compressed)]
+    monkeypatch.setattr(fastslice, "_copier", lambda: pytest.fail("a copier thread was used"))
+    key = (slice(None), slice(30, 500), slice(None))  # many chunks
+    assert np.array_equal(serial[0][key], data[key])
+    assert np.array_equal(serial[1][key], data[key].astype(np.uint32))
+    assert raw.parallel and compressed.parallel  # the readers it was made from are unchanged
+
+
 def test_labels_are_compressed_and_subsampled(tmp_path):
     labels = np.zeros((10, 600, 600), np.uint32)
     labels[2:8, 100:300, 100:300] = 7
