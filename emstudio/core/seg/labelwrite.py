@@ -77,7 +77,7 @@ def write_box(
 ) -> tuple[np.ndarray | None, list[Path]]:
     """Write the final labels of ``box`` into the chunks of the plan's levels (runs in a
     worker); the box's part of the next level, and the files written."""
-    block = np.take(np.load(lut, mmap_mode="r"), provisional.read(box))
+    block = provisional.read(box, np.load(lut, mmap_mode="r"))
     origin = np.array([s.start for s in box])
     files: list[Path] = []
     for level, writer in enumerate(writers):

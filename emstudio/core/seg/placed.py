@@ -82,10 +82,12 @@ class Placement:
         dtype = np.dtype(f"u{int(self.itemsize[index])}")
         return np.frombuffer(CODEC.decode(data), dtype).reshape(shape)
 
-    def paint(self, out: np.ndarray, box: Box) -> None:
-        """Place the objects in ``out`` (the provisional ids of ``box``), each component on the
-        voxels of its objects that no earlier component took."""
+    def paint(self, out: np.ndarray, box: Box, lut: np.ndarray | None = None) -> None:
+        """Place the objects in ``out`` (zeros, of ``box``) as their provisional ids, or with
+        ``lut`` as the ids those map to, each component on the voxels of its objects that no
+        earlier component took (an object the lookup drops still takes its voxels)."""
         origin = np.array([s.start for s in box])
+        dropped = np.iinfo(out.dtype).max  # held by dropped objects while painting: no id
         for index in range(len(self)):
             lo = np.maximum(self.lo[index], origin)
             hi = np.minimum(self.hi[index], origin + out.shape)
@@ -94,8 +96,13 @@ class Placement:
             source = self.objects(index)[_slices(lo - self.lo[index], hi - lo)]
             target = out[_slices(lo - origin, hi - lo)]
             writable = (source > 0) & (target == 0)
-            offset = out.dtype.type(self.offset[index])
-            target[writable] = source[writable].astype(out.dtype) + offset
+            ids = source[writable].astype(np.intp) + int(self.offset[index])
+            if lut is not None:
+                ids = lut[ids]
+                ids[ids == 0] = dropped
+            target[writable] = ids
+        if lut is not None:
+            out[out == dropped] = 0
 
 
 _ARRAYS = tuple(f.name for f in fields(Placement) if f.name != "folder")

@@ -43,3 +43,17 @@ def test_boxes_read_as_the_whole(tmp_path):
     got = np.zeros((2, 3, 4), np.uint32)
     part.paint(got, box)
     assert np.array_equal(got, whole[box])
+
+
+def test_painting_final_ids_equals_looking_up_the_provisional_ones(tmp_path):
+    placed = _placement(tmp_path)
+    box = (slice(0, 4), slice(0, 6), slice(0, 8))
+    provisional = np.zeros((4, 6, 8), np.uint32)
+    placed.paint(provisional, box)
+    lut = np.zeros(311, np.uint32)
+    lut[2], lut[310] = 5, 7  # object 1 dropped (too small): its voxels stay its, as 0
+    final = np.zeros_like(provisional)
+    placed.paint(final, box, lut)
+    assert np.array_equal(final, lut[provisional])
+    assert not final[2:4, 2:4, 2].any()  # dropped object 1's, inside the second's box
+    assert np.count_nonzero(final == 7) == 2
