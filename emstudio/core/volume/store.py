@@ -10,7 +10,7 @@ Layout choices (see benchmarks/bench_import.py for the figures behind them):
   of the speed). LZ4 codes at about 1 GB/s and decodes at 2-4 GB/s per core, faster than most
   disks take or give the bytes (a tri-axis prediction of 8192 x 8192 x 517 writes three maps:
   104 GB uncompressed).
-- labels and segmentations: the same chunks, Blosc-zstd compressed (mostly zeros: 50-500x).
+- labels and segmentations: the same chunks, Blosc-LZ4 compressed (mostly zeros: 50-100x).
 - compressed volumes are chunked no deeper than a slab of ``COMPRESSED_SLAB_BYTES`` holds, so
   that slabs are written as whole chunks: a partly written compressed chunk must be read,
   merged and encoded again (a 2048 x 2048 uint32 segmentation written in slabs of 8 planes
@@ -50,10 +50,13 @@ from emstudio.core.volume.fastslice import (
 DEFAULT_CHUNKS = (32, 128, 128)
 LABEL_KINDS = ("labels", "segmentation")
 SLAB_BUDGET_BYTES = 128 * 2**20  # level-0 slab size: bounds import memory for any plane size
-# byte shuffle, not bit shuffle: on 32 x 128 x 128 uint32 chunks of mitochondria (8 % of the
-# voxels) it encodes in 0.81 instead of 1.22 s/GiB and decodes in 1.09 instead of 1.53 s/GiB,
-# at 362x instead of 517x (benchmarks/bench_postprocess.py writes such a segmentation)
-LABEL_CODEC = numcodecs.Blosc("zstd", 3, numcodecs.Blosc.SHUFFLE)
+# LZ4 with byte shuffle: on the 32 x 128 x 128 uint32 chunks of benchmarks/bench_postprocess.py's
+# segmentation (4 % of the voxels in objects) it codes at 2.9 GB/s and decodes at 1.1 GB/s per
+# core, 83x smaller; zstd (level 3) coded at 1.2 and decoded at 0.84 GB/s, 317x smaller. The
+# segmentation writes and every mesh and viewer read go faster (writing 256 x 1024 x 2048 took
+# 5.4-6.4 instead of 6.9-7.7 s on one core, reading it 0.6-0.8 instead of 1.2-1.4 s), and 83x
+# of a mostly empty volume is still small (26 MB for 2 GiB). Stores keep their own codec.
+LABEL_CODEC = numcodecs.Blosc("lz4", 5, numcodecs.Blosc.SHUFFLE)
 # probability maps are uint8: there is nothing to shuffle (see the module's docstring)
 PREDICTION_CODEC = numcodecs.Blosc("lz4", 5, numcodecs.Blosc.NOSHUFFLE)
 CODECS = {"labels": LABEL_CODEC, "segmentation": LABEL_CODEC, "prediction": PREDICTION_CODEC}
