@@ -45,7 +45,11 @@ from emstudio.core.seg.placed import Placement, store_objects
 from emstudio.core.seg.scratch import ScratchArray
 from emstudio.core.seg.workers import WorkerPool, pool_or_own, sendable, worker_count
 
-DEFAULT_BLOCK = (64, 512, 512)
+# blocks labelled at once, and the blocks whose components are flooded as one group: smaller
+# than (64, 512, 512), they let a 16-core machine's memory budget hold 16 labelling processes
+# instead of 8, which then flood and write without starting again (at 256 x 1024 x 2048, 512
+# groups to share out instead of 128; processor time the same within 2 %)
+DEFAULT_BLOCK = (32, 256, 512)
 DEFAULT_CROP_VOXELS = 32 * 2**20  # largest box flooded at once
 # flooding one component's box: float image, labels, masks, heap (a 100 x 300 x 300 component
 # of six objects: 45 bytes a voxel)
