@@ -26,10 +26,12 @@ from emstudio.core.volume.chunkio import ChunkWriter, start_writeback
 from emstudio.core.volume.store import VolumeWriter
 
 TASK_VOXELS = 8 * 2**20  # the largest box a worker writes at once
-# provisional ids as read and painted, final ids, their coarser levels, codes: a task on boxes
-# of 32 x 512 x 512 peaked at 6.4 bytes a voxel (128 x 1024 x 1024 of mitochondria); 24, as
-# estimated before, held a 16-core machine's budget to 7 tasks at once
-BYTES_PER_TASK_VOXEL = 12
+# final ids (painted object by object, no provisional copy), their coarser levels, codes: a task
+# on boxes of 32 x 512 x 512 peaked at 6.4 bytes a voxel when the ids were read and then looked
+# up (128 x 1024 x 1024 of mitochondria); with 16 cores' workers on 256 x 2048 x 2048, no worker
+# (90 MiB between tasks) peaked above 130 MiB. 12 held a 16-core machine's budget to 13 tasks
+# at once, and the pool started again for writing; 24 had held it to 7
+BYTES_PER_TASK_VOXEL = 8
 
 
 @dataclass(frozen=True)
