@@ -52,12 +52,13 @@ class TreeMemory:
     while in the ``with`` block: ``rss``, the peak of their summed resident memory, which counts
     pages they share (libraries) once per process; ``pss`` (Linux), the peak of their summed
     proportional memory, which counts them once in all: the physical memory taken; ``worker``,
-    the most one descendant held. Sampling, not ``ru_maxrss``: a child's ``ru_maxrss`` starts at
+    the most one descendant held; ``workers``, the most worker processes (``spawn`` children)
+    alive at once. Sampling, not ``ru_maxrss``: a child's ``ru_maxrss`` starts at
     its parent's peak when it was started (Linux keeps it across fork and exec)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.rss = self.pss = self.worker = 0
+        self.rss = self.pss = self.worker = self.workers = 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -73,22 +74,25 @@ class TreeMemory:
         while not self._done.wait(0.1):
             with contextlib.suppress(psutil.Error):  # the process may have ended meanwhile
                 root = psutil.Process(self.pid)
-                rss = pss = 0
+                rss = pss = workers = 0
                 for process in [root, *root.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
                         info = process.memory_full_info()
                         rss, pss = rss + info.rss, pss + getattr(info, "pss", 0)
                         if process.pid != self.pid:
                             self.worker = max(self.worker, info.rss)
+                            workers += "spawn_main" in " ".join(process.cmdline())
                 self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+                self.workers = max(self.workers, workers)
 
 
 def run_json_child(script: str, args: Sequence[str]) -> dict:
     """Run ``python script args`` and return the JSON object on its last line of output, with
     the ``TreeMemory`` peaks of the child and its workers added: ``tree_peak_rss_mib``,
-    ``tree_peak_pss_mib`` (Linux) and ``largest_worker_peak_rss_mib`` (when it had workers), and
-    ``cpu_s``, the processor time (user + system) of the child and its workers: its wall time on
-    one core, which divided by a machine's cores bounds its wall time there from below."""
+    ``tree_peak_pss_mib`` (Linux), ``largest_worker_peak_rss_mib`` and ``most_workers`` (when
+    it had workers), and ``cpu_s``, the processor time (user + system) of the child and its
+    workers: its wall time on one core, which divided by a machine's cores bounds its wall time
+    there from below."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         [sys.executable, script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -106,6 +110,7 @@ def run_json_child(script: str, args: Sequence[str]) -> dict:
         result["tree_peak_pss_mib"] = round(memory.pss / 2**20)
     if memory.worker:
         result["largest_worker_peak_rss_mib"] = round(memory.worker / 2**20)
+        result["most_workers"] = memory.workers
     return result
 
 
