@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import trimesh
+from skimage.measure import marching_cubes
 
 from emstudio.core.mesh.surface import (
     MeshOptions,
     _surface,
     describe,
+    described_mask,
     edge_closure,
     finish,
     is_closed,
@@ -112,3 +114,21 @@ def test_finish_orients_an_inside_out_surface_and_describes_it_in_the_same_pass(
         again = describe(mesh)  # the same facts (up to rounding: other first corners)
         assert facts == pytest.approx(again, rel=1e-12) and facts["watertight"]
         assert facts["volume_nm3"] == pytest.approx(mesh.volume, rel=1e-9)
+
+
+def test_voxels_touching_along_an_edge_give_a_closed_surface_with_its_volume():
+    # from a segmented mitochondrion: at level 0.5 exactly, marching cubes put four faces on
+    # the edges where diagonal voxels touch, and the mesh had no volume
+    mask = np.array(
+        [
+            [[1, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1]],
+            [[0, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 1], [1, 1, 1, 1]],
+            [[0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 1]],
+        ],
+        bool,
+    )
+    field = np.pad(mask, 1).astype(np.float32)
+    assert not edge_closure(marching_cubes(field, 0.5)[1])[0]
+    mesh, facts = described_mask(mask, (0, 0, 0), (30.0, 8.0, 8.0), MeshOptions(smooth=0))
+    assert facts["watertight"] and mesh.is_watertight and mesh.is_winding_consistent
+    assert mesh.volume > 0 and facts["volume_nm3"] == pytest.approx(mesh.volume, rel=1e-9)
