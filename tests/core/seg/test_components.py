@@ -21,6 +21,9 @@ def test_component_stats_match_scipys_boxes_and_counts() -> None:
     flat = first_voxels(labels)[1]
     assert np.array_equal(first, np.stack(np.unravel_index(flat, labels.shape), 1))
     assert all(labels[tuple(f)] == k for k, f in enumerate(first, start=1))
+    with_mask = component_stats(labels, labels > 0)  # the labelled voxels found from the mask
+    for ours, theirs in zip(with_mask, (count, lo, hi, first), strict=True):
+        assert np.array_equal(ours, theirs)
 
 
 def test_component_stats_of_an_empty_block() -> None:
