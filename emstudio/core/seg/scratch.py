@@ -74,11 +74,13 @@ class ScratchArray:
         )
 
     def _load(self, key: tuple[int, ...]) -> np.ndarray | None:
-        path = self._path(key)
-        if not path.exists():
+        """A stored chunk, or None where there is none (its values are all 0)."""
+        try:
+            coded = self._path(key).read_bytes()
+        except FileNotFoundError:
             return None
         data = np.empty(self._chunk_shape(key), self.dtype)
-        CODEC.decode(path.read_bytes(), out=data)  # straight into writable memory, no copy
+        CODEC.decode(coded, out=data)  # straight into writable memory, no copy
         return data
 
     def __getitem__(self, key: object) -> np.ndarray:
