@@ -9,8 +9,8 @@
 #   bash benchmarks/gpu_figures.sh profile [OUT_DIR]         # where a GPU job's host time goes
 #
 # The wheels are the versions this checkout's .venv runs, for the GPU machine's Python (3.12 by
-# default). POST_SHAPE and TARGET_RUN_SHAPE shrink the volumes for a dry run on a
-# small machine.
+# default). POST_SHAPE, TARGET_RUN_SHAPE and MAP_WRITER_SHAPE shrink the volumes for a dry run
+# on a small machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MISSING='zarr|numcodecs|donfig|google[-_]crc32c|mrcfile|natsort|trimesh|fast[-_]simplification|xxhash|connected[-_]components[-_]3d'
@@ -52,6 +52,9 @@ run)
         --baseline-planes 1 | tee "$out/predict-compiled.txt"
     python3 benchmarks/bench_predict.py --shape "${TARGET_RUN_SHAPE:-517,2048,4096}" \
         --voxel 10,10,10 --baseline-planes 1 | tee "$out/predict-isotropic.txt"
+    # how much of the GIL writing the maps leaves to the model's thread, in-process and not
+    python3 benchmarks/bench_map_writer.py --shape "${MAP_WRITER_SHAPE:-517,2048,2048}" \
+        | tee "$out/map-writer.txt"
     ;;
 post)
     setup "${2:-${OUT:-/tmp/gpu-figures}}"

@@ -148,9 +148,10 @@ def memory_budgets(
 ) -> list[tuple[int, int]]:
     """(bytes, bytes per voxel) a column must fit: a share of the device's free memory for its
     maps (every axis' and the combined one) and its image, and a share of the host's available
-    memory for its maps on their way to the disk (two columns' worth) and the image boxes read
+    memory for its maps on their way to the disk (three columns' worth: one being predicted, one
+    being written, and its copy in the writing process's shared memory) and the image boxes read
     ahead."""
-    on_host = 2 * outputs * (1 + (axes if keep_axes else 0)) + COLUMN_HOST_IMAGE_BYTES
+    on_host = 3 * outputs * (1 + (axes if keep_axes else 0)) + COLUMN_HOST_IMAGE_BYTES
     return [
         (int(device_free * COLUMN_MEMORY_SHARE), outputs * (axes + 1) + COLUMN_EXTRA_BYTES),
         (int(psutil.virtual_memory().available * COLUMN_HOST_SHARE), on_host),

@@ -19,6 +19,8 @@ from emstudio.core.project.manage import delete_volume
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
 from emstudio.core.project.volumes import check_free_space, check_new_name
+from emstudio.core.seg.workers import cpu_count
+from emstudio.core.volume.boxprocess import BoxWriterProcess, shared_memory_room
 from emstudio.core.volume.store import VolumeWriter
 
 # Chunk-writing threads per map. Maps are written while the model runs, and the thread that
@@ -26,8 +28,20 @@ from emstudio.core.volume.store import VolumeWriter
 # meanwhile delays the next call. On the 2-core development machine, while three 517 x 1024 x
 # 1024 maps were written, a thread making small torch calls made 8-18k calls/s beside 4 chunk
 # threads per map, 20-38k beside 1 (180-260k alone); the maps took 6.0-7.8 s to write instead
-# of 5.3-7.3 s (this disk takes 254 MB/s).
+# of 5.3-7.3 s (this disk takes 254 MB/s). Column by column, the maps go to a process of
+# their own instead (``BoxWriterProcess``), with the cores the job's own threads leave: the
+# thread driving the model, and the image reader with its copier threads (``JOB_BUSY_CORES``).
 MAP_WRITE_THREADS = 1
+JOB_BUSY_CORES = 4
+MAX_MAP_WRITE_THREADS = 4
+
+
+def map_write_threads(maps: int, cores: int) -> int:
+    """Chunk-writing threads for each of ``maps`` maps written by a process of their own beside
+    a GPU job on ``cores`` cores: the cores the job's threads leave, shared among the maps, at
+    least ``MAP_WRITE_THREADS`` and at most ``MAX_MAP_WRITE_THREADS``."""
+    spare = (cores - JOB_BUSY_CORES) // max(1, maps)
+    return max(MAP_WRITE_THREADS, min(MAX_MAP_WRITE_THREADS, spare))
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,8 @@ class PredictionSet:
 
     Each is staged in its own store: a fresh temporary one under the project's data folder, or,
     given ``folder``, ``folder/<name>.zarr``, which a resumed job opens again to go on filling.
+    Given ``box_bytes``, the most bytes one ``write_box`` brings (all volumes together), boxes
+    are written by a child process where shared memory holds that much, else by threads here.
     """
 
     def __init__(
@@ -69,16 +85,29 @@ class PredictionSet:
         attrs: dict[str, Any],
         prov: dict[str, Any],
         folder: Path | None = None,
+        box_bytes: int = 0,
     ) -> None:
         self.project = project
         self.staged: list[tuple[Path, VolumeWriter, VolumeRecord, OutputVolume]] = []
+        self._process: BoxWriterProcess | None = None
         try:
             for item in planned:
                 path = folder / f"{item.name}.zarr" if folder else project.staging_path()
                 self.staged.append((path, *self._stage(path, item, image, attrs, prov), item))
+            if box_bytes and shared_memory_room(box_bytes):
+                self._process = BoxWriterProcess(
+                    [writer.pyramid_boxes for _path, writer, _record, _item in self.staged],
+                    box_bytes,
+                    map_write_threads(len(self.staged), cpu_count()),
+                )
         except BaseException:
             self.close(remove=True)
             raise
+
+    @property
+    def writes_in_child(self) -> bool:
+        """Whether ``write_box`` hands the boxes to a child process."""
+        return self._process is not None
 
     @staticmethod
     def _stage(path: Path, item: OutputVolume, image: VolumeRecord, attrs: dict, prov: dict):
@@ -117,10 +146,15 @@ class PredictionSet:
 
     def write_box(self, y0: int, x0: int, combined: dict, per_axis: dict) -> None:
         """A box of every volume through all its planes, durably (``VolumeWriter.write_box``),
-        the volumes side by side in threads (their pyramids are computed on the way)."""
-        with ThreadPoolExecutor(len(self.staged), "prediction-box") as pool:
-            maps = self._maps(combined, per_axis)
-            list(pool.map(lambda item: item[0].write_box(y0, x0, item[1]), maps))
+        the volumes side by side (their pyramids are computed on the way)."""
+        maps = list(self._maps(combined, per_axis))
+        if self._process is None:
+            with ThreadPoolExecutor(len(self.staged), "prediction-box") as pool:
+                list(pool.map(lambda item: item[0].write_box(y0, x0, item[1]), maps))
+            return
+        self._process.write(y0, x0, [block for _writer, block in maps])
+        for writer, _block in maps:
+            writer.adopt(len(writer.level_writers), ())
 
     def commit(self) -> list[VolumeRecord]:
         """Finish every store, then register them all, or none."""
@@ -138,6 +172,8 @@ class PredictionSet:
 
     def close(self, remove: bool) -> None:
         """Stop the writers; ``remove``: delete the stores not committed."""
+        if self._process is not None:
+            self._process.close()
         for path, writer, _record, _item in self.staged:
             writer.close(abort=remove)
             if remove:

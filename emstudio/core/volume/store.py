@@ -23,6 +23,7 @@ import json
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,35 @@ def compressed_chunk_depth(plane_bytes: int, depth: int) -> int:
     while depth > MIN_COMPRESSED_CHUNK_DEPTH and depth * plane_bytes > COMPRESSED_SLAB_BYTES:
         depth //= 2
     return depth if depth * plane_bytes <= COMPRESSED_SLAB_BYTES else deepest
+
+
+@dataclass(frozen=True)
+class PyramidBoxes:
+    """The chunk writers of a store's levels and the factors between them: enough to write a
+    box through every level, in this process or in another one (it pickles small)."""
+
+    levels: tuple[ChunkWriter, ...]
+    factors: tuple[tuple[int, int, int], ...]
+    is_labels: bool
+
+    def write(self, y0: int, x0: int, block: np.ndarray, pool: ThreadPoolExecutor) -> set[Path]:
+        """Write ``block``, through all the planes of level 0, at ``(y0, x0)``, and its
+        downsampled copies into the coarser levels, chunks coded on ``pool``; the files written,
+        once all are written (not yet durable). The levels are those ``write_slab`` makes where
+        a box's sides halve evenly level after level (boxes of whole 128-voxel chunks, up to
+        the edges)."""
+        if block.shape[0] != self.levels[0].shape[0]:
+            raise ValueError(f"box {block.shape} does not fit volume {self.levels[0].shape}")
+        futures = []
+        for level, writer in enumerate(self.levels):
+            if level:
+                factor = self.factors[level - 1]
+                if y0 % factor[1] or x0 % factor[2]:
+                    raise ValueError(f"box at ({y0}, {x0}) does not fall on level {level}'s grid")
+                block = pyramid.downsample(block, factor, self.is_labels)
+                y0, x0 = y0 // factor[1], x0 // factor[2]
+            futures += writer.write(0, block, pool, y0, x0)
+        return {path for future in futures for path in future.result()}
 
 
 class VolumeWriter:
@@ -225,24 +255,20 @@ class VolumeWriter:
             self._next_z[level] = self._writers[level].shape[0]
         self._written.update(files)
 
+    @property
+    def pyramid_boxes(self) -> PyramidBoxes:
+        """How to write boxes through every level of this store, picklable (see
+        ``PyramidBoxes``)."""
+        return PyramidBoxes(tuple(self._writers), tuple(self.factors), self.is_labels)
+
     def write_box(self, y0: int, x0: int, block: np.ndarray) -> None:
         """Write a box through all the planes of level 0 at ``(y0, x0)``, and its downsampled
         copies into the coarser levels; return once all are on disk. Boxes may come in any
-        order, one at a time. The levels are those ``write_slab`` makes where a box's sides
-        halve evenly level after level (boxes of whole 128-voxel chunks, up to the edges)."""
-        if block.dtype != self.dtype or block.shape[0] != self.shape[0]:
+        order, one at a time (see ``PyramidBoxes.write``)."""
+        if block.dtype != self.dtype:
             raise ValueError(f"box {block.shape} {block.dtype} does not fit volume {self.shape}")
-        futures = []
-        for level, writer in enumerate(self._writers):
-            if level:
-                factor = self.factors[level - 1]
-                if y0 % factor[1] or x0 % factor[2]:
-                    raise ValueError(f"box at ({y0}, {x0}) does not fall on level {level}'s grid")
-                block = pyramid.downsample(block, factor, self.is_labels)
-                y0, x0 = y0 // factor[1], x0 // factor[2]
-            futures += writer.write(0, block, self._pool, y0, x0)
-            self._next_z[level] = writer.shape[0]  # a box spans every plane
-        files = {path for future in futures for path in future.result()}
+        files = self.pyramid_boxes.write(y0, x0, block, self._pool)
+        self.adopt(len(self._writers), ())
         list(self._flusher.map(fsync_file, files))
 
     def _put(self, level: int, block: np.ndarray) -> None:

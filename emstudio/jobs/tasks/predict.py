@@ -123,7 +123,12 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
     )
     if predictor.columns:
         maps = column_maps(scratch, [item.name for item in planned])
-        outputs = PredictionSet(project, planned, image_rec, attrs, prov, folder=maps)
+        column_bytes = z * max(c.area for c in predictor.columns) * len(planned)
+        outputs = PredictionSet(
+            project, planned, image_rec, attrs, prov, folder=maps, box_bytes=column_bytes
+        )
+        if outputs.writes_in_child:
+            events.log("the maps are written by a process of their own")
         try:
             predictor.run_columns(
                 scratch, lambda column, maps: outputs.write_box(column.y[0], column.x[0], *maps)
