@@ -58,6 +58,7 @@ class BoxWriterProcess:
     at a time. ``write`` returns once the boxes are durably on disk."""
 
     def __init__(self, stores: list[PyramidBoxes], capacity: int, threads: int) -> None:
+        self._stores = stores
         self._memory = SharedMemory(create=True, size=max(1, capacity))
         try:
             self._executor = ProcessPoolExecutor(
@@ -84,8 +85,9 @@ class BoxWriterProcess:
         try:
             self._executor.submit(_write, y0, x0, layout).result()
         except BrokenProcessPool:
+            stores = ", ".join(str(store.levels[0].dir.parent) for store in self._stores)
             raise OSError(
-                "the process writing the maps stopped (out of memory, or killed)"
+                f"the process writing {stores} stopped (out of memory, or killed)"
             ) from None
 
     def close(self) -> None:
