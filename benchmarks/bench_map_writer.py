@@ -36,7 +36,7 @@ from _common import TreeMemory, median_p95
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.ml.outputs import map_write_threads
 from emstudio.core.seg.workers import cpu_count
-from emstudio.core.volume.boxprocess import BoxWriterProcess
+from emstudio.core.volume.boxprocess import BoxWriterProcess, shared_memory_room
 from emstudio.core.volume.store import VolumeWriter
 
 MAPS = 3
@@ -130,7 +130,11 @@ def main() -> None:
             f"{MAPS} maps of {shape[0]} x {shape[1]} x {shape[2]}, columns {args.column} wide, "
             f"{cpu_count()} cores; probe alone: {alone / 1000:.0f}k calls/s"
         )
-        for way in ("threads", "process"):
+        column_bytes = MAPS * shape[0] * args.column**2
+        ways = ["threads", "process"] if shared_memory_room(column_bytes) else ["threads"]
+        if len(ways) == 1:
+            print(f"process: not run, the shared memory has no room for {column_bytes} bytes")
+        for way in ways:
             with TreeMemory(os.getpid()) as memory:
                 rate, seconds = Probe().measure(
                     lambda way=way: write_columns(way, root, shape, args.column)

@@ -27,6 +27,8 @@ setup() {
     {
         nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no NVIDIA GPU"
         echo "cores: $(nproc)"
+        # a job's map writer process needs a column of maps there (1.6 GB at 517 planes)
+        echo "shared memory: $(df -h /dev/shm 2>/dev/null | tail -1)"
         # the benchmarks' stores go to /tmp: how fast its disk takes bytes durably
         echo "disk: $(dd if=/dev/zero of=/tmp/emstudio-dd bs=1M count=1024 conv=fsync 2>&1 | tail -1)"
         rm -f /tmp/emstudio-dd
