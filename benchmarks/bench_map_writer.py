@@ -34,17 +34,17 @@ import torch
 from _common import TreeMemory, median_p95
 
 from emstudio.core.io.base import VoxelSize
-from emstudio.core.ml.outputs import map_write_threads
+from emstudio.core.ml.outputs import MAP_WRITE_THREADS, map_write_threads
 from emstudio.core.seg.workers import cpu_count
 from emstudio.core.volume.boxprocess import BoxWriterProcess, shared_memory_room
-from emstudio.core.volume.store import VolumeWriter
+from emstudio.core.volume.store import VolumeWriter, write_boxes
 
 MAPS = 3
 VOXEL = VoxelSize(40, 10, 10, known=True)
 
 
 class Probe:
-    """A thread making small torch calls until stopped; ``rate()``: calls per second."""
+    """A thread making small torch calls while ``measure`` runs a piece of work."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -81,7 +81,13 @@ def write_columns(way: str, folder: Path, shape: tuple[int, int, int], side: int
     """Write every column of ``MAPS`` maps of ``shape``; the seconds each column took."""
     writers = [
         VolumeWriter(
-            folder / f"{way}-{k}.zarr", shape, "uint8", VOXEL, "prediction", f"m{k}", threads=1
+            folder / f"{way}-{k}.zarr",
+            shape,
+            "uint8",
+            VOXEL,
+            "prediction",
+            f"m{k}",
+            threads=MAP_WRITE_THREADS,
         )
         for k in range(MAPS)
     ]
@@ -98,14 +104,7 @@ def write_columns(way: str, folder: Path, shape: tuple[int, int, int], side: int
                 if child is not None:
                     child.write(y0, x0, maps)
                 else:
-                    threads = [
-                        threading.Thread(target=w.write_box, args=(y0, x0, m))
-                        for w, m in zip(writers, maps, strict=True)
-                    ]
-                    for thread in threads:
-                        thread.start()
-                    for thread in threads:
-                        thread.join()
+                    write_boxes(writers, y0, x0, maps)
                 seconds.append(time.perf_counter() - start)
     finally:
         if child is not None:

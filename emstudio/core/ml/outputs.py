@@ -9,7 +9,6 @@ deleted again: a prediction set is registered whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from emstudio.core.project.records import VolumeRecord
 from emstudio.core.project.volumes import check_free_space, check_new_name
 from emstudio.core.seg.workers import cpu_count
 from emstudio.core.volume.boxprocess import BoxWriterProcess, shared_memory_room
-from emstudio.core.volume.store import VolumeWriter
+from emstudio.core.volume.store import VolumeWriter, write_boxes
 
 # Chunk-writing threads per map. Maps are written while the model runs, and the thread that
 # drives the model gives up the GIL at every torch call: each chunk thread that takes it
@@ -147,13 +146,12 @@ class PredictionSet:
     def write_box(self, y0: int, x0: int, combined: dict, per_axis: dict) -> None:
         """A box of every volume through all its planes, durably (``VolumeWriter.write_box``),
         the volumes side by side (their pyramids are computed on the way)."""
-        maps = list(self._maps(combined, per_axis))
+        writers, blocks = zip(*self._maps(combined, per_axis), strict=True)
         if self._process is None:
-            with ThreadPoolExecutor(len(self.staged), "prediction-box") as pool:
-                list(pool.map(lambda item: item[0].write_box(y0, x0, item[1]), maps))
+            write_boxes(list(writers), y0, x0, list(blocks))
             return
-        self._process.write(y0, x0, [block for _writer, block in maps])
-        for writer, _block in maps:
+        self._process.write(y0, x0, list(blocks))
+        for writer in writers:
             writer.adopt(len(writer.level_writers), ())
 
     def commit(self) -> list[VolumeRecord]:

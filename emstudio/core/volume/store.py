@@ -102,8 +102,9 @@ class PyramidBoxes:
         once all are written (not yet durable). The levels are those ``write_slab`` makes where
         a box's sides halve evenly level after level (boxes of whole 128-voxel chunks, up to
         the edges)."""
-        if block.shape[0] != self.levels[0].shape[0]:
-            raise ValueError(f"box {block.shape} does not fit volume {self.levels[0].shape}")
+        first = self.levels[0]
+        if block.dtype != first.dtype or block.shape[0] != first.shape[0]:
+            raise ValueError(f"box {block.shape} {block.dtype} does not fit volume {first.shape}")
         futures = []
         for level, writer in enumerate(self.levels):
             if level:
@@ -265,8 +266,6 @@ class VolumeWriter:
         """Write a box through all the planes of level 0 at ``(y0, x0)``, and its downsampled
         copies into the coarser levels; return once all are on disk. Boxes may come in any
         order, one at a time (see ``PyramidBoxes.write``)."""
-        if block.dtype != self.dtype:
-            raise ValueError(f"box {block.shape} {block.dtype} does not fit volume {self.shape}")
         files = self.pyramid_boxes.write(y0, x0, block, self._pool)
         self.adopt(len(self._writers), ())
         list(self._flusher.map(fsync_file, files))
@@ -341,6 +340,13 @@ class VolumeWriter:
 
     def __exit__(self, exc_type: type | None, *exc: object) -> None:
         self.close(abort=exc_type is not None)
+
+
+def write_boxes(writers: list[VolumeWriter], y0: int, x0: int, blocks: list[np.ndarray]) -> None:
+    """Box ``k`` of ``blocks`` into store ``k`` at ``(y0, x0)`` (``VolumeWriter.write_box``),
+    the stores side by side in threads (their pyramids are computed on the way)."""
+    with ThreadPoolExecutor(len(writers), "store-box") as pool:
+        list(pool.map(lambda writer, block: writer.write_box(y0, x0, block), writers, blocks))
 
 
 class Volume:

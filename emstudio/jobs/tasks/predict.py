@@ -125,9 +125,8 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         maps = column_maps(scratch, [item.name for item in planned])
         # uint8 maps of the largest column, written by a child process while the next columns
         # are predicted (a single column has nothing for the child's start to overlap)
-        column_bytes = z * max(c.area for c in predictor.columns) * len(planned)
-        if len(predictor.columns) == 1:
-            column_bytes = 0
+        largest = max(c.area for c in predictor.columns)
+        column_bytes = z * largest * len(planned) if len(predictor.columns) > 1 else 0
         outputs = PredictionSet(
             project, planned, image_rec, attrs, prov, folder=maps, box_bytes=column_bytes
         )
