@@ -98,6 +98,11 @@ class Column:
         return (self.y[1] - self.y[0]) * (self.x[1] - self.x[0])
 
     @property
+    def box_size(self) -> tuple[int, int]:
+        """Rows and columns of voxels in each plane of the box."""
+        return self.box_y[1] - self.box_y[0], self.box_x[1] - self.box_x[0]
+
+    @property
     def crop(self) -> tuple[slice, slice]:
         """Where the written voxels lie in the box, along y and x."""
         return (
@@ -183,6 +188,11 @@ class ColumnPass:
             owner.image.serial() if isinstance(owner.image, RawChunkSlicer) else owner.image
         )
         self._predictors: dict[tuple[str, tuple[int, int, int]], PlanePredictor] = {}
+        boxes = {(owner.shape[0], *c.box_size) for c in columns}
+        if boxes:
+            owner.runner.expect_tiles(
+                self._predictor(axis, box).grid.tile for axis in owner.config.axes for box in boxes
+            )
 
     def run(self, scratch: Scratch, sink: Callable[[Column, Maps], None]) -> None:
         """Predict the columns ``scratch`` does not list as done; ``sink`` writes each one's

@@ -5,7 +5,7 @@ test-time augmentation, optional compile."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -22,6 +22,13 @@ MEMORY_SHARE = 0.6  # of the free GPU memory a batch may use
 
 def _flip(dims: tuple[int, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda x: x.flip(dims) if dims else x
+
+
+def marked_varying(tiles: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    """``tiles`` with the sizes ``dims`` marked for torch.compile as varying."""
+    for dim in dims:
+        torch._dynamo.maybe_mark_dynamic(tiles, dim)
+    return tiles
 
 
 class TileRunner:
@@ -48,12 +55,22 @@ class TileRunner:
             torch.backends.cudnn.benchmark = True
         net = folded_for_inference(model) if isinstance(model, UNet2p5D) else model.eval()
         self.model = net.to(device).to(memory_format=torch.channels_last)
-        # compiled as torch decides (a new batch size compiles again, then one graph for any
-        # size). Padding every batch to one static size was slower on an H200: the padding
-        # filled partial batches of up to 256 tiles with blank ones (517 x 2048 x 4096 at
-        # 40 x 10 x 10 nm: 9.7 s a column, against 4.4 s compiled this way and 6.3 s plain)
+        # compiled for batches of any size (``expect_tiles``). Padding every batch to one static
+        # size was slower on an H200: the padding filled partial batches of up to 256 tiles with
+        # blank ones (517 x 2048 x 4096 at 40 x 10 x 10 nm: 9.7 s a column, against 4.4 s with
+        # the batch size left to vary and 6.3 s plain)
         self.net = torch.compile(self.model) if compile else self.model
         self.batch = batch
+        self.varying: tuple[int, ...] = (0,)  # tile sizes a compiled model takes as varying
+
+    def expect_tiles(self, shapes: Iterable[tuple[int, int]]) -> None:
+        """Tell the model the (H, W) tile shapes of the job: a compiled one takes the batch size
+        and the plane sizes that differ among them as varying, and so compiles once per job.
+        Else torch compiles again at the first batch of another size and at the first tile of
+        another shape (about 20 s each on an H200, in a job's first column). Sizes that are the
+        same in every shape stay fixed, as torch would leave them."""
+        rows, cols = zip(*shapes, strict=True)
+        self.varying = (0, *(d for d, sizes in ((2, rows), (3, cols)) if len(set(sizes)) > 1))
 
     def size_batch(self, tile_shape: tuple[int, int, int]) -> int:
         """A batch for tiles of ``tile_shape`` (slices, H, W): measured on CUDA, 256 kpx on CPU."""
@@ -93,7 +110,7 @@ class TileRunner:
         if self.net is self.model:
             return self.model(x)
         try:
-            return self.net(x)
+            return self.net(marked_varying(x, self.varying))
         except Exception as exc:  # torch.compile raises many kinds, found at the first call
             if is_out_of_memory(exc):
                 raise

@@ -341,6 +341,7 @@ class VolumePredictor:
 
     def run(self, scratch: Scratch) -> None:
         """Predict the XZ/YZ axes into ``scratch``, skipping blocks it already holds."""
+        self.runner.expect_tiles(p.grid.tile for p in self.predictors.values())
         todo = {
             a: [b for b in self._block_list(a) if b not in scratch.done_blocks(a)]
             for a in self.scratch_axes

@@ -7,6 +7,7 @@ import hashlib
 import pytest
 import torch
 from ml_helpers import tiny_card
+from torch._dynamo.utils import counters
 
 from emstudio.core.ml.modelfile import weights_bytes, write_model_folder
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
@@ -48,3 +49,14 @@ def model(tiny_model):
         for _ in range(3):
             net(torch.randn(4, 3, 32, 32))
     return net.eval(), card
+
+
+@pytest.fixture
+def graphs_compiled(monkeypatch):
+    """torch.compile with dynamo's real tracing but the eager backend (no C compiler needed);
+    gives a function counting the graphs compiled since."""
+    compile_for_real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda m: compile_for_real(m, backend="eager"))
+    torch._dynamo.reset()
+    before = counters["stats"]["unique_graphs"]
+    return lambda: counters["stats"]["unique_graphs"] - before

@@ -119,6 +119,24 @@ def test_columns_match_the_pass_through_the_scratch(phantom, model, tmp_path) ->
     assert all(part <= turn for part, turn in zip(turns, predictor.column_seconds, strict=True))
 
 
+def test_a_compiled_column_pass_compiles_its_model_once(
+    phantom, model, tmp_path, graphs_compiled
+) -> None:
+    image, _ = phantom
+    axes = ["xy", "xz", "yz"]
+    # batches of 5 tiles and partial ones: 2 to 15 tiles, where the CPU's convolutions do not
+    # change their algorithm (torch would compile again for that)
+    plain = column_predictor(model, image, axes=axes, batch=5)
+    expected, _ = assemble(plain, Scratch.open(tmp_path / "p", image.shape, plain.outputs, {})[0])
+    compiled = column_predictor(model, image, axes=axes, batch=5, compile=True)
+    scratch, _ = Scratch.open(tmp_path / "c", image.shape, compiled.outputs, {})
+    combined, _ = assemble(compiled, scratch)
+    assert compiled.runner.net is not compiled.runner.model
+    assert graphs_compiled() == 1  # 64 x 64 boxes: XY tiles of 64 x 64, XZ and YZ of 48 x 64
+    for name, values in expected.items():
+        assert np.array_equal(combined[name], values)
+
+
 def test_a_restarted_column_pass_skips_written_columns(phantom, model, tmp_path) -> None:
     image, _ = phantom
     reference, _ = assemble(column_predictor(model, image), Scratch.open(

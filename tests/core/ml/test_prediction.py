@@ -163,6 +163,23 @@ def test_a_compiled_model_that_fails_is_replaced_by_the_plain_one(model, monkeyp
     assert len(logs) == 1  # said once
 
 
+def test_a_compiled_job_compiles_its_model_once(phantom, model, tmp_path, graphs_compiled):
+    image, _ = phantom
+    axes = ["xy", "xz", "yz"]
+    plain, expected = run_volume(model, image, tmp_path, name="plain", tile=40, axes=axes)
+    shapes = {p.grid.tile for p in plain.predictors.values()}
+    assert len(shapes) > 1  # 40 nm sections: the XZ and YZ planes cut tiles of another shape
+    compiled, out = run_volume(
+        model, image, tmp_path, name="compiled", tile=40, axes=axes, compile=True
+    )
+    assert compiled.runner.net is not compiled.runner.model  # it did not fall back to plain
+    assert graphs_compiled() == 1
+    assert compiled.runner.varying == (0, 2)  # the batch, the tiles' rows (not their columns)
+    for name, maps in expected["axes"].items():
+        for axis, values in maps.items():
+            assert np.array_equal(out["axes"][name][axis], values)
+
+
 def test_large_gpu_jobs_compile_their_model_unless_told() -> None:
     def views(shape):
         return [View(a, shape, (40.0, 10.0, 10.0), 10.0, 40.0, 5) for a in ("xy", "xz", "yz")]
