@@ -105,6 +105,7 @@ def gpu_peak_mib(device) -> float | None:
 
 def phase_optimised(project: Path, args: argparse.Namespace) -> dict:
     import torch
+    from torch._dynamo.utils import counters
 
     from emstudio.jobs.runner import run_job
     from emstudio.jobs.spec import JobSpec
@@ -144,6 +145,7 @@ def phase_optimised(project: Path, args: argparse.Namespace) -> dict:
         "device": device_text,
         "rss_mib": peak_rss_mib(),
         "gpu_mib": gpu_peak_mib(device),
+        "graphs_compiled": counters["stats"]["unique_graphs"],
     }
 
 
@@ -268,6 +270,8 @@ def report(shape, size: str, optimised: dict, baseline: dict | None, args) -> No
         f"of full-resolution voxels ({raw / stored:.1f}x; LZ4, and a model with random weights "
         "makes maps other than a trained model's)"
     )
+    if optimised.get("graphs_compiled"):
+        print(f"torch.compile: {optimised['graphs_compiled']} graph(s) compiled (one is the aim)")
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in optimised["busy"].items())
     print(f"optimised, seconds each pipeline stage was busy: {stages}")
     parts = optimised.get("column_parts") or []
