@@ -37,6 +37,7 @@ from emstudio.core.io.base import SourceInfo
 from emstudio.core.io.open_source import SUPPORTED_FORMATS, open_source
 from emstudio.core.project import Project
 from emstudio.gui.label_session import unique_name
+from emstudio.gui.look import ERROR_COLOUR
 from emstudio.jobs.spec import JobSpec
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class ImportDialog(QDialog):
         if result[0] != self._serial:
             return
         if len(result) == 2:
-            self.detected.setText(f"<span style='color:#c03030'>{result[1]}</span>")
+            self.detected.setText(f"<span style='color:{ERROR_COLOUR}'>{result[1]}</span>")
             self.preview.setText("No preview")
             return
         _, info, plane = result
@@ -252,7 +253,7 @@ class ImportDialog(QDialog):
             return
         self.progress.setVisible(False)
         self.message.setText(
-            f"<span style='color:#c03030'>Import {status}: "
+            f"<span style='color:{ERROR_COLOUR}'>Import {status}: "
             f"{html.escape(message or 'no reason given')}</span>"
         )
         self._set_busy(False)

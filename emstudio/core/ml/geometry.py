@@ -49,6 +49,23 @@ def model_size(native: int, ratio: float) -> int:
     return math.floor((native - 1) * ratio + 1e-6) + 1
 
 
+PATCH_MULTIPLE = 16  # training patches are whole multiples of this many model pixels
+
+
+def fitting_patch(plane: tuple[int, int]) -> int:
+    """The largest training patch (model pixels) that a plane of ``plane`` model pixels holds;
+    ``PATCH_MULTIPLE`` at the least, even where the plane is smaller."""
+    return max(PATCH_MULTIPLE, min(plane) // PATCH_MULTIPLE * PATCH_MULTIPLE)
+
+
+def xy_model_plane(
+    shape: tuple[int, int, int], voxel_nm: tuple[float, float, float], pixel_nm: float
+) -> tuple[int, int]:
+    """The (y, x) size of a volume's XY planes on a model grid of ``pixel_nm``."""
+    (_, ny, nx), (_, sy, sx) = shape, voxel_nm
+    return model_size(ny, sy / pixel_nm), model_size(nx, sx / pixel_nm)
+
+
 @dataclass(frozen=True)
 class View:
     """One axis of one volume at a model's resolution."""

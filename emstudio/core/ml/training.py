@@ -21,7 +21,7 @@ from emstudio.core.ml.augment import augment
 from emstudio.core.ml.checkpoint import checkpoint_state, restore, save_checkpoint
 from emstudio.core.ml.device import autocast, uses_fp16
 from emstudio.core.ml.errors import ModelMismatchError, TrainingSetupError
-from emstudio.core.ml.geometry import AXES, View
+from emstudio.core.ml.geometry import AXES, View, fitting_patch
 from emstudio.core.ml.labels import LabelledSlices, Target
 from emstudio.core.ml.losses import (
     Scores,
@@ -112,7 +112,7 @@ def build_views(
         if min(mu, mv) < config.patch:
             raise TrainingSetupError(
                 f"the image planes are {mu} x {mv} pixels at the model's resolution, smaller "
-                f"than the patch size {config.patch}: choose --patch {_fitting_patch(mu, mv)} "
+                f"than the patch size {config.patch}: choose --patch {fitting_patch((mu, mv))} "
                 "or less."
             )
     for axis in [a for a in views if a != "xy"]:
@@ -128,10 +128,6 @@ def build_views(
             f"the image is too small for the patch size {config.patch} along every axis."
         )
     return views
-
-
-def _fitting_patch(mu: int, mv: int, multiple: int = 16) -> int:
-    return max(multiple, min(mu, mv) // multiple * multiple)
 
 
 def model_geometry(

@@ -32,7 +32,7 @@ from emstudio.core.crowd.preview import Preview, preview_mapping
 from emstudio.core.errors import EmstudioError
 from emstudio.core.project import VolumeRecord
 from emstudio.gui.crowd.layout import side_by_side
-from emstudio.gui.look import muted
+from emstudio.gui.look import error_label, muted
 from emstudio.jobs.spec import JobSpec
 
 PREVIEW_COLUMNS = ("Subject", "Frame", "Slice", "Offset (x, y)", "Scale", "Metadata")
@@ -135,8 +135,7 @@ class CrowdImportDialog(QDialog):
         consensus_box = QGroupBox("Consensus")
         consensus_box.setLayout(consensus)
 
-        self.message = QLabel()
-        self.message.setStyleSheet("color: #b00020")
+        self.message = error_label(QLabel())
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

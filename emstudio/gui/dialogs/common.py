@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -15,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from emstudio.core.ml import presets
 from emstudio.core.project import Project
-from emstudio.gui.look import muted
+from emstudio.gui.look import error_label, muted
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -25,15 +24,6 @@ def device_combo() -> QComboBox:
     combo.addItems(list(DEVICES))
     combo.setToolTip("auto: the GPU when there is one, else the CPU")
     return combo
-
-
-def set_error(label: QLabel, text: str | None) -> None:
-    """Show a problem (in the palette's error-ish colour) or clear it."""
-    label.setText(text or "")
-    palette = label.palette()
-    role = QPalette.ColorRole.BrightText if text else QPalette.ColorRole.WindowText
-    palette.setColor(QPalette.ColorRole.WindowText, label.palette().color(role))
-    label.setPalette(palette)
 
 
 def cpu_gpu_text(cpu_seconds: float, gpu_seconds: float) -> str:
@@ -56,7 +46,7 @@ class JobDialog(QDialog):
         """Lay out ``parts`` (the form) above the estimate, the message and the buttons."""
         self.estimate = muted(QLabel())
         self.estimate.setWordWrap(True)
-        self.message = QLabel()
+        self.message = error_label(QLabel())
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -80,5 +70,5 @@ class JobDialog(QDialog):
 
     def _show_problem(self) -> None:
         problem = self.problem()
-        set_error(self.message, problem)
+        self.message.setText(problem or "")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)

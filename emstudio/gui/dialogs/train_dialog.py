@@ -21,7 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from emstudio.core.ml import presets
-from emstudio.core.ml.geometry import parse_axes
+from emstudio.core.ml.geometry import (
+    PATCH_MULTIPLE,
+    fitting_patch,
+    parse_axes,
+    xy_model_plane,
+)
 from emstudio.core.ml.labels import classes_of
 from emstudio.core.project import Project
 from emstudio.core.project.catalog import free_name
@@ -41,9 +46,11 @@ class TrainDialog(JobDialog):
         super().__init__(project, "Train a model", parent)
         self._label_sets = {r.name: r for r in project.catalog.volumes("labels")}
         self._models = {m.name: m for m in project.catalog.models()}
+        self._wanted_patch = int(D["patch"])
         self._build()
         self._connect()
         self._image_changed()
+        self._fit_patch()
         self._update()
 
     # -- layout ---------------------------------------------------------------------------------
@@ -99,7 +106,7 @@ class TrainDialog(JobDialog):
         box = QGroupBox("Advanced")
         self.iterations = _spin(1, 100000, int(D["iterations"]))
         self.batch = _spin(1, 512, int(D["batch"]))
-        self.patch = _spin(32, 2048, int(D["patch"]), step=16)
+        self.patch = _spin(PATCH_MULTIPLE, 2048, int(D["patch"]), step=PATCH_MULTIPLE)
         self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4)
         self.lr.setValue(float(D["lr"]))
         self.input_slices = _spin(1, 15, int(D["slices"]), step=2)
@@ -144,6 +151,9 @@ class TrainDialog(JobDialog):
         self.labels.currentTextChanged.connect(self._labels_changed)
         self.advanced_toggle.toggled.connect(self._toggle_advanced)
         self.init.currentTextChanged.connect(self._init_changed)
+        self.init.currentTextChanged.connect(self._fit_patch)
+        self.patch.valueChanged.connect(self._patch_asked)
+        self.image.currentTextChanged.connect(self._fit_patch)
         for signal in (
             self.name.textChanged,
             self.size.currentTextChanged,
@@ -182,6 +192,35 @@ class TrainDialog(JobDialog):
             if record is None
             else "Fixed by the starting model (its weights fit only its own size)"
         )
+
+    def _xy_plane(self) -> tuple[int, int] | None:
+        """The image's XY planes in model pixels: at the starting model's pixel size, else at
+        the image's own (as the training will see them); None without an image."""
+        image = self._images.get(self.image.currentText())
+        if image is None:
+            return None
+        voxel = image.voxel_size.zyx
+        model = self._models.get(self.init.currentText())
+        pixel = model.card["input"].get("pixel_size_nm") if model else None
+        return xy_model_plane(image.shape, voxel, float(pixel or min(voxel[1:])))
+
+    def _fit_patch(self) -> None:
+        """No patch larger than the image's planes can be asked for (a smaller one is kept)."""
+        plane = self._xy_plane()
+        if plane is None:
+            return
+        wanted = self._wanted_patch
+        self.patch.setMaximum(max(PATCH_MULTIPLE, fitting_patch(plane)))
+        self.patch.setValue(min(wanted, self.patch.maximum()))
+        self._wanted_patch = wanted
+        self.patch.setToolTip(
+            f"Side of the square pieces cut from the painted slices; at most "
+            f"{self.patch.maximum()} px here (the image's slices are {plane[0]} x {plane[1]} px)"
+        )
+
+    def _patch_asked(self, value: int) -> None:
+        """The patch the user asked for: given back where a larger image holds it again."""
+        self._wanted_patch = value
 
     def _image_changed(self) -> None:
         image = self._images.get(self.image.currentText())
@@ -235,6 +274,12 @@ class TrainDialog(JobDialog):
                 parse_axes(axes)
             except ValueError as exc:
                 return f"Views: {exc}."
+        plane = self._xy_plane()
+        if plane is not None and min(plane) < PATCH_MULTIPLE:
+            return (
+                f"The image's slices ({plane[0]} x {plane[1]} px) are too small to train on: "
+                f"they need {PATCH_MULTIPLE} px a side at least."
+            )
         if self.input_slices.value() % 2 == 0:
             return "Input slices must be an odd number (the plane and its neighbours each side)."
         return None

@@ -158,6 +158,38 @@ def test_a_starting_model_fixes_the_size_and_input_slices(qtbot, project) -> Non
     assert not ok_button(dialog).isEnabled() and "odd" in dialog.message.text()
 
 
+def test_train_dialog_asks_for_no_patch_larger_than_the_image(qtbot, tmp_path) -> None:
+    path = tmp_path / "small.emproj"
+    with Project.create(path) as created:
+        for name, shape in (("em", (32, 256, 256)), ("tiny", (8, 72, 64)), ("speck", (4, 12, 12))):
+            created.catalog.add_volume(volume(name, "image", shape=shape))
+            created.catalog.add_volume(
+                volume(f"{name}-labels", "labels", shape=shape, attrs={"classes": CLASSES})
+            )
+        coarse = card("coarse")  # trained at 20 nm: the 10 nm image is half as wide for it
+        coarse["input"]["pixel_size_nm"] = 20.0
+        created.catalog.add_model(
+            ModelRecord("m2", "coarse", "models/m2", coarse, {}, "2026-01-01T00:00:00+00:00")
+        )
+    with Project.open(path, mode="read") as opened:
+        dialog = TrainDialog(opened)
+        qtbot.addWidget(dialog)
+        assert dialog.patch.value() == 256 and ok_button(dialog).isEnabled()
+        dialog.patch.setValue(128)
+        dialog.image.setCurrentText("tiny")
+        assert dialog.patch.value() == 64 and dialog.spec().params["patch"] == 64
+        assert "at most 64 px" in dialog.patch.toolTip() and ok_button(dialog).isEnabled()
+        dialog.image.setCurrentText("em")  # the patch asked for comes back
+        assert dialog.patch.value() == 128
+        dialog.patch.setValue(256)
+        dialog.init.setCurrentText("coarse")
+        assert dialog.patch.value() == 128  # 256 px at 10 nm are 128 model pixels at 20 nm
+        dialog.init.setCurrentText(NO_INIT)
+        dialog.image.setCurrentText("speck")
+        assert not ok_button(dialog).isEnabled()
+        assert "(12 x 12 px) are too small to train on" in dialog.message.text()
+
+
 def test_predict_dialog_builds_the_predict_job(qtbot, project, monkeypatch) -> None:
     dialog = PredictDialog(project)
     qtbot.addWidget(dialog)
