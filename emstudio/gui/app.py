@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -67,8 +69,9 @@ def run_gui(
             return _run_for_screenshot(app, window, project, Path(screenshot), slice_zyx)
         window.show()
         preloading = preload_in_background()
-        if project:
-            QTimer.singleShot(0, lambda: _open(window, project, slice_zyx))
+        if project:  # once the libraries it needs are imported, the window painting meanwhile
+            window.statusBar().showMessage(f"Opening {project} ...")
+            when_done(preloading, lambda: _open(window, project, slice_zyx))
         show_tour_on_first_run(window)
         code = app.exec()
         preloading.join()  # no import left running while the interpreter shuts down
@@ -93,6 +96,15 @@ def seconds_since_start() -> float:
         return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time
     except (OSError, ValueError, IndexError):
         return time.time() - psutil.Process().create_time()
+
+
+def when_done(thread: threading.Thread, callback: Callable[[], None], poll_ms: int = 50) -> None:
+    """Call ``callback`` from the event loop once ``thread`` has ended (the window keeps
+    painting meanwhile), at once if it has."""
+    if thread.is_alive():
+        QTimer.singleShot(poll_ms, lambda: when_done(thread, callback, poll_ms))
+    else:
+        callback()
 
 
 def _open(window: MainWindow, project: str, slice_zyx: tuple[int, int, int] | None) -> None:

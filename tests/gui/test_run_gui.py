@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from emstudio.core.project import Project
+from emstudio.gui.app import when_done
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -50,3 +53,18 @@ def test_a_project_that_cannot_open_exits_2_without_traceback(tmp_path):
     assert "does not exist" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_project_given_at_launch_opens_once_the_preloading_ends(qtbot):
+    """The window keeps painting while the libraries a project needs are imported."""
+    release = threading.Event()
+    preloading = threading.Thread(target=release.wait, daemon=True)
+    preloading.start()
+    opened: list[float] = []
+    when_done(preloading, lambda: opened.append(time.monotonic()))
+    qtbot.wait(200)
+    assert opened == []  # the event loop went on meanwhile (qtbot.wait runs it)
+    released = time.monotonic()
+    release.set()
+    qtbot.waitUntil(lambda: len(opened) == 1, timeout=2000)
+    assert opened[0] >= released
