@@ -10,6 +10,7 @@ pi^(1/3) * (6 V)^(2/3) / A with V the voxel volume and A the area of the object'
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,21 @@ class Moments:
         for value, name in zip(eigen, ("major", "middle", "minor"), strict=True):
             row[f"axis_{name}_nm"] = 2.0 * math.sqrt(5.0 * float(value))
         return row
+
+
+def centroid_voxel(
+    row: Mapping[str, Any], voxel_size: tuple[float, float, float]
+) -> tuple[int, int, int] | None:
+    """The voxel (z, y, x) nearest an object's centroid, from its row of measurements (values
+    or their text); None where the row has no centroid."""
+    try:
+        z, y, x = (
+            round(float(row[f"centroid_{name}_nm"]) / size)
+            for name, size in zip(AXES, voxel_size, strict=True)
+        )
+    except (KeyError, ValueError, OverflowError):  # no such column, or not a finite number
+        return None
+    return z, y, x
 
 
 def moments(

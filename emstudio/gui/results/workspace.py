@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDockWidget, QMenu
 
 from emstudio.core.errors import EmstudioError
+from emstudio.core.measure.shape import centroid_voxel
 from emstudio.core.measure.stored import measured_segmentations, measurements_path
 from emstudio.core.project import Project
 from emstudio.gui.jobs.manager import JobManager
@@ -197,8 +198,20 @@ class ResultsWorkspace(QObject):
         structure, object_id = row.get(STRUCTURE), int(row["id"])
         if structure == self.shown_meshes and self.view_panel.view is not None:
             self.view_panel.view.select_object(object_id)
+        self._go_to(structure, row)
         if structure == self.state.overlays["instances"].volume:
             self.state.set_selection([object_id])
+
+    def _go_to(self, structure: str | None, row: dict) -> None:
+        """Move the slice views to the object's centroid, where its segmentation lies on the
+        grid of the image they show."""
+        try:
+            shape = self.project.catalog.volume(structure).shape if structure else None
+        except EmstudioError:  # deleted meanwhile
+            return
+        voxel = centroid_voxel(row, self.state.voxel_size)
+        if voxel is not None and tuple(shape or ()) == self.state.shape:
+            self.state.set_cursor(voxel)
 
     def _picked(self, object_id: int) -> None:
         self.table.select_object(object_id, self.shown_meshes)

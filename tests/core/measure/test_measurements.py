@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import zarr
 
+from emstudio.core.measure.shape import centroid_voxel
 from emstudio.core.measure.table import (
     Inputs,
     measure_objects,
@@ -77,6 +78,13 @@ def test_box_and_sphere(scene, crop_voxels):
     for axis in ("major", "middle", "minor"):
         assert sphere[f"axis_{axis}_nm"] == pytest.approx(2 * RADIUS, rel=0.02)
     assert sphere["centroid_z_nm"] == pytest.approx(580.0)
+    # the voxel a "go to the object" lands on, from the row or its CSV text
+    assert centroid_voxel(box, VOXEL) == (10, 30, 120)
+    assert labels[centroid_voxel(box, VOXEL)] == 2
+    text = {k: str(v) for k, v in box.items()}
+    assert centroid_voxel(text, VOXEL) == (10, 30, 120)
+    assert centroid_voxel({**text, "centroid_y_nm": "nan"}, VOXEL) is None
+    assert centroid_voxel({"id": "2"}, VOXEL) is None
 
 
 def test_no_other_object_within_reach_is_missing(scene):

@@ -17,6 +17,7 @@ from emstudio.core.measure.table import read_csv
 from emstudio.core.mesh.meshset import create_mesh_set
 from emstudio.core.project import Project
 from emstudio.core.seg.from_truth import add_truth_prediction
+from emstudio.core.volume.store import Volume
 from emstudio.gui.dialogs.measure_dialog import MeasureDialog
 from emstudio.gui.dialogs.mesh_dialog import MeshDialog
 from emstudio.gui.dialogs.segment_dialog import SegmentDialog
@@ -111,14 +112,22 @@ def test_segment_mesh_measure_from_the_run_menu(qtbot, open_window, demo_path, a
     )
     assert {"volume_um3", "surface_area_um2", "sphericity"} <= set(table.model.columns)
 
-    # a row selects the object in 3D and, with mito as the views' instance overlay, there too
+    # a row selects the object in 3D and, with mito as the views' instance overlay, there too;
+    # the views move to its centroid
     page = window.project_page
-    page.show_volume(window.project.catalog.volume("mito"))
-    row = next(r for r in table.model.rows if r["structure"] == "mito" and r["id"] == 2)
-    table.select_object(2, "mito")
-    table.row_selected.emit(row)
+    mito = window.project.catalog.volume("mito")
+    page.show_volume(mito)
+    labels = Volume(window.project.resolve(mito.path))
     view = results.view_panel.view
-    assert view.scene.selected == 2 and page.state.selection == (2,)
+    for object_id in (5, 2):
+        page.state.set_cursor((0, 0, 0))
+        row = next(r for r in table.model.rows if r["structure"] == "mito" and r["id"] == object_id)
+        table.select_object(object_id, "mito")
+        table.row_selected.emit(row)
+        assert view.scene.selected == object_id and page.state.selection == (object_id,)
+        z = page.state.cursor[0]
+        assert abs(z * mito.voxel_size.z - float(row["centroid_z_nm"])) <= mito.voxel_size.z / 2
+        assert object_id in labels.plane(0, z)  # the object is in the XY view's slice
     # picking in 3D selects the row; the views' selection selects both
     view.object_picked.emit(3)
     assert table.selected_row()["id"] == 3 and page.state.selection == (3,)
