@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from emstudio.core.project import Project
 from emstudio.gui.crowd.workspace import CrowdWorkspace
@@ -80,6 +80,7 @@ class Workbench(QObject):
             self.window.project_page.refresh()
             self._show_new_volume(job_id)
             self.window.statusBar().showMessage(f"Job {job_id[:8]} finished", 8000)
+            self._warn_if_empty(job_id)
         elif status in ("failed", "interrupted"):
             self.window.statusBar().showMessage(f"Job {job_id[:8]} {status}: {message}", 15000)
 
@@ -89,6 +90,25 @@ class Workbench(QObject):
         job = self.project.catalog.job(job_id)
         if job.kind in SHOWN_WHEN_DONE and not self.window.project_page.proofread.modified():
             self._open_result(job.outputs or {})
+
+    def _warn_if_empty(self, job_id: str) -> None:
+        """A segmentation without a single object finished, but the user has more to do: say
+        so (in a box that does not wait for an answer), and what to change."""
+        job = self.project.catalog.job(job_id)
+        outputs = job.outputs or {}
+        if job.kind != "segment" or outputs.get("objects") != 0:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "No objects found",
+            f"The segmentation {outputs.get('volume')!r} has no objects: no object passed the "
+            "seed thresholds, or every one was smaller than the minimum size. Run Segment "
+            "instances again with a smaller minimum size or other thresholds.",
+            QMessageBox.StandardButton.Ok,
+            self.window,
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def _open_result(self, outputs: dict) -> None:
         names = outputs.get("volumes") or [outputs.get("volume")]

@@ -3,16 +3,20 @@ size and output name. ``spec()`` is the segment job; the dialog never segments."
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QWidget,
 )
 
+from emstudio.core.io.base import VoxelSize
 from emstudio.core.project import Project
 from emstudio.core.project.catalog import free_name
 from emstudio.core.seg.from_truth import BOUNDARY_CLASS
@@ -20,6 +24,7 @@ from emstudio.core.seg.params import DEFAULT_PRESET, FLOODS, PRESETS, InstancePa
 from emstudio.core.seg.run import DEFAULT_CLASS
 from emstudio.gui.dialogs.common import JobDialog
 from emstudio.gui.dialogs.fields import fraction_spin
+from emstudio.gui.look import muted
 from emstudio.jobs.spec import JobSpec
 
 CUSTOM = "custom"
@@ -73,6 +78,7 @@ class SegmentDialog(JobDialog):
         self.min_size.setRange(0, 10**9)
         self.min_size.setSuffix(" voxels")
         self.min_size.setToolTip("Objects smaller than this are removed")
+        self.min_volume = muted(QLabel())
         self.fill_holes = QCheckBox("fill holes inside objects")
         self.fill_holes.setToolTip("Objects become solid: enclosed gaps join the object")
         self.name = QLineEdit()
@@ -81,11 +87,12 @@ class SegmentDialog(JobDialog):
         form.addRow("Prediction", self.prediction)
         form.addRow("Class", self.object_class)
         form.addRow("Preset", self.preset)
-        form.addRow("Seed area >", self.area)
-        form.addRow("Seed boundary <", self.boundary)
-        form.addRow("Foreground >", self.foreground)
-        form.addRow("Flood", self.flood)
+        form.addRow("Seeds: area probability above", self.area)
+        form.addRow("Seeds: boundary probability below", self.boundary)
+        form.addRow("Objects: area probability above", self.foreground)
+        form.addRow("Seeds grow over", self.flood)
         form.addRow("Minimum size", self.min_size)
+        form.addRow("", self.min_volume)
         form.addRow("", self.fill_holes)
         form.addRow("Output name", self.name)
         self._add_footer("Segment", form)
@@ -93,6 +100,7 @@ class SegmentDialog(JobDialog):
         self.preset.currentTextChanged.connect(self._preset_chosen)
         for spin in (self.area, self.boundary, self.foreground, self.min_size):
             spin.valueChanged.connect(self._edited)
+        self.min_size.valueChanged.connect(self._show_min_volume)
         self.flood.currentTextChanged.connect(self._edited)
         self.fill_holes.toggled.connect(self._edited)
         self.name.textChanged.connect(self._show_problem)
@@ -114,7 +122,27 @@ class SegmentDialog(JobDialog):
         )
         base = f"{self.prediction.currentText()}-instances"
         self.name.setText(free_name(self.project.catalog.has_volume_name, base))
+        self._show_min_volume()
         self._show_problem()
+
+    def _voxel_size(self) -> VoxelSize | None:
+        """The voxel size of the chosen prediction set (None without one)."""
+        for record in self.project.catalog.volumes("prediction"):
+            if record.attrs.get("prediction_set") == self.prediction.currentText():
+                return record.voxel_size
+        return None
+
+    def _show_min_volume(self) -> None:
+        """The minimum size in physical units, as the measurements give volumes."""
+        voxel = self._voxel_size()
+        if voxel is None:
+            self.min_volume.setText("")
+        elif not voxel.known:
+            self.min_volume.setText("(the voxel size is unknown: no volume in µm³)")
+        else:
+            um3 = self.min_size.value() * math.prod(voxel.zyx) / 1e9
+            z, y, x = voxel.zyx
+            self.min_volume.setText(f"= {um3:.3g} µm³ (voxels of {z:g} x {y:g} x {x:g} nm)")
 
     def _preset_chosen(self, name: str) -> None:
         if name not in PRESETS:
@@ -130,6 +158,7 @@ class SegmentDialog(JobDialog):
         self.flood.setCurrentText(params.flood)
         for widget in widgets:
             widget.blockSignals(False)
+        self._show_min_volume()
         self._show_problem()
 
     def _edited(self) -> None:

@@ -48,8 +48,10 @@ def test_segment_dialog_presets_and_spec(make, project):
     assert dialog.params() == PRESETS["crick-mitoem"].params
     dialog.preset.setCurrentText("bc-watershed")
     assert dialog.min_size.value() == 128
+    assert dialog.min_volume.text() == "= 0.000512 µm³ (voxels of 40 x 10 x 10 nm)"
     dialog.min_size.setValue(200)  # edited by hand: no longer the preset
     assert dialog.preset.currentText() == CUSTOM
+    assert dialog.min_volume.text().startswith("= 0.0008 µm³")
     dialog.name.setText("truth-mitochondria")
     assert "already exists" in dialog.message.text()
     dialog.name.setText("objects")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from emstudio.core.measure.table import read_csv
 from emstudio.core.mesh.meshset import create_mesh_set
@@ -136,6 +136,31 @@ def test_segment_mesh_measure_from_the_run_menu(qtbot, open_window, demo_path, a
 
     path = results.table_panel.export_csv(tmp_path / "table.csv")
     assert len(read_csv(path)) == len(table.model.rows)
+
+
+def test_a_segmentation_without_objects_says_what_to_change(
+    qtbot, open_window, demo_path, accept
+):
+    window = open_window(demo_path)
+    add_truth_prediction(window.project)
+
+    def fill(dialog):
+        dialog.name.setText("nothing")
+        dialog.min_size.setValue(10**9)  # larger than the volume
+
+    accept(fill)
+    run_menu_action(window, "Segment instances…")
+    wait_jobs_done(qtbot, window)
+    assert window.project.catalog.volume("nothing").attrs["objects"] == 0
+
+    def warning() -> QMessageBox | None:
+        boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+        return boxes[0] if boxes else None
+
+    qtbot.waitUntil(lambda: warning() is not None, timeout=5000)
+    assert "'nothing' has no objects" in warning().text()
+    assert "smaller minimum size" in warning().text()
+    warning().accept()
 
 
 def test_a_new_segmentation_is_shown_and_meshed_next(qtbot, open_window, demo_path, accept):
