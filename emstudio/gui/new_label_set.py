@@ -32,8 +32,14 @@ def parse_classes(text: str) -> dict[int, str]:
             value, name = int(head), rest.strip() or f"class {head}"
         else:
             value, name = number, line
-        if not 0 <= value <= 255:
-            raise ValueError(f"class values go from 1 to 255, not {value} ({line!r})")
+        if not 1 <= value <= 255:
+            raise ValueError(
+                f"class values go from 1 to 255 (0 is the background), not {value} ({line!r})"
+            )
+        if value in classes:
+            raise ValueError(f"{classes[value]!r} and {name!r} both have the value {value}")
+        if name in classes.values():
+            raise ValueError(f"two classes are named {name!r}")
         classes[value] = name
     if len(classes) < 2:
         raise ValueError("give at least one class besides background")
