@@ -54,12 +54,15 @@ class Workbench(QObject):
     def train(self) -> None:
         from emstudio.gui.dialogs.train_dialog import TrainDialog
 
-        self._run_dialog(TrainDialog(self.project, self.window))
+        state = self.window.view_state
+        self._run_dialog(
+            TrainDialog(self.project, self.window, state.image, state.overlays["labels"].volume)
+        )
 
     def predict(self) -> None:
         from emstudio.gui.dialogs.predict_dialog import PredictDialog
 
-        self._run_dialog(PredictDialog(self.project, self.window))
+        self._run_dialog(PredictDialog(self.project, self.window, self.window.view_state.image))
 
     def crowd_import(self) -> None:
         from emstudio.gui.crowd.import_dialog import CrowdImportDialog

@@ -26,6 +26,12 @@ def device_combo() -> QComboBox:
     return combo
 
 
+def choose(combo: QComboBox, text: str | None) -> None:
+    """Make ``text`` the combo's choice where it is one of its items (else leave it)."""
+    if text is not None and combo.findText(text) >= 0:
+        combo.setCurrentText(text)
+
+
 def cpu_gpu_text(cpu_seconds: float, gpu_seconds: float) -> str:
     """'<time> on CPU; GPU: <time>.' for a time estimate."""
     cpu, gpu = presets.describe_seconds(cpu_seconds), presets.describe_seconds(gpu_seconds)

@@ -21,7 +21,7 @@ from emstudio.core.ml.card import output_names
 from emstudio.core.ml.geometry import AXES
 from emstudio.core.project import Project
 from emstudio.core.project.catalog import free_name
-from emstudio.gui.dialogs.common import JobDialog, cpu_gpu_text, device_combo
+from emstudio.gui.dialogs.common import JobDialog, choose, cpu_gpu_text, device_combo
 from emstudio.gui.dialogs.model_card import ModelCardDialog
 from emstudio.gui.look import muted
 from emstudio.jobs.spec import JobSpec
@@ -36,10 +36,16 @@ COMBINE_HELP = {
 class PredictDialog(JobDialog):
     """Asks which model to run on which image, and how."""
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, project: Project, parent: QWidget | None = None, image: str | None = None
+    ) -> None:
+        """``image``: the one on show, chosen first; the newest model is chosen."""
         super().__init__(project, "Predict", parent)
         self._models = {m.name: m for m in project.catalog.models()}
         self._build()
+        choose(self.image, image)
+        newest = max(self._models.values(), key=lambda m: m.created_at, default=None)
+        choose(self.model, newest.name if newest else None)
         self._connect()
         self._model_changed()
 

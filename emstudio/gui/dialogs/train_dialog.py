@@ -30,7 +30,7 @@ from emstudio.core.ml.geometry import (
 from emstudio.core.ml.labels import classes_of
 from emstudio.core.project import Project
 from emstudio.core.project.catalog import free_name
-from emstudio.gui.dialogs.common import JobDialog, cpu_gpu_text, device_combo
+from emstudio.gui.dialogs.common import JobDialog, choose, cpu_gpu_text, device_combo
 from emstudio.gui.look import muted
 from emstudio.jobs.spec import JobSpec
 
@@ -42,12 +42,21 @@ LONG_ON_CPU_S = 3600  # beyond this on CPU, the estimate suggests a faster first
 class TrainDialog(JobDialog):
     """Asks what to train on and how; the defaults work for a first training."""
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        parent: QWidget | None = None,
+        image: str | None = None,
+        labels: str | None = None,
+    ) -> None:
+        """``image`` and ``labels``: those on show (being painted), chosen first."""
         super().__init__(project, "Train a model", parent)
         self._label_sets = {r.name: r for r in project.catalog.volumes("labels")}
         self._models = {m.name: m for m in project.catalog.models()}
         self._wanted_patch = int(D["patch"])
+        self._shown_labels = labels
         self._build()
+        choose(self.image, image)
         self._connect()
         self._image_changed()
         self._fit_patch()
@@ -229,6 +238,7 @@ class TrainDialog(JobDialog):
         self.labels.blockSignals(True)
         self.labels.clear()
         self.labels.addItems([r.name for r in fitting])
+        choose(self.labels, self._shown_labels)
         self.labels.blockSignals(False)
         self._labels_changed()
 

@@ -190,6 +190,31 @@ def test_train_dialog_asks_for_no_patch_larger_than_the_image(qtbot, tmp_path) -
         assert "(12 x 12 px) are too small to train on" in dialog.message.text()
 
 
+def test_the_dialogs_start_from_what_is_on_show_and_the_newest_model(qtbot, tmp_path) -> None:
+    path = tmp_path / "shown.emproj"
+    with Project.create(path) as created:
+        for name in ("em", "em2"):
+            created.catalog.add_volume(volume(name, "image"))
+        for name in ("truth", "painted"):
+            created.catalog.add_volume(
+                volume(name, "labels", attrs={"classes": CLASSES}, image_id="id-em")
+            )
+        for number, (name, made) in enumerate((("new", "2026-03-01"), ("old", "2026-01-01"))):
+            created.catalog.add_model(
+                ModelRecord(f"m{number}", name, f"models/m{number}", card(name), {}, made)
+            )
+    with Project.open(path, mode="read") as opened:
+        train = TrainDialog(opened, image="em2", labels="painted")
+        predict = PredictDialog(opened, image="em2")
+        plain = TrainDialog(opened)
+        for dialog in (train, predict, plain):
+            qtbot.addWidget(dialog)
+        assert (train.image.currentText(), train.labels.currentText()) == ("em2", "painted")
+        assert plain.labels.currentText() == "truth"  # made for the image: listed first
+        assert predict.image.currentText() == "em2" and predict.model.currentText() == "new"
+        assert predict.name.text() == "new-pred"
+
+
 def test_predict_dialog_builds_the_predict_job(qtbot, project, monkeypatch) -> None:
     dialog = PredictDialog(project)
     qtbot.addWidget(dialog)
