@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 # progress(done, total, message): called as work advances; may raise CancelledError to stop.
@@ -19,3 +20,12 @@ def scaled(progress: Progress, offset: int, span: int, total: int) -> Progress:
         progress(offset + (span * done) // max(sub_total, 1), total, message)
 
     return report
+
+
+def describe_duration(seconds: float) -> str:
+    """A duration as a person says it: "about 40 s", "about 12 min", "about 2.5 h"."""
+    if seconds < 90:
+        return f"about {max(1, math.ceil(seconds / 10) * 10):.0f} s"
+    if seconds < 5400:
+        return f"about {math.ceil(seconds / 60):.0f} min"
+    return f"about {seconds / 3600:.1f} h"

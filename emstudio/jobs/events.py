@@ -36,6 +36,7 @@ class EventLog:
         self._check_cancel = check_cancel
         self._start = time.monotonic()
         self._last_progress = 0.0
+        self._first_progress: tuple[float, int] | None = None  # (time, done) of the first report
 
     def emit(self, event: str, **fields: Any) -> None:
         record = {"event": event, "t": round(time.monotonic() - self._start, 3), **fields}
@@ -48,15 +49,18 @@ class EventLog:
             listener(record)
 
     def progress(self, done: int, total: int, message: str = "") -> None:
-        """Progress with an ETA extrapolated from the elapsed time (rate-limited to 10/s)."""
+        """Progress with an ETA (rate-limited to 10/s), extrapolated at the pace kept since the
+        first report: a job's set-up (loading libraries and data) does not count as work."""
         if self._check_cancel is not None:
             self._check_cancel()
         now = time.monotonic()
+        if self._first_progress is None:
+            self._first_progress = (now, done)
         if done < total and now - self._last_progress < 0.1:
             return
         self._last_progress = now
-        elapsed = now - self._start
-        eta = elapsed * (total - done) / done if done else None
+        since, done_then = self._first_progress
+        eta = (now - since) * (total - done) / (done - done_then) if done > done_then else None
         self.emit("progress", done=done, total=total, eta=eta and round(eta, 1), message=message)
 
     def log(self, message: str) -> None:

@@ -49,3 +49,14 @@ def test_progress_raises_once_cancel_is_requested(tmp_path):
     watch = CancelWatch(tmp_path)
     with pytest.raises(CancelledError):
         watch.check()
+
+
+def test_the_eta_follows_the_pace_of_the_work_not_of_the_set_up(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr("emstudio.jobs.events.time.monotonic", lambda: now[0])
+    seen: list[dict] = []
+    log = EventLog(None, listeners=[seen.append])
+    for seconds, done in ((10.0, 1), (12.0, 3), (14.0, 5)):  # 10 s of set-up, then 1 step/s
+        now[0] = seconds
+        log.progress(done, 11)
+    assert [e["eta"] for e in seen] == [None, 8.0, 6.0]  # not 12 * 8 / 3 = 32 s

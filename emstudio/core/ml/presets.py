@@ -11,10 +11,10 @@ measured, so ``train_gpu`` stays ``None`` and the Train dialog says its GPU time
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from emstudio.core.ml.geometry import AXES, PLANE_DIMS, TTA_FLIPS, model_size
+from emstudio.core.progress import describe_duration
 
 SLICE_PIXELS = 1e6  # the slice in which ``ModelSize.speed_text`` states speeds
 
@@ -160,10 +160,7 @@ def estimate_train_seconds(
 
 
 def describe_seconds(seconds: float | None) -> str:
+    """An estimate in words; None: not known."""
     if seconds is None:
         return "not known (speed not measured on this kind of device)"
-    if seconds < 90:
-        return f"about {max(1, math.ceil(seconds / 10) * 10):.0f} s"
-    if seconds < 5400:
-        return f"about {math.ceil(seconds / 60):.0f} min"
-    return f"about {seconds / 3600:.1f} h"
+    return describe_duration(seconds)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emstudio.core.progress import describe_duration
 from emstudio.core.project import JobRecord
 from emstudio.gui.jobs.history import job_events, summarise_inputs
 from emstudio.gui.jobs.manager import JobManager
@@ -192,7 +193,7 @@ class JobPanel(QWidget):
             self.progress.setValue(int(100 * int(event.get("done") or 0) / total))
             self.progress.setFormat(f"%p%  {event.get('message', '')}")
             eta = event.get("eta")
-            self.eta.setText(f"ETA {_seconds(eta)}" if eta else "")
+            self.eta.setText(f"{describe_duration(eta)} left" if eta else "")
         elif kind == "metric":
             self.plot.add(str(event["name"]), event.get("step", 0), event.get("value", 0.0))
         elif kind in ("log", "error", "cancelled"):
