@@ -87,9 +87,15 @@ class Catalog:
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
-    def migrate(self) -> int:
-        """Bring the schema to this emstudio's version; returns the version found before."""
+    def migrate(self, new: bool = False) -> int:
+        """Bring the schema to this emstudio's version; returns the version found before.
+
+        Only a ``new`` catalog may start empty (version 0): an existing project's catalog that
+        is empty was damaged (truncated by a crash or a full disk), and building a fresh one
+        there would take its volumes for leftovers."""
         found = self._refuse_newer()
+        if found == 0 and not new:
+            raise self._damaged()
         if found < schema.SCHEMA_VERSION and found > 0:
             self._backup(self.path.with_name(f"{CATALOG_FILE}.bak-v{found}"))
         for version in range(found, schema.SCHEMA_VERSION):
@@ -102,6 +108,8 @@ class Catalog:
     def check_version(self) -> None:
         """For read-only use: refuse a catalog this emstudio does not understand."""
         found = self._refuse_newer()
+        if found == 0:
+            raise self._damaged()
         if found != schema.SCHEMA_VERSION:
             raise ProjectError(
                 f"{self.path}: catalog schema version {found} is older than this emstudio's "
@@ -117,6 +125,15 @@ class Catalog:
                 "Update emstudio to open it. The project was not changed."
             )
         return found
+
+    def _damaged(self) -> ProjectError:
+        backups = sorted(self.path.parent.glob(f"{self.path.name}.bak-v*"))
+        hint = f" ({', '.join(b.name for b in backups)} is a backup)" if backups else ""
+        return ProjectError(
+            f"{self.path}: the project catalog is empty: the file was damaged, perhaps by a "
+            f"crash or a full disk. No data were touched. Put back {self.path.name} from a "
+            f"backup of the project folder{hint}."
+        )
 
     def _backup(self, target: Path) -> None:
         dest = sqlite3.connect(target)

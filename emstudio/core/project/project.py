@@ -52,7 +52,7 @@ class Project:
                 (staging / sub).mkdir()
             catalog = Catalog(staging / CATALOG_FILE)
             try:
-                catalog.migrate()
+                catalog.migrate(new=True)
                 catalog.set_meta("name", name or path.name.removesuffix(PROJECT_SUFFIX))
                 catalog.set_meta("created_at", utc_now())
                 catalog.set_meta("created_by", f"emstudio {__version__}")

@@ -16,6 +16,7 @@ from emstudio.core.errors import (
 )
 from emstudio.core.project import Project, schema
 from emstudio.core.project.catalog import CATALOG_FILE
+from emstudio.core.synth.demo import add_demo_volumes
 
 
 def test_create_makes_the_documented_layout(tmp_path):
@@ -102,6 +103,23 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path):
         with pytest.raises(SchemaTooNewError, match="newer emstudio"):
             Project.open(path, mode=mode)
     assert (path / CATALOG_FILE).read_bytes() == before
+
+
+def test_an_emptied_catalog_is_refused_and_no_volume_is_taken_for_a_leftover(tmp_path):
+    """A catalog truncated by a crash must not become a fresh, empty one: the next writer would
+    delete every volume's store as unreferenced."""
+    path = tmp_path / "p.emproj"
+    with Project.create(path) as project:
+        add_demo_volumes(project, shape=(4, 32, 32), seed=1)
+    stores = sorted(p.name for p in (path / "data").iterdir())
+    assert stores
+    (path / CATALOG_FILE).write_bytes(b"")
+    for mode in ("write", "read"):
+        with pytest.raises(
+            ProjectError, match="the project catalog is empty: the file was damaged"
+        ):
+            Project.open(path, mode=mode)
+    assert sorted(p.name for p in (path / "data").iterdir()) == stores
 
 
 def test_migration_upgrades_with_backup(tmp_path, monkeypatch):
