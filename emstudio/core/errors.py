@@ -16,6 +16,10 @@ class InputFileError(EmstudioError):
         super().__init__(f"{self.path}: {problem}")
 
 
+class VoxelSizeError(EmstudioError, ValueError):
+    """A voxel size given by a person is not three positive, finite numbers of nm."""
+
+
 class ProjectError(EmstudioError):
     """The project folder is missing, damaged, or cannot be used right now."""
 

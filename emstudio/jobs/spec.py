@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emstudio.core.errors import InputFileError
+
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # it names the job's folder: no path in it
 
 
 @dataclass
@@ -39,4 +42,11 @@ class JobSpec:
             raise InputFileError(path, f"is not a readable job spec ({exc})") from None
         if not isinstance(data, dict) or "kind" not in data or "project" not in data:
             raise InputFileError(path, "is not a job spec (needs 'kind' and 'project')")
+        for key in ("inputs", "params"):
+            if not isinstance(data.get(key, {}), dict):
+                raise InputFileError(path, f"is not a job spec ('{key}' must be an object)")
+        if not JOB_ID.fullmatch(str(data.get("id", "0"))):
+            raise InputFileError(
+                path, "is not a job spec ('id' must be letters, digits, '-' or '_', at most 64)"
+            )
         return cls.from_json(data)

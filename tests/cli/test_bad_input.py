@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ from cli_helpers import em_stack, project_state
 
 from emstudio.core.project import Project, schema
 from emstudio.jobs.launch import emstudio_command
+from emstudio.jobs.spec import JobSpec
 
 
 @pytest.fixture
@@ -127,9 +129,24 @@ def test_duplicate_name(cli, seeded, imagej_tiff):
     assert_refused(cli("import", seeded, imagej_tiff[0], "--name", "raw"), "already exists")
 
 
-def test_bad_voxel_size_value(cli, seeded, imagej_tiff):
-    res = cli("import", seeded, imagej_tiff[0], "--name", "y", "--voxel-size", "50,abc,5")
+@pytest.mark.parametrize("value", ["50,abc,5", "nan,5,5", "50,inf,5"])
+def test_bad_voxel_size_value(cli, seeded, imagej_tiff, value):
+    res = cli("import", seeded, imagej_tiff[0], "--name", "y", "--voxel-size", value)
     assert_refused(res, "--voxel-size")
+
+
+def test_a_job_spec_with_a_voxel_size_of_nan_is_refused(tmp_path, cli, seeded, imagej_tiff):
+    spec = JobSpec(
+        kind="import",
+        project=str(seeded),
+        inputs={"paths": [str(imagej_tiff[0])]},
+        params={"name": "y", "voxel_size_nm": [float("nan"), 5.0, 5.0]},
+    )
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec.to_json()))
+    res = cli("job", "run", path)
+    assert_refused(res, "three positive, finite numbers")
+    assert "y" not in [v.name for v in Project.open(seeded, mode="read").catalog.volumes()]
 
 
 def test_full_disk_leaves_nothing(monkeypatch, cli, seeded, imagej_tiff):

@@ -18,6 +18,9 @@ def test_sizes_are_three_positive_numbers():
         message = f"--block must be three positive numbers Z,Y,X, got {bad!r}."
         with pytest.raises(ArgumentValueError, match=re.escape(message)):
             parse_triple(bad, "--block", int)
+    for bad in ("nan,8,8", "inf,8,8", "8,-inf,8"):  # float() takes these
+        with pytest.raises(ArgumentValueError, match="three positive numbers"):
+            parse_triple(bad, "--voxel-size")
 
 
 def test_slice_is_three_voxel_indices():

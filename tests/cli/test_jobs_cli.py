@@ -48,6 +48,14 @@ def test_job_run_refuses_a_bad_spec(tmp_path, cli):
     bad.write_text(json.dumps({"kind": "dance", "project": str(tmp_path)}))
     res = cli("job", "run", bad)
     assert res.code == 2 and "unknown job kind 'dance'" in res.err
+    for wrong, message in (
+        ({"id": "x/../../outside"}, "'id' must be letters"),  # it names the job's folder
+        ({"params": None}, "'params' must be an object"),
+        ({"inputs": [1]}, "'inputs' must be an object"),
+    ):
+        bad.write_text(json.dumps({"kind": "import", "project": str(tmp_path), **wrong}))
+        res = cli("job", "run", bad)
+        assert res.code == 2 and message in res.err, res.err
 
 
 def test_job_cancel_stops_a_running_job(tmp_path, cli_process, project):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ def parse_triple(
     text: str | None,
     what: str,
     cast: type = float,
-    invalid: Callable[[float], bool] = lambda v: v <= 0,
+    invalid: Callable[[float], bool] = lambda v: not (math.isfinite(v) and v > 0),
     expected: str = "three positive numbers Z,Y,X",
 ) -> list | None:
     """ "Z,Y,X" -> [z, y, x] (each cast, none ``invalid``), or None when not given."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from emstudio.core.errors import VoxelSizeError
 
 ZYX = tuple[int, int, int]
 
@@ -43,18 +46,28 @@ class VoxelSize:
 
     @classmethod
     def parse(cls, text: str) -> VoxelSize:
-        """Parse a user's "Z,Y,X" (nm). Raises ValueError with a readable message."""
+        """Parse a user's "Z,Y,X" (nm). Raises VoxelSizeError (a ValueError) with a readable
+        message."""
         parts = [p.strip() for p in text.split(",")]
-        if len(parts) != 3:
-            raise ValueError(f"voxel size must be three numbers Z,Y,X in nm, got {text!r}")
         try:
             values = [float(p) for p in parts]
         except ValueError:
-            message = f"voxel size must be three numbers Z,Y,X in nm, got {text!r}"
-            raise ValueError(message) from None
-        if any(not np.isfinite(v) or v <= 0 for v in values):
-            raise ValueError(f"voxel size values must be positive, got {text!r}")
-        return cls(*values, known=True, origin="user")
+            values = []
+        if len(values) != 3:
+            raise VoxelSizeError(f"voxel size must be three numbers Z,Y,X in nm, got {text!r}")
+        return cls.given(values)
+
+    @classmethod
+    def given(cls, values: Sequence[float], origin: str = "user") -> VoxelSize:
+        """A voxel size a person gave as (z, y, x) nm; raises VoxelSizeError unless they are
+        three positive, finite numbers."""
+        if len(values) != 3 or not all(np.isfinite(v) and v > 0 for v in values):
+            shown = ", ".join(str(v) for v in values)
+            raise VoxelSizeError(
+                f"voxel size values must be three positive, finite numbers of nm, got {shown}"
+            )
+        z, y, x = (float(v) for v in values)
+        return cls(z, y, x, known=True, origin=origin)
 
 
 @dataclass

@@ -18,7 +18,7 @@ def run_import(project: Project, spec: JobSpec, events: EventLog) -> dict[str, A
         spec.inputs["paths"],
         name=spec.params["name"],
         kind=spec.params.get("kind", "image"),
-        voxel_size=VoxelSize(*voxel, known=True, origin="user") if voxel else None,
+        voxel_size=VoxelSize.given(voxel) if voxel else None,
         like=spec.inputs.get("like"),
         job_id=spec.id,
         progress=events.progress,
