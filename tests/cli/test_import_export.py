@@ -103,6 +103,39 @@ def test_labels_take_the_image_voxel_size(tmp_path, cli, project, imagej_tiff):
     assert label_set["image_id"] == info["volumes"][0]["id"]
 
 
+def test_imported_labels_name_their_classes_and_can_be_trained_on(
+    tmp_path, cli, project, imagej_tiff
+):
+    path, data = imagej_tiff
+    cli("import", project, path, "--name", "raw")
+    labels = np.digitize(data, [100, 160]).astype(np.uint8)  # 0, 1 and 2
+    labels[:, :4] = 255  # "not labelled here": no class
+    lpath = tmp_path / "labels.tif"
+    tifffile.imwrite(lpath, labels)
+    res = cli("import", project, lpath, "--name", "plain", "--kind", "labels", "--like", "raw")
+    assert res.code == 0, res.err
+    res = cli(
+        "import", project, lpath, "--name", "named", "--kind", "labels", "--like", "raw",
+        "--classes", "2=mitochondria,7=er",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    with Project.open(project, mode="read") as proj:
+        plain, named = (proj.catalog.volume(n).attrs["classes"] for n in ("plain", "named"))
+    assert plain == {"0": "background", "1": "class 1", "2": "class 2"}
+    assert named == {"0": "background", "1": "class 1", "2": "mitochondria", "7": "er"}
+    res = cli(
+        "train", project, "--image", "raw", "--labels", "named", "--classes", "mitochondria",
+        "--out", "m", "--size", "small", "--epochs", "1", "--iterations", "2", "--batch", "2",
+        "--patch", "32", "--device", "cpu",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    for bad, message in (("2=", "VALUE=NAME"), ("0=bg", "values 1 to 254"), ("1=a,1=b", "twice")):
+        res = cli("import", project, lpath, "--name", "x", "--kind", "labels", "--classes", bad)
+        assert res.code == 2 and message in res.err, res.err
+    res = cli("import", project, path, "--name", "x", "--classes", "1=a")
+    assert res.code == 2 and "add --kind labels" in res.err
+
+
 def test_slice_folder_natural_order(tmp_path, cli, project):
     data = em_stack(shape=(11, 32, 40))
     folder = tmp_path / "slices"

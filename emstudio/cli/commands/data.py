@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emstudio.cli.commands._common import parse_triple, run_with_progress
+from emstudio.cli.commands._common import ArgumentValueError, parse_triple, run_with_progress
 from emstudio.cli.progress import ProgressBar
 from emstudio.core.project import Project
 from emstudio.jobs.spec import JobSpec
@@ -33,6 +33,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--like", metavar="IMAGE", help="for labels: the image they belong to (shapes must match)"
     )
+    imp.add_argument(
+        "--classes",
+        metavar="V=NAME,...",
+        help="for labels: names of the class values, e.g. 1=membrane,2=mitochondria "
+        "(values not named are called 'class V')",
+    )
     imp.set_defaults(run=run_import)
 
     exp = commands.add_parser("export", help="write a volume out as .tif, .zarr or .h5")
@@ -43,6 +49,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.classes and args.kind != "labels":
+        raise ArgumentValueError("--classes names the classes of labels: add --kind labels.")
     spec = JobSpec(
         kind="import",
         project=str(Path(args.project).absolute()),
@@ -51,11 +59,29 @@ def run_import(args: argparse.Namespace) -> int:
             "name": args.name,
             "kind": args.kind,
             "voxel_size_nm": parse_triple(args.voxel_size, "--voxel-size"),
+            "classes": parse_class_names(args.classes),
         },
     )
     result = run_with_progress(spec)
     print(f"imported {result.outputs['volume']!r} (job {result.job_id[:8]})")
     return 0
+
+
+def parse_class_names(text: str | None) -> dict[str, str]:
+    """ "1=membrane,2=mitochondria" -> {"1": "membrane", "2": "mitochondria"}."""
+    names: dict[str, str] = {}
+    for item in filter(None, (t.strip() for t in (text or "").split(","))):
+        value, _, name = item.partition("=")
+        value, name = value.strip(), name.strip()
+        if not (value.isdigit() and 1 <= int(value) <= 254 and name):
+            raise ArgumentValueError(
+                f"--classes takes VALUE=NAME items with values 1 to 254, e.g. "
+                f"1=membrane,2=mitochondria; got {item!r}."
+            )
+        if str(int(value)) in names or name in names.values():
+            raise ArgumentValueError(f"--classes names value {value} or {name!r} twice.")
+        names[str(int(value))] = name
+    return names
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ the rows of labelled z slices, which lets training see XZ/YZ views from XY label
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,6 +80,18 @@ class Target:
     classes: tuple[str, ...]
     values: tuple[int, ...]
     boundary_of: str | None = None  # class whose object boundaries form an extra output
+
+
+def named_classes(values: Iterable[int], names: Mapping[int, str] | None = None) -> dict[str, str]:
+    """The classes of a label set whose voxels hold ``values``: each named as the user named
+    it in ``names`` (those named but absent included), else "class N"; 0 is the background and
+    IGNORE ("not labelled here") is no class."""
+    names = dict(names or {})
+    classes = {"0": "background"}
+    for value in sorted({int(v) for v in values} | set(names)):
+        if value not in (0, IGNORE):
+            classes[str(value)] = names.get(value, f"class {value}")
+    return classes
 
 
 def classes_of(attrs: dict) -> dict[int, str]:

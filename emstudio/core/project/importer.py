@@ -26,6 +26,7 @@ def import_files(
     kind: str = "image",
     voxel_size: VoxelSize | None = None,
     like: str | None = None,
+    class_names: dict[int, str] | None = None,
     job_id: str | None = None,
     progress: Progress = no_progress,
     log: Callable[[str], None] = print,
@@ -33,7 +34,8 @@ def import_files(
     """Import one volume from ``paths`` (a file, a folder of slices, or a list of slices).
 
     Voxel size: the user's value wins, then the file's metadata, then (labels) the image's;
-    otherwise 1,1,1 is recorded as unknown and the user is told.
+    otherwise 1,1,1 is recorded as unknown and the user is told. Labels get the classes they
+    hold, named by ``class_names`` where it names them, else "class N".
     """
     name = check_new_name(project, name)
     check_outside_project(project, paths)
@@ -69,6 +71,7 @@ def import_files(
             "voxel_size_nm": list(size.zyx),
             "voxel_size_known": size.known,
             "like": like,
+            "classes": {str(k): v for k, v in (class_names or {}).items()},
         }
         return import_source(
             project,
@@ -78,6 +81,7 @@ def import_files(
             kind=kind,
             voxel_size=size,
             image=image,
+            class_names=class_names,
             provenance=provenance.record(
                 "import",
                 job_id=job_id,

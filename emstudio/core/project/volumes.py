@@ -8,15 +8,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from emstudio.core.errors import DestinationError, InputFileError
 from emstudio.core.io.base import VolumeSource, VoxelSize
 from emstudio.core.io.dtypes import Conversion
+from emstudio.core.ml.labels import named_classes
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project import atomic
 from emstudio.core.project.catalog import checked_name
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VOLUME_KINDS, VolumeRecord
-from emstudio.core.volume.ingest import ingest
+from emstudio.core.volume.ingest import ValuesSeen, ingest
 
 SPACE_MARGIN = 1.15  # stores need a little more than the raw voxels (pyramid: ~+15 % at most)
 
@@ -82,9 +85,11 @@ def import_source(
     provenance: dict[str, Any],
     image: VolumeRecord | None = None,
     attrs: dict[str, Any] | None = None,
+    class_names: dict[int, str] | None = None,
     progress: Progress = no_progress,
 ) -> VolumeRecord:
-    """Stream an opened source into the project as a new volume."""
+    """Stream an opened source into the project as a new volume; labels get the classes they
+    hold (``class_names`` names them)."""
     if kind not in VOLUME_KINDS:
         raise ValueError(f"kind must be one of {VOLUME_KINDS}, not {kind!r}")
     name = check_new_name(project, name)
@@ -102,6 +107,10 @@ def import_source(
         provenance=provenance,
     )
 
+    # a label set's classes are the values it holds, named as given (else "class N")
+    small = np.dtype(conversion.target_dtype).itemsize <= 2
+    seen = ValuesSeen(conversion.target_dtype) if kind == "labels" and small else None
+
     def write(staging: Path) -> None:
         writer = ingest(
             source,
@@ -111,7 +120,10 @@ def import_source(
             name=name,
             voxel_size=voxel_size,
             progress=progress,
+            seen=seen,
         )
         record.take_layout(writer)
+        if seen is not None:
+            record.attrs["classes"] = named_classes(seen.values, class_names)
 
     return add_volume(project, write, record)

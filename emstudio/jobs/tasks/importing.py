@@ -20,6 +20,7 @@ def run_import(project: Project, spec: JobSpec, events: EventLog) -> dict[str, A
         kind=spec.params.get("kind", "image"),
         voxel_size=VoxelSize.given(voxel) if voxel else None,
         like=spec.inputs.get("like"),
+        class_names={int(k): str(v) for k, v in (spec.params.get("classes") or {}).items()},
         job_id=spec.id,
         progress=events.progress,
         log=events.log,
