@@ -175,6 +175,13 @@ def test_read_only_export_destination(tmp_path, monkeypatch, cli, seeded):
     assert list(target.iterdir()) == []
 
 
+def test_export_into_the_project_is_refused(cli, seeded):
+    """The next writer would take the export for a leftover and delete it."""
+    out = seeded / "data" / "x.zarr"
+    assert_refused(cli("export", seeded, "raw", "--out", out), "inside the project folder")
+    assert not out.exists()
+
+
 def test_export_never_overwrites(tmp_path, cli, seeded):
     out = tmp_path / "exists.tif"
     out.write_bytes(b"precious")

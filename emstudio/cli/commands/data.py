@@ -92,6 +92,8 @@ def run_export(args: argparse.Namespace) -> int:
     with Project.open(args.project, mode="read") as project:
         record = project.catalog.volume(args.name)
         volume = Volume(project.resolve(record.path))
-        out = export_volume(volume, Path(args.out), ProgressBar(sys.stderr).as_progress())
+        out = export_volume(
+            volume, Path(args.out), ProgressBar(sys.stderr).as_progress(), project.path
+        )
     print(f"exported {args.name!r} to {out}")
     return 0

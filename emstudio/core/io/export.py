@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 import tifffile
 
+from emstudio.core.destinations import check_new_file
 from emstudio.core.errors import DestinationError
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project.atomic import TMP_PREFIX, remove_tree
@@ -35,16 +36,13 @@ def export_format(out: Path) -> str:
     return fmt
 
 
-def export_volume(volume: Volume, out: Path, progress: Progress = no_progress) -> Path:
-    """Write level 0 of ``volume`` to ``out``; returns the path written."""
-    out = Path(out).absolute()
-    fmt = export_format(out)
-    if out.exists():
-        raise DestinationError(f"{out}: already exists; choose another name or remove it first.")
-    if not out.parent.is_dir():
-        raise DestinationError(f"{out.parent}: folder does not exist.")
-    if not os.access(out.parent, os.W_OK):
-        raise DestinationError(f"{out.parent}: folder is not writable.")
+def export_volume(
+    volume: Volume, out: Path, progress: Progress = no_progress, project_root: Path | None = None
+) -> Path:
+    """Write level 0 of ``volume`` to ``out`` (never inside ``project_root``); returns the path
+    written."""
+    fmt = export_format(Path(out))
+    out = check_new_file(out, project_root)
     tmp = out.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{out.name}")
     try:
         {"tiff": _write_tiff, "zarr": _write_zarr, "hdf5": _write_hdf5}[fmt](volume, tmp, progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from emstudio.core.destinations import check_new_file
 from emstudio.core.errors import DestinationError, InputFileError
 from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM, MeasureParamsError
 from emstudio.core.measure.stored import store_measurements
@@ -33,15 +34,13 @@ def object_class(record) -> str:
     return record.name
 
 
-def check_csv_destination(path: str | Path) -> Path:
+def check_csv_destination(path: str | Path, project_root: Path | None = None) -> Path:
+    """A new .csv file in a writable folder outside the project (the summary goes beside it)."""
     out = Path(path).absolute()
     if out.suffix.lower() != ".csv":
         raise DestinationError(f"{out}: the measurements file must end in .csv.")
-    if not out.parent.is_dir():
-        raise DestinationError(f"{out.parent}: folder does not exist.")
-    if out.is_dir():
-        raise DestinationError(f"{out}: is a folder; give a file name ending in .csv.")
-    return out
+    check_new_file(summary_path(out), project_root)
+    return check_new_file(out, project_root)
 
 
 def measure_segmentation(
@@ -60,7 +59,7 @@ def measure_segmentation(
 
     ``image`` defaults to the image the segmentation belongs to, when there is one.
     """
-    path = check_csv_destination(out) if out is not None else None
+    path = check_csv_destination(out, project.path) if out is not None else None
     if other is not None and not max_distance_nm >= 0:
         raise MeasureParamsError(
             f"The search radius for the distance to {other!r} must be 0 nm or more, "
@@ -88,8 +87,11 @@ def measure_segmentation(
         inputs.max_distance_nm = max_distance_nm
     rows = measure_objects(inputs, progress=progress, known=load_boxes(labels))
     settings = {"image": image_name, "other": other, "max_distance_nm": max_distance_nm}
+    if path is not None:  # first: if it cannot be written, the project stays as it was
+        table, summary = write_csv(rows, path)
     kept = store_measurements(project, record, rows, settings, job_id)
-    table, summary = write_csv(rows, path) if path is not None else (kept, summary_path(kept))
+    if path is None:
+        table, summary = kept, summary_path(kept)
     return {
         "csv": str(table),
         "summary": str(summary),

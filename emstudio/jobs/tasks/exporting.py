@@ -19,5 +19,5 @@ from emstudio.jobs.spec import JobSpec
 def run_export(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
     record = project.catalog.volume(spec.inputs["volume"])
     volume = Volume(project.resolve(record.path))
-    out = export_volume(volume, Path(spec.params["out"]), events.progress)
+    out = export_volume(volume, Path(spec.params["out"]), events.progress, project.path)
     return {"path": str(out)}

@@ -36,6 +36,26 @@ def test_wrong_inputs_are_refused_and_nothing_is_kept(project, tmp_path, options
     assert measured_segmentations(project) == [] and not (tmp_path / "m.csv").exists()
 
 
+def test_a_table_that_cannot_be_written_keeps_nothing(project, tmp_path, monkeypatch):
+    (tmp_path / "taken.csv").write_text("mine")
+    for out, message in (
+        (tmp_path / "taken.csv", "already exists"),
+        (project.path / "m.csv", "inside the project folder"),
+        (tmp_path / "none" / "m.csv", "folder does not exist"),
+    ):
+        with pytest.raises(EmstudioError, match=message):
+            measure_segmentation(project, "seg", out)
+    assert (tmp_path / "taken.csv").read_text() == "mine"
+
+    def full_disk(rows, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("emstudio.core.measure.run.write_csv", full_disk)
+    with pytest.raises(OSError):
+        measure_segmentation(project, "seg", tmp_path / "m.csv")
+    assert measured_segmentations(project) == []  # nothing registered by a failed job
+
+
 def test_a_prediction_may_give_the_intensities(project, tmp_path):
     probability = np.full((4, 16, 16), 200, np.uint8)
     add_array(project, "mito-p", "prediction", probability, attrs={"class": "mitochondria"})
