@@ -21,6 +21,10 @@ class TrainingSetupError(EmstudioError):
     """Training parameters that cannot work (patch larger than the image, bad values)."""
 
 
+class TrainingDivergedError(EmstudioError):
+    """The model's weights stopped being numbers: nothing it learnt can be kept."""
+
+
 class PredictionSetupError(EmstudioError):
     """Prediction settings that cannot work (a batch, tile or memory budget below one)."""
 

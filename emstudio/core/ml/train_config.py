@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from emstudio.core.ml import presets
 from emstudio.core.ml.augment import AugmentConfig
 from emstudio.core.ml.errors import TrainingSetupError
+from emstudio.core.ml.geometry import PATCH_MULTIPLE
 from emstudio.core.ml.losses import LOSSES
 from emstudio.core.ml.unet import NORMS, STEMS, UNetConfig
 
@@ -68,17 +70,30 @@ class TrainConfig:
             problems.append(f"norm must be one of {', '.join(NORMS)}")
         if self.stem is not None and self.stem not in STEMS:
             problems.append(f"stem must be one of {', '.join(map(str, STEMS))}")
-        for name in ("input_slices", "epochs", "iterations", "batch", "patch"):
+        for name in ("input_slices", "epochs", "iterations", "batch"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
+        if self.patch < PATCH_MULTIPLE:
+            problems.append(f"patch must be at least {PATCH_MULTIPLE} pixels")
+        for name in ("patience", "freeze_encoder_epochs"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be 0 or more")
+        if not 0 <= self.seed < 2**32:
+            problems.append("seed must be a whole number from 0 to 4294967295")
         if self.input_slices >= 1 and self.input_slices % 2 == 0:
             problems.append(
                 "input_slices must be odd (the plane predicted and as many neighbours on each side)"
             )
         if not 0 <= self.val_fraction < 1:
             problems.append("val_fraction must be in [0, 1)")
-        if self.lr <= 0:
-            problems.append("lr must be positive")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            problems.append("lr must be a positive number")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            problems.append("weight_decay must be 0 or a positive number")
+        for name in ("pixel_size_nm", "slice_step_nm"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                problems.append(f"{name} must be a positive number of nm")
         if problems:
             raise TrainingSetupError("training settings: " + "; ".join(problems) + ".")
 

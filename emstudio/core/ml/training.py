@@ -20,7 +20,7 @@ import torch
 from emstudio.core.ml.augment import augment
 from emstudio.core.ml.checkpoint import checkpoint_state, restore, save_checkpoint
 from emstudio.core.ml.device import autocast, uses_fp16
-from emstudio.core.ml.errors import ModelMismatchError, TrainingSetupError
+from emstudio.core.ml.errors import ModelMismatchError, TrainingDivergedError, TrainingSetupError
 from emstudio.core.ml.geometry import AXES, View, fitting_patch
 from emstudio.core.ml.labels import LabelledSlices, Target
 from emstudio.core.ml.losses import (
@@ -365,6 +365,17 @@ class Trainer:
                 self.reporter.progress(done, self.total_steps, f"epoch {epoch + 1}/{config.epochs}")
         return float(np.mean(losses))
 
+    def check_finite(self, epoch: int) -> None:
+        """Refuse to go on once a weight is NaN or infinite (a learning rate too high): the
+        model could only predict nonsense, so none is saved."""
+        if all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            return
+        raise TrainingDivergedError(
+            f"training failed in epoch {epoch + 1}: the model's weights are no longer numbers "
+            f"(learning rate {self.config.lr:g} is probably too high). No model was saved: "
+            "train again with a lower learning rate."
+        )
+
     def record(self, epoch: int, loss: float) -> None:
         """Validate, report the epoch's figures and keep the best weights."""
         scores = evaluate(self.model, self.val_batch, self.loss, self.device)
@@ -431,7 +442,9 @@ def train(
         trainer.resume(resume)
     stopped_early = False
     for epoch in range(trainer.progress["epoch"], config.epochs):
-        trainer.record(epoch, trainer.run_epoch(epoch))
+        loss = trainer.run_epoch(epoch)
+        trainer.check_finite(epoch)
+        trainer.record(epoch, loss)
         if checkpoint is not None:
             save_checkpoint(checkpoint, trainer.checkpoint())
         if on_epoch is not None:

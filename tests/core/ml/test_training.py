@@ -10,11 +10,11 @@ from ml_helpers import VOXEL
 from emstudio.core.ml import presets
 from emstudio.core.ml.augment import AugmentConfig
 from emstudio.core.ml.checkpoint import load_checkpoint
-from emstudio.core.ml.errors import ModelMismatchError, TrainingSetupError
+from emstudio.core.ml.errors import ModelMismatchError, TrainingDivergedError, TrainingSetupError
 from emstudio.core.ml.labels import LabelledSlices, Target
 from emstudio.core.ml.normalise import normaliser_for
 from emstudio.core.ml.train_config import TrainConfig
-from emstudio.core.ml.training import TrainData, build_views, init_from, train
+from emstudio.core.ml.training import TrainData, Trainer, build_views, init_from, train
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
 
 CPU = torch.device("cpu")
@@ -173,6 +173,31 @@ def test_bad_settings_are_refused_with_a_way_out(phantom) -> None:
         run(phantom, TrainConfig(size="huge", patch=32))
     with pytest.raises(TrainingSetupError, match="stem must be one of 1, 2, 4"):
         TrainConfig.from_json({"stem": 3})
+    for values, message in (
+        ({"lr": float("nan")}, "lr must be a positive number"),
+        ({"lr": float("inf")}, "lr must be a positive number"),
+        ({"seed": -1}, "seed must be a whole number"),
+        ({"patch": 8}, "patch must be at least 16 pixels"),
+        ({"patience": -1}, "patience must be 0 or more"),
+        ({"freeze_encoder_epochs": -2}, "freeze_encoder_epochs must be 0 or more"),
+        ({"pixel_size_nm": 0.0}, "pixel_size_nm must be a positive number of nm"),
+    ):
+        with pytest.raises(TrainingSetupError, match=message):
+            TrainConfig.from_json(values)
+
+
+def test_a_training_whose_weights_become_nan_fails_and_keeps_no_model(phantom, monkeypatch):
+    real_epoch = Trainer.run_epoch
+
+    def diverging(self, epoch):
+        loss = real_epoch(self, epoch)
+        with torch.no_grad():
+            next(self.model.parameters()).fill_(float("nan"))  # as a too-high rate leaves them
+        return loss
+
+    monkeypatch.setattr(Trainer, "run_epoch", diverging)
+    with pytest.raises(TrainingDivergedError, match="training failed in epoch 1: the model's"):
+        run(phantom, tiny_config())
 
 
 def test_sizes_give_their_preset_stem_and_a_custom_size_none() -> None:
