@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from emstudio import __version__
 from emstudio.cli.commands import analysis, crowd, data, demo, jobs, ml, project, ui
-from emstudio.core.errors import EmstudioError
+from emstudio.core.errors import EmstudioError, environment_problem
 from emstudio.core.paths import log_dir
 
 COMMAND_MODULES = (project, data, demo, jobs, ui, crowd, analysis, ml)
@@ -68,16 +68,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
         return 141  # what a shell reports for a command stopped by SIGPIPE
-    except Exception:  # an internal error: keep the details, tell the user where
-        report = log_dir() / "last-crash.txt"
-        try:
-            report.write_text(traceback.format_exc(), encoding="utf-8")
-            where = f" (details in {report})"
-        except OSError:
-            where = ""
-        print(f"emstudio: internal error: {sys.exc_info()[1]!r}{where}", file=sys.stderr)
-        traceback.print_exc(limit=3)
-        return 1
+    except Exception as exc:
+        problem = environment_problem(exc)
+        if problem is not None:  # a read-only place or a full disk: the user's to fix
+            print(f"emstudio: error: {problem}", file=sys.stderr)
+            return 2
+        return report_internal_error()
+
+
+def report_internal_error() -> int:
+    """Keep the details of the exception being handled, tell the user where; exit code 1."""
+    report = log_dir() / "last-crash.txt"
+    try:
+        report.write_text(traceback.format_exc(), encoding="utf-8")
+        where = f" (details in {report})"
+    except OSError:
+        where = ""
+    print(f"emstudio: internal error: {sys.exc_info()[1]!r}{where}", file=sys.stderr)
+    traceback.print_exc(limit=3)
+    return 1
 
 
 def enable_faulthandler() -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+
+# what the machine, not emstudio, gets wrong: a read-only place, no permission, a full disk
+ENVIRONMENT_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+
 
 class EmstudioError(Exception):
     """Base of every error whose message is shown to a user as is (no traceback)."""
@@ -46,3 +51,12 @@ class DestinationError(EmstudioError):
 
 class CancelledError(EmstudioError):
     """The user cancelled the operation; its partial output has been removed."""
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """A message for a person when ``exc`` is the machine refusing a file (read-only, no
+    permission, disk full), naming the file; None for anything else."""
+    if not isinstance(exc, OSError) or exc.errno not in ENVIRONMENT_ERRNOS:
+        return None
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}."

@@ -12,7 +12,12 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from emstudio.core.errors import CancelledError, EmstudioError
+from emstudio.core.errors import (
+    CancelledError,
+    DestinationError,
+    EmstudioError,
+    environment_problem,
+)
 from emstudio.core.project import Project
 from emstudio.core.project.atomic import atomic_write_text
 from emstudio.jobs.cancel import CancelWatch
@@ -79,6 +84,10 @@ def _execute(project: Project, spec: JobSpec, events: EventLog, job_dir) -> JobR
         _finish(project, spec, events, "failed", str(exc))
         raise
     except BaseException as exc:
+        problem = environment_problem(exc)
+        if problem is not None:  # a read-only place or a full disk: the user's to fix
+            _finish(project, spec, events, "failed", problem)
+            raise DestinationError(problem) from exc
         with open(job_dir / LOG_FILE, "a", encoding="utf-8") as log:
             log.write(traceback.format_exc())
         _finish(project, spec, events, "failed", f"Internal error: {exc!r}")

@@ -4,6 +4,7 @@ half-registered."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 
 import numpy as np
@@ -13,7 +14,7 @@ from cli_helpers import project_state
 from volume_helpers import add_array
 
 from emstudio.cli.main import build_parser, main
-from emstudio.core.ml import training
+from emstudio.core.ml import modelfile, registry, training
 from emstudio.core.ml.outputs import PredictionSet
 from emstudio.core.ml.scratch import Scratch
 from emstudio.core.project import Project
@@ -106,6 +107,35 @@ def test_prediction_predicts_in_columns_where_the_job_decides() -> None:
     assert parser.parse_args(base).columns is None  # columns on a GPU where they fit
     assert parser.parse_args([*base, "--columns"]).columns is True
     assert parser.parse_args([*base, "--no-columns"]).columns is False
+
+
+def test_a_model_is_exported_only_to_a_new_file_outside_the_project(
+    project, cli, tmp_path, monkeypatch
+) -> None:
+    taken = tmp_path / "taken.emmodel"
+    taken.write_text("mine")
+    assert_refused(cli("model", "export", project, "m", "--out", taken), "already exists")
+    inside = project / "m.emmodel"
+    assert_refused(cli("model", "export", project, "m", "--out", inside), "inside the project")
+    assert taken.read_text() == "mine" and not inside.exists()
+
+    def read_only(*args, **kwargs):  # what a read-only mount answers (root writes anywhere)
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / ".tmp-m.emmodel"))
+
+    monkeypatch.setattr(modelfile.zipfile, "ZipFile", read_only)
+    res = cli("model", "export", project, "m", "--out", tmp_path / "m.emmodel")
+    assert_refused(res, "m.emmodel: cannot be written (Read-only file system)")
+
+
+def test_the_machine_refusing_a_file_is_the_users_to_fix_not_an_internal_error(
+    project, cli, tmp_path, monkeypatch
+) -> None:
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "/somewhere/file")
+
+    monkeypatch.setattr(registry, "pack", full)
+    res = cli("model", "export", project, "m", "--out", tmp_path / "m.emmodel")
+    assert_refused(res, "emstudio: error: /somewhere/file: No space left on device.")
 
 
 def test_models_move_between_projects(project, cli, tmp_path) -> None:

@@ -8,6 +8,7 @@ the card describes exactly.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -18,6 +19,7 @@ from typing import Any
 
 import torch
 
+from emstudio.core.destinations import check_new_file
 from emstudio.core.errors import DestinationError
 from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE, check_card, output_names
 from emstudio.core.ml.errors import ModelFileError
@@ -132,14 +134,14 @@ def load_model(folder: Path) -> tuple[UNet2p5D, dict[str, Any]]:
     return build_model(card, state_from_bytes(data, card, str(path)), str(path)), card
 
 
-def pack(folder: Path, out: Path) -> Path:
-    """Write ``out`` (``.emmodel``): the folder's card and weights in a zip file."""
+def pack(folder: Path, out: Path, project_root: Path | None = None) -> Path:
+    """Write ``out`` (``.emmodel``, a new file outside ``project_root``): the folder's card and
+    weights in a zip file."""
     out = Path(out)
     if out.suffix != MODEL_SUFFIX:
         out = out.with_name(out.name + MODEL_SUFFIX)
+    out = check_new_file(out, project_root)
     load_model(folder)  # never export a damaged model
-    if not out.parent.is_dir():
-        raise DestinationError(f"{out.parent}: folder does not exist.")
     tmp = out.with_name(f".tmp-{out.name}")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
@@ -149,7 +151,8 @@ def pack(folder: Path, out: Path) -> Path:
     except OSError as exc:
         raise DestinationError(f"{out}: cannot be written ({exc.strerror or exc}).") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder refuses even this
+            tmp.unlink(missing_ok=True)
     return out
 
 

@@ -77,7 +77,7 @@ def open_model(project: Project, name: str) -> tuple[UNet2p5D, dict[str, Any], M
 
 def export_model(project: Project, name: str, out: Path) -> Path:
     record = project.catalog.model(name)
-    return pack(project.resolve(record.path), Path(out))
+    return pack(project.resolve(record.path), Path(out), project.path)
 
 
 def import_model(

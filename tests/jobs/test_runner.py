@@ -1,0 +1,31 @@
+"""How ``run_job`` records a job that ends badly."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from emstudio.core.errors import DestinationError
+from emstudio.core.project import Project
+from emstudio.jobs import runner
+from emstudio.jobs.runner import run_job
+from emstudio.jobs.spec import JobSpec
+
+
+def test_a_read_only_place_fails_the_job_with_a_message_not_an_internal_error(
+    tmp_path, monkeypatch
+):
+    def read_only(project, spec, events):
+        raise OSError(errno.EROFS, "Read-only file system", "/mnt/ro/table.csv")
+
+    monkeypatch.setattr(runner, "task", lambda kind: read_only)
+    with Project.create(tmp_path / "p.emproj"):
+        pass
+    spec = JobSpec(kind="measure", project=str(tmp_path / "p.emproj"))
+    with pytest.raises(DestinationError, match="/mnt/ro/table.csv: Read-only file system"):
+        run_job(spec)
+    with Project.open(tmp_path / "p.emproj", mode="read") as project:
+        job = project.catalog.job(spec.id)
+    assert job.status == "failed" and job.message == "/mnt/ro/table.csv: Read-only file system."
+    assert not (tmp_path / "p.emproj" / "jobs" / spec.id / runner.LOG_FILE).exists()
