@@ -23,7 +23,7 @@ def test_a_read_only_place_fails_the_job_with_a_message_not_an_internal_error(
     with Project.create(tmp_path / "p.emproj"):
         pass
     spec = JobSpec(kind="measure", project=str(tmp_path / "p.emproj"))
-    with pytest.raises(DestinationError, match="/mnt/ro/table.csv: Read-only file system"):
+    with pytest.raises(DestinationError, match=r"/mnt/ro/table\.csv: Read-only file system"):
         run_job(spec)
     with Project.open(tmp_path / "p.emproj", mode="read") as project:
         job = project.catalog.job(spec.id)

@@ -155,7 +155,8 @@ def needs_value_range(info: SourceInfo, kind: str) -> bool:
     dtype = np.dtype(info.dtype)
     if kind not in ("image", "labels"):
         raise ValueError(f"kind must be 'image' or 'labels', not {kind!r}")
-    return info.channels == 1 and dtype.kind != "b" and dtype not in (_UINT8, _UINT16)
+    # only integers and floats have a range worth scanning (the plan refuses complex values)
+    return info.channels == 1 and dtype.kind in "iuf" and dtype not in (_UINT8, _UINT16)
 
 
 def _need(stats: ValueRange | None, dtype: np.dtype, kind: str) -> ValueRange:

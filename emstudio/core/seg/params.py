@@ -41,8 +41,10 @@ class InstanceParams:
                 raise SegmentParamsError(f"{name} must lie in 0..1 (a probability), got {value}.")
         if self.flood not in FLOODS:
             raise SegmentParamsError(f"flood must be one of {FLOODS}, got {self.flood!r}.")
-        if self.min_size < 0 or (self.min_volume_nm3 is not None and self.min_volume_nm3 < 0):
-            raise SegmentParamsError("the minimum object size must not be negative.")
+        volume = self.min_volume_nm3
+        usable = volume is None or (math.isfinite(volume) and volume >= 0)
+        if self.min_size < 0 or not usable:
+            raise SegmentParamsError("the minimum object size must be 0 or a positive number.")
 
     def min_voxels(self, voxel_size_nm: tuple[float, float, float]) -> int:
         """The size filter in voxels (``min_volume_nm3`` wins when given)."""

@@ -143,6 +143,14 @@ def test_rgb_float_refused() -> None:
         plan_conversion(info, "image", None)
 
 
+@pytest.mark.parametrize("kind", ["image", "labels"])
+def test_complex_values_are_refused_without_a_scan(kind) -> None:
+    info = ArraySource(np.zeros((2, 1, 1), np.complex64)).info
+    assert not needs_value_range(info, kind)
+    with pytest.raises(InputFileError, match="complex64 values"):
+        plan_conversion(info, kind, None)
+
+
 def test_stats_required_for_other_dtypes() -> None:
     info = SourceInfo("f.tif", "tiff", (2, 1, 1), np.dtype(np.float32))
     with pytest.raises(ValueError, match="scan_value_range"):

@@ -211,6 +211,9 @@ def test_presets_are_documented_and_validated():
         preset("nope")
     with pytest.raises(SegmentParamsError, match=r"0\.\.1"):
         InstanceParams(area_threshold=2)
+    for volume in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(SegmentParamsError, match="0 or a positive number"):
+            InstanceParams(min_volume_nm3=volume)
 
 
 def test_label_finds_scipys_components_numbered_in_raster_order():
