@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,13 @@ from emstudio.jobs.spec import JobSpec
 
 class ArgumentValueError(EmstudioError):
     """A command-line value is malformed (reported like any other bad input: exit 2)."""
+
+
+def has_display() -> bool:
+    """Whether a window can be shown (on Linux: an X or Wayland display is set)."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def parse_triple(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from emstudio.cli.commands._common import parse_triple, run_with_progress
+from emstudio.cli.commands._common import has_display, parse_triple, run_with_progress
 from emstudio.core.errors import DestinationError
 from emstudio.core.project import Project
 from emstudio.core.project.atomic import TMP_PREFIX, remove_tree
@@ -55,12 +54,6 @@ def run_demo(args: argparse.Namespace) -> int:
     path = create_demo(Path(args.project), shape, args.seed)
     print(f"created demo project at {path}")
     return 0
-
-
-def has_display() -> bool:
-    if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def run_run_demo(args: argparse.Namespace) -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from emstudio.cli.commands._common import parse_triple
+from emstudio.cli.commands._common import ArgumentValueError, has_display, parse_triple
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,7 +39,16 @@ def open_gui(
     screenshot: str | None = None,
     slice_zyx: tuple[int, int, int] | None = None,
 ) -> int:
-    """Import the GUI only now: headless commands never load Qt."""
+    """Import the GUI only now: headless commands never load Qt. Without a display a
+    screenshot is drawn offscreen, and a window is refused with a message (Qt would abort)."""
+    if not has_display() and not os.environ.get("QT_QPA_PLATFORM"):
+        if screenshot is None:
+            raise ArgumentValueError(
+                "there is no display to open the window on (DISPLAY is not set). Run emstudio "
+                "on the workstation's desktop, or use its commands: `emstudio run-demo` runs "
+                "the demo pipeline without a window."
+            )
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from emstudio.gui.app import run_gui
 
     return run_gui(project=project, screenshot=screenshot, slice_zyx=slice_zyx)
