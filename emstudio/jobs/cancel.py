@@ -8,7 +8,10 @@ next progress report (well under the 2 s asked of a cancel) and cleans up its pa
 from __future__ import annotations
 
 import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from emstudio.core.errors import CancelledError
@@ -49,3 +52,19 @@ def sigterm_as_interrupt() -> None:
 
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, handler)
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """``sigterm_as_interrupt`` while the block runs (a job run by a command in its own
+    process, which `kill` or `emstudio job cancel` may stop), the old handler put back after;
+    nothing off the main thread, where no handler can be set."""
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    sigterm_as_interrupt()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -209,12 +209,14 @@ def test_two_processes_on_one_project(cli, seeded, imagej_tiff):
     assert "open in another process" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def _wait_for_staging(data_dir, proc, timeout=60.0) -> bool:
-    """Wait until the import has started writing (a .tmp-* store exists under data/)."""
+def _wait_for_staging(data_dir, proc, timeout=60.0, pattern="") -> bool:
+    """Wait until the import has started writing (a .tmp-* store exists under data/, holding
+    ``pattern`` when given)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end and proc.poll() is None:
-        if any(p.name.startswith(".tmp-") for p in data_dir.iterdir()):
-            return True
+        for store in (p for p in data_dir.iterdir() if p.name.startswith(".tmp-")):
+            if not pattern or any(store.glob(pattern)):
+                return True
         time.sleep(0.01)
     return False
 
@@ -239,6 +241,28 @@ def test_kill_9_mid_import_leaves_a_consistent_project(tmp_path, seeded, delay):
         statuses = [j.status for j in project.catalog.jobs()]
     assert (names, sorted(p.name for p in (seeded / "data").iterdir())) == before
     assert statuses == ["done", "interrupted"]
+
+
+def test_sigterm_cancels_a_command_and_cleans_up(tmp_path, seeded):
+    """`kill` (or `emstudio job cancel`) on `emstudio import`: cancelled, nothing left over."""
+    path = tmp_path / "big.tif"
+    tifffile.imwrite(path, em_stack(shape=(128, 1024, 1024)))
+    before = project_state(seeded)
+    proc = subprocess.Popen(
+        emstudio_command("import", str(seeded), str(path), "--name", "big"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # once its planes are being written: a signal while zarr's own thread makes the store's
+    # first file may see that file made after the clean-up, for the next open to remove
+    assert _wait_for_staging(seeded / "data", proc, pattern="0/0.*"), "it never wrote a plane"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "emstudio: cancelled" in err, err
+    assert project_state(seeded) == before  # its staging store removed by the job itself
+    with Project.open(seeded, mode="read") as project:
+        assert project.catalog.jobs()[-1].status == "cancelled"
 
 
 def test_an_internal_error_exits_1_and_leaves_a_report(monkeypatch, cli, seeded, imagej_tiff):

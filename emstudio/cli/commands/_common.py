@@ -13,6 +13,7 @@ from typing import Any
 from emstudio.cli.progress import ProgressBar
 from emstudio.core.errors import EmstudioError
 from emstudio.core.project import Project
+from emstudio.jobs.cancel import sigterm_interrupts
 from emstudio.jobs.runner import JobResult, run_job
 from emstudio.jobs.spec import JobSpec
 
@@ -75,5 +76,7 @@ def add_listing(
 
 
 def run_with_progress(spec: JobSpec) -> JobResult:
-    """Run a job in this process, drawing its progress on stderr."""
-    return run_job(spec, listeners=[ProgressBar(sys.stderr)])
+    """Run a job in this process, drawing its progress on stderr; SIGTERM cancels it (the job
+    cleans up as after Ctrl-C)."""
+    with sigterm_interrupts():
+        return run_job(spec, listeners=[ProgressBar(sys.stderr)])
