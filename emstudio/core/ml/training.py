@@ -38,6 +38,7 @@ from emstudio.core.ml.unet import UNet2p5D, UNetConfig
 
 MIN_PLANE_FRACTION = 0.5  # an XZ/YZ view smaller than half a patch is not used for training
 AUTO_MAX_ANISOTROPY = 6.0  # "auto" axes: XZ/YZ views only up to this z : x voxel ratio
+CLASS_CHECK_PATCHES = 32  # random patches whose labels say how often each class occurs
 
 
 class Reporter(Protocol):
@@ -294,7 +295,9 @@ class Trainer:
             raise TrainingSetupError("no labelled voxels can be sampled with these settings.")
         val_rng = np.random.default_rng([config.seed, 999_999])
         self.val_batch = sampler_for(val_slices).batch(val_rng, config.val_patches)
-        fractions = self.sampler.class_fractions(np.random.default_rng([config.seed, 999_998]))
+        fractions = self.sampler.class_fractions(
+            np.random.default_rng([config.seed, 999_998]), CLASS_CHECK_PATCHES
+        )
         self.loss = SegmentationLoss(
             len(data.target.classes), bool(data.target.boundary_of), config.loss,
             class_weights(fractions),
@@ -303,6 +306,11 @@ class Trainer:
             f"sampling {', '.join(self.sampler.axes)} views; labelled fractions "
             + ", ".join(f"{n} {f:.3f}" for n, f in zip(self.names, fractions, strict=True))
         )
+        for name in (n for n, f in zip(self.names, fractions, strict=True) if f == 0):
+            self.reporter.log(
+                f"warning: no {name!r} voxel in {CLASS_CHECK_PATCHES} patches of the labelled "
+                f"slices: is {name!r} painted? The model cannot learn a class it never sees."
+            )
 
     def _model(self, parent: tuple[UNet2p5D, dict[str, Any]] | None) -> None:
         config = self.config

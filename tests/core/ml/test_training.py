@@ -78,6 +78,17 @@ def test_training_reports_metrics_per_epoch_and_keeps_the_best(phantom) -> None:
     assert not result.model.training
 
 
+def test_a_class_never_seen_in_the_labelled_slices_is_pointed_out(phantom) -> None:
+    recorder = Recorder()
+    target = Target(("nuclear_envelope", "er"), (2, 7))  # this phantom has no 7 (nor 1 or 3)
+    run(phantom, tiny_config(epochs=1), reporter=recorder, target=target)
+    warnings = [line for line in recorder.logs if line.startswith("warning:")]
+    assert warnings == [
+        "warning: no 'er' voxel in 32 patches of the labelled slices: is 'er' painted? The "
+        "model cannot learn a class it never sees."
+    ]
+
+
 def test_same_seed_same_model(phantom) -> None:
     a = run(phantom, tiny_config(epochs=1)).model.state_dict()
     b = run(phantom, tiny_config(epochs=1)).model.state_dict()
