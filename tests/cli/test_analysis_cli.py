@@ -135,6 +135,8 @@ def test_clear_errors(demo, cli, tmp_path):
     assert res.code == 2 and ".csv" in res.err
     res = cli("evaluate", "--pred", tmp_path / "missing.tif", "--truth", tmp_path / "x.tif")
     assert res.code == 2 and "does not exist" in res.err
+    res = cli("evaluate", "--project", demo, "--pred", "em", "--truth", "truth-mito-instances")
+    assert res.code == 2 and "em: is an image: compare a segmentation" in res.err
 
 
 def test_errors_name_the_option_and_the_volume_kind(demo, cli, tmp_path):

@@ -80,6 +80,10 @@ def open_input(text: str, project: Project | None = None) -> Iterator[LabelInput
 
 def _from_project(project: Project, name: str) -> LabelInput:
     record = project.catalog.volume(name)
+    if record.kind == "image":
+        raise InputFileError(
+            name, "is an image: compare a segmentation, a label set or a prediction."
+        )
     volume = Volume(project.resolve(record.path))
     probability = record.kind == "prediction"
     instances = record.kind == "segmentation"
