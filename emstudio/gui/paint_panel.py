@@ -120,7 +120,11 @@ class PaintPanel(QWidget):
             change = "unsaved changes"
         else:
             change = "saved"
-        self.status.setText(f"<b>{layer.name}</b>: {change}<br>labelled slices: {counts}")
+        if any(painted.values()):
+            labelled = f"labelled slices: {counts}"
+        else:  # imported, or made by a job: no slice was marked as painted here
+            labelled = "no slice painted here: training uses every XY slice that has labels"
+        self.status.setText(f"<b>{layer.name}</b>: {change}<br>{labelled}")
 
     def _on_state(self, topic: str) -> None:
         if topic == TOOL:

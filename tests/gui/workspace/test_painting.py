@@ -31,6 +31,7 @@ def test_paint_a_stroke_undo_redo_save_and_reopen(open_window, demo_path, qtbot)
     z = state.cursor[0]
     state.set_camera((z * 40.0, 305.0, 405.0), zoom=2.5)  # 4 pixels per voxel, on the stroke
     state.set_paint(tool="brush", size=3, value=2)
+    assert "no slice painted here: training uses every XY slice" in page.paint_panel.status.text()
     drag(qtbot, xy, [(30.5, 20.5), (30.5, 40.5), (30.5, 60.5)])
     assert (_shown_labels(xy)[29:32, 20:61] == 2).all()
     assert state.cursor[0] == z  # painting does not move the crosshair
