@@ -12,6 +12,7 @@ import tifffile
 from emstudio.core.project import Project
 from emstudio.gui.jobs.manager import JobManager
 from emstudio.gui.jobs.panel import JobPanel
+from emstudio.gui.jobs.plot import metric_title
 from emstudio.jobs.spec import JobSpec
 
 
@@ -91,7 +92,11 @@ def test_metrics_are_plotted_live(qtbot, project, make_panel):
     manager, panel = make_panel(project, command_for=lambda spec: [sys.executable, "-c", code])
     job_id = manager.submit(JobSpec(kind="train", project=str(project.path)))
     panel.select(job_id)
+    assert not panel.plot.isVisibleTo(panel)  # no metric yet: no empty axes
     qtbot.waitUntil(lambda: set(panel.plot.names()) == {"loss", "val_dice"}, timeout=30_000)
+    assert panel.plot.isVisibleTo(panel)
+    legend = panel.plot.getPlotItem().legend
+    assert [label.text for _, label in legend.items] == ["loss", "validation Dice (mean)"]
     qtbot.waitUntil(lambda: status_of(panel, job_id) == "failed", timeout=30_000)
     assert "without reporting a result" in panel.log.toPlainText()
 
@@ -161,3 +166,9 @@ def test_a_running_job_shows_when_it_started(qtbot, project, make_panel):
     qtbot.waitUntil(lambda: panel.table.item(row, 4).text() != "", timeout=5_000)
     assert panel.table.item(row, 5).text().startswith("0:0")
     manager.cancel(job_id)
+
+
+def test_metric_names_read_as_words():
+    assert metric_title("val_dice_nuclear_envelope") == "Dice: nuclear envelope"
+    assert metric_title("train_loss") == "training loss"
+    assert metric_title("some_new_metric") == "some new metric"
