@@ -52,12 +52,14 @@ FILE_FILTER = (
 
 
 def preview_image(plane: np.ndarray) -> QImage:
-    """A 2D plane as an 8-bit grey QImage, stretched between its 1 and 99 percentiles."""
+    """A 2D plane as an 8-bit grey QImage, stretched between the 1 and 99 percentiles of its
+    finite values (NaN and infinities drawn black, as the import stores them as 0)."""
     plane = np.asarray(plane, dtype=float)
     if plane.ndim == 3:
         plane = plane.mean(axis=-1)
-    low, high = np.percentile(plane, (1, 99)) if plane.size else (0, 1)
-    scaled = np.clip((plane - low) / max(high - low, 1e-9), 0, 1)
+    finite = np.isfinite(plane)
+    low, high = np.percentile(plane[finite], (1, 99)) if finite.any() else (0, 1)
+    scaled = np.where(finite, np.clip((plane - low) / max(high - low, 1e-9), 0, 1), 0)
     grey = np.ascontiguousarray((scaled * 255).astype(np.uint8))
     image = QImage(
         grey.data, grey.shape[1], grey.shape[0], grey.strides[0], QImage.Format.Format_Grayscale8

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import tifffile
 from PySide6.QtCore import Qt
@@ -9,6 +11,7 @@ from workspace_helpers import settle
 
 from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
+from emstudio.gui.import_dialog import preview_image
 
 
 def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
@@ -67,3 +70,15 @@ def test_a_file_that_is_not_a_stack_is_explained(open_window, tmp_path, qtbot):
     qtbot.waitUntil(lambda: "3D stack" in dialog.detected.text(), timeout=10_000)
     assert not dialog.import_button.isEnabled()
     dialog.reject()
+
+
+def test_the_preview_of_a_float_plane_with_nan_shows_its_finite_values():
+    plane = np.linspace(0.0, 1.0, 64 * 64).reshape(64, 64)
+    plane[:8] = np.nan
+    plane[8, :] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value encountered in cast"
+        image = preview_image(plane)
+    grey = np.array([[image.pixelColor(x, y).red() for x in range(64)] for y in range(64)])
+    assert (grey[:9] == 0).all()  # NaN and infinities black
+    assert grey[9:].max() == 255 and grey[9:].min() == 0  # the finite values stretched
