@@ -23,7 +23,10 @@ def scaled(progress: Progress, offset: int, span: int, total: int) -> Progress:
 
 
 def describe_duration(seconds: float) -> str:
-    """A duration as a person says it: "about 40 s", "about 12 min", "about 2.5 h"."""
+    """A duration as a person says it: "under 10 s", "about 40 s", "about 12 min", "about
+    2.5 h"."""
+    if seconds < 10:
+        return "under 10 s"
     if seconds < 90:
         return f"about {max(1, math.ceil(seconds / 10) * 10):.0f} s"
     if seconds < 5400:

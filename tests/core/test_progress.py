@@ -9,7 +9,13 @@ from emstudio.core.progress import describe_duration, scaled
 
 @pytest.mark.parametrize(
     ("seconds", "words"),
-    [(0.2, "about 10 s"), (41, "about 50 s"), (600, "about 10 min"), (10568, "about 2.9 h")],
+    [
+        (0.2, "under 10 s"),
+        (10, "about 10 s"),
+        (41, "about 50 s"),
+        (600, "about 10 min"),
+        (10568, "about 2.9 h"),
+    ],
 )
 def test_durations_read_as_a_person_says_them(seconds, words):
     assert describe_duration(seconds) == words

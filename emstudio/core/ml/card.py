@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from emstudio.core.ml.errors import ModelFileError
@@ -98,7 +99,8 @@ def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "Training",
-            f"{training.get('epochs_run', '?')} epochs in {training.get('seconds', 0):.0f} s "
+            f"{_count(training.get('epochs_run'), 'epoch')} in "
+            f"{training.get('seconds', 0):.0f} s "
             f"on {training.get('device', '?')}",
         ),
     ]
@@ -113,10 +115,23 @@ def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(
         (
             "Created",
-            f"{card.get('created_at', '?')} by emstudio {card.get('emstudio_version', '?')}",
+            f"{_when(card.get('created_at'))} by emstudio {card.get('emstudio_version', '?')}",
         )
     )
     return rows
+
+
+def _count(number: Any, noun: str) -> str:
+    """'1 epoch', '12 epochs', '? epochs'."""
+    return f"{number} {noun}" if number == 1 else f"{'?' if number is None else number} {noun}s"
+
+
+def _when(stamp: Any) -> str:
+    """An ISO time stamp as a date and minute in the local time zone."""
+    try:
+        return datetime.fromisoformat(str(stamp)).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return "?"
 
 
 def build_card(

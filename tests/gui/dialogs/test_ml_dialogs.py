@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from emstudio.core.io.base import VoxelSize
+from emstudio.core.ml.card import summary
 from emstudio.core.project import ModelRecord, Project, VolumeRecord
 from emstudio.gui.dialogs.model_card import ModelCardDialog
 from emstudio.gui.dialogs.predict_dialog import PredictDialog
@@ -287,6 +288,10 @@ def test_model_card_shows_training_and_validation(qtbot) -> None:
     assert "membrane Dice 0.910" in dialog.rows["Validation"].text()
     assert "image 'em'" in dialog.rows["Trained on"].text()
     assert dialog.rows["Parent model"].text().startswith("none")
+    assert dialog.rows["Training"].text() == "2 epochs in 12 s on cpu (2 threads)"
+    assert dialog.rows["Created"].text().startswith("2026-01-01 ")  # not an ISO stamp
+    one = dict(summary({**card("one"), "training": {"epochs_run": 1}}))
+    assert one["Training"].startswith("1 epoch in ")
     assert dialog.history.rowCount() == 2 and dialog.history.item(1, 2).text() == "0.910"
     assert not dialog.json.isVisibleTo(dialog)
     dialog.json_toggle.click()
