@@ -159,6 +159,8 @@ def pack(folder: Path, out: Path, project_root: Path | None = None) -> Path:
 def unpack(path: Path) -> tuple[dict[str, Any], bytes]:
     """(card, weights bytes) of an ``.emmodel`` file, fully checked (the model loads)."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder; give a model file (.emmodel).")
     try:
         with zipfile.ZipFile(path) as archive:
             members = {info.filename: info for info in archive.infolist()}

@@ -120,8 +120,9 @@ class SegmentDialog(JobDialog):
             if watershed
             else f"This prediction has no boundary map: {COMPONENTS}"
         )
-        base = f"{self.prediction.currentText()}-instances"
-        self.name.setText(free_name(self.project.catalog.has_volume_name, base))
+        prediction = self.prediction.currentText()
+        has = self.project.catalog.has_volume_name
+        self.name.setText(free_name(has, f"{prediction}-instances") if prediction else "")
         self._show_min_volume()
         self._show_problem()
 

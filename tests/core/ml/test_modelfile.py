@@ -122,6 +122,8 @@ def test_emmodel_files_round_trip_and_refuse_impostors(model_folder, tmp_path) -
         unpack(tmp_path / "other.emmodel")
     with pytest.raises(ModelFileError, match="does not exist"):
         unpack(tmp_path / "missing.emmodel")
+    with pytest.raises(ModelFileError, match="is a folder; give a model file"):
+        unpack(tmp_path)
 
 
 @pytest.mark.parametrize(
