@@ -154,6 +154,9 @@ def test_exporting_to_a_missing_or_unwritable_place_says_so(model_folder, tmp_pa
     with pytest.raises(DestinationError, match="folder does not exist"):
         pack(folder, tmp_path / "absent" / "m.emmodel")
     (tmp_path / "taken.emmodel").mkdir()  # a folder where the file should go
-    with pytest.raises(DestinationError, match="cannot be written"):
+    with pytest.raises(DestinationError, match="already exists"):
         pack(folder, tmp_path / "taken.emmodel")
-    assert not list(tmp_path.glob(".tmp-*"))
+    (tmp_path / ".tmp-new.emmodel").mkdir()  # the temporary file cannot be made
+    with pytest.raises(DestinationError, match="new.emmodel: cannot be written"):
+        pack(folder, tmp_path / "new.emmodel")
+    assert not (tmp_path / "new.emmodel").exists()
