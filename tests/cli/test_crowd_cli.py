@@ -18,6 +18,9 @@ def demo(tmp_path, cli):
 
 def test_simulate_then_import(demo, tmp_path, cli) -> None:
     export = tmp_path / "sim.csv"
+    result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--out", export,
+                 "--slices", -1)  # fmt: skip
+    assert result.code == 2 and "trace at least one slice (--slices), not -1" in result.err
     result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--volunteers", 6,
                  "--out", export, "--slices", 3)  # fmt: skip
     assert result.code == 0, result.err

@@ -46,6 +46,8 @@ def simulate_from_labels(
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Write the export to ``out`` (atomically); returns what was simulated."""
+    if slices is not None and slices < 1:
+        raise SimulationError(f"trace at least one slice (--slices), not {slices}.")
     record = project.catalog.volume(labels)
     if record.kind not in ("labels", "segmentation"):
         raise SimulationError(f"{labels!r} is a {record.kind} volume, not a label set.")
