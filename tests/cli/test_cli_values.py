@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from emstudio.cli.commands._common import ArgumentValueError, parse_triple
+from emstudio.cli.commands._common import ArgumentValueError, one_line, parse_triple
 from emstudio.cli.commands.ui import parse_slice
 
 
@@ -30,3 +30,7 @@ def test_slice_is_three_voxel_indices():
         message = f"--slice must be three voxel indices Z,Y,X (0 or more), got {bad!r}."
         with pytest.raises(ArgumentValueError, match=re.escape(message)):
             parse_slice(bad)
+
+
+def test_a_job_message_keeps_to_its_line_in_listings():
+    assert one_line("failed:\n  line one\n\tline two ") == "failed: line one line two"

@@ -29,6 +29,11 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def one_line(text: str) -> str:
+    """A job's message on the one line a job gets in a listing."""
+    return " ".join(text.split())
+
+
 def parse_triple(
     text: str | None,
     what: str,

@@ -77,7 +77,9 @@ def _register_segment(commands: argparse._SubParsersAction) -> None:
 def _register_mesh(commands: argparse._SubParsersAction) -> None:
     mesh = commands.add_parser("mesh", help="surface meshes (nm) of a segmentation's objects")
     mesh.add_argument("project", metavar="PROJECT")
-    mesh.add_argument("--segmentation", required=True, metavar="NAME")
+    mesh.add_argument(
+        "--segmentation", required=True, metavar="NAME", help="the segmentation to mesh"
+    )
     mesh.add_argument(
         "--out",
         required=True,
@@ -111,7 +113,9 @@ def _register_mesh(commands: argparse._SubParsersAction) -> None:
 def _register_measure(commands: argparse._SubParsersAction) -> None:
     measure = commands.add_parser("measure", help="per-object measurements into a CSV file")
     measure.add_argument("project", metavar="PROJECT")
-    measure.add_argument("--segmentation", required=True, metavar="NAME")
+    measure.add_argument(
+        "--segmentation", required=True, metavar="NAME", help="the segmentation to measure"
+    )
     measure.add_argument(
         "--image",
         metavar="NAME",

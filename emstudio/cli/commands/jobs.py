@@ -9,7 +9,7 @@ import time
 
 import psutil
 
-from emstudio.cli.commands._common import add_listing
+from emstudio.cli.commands._common import add_listing, one_line
 from emstudio.core.errors import NotFoundError, ProjectLockedError
 from emstudio.core.project import JobRecord, Project
 from emstudio.jobs.cancel import request_cancel, sigterm_as_interrupt
@@ -94,6 +94,6 @@ def _jobs(project: Project) -> list[dict]:
 
 def show_history(jobs: list[dict]) -> None:
     for j in jobs:
-        message = j["message"] or ""
+        message = one_line(j["message"] or "")
         device = f" [{j['device']}]" if j["device"] else ""
         print(f"{j['id']}  {j['kind']:<8} {j['status']:<11} {j['created_at']}{device}  {message}")

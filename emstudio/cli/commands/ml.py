@@ -56,9 +56,13 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
         + "; ".join(f"{s.name}: {s.summary} ({s.speed_text()})" for s in presets.SIZES.values()),
     )
     train.add_argument("project", metavar="PROJECT")
-    train.add_argument("--image", metavar="NAME", help="the image volume")
-    train.add_argument("--labels", metavar="NAME", help="the label set")
-    train.add_argument("--out", metavar="MODEL", help="name of the new model")
+    train.add_argument(
+        "--image", metavar="NAME", help="the image volume (required unless --resume)"
+    )
+    train.add_argument("--labels", metavar="NAME", help="the label set (required unless --resume)")
+    train.add_argument(
+        "--out", metavar="MODEL", help="name of the new model (required unless --resume)"
+    )
     train.add_argument("--classes", metavar="A,B", help="classes to learn (default: all)")
     train.add_argument("--boundary", metavar="CLASS", help="also learn this class' object edges")
     train.add_argument(
@@ -126,8 +130,12 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
     d = presets.PREDICT_DEFAULTS
     predict = commands.add_parser("predict", help="predict a volume with a model (tri-axis)")
     predict.add_argument("project", metavar="PROJECT")
-    predict.add_argument("--image", metavar="NAME")
-    predict.add_argument("--model", metavar="MODEL")
+    predict.add_argument(
+        "--image", metavar="NAME", help="the image volume to predict (required unless --resume)"
+    )
+    predict.add_argument(
+        "--model", metavar="MODEL", help="the model to apply (required unless --resume)"
+    )
     predict.add_argument(
         "--out",
         metavar="NAME",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from emstudio.cli.commands._common import add_listing
+from emstudio.cli.commands._common import add_listing, one_line
 from emstudio.core.project import Project
 
 
@@ -70,7 +70,7 @@ def show_info(summary: dict) -> None:
     for j in summary["jobs"]:
         print(
             f"  {j['id'][:8]}  {j['kind']:<8} {j['status']:<11} {j['created_at']}"
-            + (f"  {j['message']}" if j["status"] != "done" and j["message"] else "")
+            + (f"  {one_line(j['message'])}" if j["status"] != "done" and j["message"] else "")
         )
 
 
