@@ -32,6 +32,7 @@ import numpy as np
 import zarr
 from numcodecs.abc import Codec
 
+from emstudio.core.errors import ProjectError
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.volume import ngff, pyramid
 from emstudio.core.volume.chunkio import (
@@ -354,6 +355,11 @@ class Volume:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if not self.path.is_dir():  # a project's store deleted by hand, or a wrong path
+            raise ProjectError(
+                f"{self.path}: the volume's data folder is missing; restore it from a backup "
+                "of the project, or delete the volume from the project."
+            )
         self.group = zarr.open_group(str(self.path), mode="r")
         attrs = dict(self.group.attrs)
         self.attrs: dict[str, Any] = attrs.get("emstudio", {})

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import zarr
 
+from emstudio.core.errors import ProjectError
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.volume import fastslice, pyramid
 from emstudio.core.volume.chunkio import ChunkWriter
@@ -317,3 +318,8 @@ def test_finer_levels_written_elsewhere_and_adopted_give_the_slab_writers_volume
     for level in range(expected.levels):
         depth = expected.level_shape(level)[0]
         assert np.array_equal(got.read(0, depth, level), expected.read(0, depth, level)), level
+
+
+def test_a_missing_store_is_named_not_a_traceback(tmp_path):
+    with pytest.raises(ProjectError, match="the volume's data folder is missing"):
+        Volume(tmp_path / "deleted.zarr")
