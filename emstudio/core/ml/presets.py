@@ -30,6 +30,9 @@ class ModelSize:
     predict_gpu: float | None = None  # not yet measured
     train_gpu: float | None = None
     stem: int = 1  # pixels folded into channels (``unet.UNetConfig.stem``)
+    # peak memory of a training step (forward, backward, AdamW) per pixel of a batch, fp32 on
+    # a CPU (batches of 4 and 16 patches of 256 px, 2026-11-27, rounded up)
+    train_bytes_per_pixel: int = 4300
 
     def speed_text(self) -> str:
         """Its prediction speed in words a biologist reads at a glance: the time for one
@@ -45,7 +48,14 @@ class ModelSize:
 
 SIZES: dict[str, ModelSize] = {
     "small": ModelSize(
-        "small", 3, 8, "fastest on a CPU; fine for clean data and quick tries", 2.3e6, 0.59e6, 823e6
+        "small",
+        3,
+        8,
+        "fastest on a CPU; fine for clean data and quick tries",
+        2.3e6,
+        0.59e6,
+        823e6,
+        train_bytes_per_pixel=1200,
     ),
     # No layer at full resolution (stem 2): 2.1x the speed of the depth-4, 16-channel model it
     # replaced on an H200 (1246 against 590 Mpx/s, same day), 1.4x on a CPU, and as accurate on
@@ -60,9 +70,17 @@ SIZES: dict[str, ModelSize] = {
         0.23e6,
         1246e6,
         stem=2,
+        train_bytes_per_pixel=1300,
     ),
     "large": ModelSize(
-        "large", 4, 32, "hard, varied data; slowest (a GPU is advised)", 0.12e6, 0.03e6, 348e6
+        "large",
+        4,
+        32,
+        "hard, varied data; slowest (a GPU is advised)",
+        0.12e6,
+        0.03e6,
+        348e6,
+        train_bytes_per_pixel=4200,
     ),
 }
 # A whole GPU prediction job (reading, resampling, blending, combining and writing the volumes
@@ -146,6 +164,13 @@ def estimate_predict_seconds(
 # epochs: 2-epoch CPU trainings of the demo (10 iterations of 8 x 256 px) took 28.4 s (small)
 # and 74.6 s (the default of then) against 17 s and 62 s of epochs; 4 small epochs took 46.7 s.
 TRAIN_JOB_START_S = 11.0
+
+
+def train_step_bytes(size: str, batch: int, patch: int) -> int:
+    """Rough peak bytes of one training step of a ``size`` model (the largest preset's rate for
+    a custom size)."""
+    preset = SIZES.get(size) or max(SIZES.values(), key=lambda s: s.train_bytes_per_pixel)
+    return batch * patch * patch * preset.train_bytes_per_pixel
 
 
 def estimate_train_seconds(

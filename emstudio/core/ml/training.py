@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import psutil
 import torch
 
+from emstudio.core.ml import presets
 from emstudio.core.ml.augment import augment
 from emstudio.core.ml.checkpoint import checkpoint_state, restore, save_checkpoint
-from emstudio.core.ml.device import autocast, uses_fp16
+from emstudio.core.ml.device import autocast, free_memory, uses_fp16
 from emstudio.core.ml.errors import ModelMismatchError, TrainingDivergedError, TrainingSetupError
 from emstudio.core.ml.geometry import AXES, View, fitting_patch
 from emstudio.core.ml.labels import LabelledSlices, Target
@@ -129,6 +131,24 @@ def build_views(
             f"the image is too small for the patch size {config.patch} along every axis."
         )
     return views
+
+
+MEMORY_SHARE = 0.8  # of the free memory, the most a training step may be expected to take
+
+
+def check_step_memory(config: TrainConfig, device: torch.device) -> None:
+    """Refuse a batch and patch whose training step would not fit the free memory (the
+    machine's, or the GPU's), before anything is loaded."""
+    needed = presets.train_step_bytes(config.size, config.batch, config.patch)
+    free = free_memory(device)
+    where = "GPU memory" if free is not None else "memory"
+    free = psutil.virtual_memory().available if free is None else free
+    if needed > free * MEMORY_SHARE:
+        raise TrainingSetupError(
+            f"a batch of {config.batch} patches of {config.patch} px needs about "
+            f"{needed / 2**30:.1f} GiB of {where} to train, {free / 2**30:.1f} GiB are free: "
+            "choose a smaller batch size (--batch) or patch size (--patch)."
+        )
 
 
 def model_geometry(
@@ -254,6 +274,7 @@ class Trainer:
     ) -> None:
         config.check()
         self.data, self.config, self.device, self.reporter = data, config, device, reporter
+        check_step_memory(config, device)
         self.normaliser = normaliser
         self.names = output_names(data.target)
         if parent is not None:
