@@ -221,20 +221,26 @@ def _wait_for_staging(data_dir, proc, timeout=60.0, pattern="") -> bool:
     return False
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.1, 0.25])
-def test_kill_9_mid_import_leaves_a_consistent_project(tmp_path, seeded, delay):
+def _start_a_long_import(tmp_path, project) -> subprocess.Popen:
+    """`emstudio import` of a 128 MB stack, in a process of its own (stderr piped)."""
     path = tmp_path / "big.tif"
     tifffile.imwrite(path, em_stack(shape=(128, 1024, 1024)))
-    before = project_state(seeded)
-    proc = subprocess.Popen(
-        emstudio_command("import", str(seeded), str(path), "--name", "big"),
+    return subprocess.Popen(
+        emstudio_command("import", str(project), str(path), "--name", "big"),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.1, 0.25])
+def test_kill_9_mid_import_leaves_a_consistent_project(tmp_path, seeded, delay):
+    before = project_state(seeded)
+    proc = _start_a_long_import(tmp_path, seeded)
     assert _wait_for_staging(seeded / "data", proc), "the import never started writing"
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
+    proc.communicate(timeout=30)
     assert any(p.name.startswith(".tmp-") for p in (seeded / "data").iterdir())
     with Project.open(seeded) as project:  # opens fine; recovery runs
         names = [v.name for v in project.catalog.volumes()]
@@ -245,15 +251,8 @@ def test_kill_9_mid_import_leaves_a_consistent_project(tmp_path, seeded, delay):
 
 def test_sigterm_cancels_a_command_and_cleans_up(tmp_path, seeded):
     """`kill` (or `emstudio job cancel`) on `emstudio import`: cancelled, nothing left over."""
-    path = tmp_path / "big.tif"
-    tifffile.imwrite(path, em_stack(shape=(128, 1024, 1024)))
     before = project_state(seeded)
-    proc = subprocess.Popen(
-        emstudio_command("import", str(seeded), str(path), "--name", "big"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_a_long_import(tmp_path, seeded)
     # once its planes are being written: a signal while zarr's own thread makes the store's
     # first file may see that file made after the clean-up, for the next open to remove
     assert _wait_for_staging(seeded / "data", proc, pattern="0/0.*"), "it never wrote a plane"
