@@ -96,14 +96,15 @@ class JobPanel(QWidget):
         status = QHBoxLayout()
         status.addWidget(self.progress, 1)
         status.addWidget(self.eta)
-        details = QSplitter(Qt.Orientation.Horizontal)
-        details.addWidget(self.log)
-        details.addWidget(self.plot)
+        self.details = QSplitter(Qt.Orientation.Horizontal)
+        self.details.addWidget(self.log)
+        self.details.addWidget(self.plot)
+        self.plot.hide()  # until the job shown has metrics (no empty axes)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
         lower_layout.addLayout(status)
-        lower_layout.addWidget(details, 1)
+        lower_layout.addWidget(self.details, 1)
         lower_layout.addLayout(buttons)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
@@ -164,6 +165,7 @@ class JobPanel(QWidget):
     def _show_history(self) -> None:
         self.log.clear()
         self.plot.clear_metrics()
+        self.plot.hide()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.progress.setFormat("%p%")  # not the message of the job shown before
@@ -196,11 +198,20 @@ class JobPanel(QWidget):
             self.eta.setText(f"{describe_duration(eta)} left" if eta else "")
         elif kind == "metric":
             self.plot.add(str(event["name"]), event.get("step", 0), event.get("value", 0.0))
+            self._reveal_plot()
         elif kind in ("log", "error", "cancelled"):
             self.log.appendPlainText(str(event.get("message", "")))
         elif kind == "done":
             self.progress.setValue(100)
             self.eta.setText("")
+
+    def _reveal_plot(self) -> None:
+        """Show the plot beside the log, each half of the width (a hidden splitter widget
+        comes back at its smallest)."""
+        if self.plot.isHidden():
+            self.plot.show()
+            total = sum(self.details.sizes()) or self.details.width()
+            self.details.setSizes([total // 2, total - total // 2])
 
     def _update_durations(self) -> None:
         for row, job in enumerate(self._jobs):

@@ -1,5 +1,5 @@
-"""Live plot of a job's metrics (training loss, validation Dice...), one curve per metric,
-shown while the job has any (a training's, per epoch)."""
+"""Live plot of a job's metrics (training loss, validation Dice...), one curve per metric
+(a training's, per epoch)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ class MetricPlot(pg.PlotWidget):
         super().__init__(parent, background="w")
         self.setLabel("bottom", "epoch")
         self.getAxis("bottom").setTickSpacing(levels=[(5, 0), (1, 0)])  # whole epochs
-        self.setVisible(False)  # until a metric comes
         self.showGrid(x=True, y=True, alpha=0.3)
         self.addLegend(
             offset=(-10, 10),
@@ -51,7 +50,6 @@ class MetricPlot(pg.PlotWidget):
         legend = self.getPlotItem().legend
         if legend is not None:
             legend.clear()
-        self.setVisible(False)
 
     def add(self, name: str, step: float, value: float) -> None:
         xs, ys = self._points.setdefault(name, ([], []))
@@ -62,7 +60,6 @@ class MetricPlot(pg.PlotWidget):
             self._curves[name] = self.plot(
                 pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=4, name=metric_title(name)
             )
-            self.setVisible(True)
         self._curves[name].setData(xs, ys)
 
     def names(self) -> list[str]:

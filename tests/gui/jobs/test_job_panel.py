@@ -95,6 +95,8 @@ def test_metrics_are_plotted_live(qtbot, project, make_panel):
     assert not panel.plot.isVisibleTo(panel)  # no metric yet: no empty axes
     qtbot.waitUntil(lambda: set(panel.plot.names()) == {"loss", "val_dice"}, timeout=30_000)
     assert panel.plot.isVisibleTo(panel)
+    log_width, plot_width = panel.details.sizes()
+    assert plot_width > 100 and abs(log_width - plot_width) <= 1  # half each, not squeezed
     legend = panel.plot.getPlotItem().legend
     assert [label.text for _, label in legend.items] == ["loss", "validation Dice (mean)"]
     qtbot.waitUntil(lambda: status_of(panel, job_id) == "failed", timeout=30_000)
