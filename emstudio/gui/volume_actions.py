@@ -1,4 +1,5 @@
-"""What the project panel's context menu does: rename, delete (confirmed), export, provenance.
+"""What the project panel's context menu does: rename, delete (confirmed) volumes and mesh
+sets, export, provenance.
 
 Export is an ``export`` job of the project's job queue (``jobRequested``): it runs in its own
 process and shows its progress in the Jobs dock.
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 from emstudio.core.errors import DestinationError, EmstudioError
 from emstudio.core.io.export import export_format
 from emstudio.core.project import Project, VolumeRecord
-from emstudio.core.project.manage import delete_volume, rename_volume
+from emstudio.core.project.manage import delete_mesh_set, delete_volume, rename_volume
 from emstudio.gui.volume_table import format_shape
 from emstudio.jobs.spec import JobSpec
 
@@ -64,24 +65,19 @@ class VolumeActions(QObject):
     def delete(self, record: VolumeRecord) -> None:
         if self.project is None:
             return
-        answer = QMessageBox.question(
-            self.parent_widget,
-            "Delete volume",
-            f"Delete {record.name!r} ({record.kind}, {format_shape(record.shape)} voxels)?\n\n"
-            "Its data is removed from the project folder. This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
         dependents = self.project.catalog.volume_dependents(record.id)
-        if dependents:
+        if dependents:  # said before asking, so a "Yes" is never refused
             QMessageBox.critical(
                 self.parent_widget,
                 "Cannot delete",
                 f"{record.name!r} has items that belong to it: {', '.join(dependents)}. "
-                "Delete those first.",
+                "Delete those first (mesh sets too: right-click them in the Meshes group).",
             )
+            return
+        if not self._confirm(
+            "Delete volume",
+            f"Delete {record.name!r} ({record.kind}, {format_shape(record.shape)} voxels)?",
+        ):
             return
         self.aboutToDelete.emit(record)
         try:
@@ -91,6 +87,30 @@ class VolumeActions(QObject):
         else:
             self.message.emit(f"Deleted {record.name!r}")
         self.changed.emit()
+
+    def delete_mesh_set(self, name: str) -> None:
+        if self.project is None:
+            return
+        record = self.project.catalog.mesh_set(name)
+        if not self._confirm("Delete mesh set", f"Delete the mesh set {name!r}?"):
+            return
+        try:
+            delete_mesh_set(self.project, record)
+        except (EmstudioError, OSError) as exc:
+            QMessageBox.critical(self.parent_widget, "Cannot delete", str(exc))
+        else:
+            self.message.emit(f"Deleted {name!r}")
+        self.changed.emit()
+
+    def _confirm(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(
+            self.parent_widget,
+            title,
+            f"{question}\n\nIts data is removed from the project folder. This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def export(self, record: VolumeRecord) -> None:
         if self.project is None:

@@ -347,6 +347,11 @@ class Catalog:
                 f"INSERT INTO meshes ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
             )
 
+    def delete_mesh_set_row(self, mesh_set_id: str) -> None:
+        """Remove a mesh set's row; its files are the caller's (``project.manage``)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM meshes WHERE id = ?", (mesh_set_id,))
+
     def mesh_set_records(self) -> list[MeshSetRecord]:
         return [MeshSetRecord.from_row(r) for r in self._rows("meshes")]
 

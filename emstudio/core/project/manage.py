@@ -1,7 +1,8 @@
-"""Renaming and deleting volumes of a project (what the project panel's context menu does).
+"""Renaming and deleting volumes, and deleting mesh sets, of a project (what the project
+panel's context menu does).
 
-Deleting removes the catalog row first, then moves the store to a temporary name and removes
-it: a crash in between leaves an unreferenced folder that the next ``Project.open`` cleans up,
+Deleting removes the catalog row first, then moves the files to a temporary name and removes
+them: a crash in between leaves an unreferenced folder that the next ``Project.open`` cleans up,
 never a catalog row pointing at half-deleted data.
 """
 
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 from emstudio.core.errors import NameConflictError
 from emstudio.core.measure.stored import remove_measurements
 from emstudio.core.project import atomic
 from emstudio.core.project.project import Project
-from emstudio.core.project.records import VolumeRecord
+from emstudio.core.project.records import MeshSetRecord, VolumeRecord
 
 
 def rename_volume(project: Project, record: VolumeRecord, name: str) -> VolumeRecord:
@@ -32,10 +34,21 @@ def delete_volume(project: Project, record: VolumeRecord) -> None:
     others depend on it)."""
     project.catalog.delete_volume_row(record.id)
     remove_measurements(project, record)
-    store = project.resolve(record.path)
-    if not store.exists():
+    _remove_unregistered(project.resolve(record.path))
+
+
+def delete_mesh_set(project: Project, record: MeshSetRecord) -> None:
+    """Remove a mesh set from the catalog, then its folder of meshes."""
+    project.catalog.delete_mesh_set_row(record.id)
+    _remove_unregistered(project.resolve(record.path))
+
+
+def _remove_unregistered(path: Path) -> None:
+    """Delete the files of a row just removed: renamed first, so that they are gone at once
+    from where they were, and whatever a crash leaves is a temporary name to clean up."""
+    if not path.exists():
         return
-    trash = store.with_name(f"{atomic.TMP_PREFIX}deleted-{uuid.uuid4().hex[:8]}-{store.name}")
-    os.replace(store, trash)
-    atomic.fsync_dir(store.parent)
+    trash = path.with_name(f"{atomic.TMP_PREFIX}deleted-{uuid.uuid4().hex[:8]}-{path.name}")
+    os.replace(path, trash)
+    atomic.fsync_dir(path.parent)
     atomic.remove_tree(trash)

@@ -7,6 +7,8 @@ import tifffile
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from workspace_helpers import settle
 
+from emstudio.core.mesh.meshset import create_mesh_set
+from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
 from emstudio.gui import volume_actions
 
@@ -71,6 +73,34 @@ def test_delete_asks_first_and_refuses_what_others_depend_on(
     _trigger(page.panel, "em", "Delete…")  # the segmentation belongs to it
     assert errors and "truth-mito-instances" in errors[0][1]
     assert window.project.catalog.volume("em")
+
+
+def test_a_segmentation_with_meshes_is_deleted_after_its_mesh_set(
+    open_window, demo_path, monkeypatch, errors
+):
+    with Project.open(demo_path) as project:
+        mesh_set = create_mesh_set(project, "truth-mito-instances")
+    window = open_window(demo_path)
+    panel, catalog = window.project_page.panel, window.project.catalog
+    asked: list[str] = []
+
+    def yes(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", yes)
+    _trigger(panel, "truth-mito-instances", "Delete…")
+    assert asked == []  # refused before asking: no "Yes" that is then refused
+    assert mesh_set.name in errors[0][1] and "Meshes group" in errors[0][1]
+    folder = window.project.resolve(mesh_set.path)
+    assert folder.is_dir()
+    menu = panel.menu_for(panel._item("mesh", mesh_set.name))
+    next(a for a in menu.actions() if a.text() == "Delete…").trigger()
+    menu.deleteLater()
+    assert "cannot be undone" in asked[0] and not folder.exists()
+    assert not catalog.has_mesh_set_name(mesh_set.name)
+    _trigger(panel, "truth-mito-instances", "Delete…")
+    assert "truth-mito-instances" not in {v.name for v in catalog.volumes()}
 
 
 def test_provenance_and_export(open_window, demo_path, monkeypatch, errors, tmp_path, qtbot):
