@@ -8,6 +8,7 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from emstudio.core.errors import (
     DestinationError,
@@ -81,19 +82,24 @@ def create_mesh_set(
     block: tuple[int, int, int] = DEFAULT_BLOCK,
     progress: Progress = no_progress,
 ) -> MeshSetRecord:
-    """Mesh ``segmentation`` into a new mesh set (and copy it to ``out`` when given)."""
+    """Mesh ``segmentation`` into a new mesh set (and copy it to ``out`` when given). To
+    export (``out`` and no ``name``), a mesh set made alike before is copied out instead."""
     fmt = check_format(fmt, combined)
     destination = check_destination(project, out)
     source, volume = label_volume(project, segmentation)
     if name and project.catalog.has_mesh_set_name(name):
         raise NameConflictError(f"A mesh set named {name!r} already exists: choose another name.")
-    name = name or free_name(project.catalog.has_mesh_set_name, f"{segmentation}-meshes")
     params = {
         "format": fmt,
         "combined": combined,
         "ids": list(ids) if ids else None,
         **options.to_json(),
     }
+    made = same_mesh_set(project, source.id, params) if destination and not name else None
+    if made is not None:
+        copy_out(project.resolve(made.path), destination)
+        return made
+    name = name or free_name(project.catalog.has_mesh_set_name, f"{segmentation}-meshes")
     record = MeshSetRecord(
         id=uuid.uuid4().hex,
         name=name,
@@ -150,6 +156,18 @@ def create_mesh_set(
     finally:
         atomic.remove_tree(staging)
     return record
+
+
+def same_mesh_set(
+    project: Project, segmentation_id: str, params: dict[str, Any]
+) -> MeshSetRecord | None:
+    """The newest mesh set of a segmentation made with the same settings, if one is on disk."""
+    for record in reversed(project.catalog.mesh_set_records()):
+        made_with = {key: record.attrs.get(key) for key in params}
+        found = record.segmentation_id == segmentation_id and made_with == params
+        if found and project.resolve(record.path).is_dir():
+            return record
+    return None
 
 
 def copy_out(folder: Path, destination: Path) -> None:

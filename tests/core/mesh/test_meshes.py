@@ -162,6 +162,18 @@ def test_mesh_set_in_project_and_export_folder(tmp_path):
         assert not [p for p in (project.path / "meshes").iterdir() if p.name.startswith(".tmp")]
 
 
+def test_exporting_meshes_made_alike_before_copies_them_without_a_new_set(tmp_path):
+    with Project.create(tmp_path / "p.emproj") as project:
+        add_array(project, "seg", "segmentation", two_objects(), VoxelSize(*VOXEL, known=True))
+        made = create_mesh_set(project, "seg", fmt="stl")
+        exported = create_mesh_set(project, "seg", fmt="stl", out=tmp_path / "a")
+        assert exported == made and (tmp_path / "a" / "7.stl").is_file()
+        assert [r.name for r in project.catalog.mesh_set_records()] == [made.name]
+        other = create_mesh_set(project, "seg", fmt="ply", out=tmp_path / "b")  # not made yet
+        assert other != made and (tmp_path / "b" / "7.ply").is_file()
+        assert len(project.catalog.mesh_set_records()) == 2
+
+
 def test_a_folder_that_cannot_be_written_registers_no_mesh_set(tmp_path):
     with Project.create(tmp_path / "p.emproj") as project:
         add_array(project, "seg", "segmentation", two_objects(), VoxelSize(*VOXEL, known=True))
