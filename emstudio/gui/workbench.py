@@ -70,7 +70,13 @@ class Workbench(QObject):
         catalog = self.project.catalog
         labels = [v.name for v in catalog.volumes("labels")]
         self._run_dialog(
-            CrowdImportDialog(self.project.path, catalog.volumes("image"), labels, self.window)
+            CrowdImportDialog(
+                self.project.path,
+                catalog.volumes("image"),
+                labels,
+                self.window,
+                taken=[v.name for v in catalog.volumes()],
+            )
         )
 
     def _run_dialog(self, dialog: QDialog) -> None:

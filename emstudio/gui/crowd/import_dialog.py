@@ -3,7 +3,7 @@ preview of the first subjects, consensus settings. ``spec()`` is the crowd_impor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -31,6 +31,7 @@ from emstudio.core.crowd.mapping import AXES, SliceRef, SubjectMapping
 from emstudio.core.crowd.preview import Preview, preview_mapping
 from emstudio.core.errors import EmstudioError
 from emstudio.core.project import VolumeRecord
+from emstudio.core.project.catalog import free_name
 from emstudio.gui.crowd.layout import side_by_side
 from emstudio.gui.look import error_label, muted
 from emstudio.jobs.spec import JobSpec
@@ -49,11 +50,15 @@ class CrowdImportDialog(QDialog):
         images: Sequence[VolumeRecord],
         label_sets: Sequence[str] = (),
         parent: QWidget | None = None,
+        taken: Collection[str] = (),
     ) -> None:
+        """``taken``: the project's volume names (the new label set needs another)."""
         super().__init__(parent)
         self.setWindowTitle("Import crowd labels (Zooniverse)")
         self.project = Path(project)
         self._images = {r.name: r for r in images}
+        self._taken = set(taken)
+        self._preview_problem = ""  # why the export cannot be read as it is set up
         self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self._preview_timer.timeout.connect(self.update_preview)
         self._build(label_sets)
@@ -67,7 +72,7 @@ class CrowdImportDialog(QDialog):
         self.subjects = QLineEdit(placeholderText="optional: subject export (.csv)")
         self.image = QComboBox()
         self.image.addItems(list(self._images))
-        self.name = QLineEdit("crowd-labels")
+        self.name = QLineEdit(free_name(self._taken.__contains__, "crowd-labels"))
         self.workflow = QLineEdit(placeholderText="all")
         self.version = QLineEdit(placeholderText="all (e.g. 13 or 13.19)")
         files = QFormLayout()
@@ -267,12 +272,15 @@ class CrowdImportDialog(QDialog):
         self._update_ok()
 
     def _update_ok(self) -> None:
-        problem = ""
+        problem = self._preview_problem
         try:
             self.mapping()
         except (EmstudioError, ValueError) as exc:
             problem = str(exc)
-        ready = bool(self.export.text().strip() and self.name.text().strip() and self._images)
+        name = self.name.text().strip()
+        if name in self._taken:
+            problem = f"A volume named {name!r} already exists: choose another name."
+        ready = bool(self.export.text().strip() and name and self._images)
         self.message.setText(problem)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(ready and not problem)
@@ -280,17 +288,19 @@ class CrowdImportDialog(QDialog):
     def update_preview(self) -> None:
         """Read the first rows of the export again and show where their subjects go."""
         self.table.setRowCount(0)
+        self._preview_problem = ""
         path, image = self.export.text().strip(), self._images.get(self.image.currentText())
-        if not path or image is None:
-            return
-        try:
-            preview = preview_mapping(
-                path, self.mapping(), image.shape, self.subjects.text().strip() or None
-            )
-        except (EmstudioError, ValueError) as exc:
-            self.preview_note.setText(str(exc))
-            return
-        self._show(preview)
+        if path and image is not None:
+            try:
+                preview = preview_mapping(
+                    path, self.mapping(), image.shape, self.subjects.text().strip() or None
+                )
+            except (EmstudioError, ValueError) as exc:
+                self.preview_note.setText(str(exc))
+                self._preview_problem = str(exc)
+            else:
+                self._show(preview)
+        self._update_ok()
 
     def _show(self, preview: Preview) -> None:
         self.table.setRowCount(len(preview.rows))

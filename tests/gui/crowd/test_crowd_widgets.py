@@ -55,6 +55,16 @@ def test_dialog_shows_bad_settings_and_unmapped_subjects(qtbot, built, project) 
     dialog.export.setText(str(built / "missing.csv"))
     dialog.update_preview()
     assert "does not exist" in dialog.preview_note.text() and dialog.table.rowCount() == 0
+    assert "does not exist" in dialog.message.text()  # a job that would fail is not started
+    assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+
+def test_dialog_proposes_a_free_name_and_refuses_a_taken_one(qtbot, built, project) -> None:
+    dialog = CrowdImportDialog(project, [], taken=["em", "crowd-labels"])
+    qtbot.addWidget(dialog)
+    assert dialog.name.text() == "crowd-labels-2"
+    dialog.name.setText("em")
+    assert "A volume named 'em' already exists" in dialog.message.text()
 
 
 def test_dialog_on_the_real_export(qtbot, shared_data, project) -> None:
