@@ -216,6 +216,7 @@ class ProofreadSession(QObject):
         flood = self.flood
 
         def parts(edit: Edit) -> list[int]:
+            self.seed_colour = None  # done with seeds: the next click selects again
             self.clear_seeds()
             return [i for i, entry in edit.after.items() if entry is not None]
 

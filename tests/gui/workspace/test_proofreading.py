@@ -73,15 +73,14 @@ def test_select_merge_undo_split_and_save_a_new_version(open_window, demo_path, 
     rows, cols = np.nonzero(seg[z] == big)
     along = cols if np.ptp(cols) >= np.ptp(rows) else rows
     ends = [(rows[i] + 0.5, cols[i] + 0.5) for i in (np.argmin(along), np.argmax(along))]
+    click(qtbot, xy, *(v + 0.5 for v in _inside(seg[z] == big)))
     panel.seed_buttons[1].click()
     drag(qtbot, xy, [ends[0], ends[0]])
     panel.seed_buttons[2].click()
     click(qtbot, xy, *ends[1])
     assert all(len(group) for group in session.seeds.values())
     assert xy.seed_marks.item.data.size >= 2  # the seeds are drawn
-    panel.seed_buttons[2].click()  # seeding off: a click selects again
-    click(qtbot, xy, *(v + 0.5 for v in _inside(seg[z] == big)))
-    assert panel.split_button.isEnabled()
+    assert state.selection == (big,) and panel.split_button.isEnabled()
     panel.split_button.click()
     qtbot.waitUntil(idle)
     new_id = int(seg.max()) + 1
@@ -95,6 +94,7 @@ def test_select_merge_undo_split_and_save_a_new_version(open_window, demo_path, 
     settle(qtbot, window)
     assert np.array_equal(_shown(xy), edited[z])
     assert not any(session.seeds.values())  # used up
+    assert session.seed_colour is None and not panel.seed_buttons[2].isChecked()  # clicks select
 
     # save as a new version: the original stays, the new one is shown
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("mito-proofread", True))
