@@ -238,7 +238,7 @@ class ProofreadSession(QObject):
             self.failed.emit("There are no edits to save.")
             return False
         try:
-            name = check_new_name(project, name)
+            name = check_new_name(project, name, "name")
         except EmstudioError as exc:
             self.failed.emit(str(exc))
             return False

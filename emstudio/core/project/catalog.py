@@ -40,11 +40,13 @@ def free_name(taken: Callable[[str], bool], base: str) -> str:
 def checked_name(
     name: str | None, what: str, option: str, taken: Callable[[str], bool], choose: str
 ) -> str:
-    """``name`` without surrounding blanks; NameConflictError when it is empty (give ``option``),
-    holds a path separator, a colon or a control character, or is ``taken``."""
+    """``name`` without surrounding blanks; NameConflictError when it is empty (give ``option``:
+    a command-line option, or "name" in the app), holds a path separator, a colon or a control
+    character, or is ``taken``."""
     name = (name or "").strip()
     if not name:
-        raise NameConflictError(f"A {what} needs a name: give {option} NAME.")
+        give = f": give {option} NAME" if option.startswith("--") else ""
+        raise NameConflictError(f"A {what} needs a name{give}.")
     unusable = sorted({c for c in name if c in UNUSABLE_IN_NAMES or not c.isprintable()})
     if unusable:
         raise NameConflictError(

@@ -12,19 +12,20 @@ import os
 import uuid
 from pathlib import Path
 
-from emstudio.core.errors import NameConflictError
 from emstudio.core.measure.stored import remove_measurements
 from emstudio.core.project import atomic
+from emstudio.core.project.catalog import checked_name
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import MeshSetRecord, VolumeRecord
 
 
 def rename_volume(project: Project, record: VolumeRecord, name: str) -> VolumeRecord:
-    """Give a volume a new (unique, non-empty) name; returns the updated record."""
+    """Give a volume a new (unique, usable) name; returns the updated record."""
     name = (name or "").strip()
-    if not name:
-        raise NameConflictError("A volume needs a name.")
     if name != record.name:
+        name = checked_name(
+            name, "volume", "name", project.catalog.has_volume_name, "choose another name"
+        )
         project.catalog.rename_volume(record.id, name)
     return project.catalog.volume_by_id(record.id)
 

@@ -157,6 +157,6 @@ def test_exporting_to_a_missing_or_unwritable_place_says_so(model_folder, tmp_pa
     with pytest.raises(DestinationError, match="already exists"):
         pack(folder, tmp_path / "taken.emmodel")
     (tmp_path / ".tmp-new.emmodel").mkdir()  # the temporary file cannot be made
-    with pytest.raises(DestinationError, match="new.emmodel: cannot be written"):
+    with pytest.raises(DestinationError, match=r"new\.emmodel: cannot be written"):
         pack(folder, tmp_path / "new.emmodel")
     assert not (tmp_path / "new.emmodel").exists()

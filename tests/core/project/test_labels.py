@@ -65,8 +65,14 @@ def test_rename_and_delete(project):
     labels = create_label_set(project, image, "mine")
     renamed = rename_volume(project, labels, "  nuclei ")
     assert renamed.name == "nuclei" and project.catalog.volume("nuclei").id == labels.id
-    with pytest.raises(NameConflictError):
+    with pytest.raises(
+        NameConflictError, match="already exists in this project: choose another name"
+    ):
         rename_volume(project, renamed, "em")
+    with pytest.raises(NameConflictError, match="cannot hold '/'"):
+        rename_volume(project, renamed, "a/b")  # names become file names
+    with pytest.raises(NameConflictError, match=r"^A volume needs a name\.$"):
+        rename_volume(project, renamed, "  ")
     with pytest.raises(ProjectError, match="nuclei"):
         delete_volume(project, image)  # the label set belongs to it
     delete_volume(project, renamed)
