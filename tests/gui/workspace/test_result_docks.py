@@ -138,9 +138,7 @@ def test_segment_mesh_measure_from_the_run_menu(qtbot, open_window, demo_path, a
     assert len(read_csv(path)) == len(table.model.rows)
 
 
-def test_a_segmentation_without_objects_says_what_to_change(
-    qtbot, open_window, demo_path, accept
-):
+def test_a_segmentation_without_objects_says_what_to_change(qtbot, open_window, demo_path, accept):
     window = open_window(demo_path)
     add_truth_prediction(window.project)
 
