@@ -60,6 +60,9 @@ from emstudio.gui.colors import instance_rgba  # noqa: E402
 
 BACKGROUND = (0.11, 0.12, 0.14)
 SELECTED = (1.0, 0.95, 0.2)
+# the others, while an object is selected: its yellow is also viridis' top colour, so the
+# selection stands out by the others fading, whatever the objects are coloured by
+UNSELECTED_OPACITY = 0.25
 CLICK_TOLERANCE_PX = 3
 HEADLESS_PLATFORMS = ("offscreen", "minimal")
 PlaneSource = Callable[[int, int], np.ndarray]  # (axis, index) -> plane, as Volume.plane
@@ -188,8 +191,10 @@ class Scene3D:
 
     def _apply_colours(self) -> None:
         for object_id, actor in self.actors.items():
-            colour = SELECTED if object_id == self.selected else self.colours[object_id]
-            actor.GetProperty().SetColor(*colour)
+            chosen = object_id == self.selected
+            actor.GetProperty().SetColor(*(SELECTED if chosen else self.colours[object_id]))
+            faded = self.selected is not None and not chosen
+            actor.GetProperty().SetOpacity(UNSELECTED_OPACITY if faded else 1.0)
 
     def select(self, object_id: int | None) -> None:
         self.selected = object_id if object_id in self.actors else None

@@ -72,6 +72,12 @@ def test_offscreen_view_does_everything_without_crashing(view, tmp_path):
     assert all(a.GetVisibility() for a in view.scene.slices)
     view.select_object(8)
     assert view.scene.actors[8].GetProperty().GetColor() == pytest.approx((1.0, 0.95, 0.2))
+    # the others fade, so the selection stands out even where viridis gives yellow too
+    assert view.scene.actors[3].GetProperty().GetOpacity() < 0.5
+    assert view.scene.actors[8].GetProperty().GetOpacity() == 1.0
+    view.select_object(None)
+    assert view.scene.actors[3].GetProperty().GetOpacity() == 1.0
+    view.select_object(8)
     view.set_class_visible("vesicle", False)
     assert not view.scene.actors[8].GetVisibility() and view.scene.actors[3].GetVisibility()
     view.reset_camera()
