@@ -55,6 +55,7 @@ class ResultsWorkspace(QObject):
         self.state = self.page.state
         self.shown_meshes: str | None = None  # the segmentation drawn in 3D
         self.listed: list[str] = []  # the segmentations listed in the table
+        self._measured_ids: dict[str, str] = {}  # name -> volume id, as last listed
         self.closed = False
         self._requests = 0
         self._handlers: dict[int, Callable[[Any], None]] = {}
@@ -131,8 +132,11 @@ class ResultsWorkspace(QObject):
         self.view_panel.set_choices(meshed, current)
         if current != self.shown_meshes:
             self.show_meshes(current)
-        measured = [r.name for r in measured_segmentations(self.project)]
-        checked = [n for n in self.table_panel.checked() if n in measured]
+        records = measured_segmentations(self.project)
+        measured = [r.name for r in records]
+        ticked = {self._measured_ids.get(n) for n in self.table_panel.checked()}
+        checked = [r.name for r in records if r.id in ticked]  # by id: a renamed one stays
+        self._measured_ids = {r.name: r.id for r in records}
         if show in measured and show not in checked:
             checked.append(show)
         if not checked and measured:

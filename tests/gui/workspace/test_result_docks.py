@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
 
 from emstudio.core.measure.table import read_csv
 from emstudio.core.mesh.meshset import create_mesh_set
@@ -58,7 +58,9 @@ def wait_jobs_done(qtbot, window) -> None:
     assert not failed, [(j.kind, j.status, j.message) for j in failed]
 
 
-def test_segment_mesh_measure_from_the_run_menu(qtbot, open_window, demo_path, accept, tmp_path):
+def test_segment_mesh_measure_from_the_run_menu(
+    qtbot, open_window, demo_path, accept, tmp_path, monkeypatch
+):
     window = open_window(demo_path)
     add_truth_prediction(window.project)
     results = window.workbench.results
@@ -136,6 +138,18 @@ def test_segment_mesh_measure_from_the_run_menu(qtbot, open_window, demo_path, a
 
     path = results.table_panel.export_csv(tmp_path / "table.csv")
     assert len(read_csv(path)) == len(table.model.rows)
+
+    # a renamed segmentation stays listed, under its new name
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("mito-final", True))
+    page.actions.rename(window.project.catalog.volume("mito"))
+    assert set(results.table_panel.checked()) == {"mito-final", "truth-mito-instances"}
+    results.wait()
+    qtbot.waitUntil(
+        lambda: (
+            {r["structure"] for r in table.model.rows} == {"mito-final", "truth-mito-instances"}
+        ),
+        timeout=30_000,
+    )
 
 
 def test_a_segmentation_without_objects_says_what_to_change(qtbot, open_window, demo_path, accept):
