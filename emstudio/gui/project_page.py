@@ -373,7 +373,7 @@ class ProjectPage(QMainWindow):
         self.panel.showRequested.connect(self.show_volume)
         self.panel.renameRequested.connect(self.actions.rename)
         self.panel.deleteRequested.connect(self.actions.delete)
-        self.panel.deleteMeshSetRequested.connect(self.actions.delete_mesh_set)
+        self.panel.deleteItemRequested.connect(self.actions.delete_item)
         self.panel.exportRequested.connect(self.actions.export)
         self.panel.provenanceRequested.connect(self.actions.provenance)
         self.panel.cardRequested.connect(self.show_model_card)

@@ -53,7 +53,7 @@ class ProjectPanel(QWidget):
     showRequested = Signal(object)  # VolumeRecord
     renameRequested = Signal(object)
     deleteRequested = Signal(object)
-    deleteMeshSetRequested = Signal(str)  # the mesh set's name
+    deleteItemRequested = Signal(str, str)  # "mesh" or "model", its name
     exportRequested = Signal(object)
     provenanceRequested = Signal(str, object)  # title, dict
     cardRequested = Signal(object)  # a model's card (dict)
@@ -191,10 +191,9 @@ class ProjectPanel(QWidget):
             if what == "model":
                 menu.addAction("Model card…", lambda: self.cardRequested.emit(data["card"]))
             title = f"{data['name']} ({what})"
-            if what == "mesh":
-                name = data["name"]
-                menu.addAction("Delete…", lambda: self.deleteMeshSetRequested.emit(name))
-                menu.addSeparator()
+            name = data["name"]
+            menu.addAction("Delete…", lambda: self.deleteItemRequested.emit(what, name))
+            menu.addSeparator()
             menu.addAction("Provenance…", lambda: self.provenanceRequested.emit(title, data))
         return menu
 

@@ -442,8 +442,8 @@ class View3D(QWidget):
         from PySide6.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "view3d.png", "PNG (*.png)")
-        if path:
-            self.save_screenshot(path)
+        if path:  # a name typed without its extension still makes a .png file
+            self.save_screenshot(Path(path).with_suffix(".png"))
 
     # -- picking ----------------------------------------------------------------------------------
     def _on_press(self, obj, event) -> None:

@@ -1,5 +1,5 @@
-"""What the project panel's context menu does: rename, delete (confirmed) volumes and mesh
-sets, export, provenance.
+"""What the project panel's context menu does: rename, delete (confirmed) volumes, mesh sets
+and models, export, provenance.
 
 Export is an ``export`` job of the project's job queue (``jobRequested``): it runs in its own
 process and shows its progress in the Jobs dock.
@@ -25,7 +25,12 @@ from PySide6.QtWidgets import (
 from emstudio.core.errors import DestinationError, EmstudioError
 from emstudio.core.io.export import export_format
 from emstudio.core.project import Project, VolumeRecord
-from emstudio.core.project.manage import delete_mesh_set, delete_volume, rename_volume
+from emstudio.core.project.manage import (
+    delete_mesh_set,
+    delete_model,
+    delete_volume,
+    rename_volume,
+)
 from emstudio.gui.volume_table import format_shape
 from emstudio.jobs.spec import JobSpec
 
@@ -88,14 +93,19 @@ class VolumeActions(QObject):
             self.message.emit(f"Deleted {record.name!r}")
         self.changed.emit()
 
-    def delete_mesh_set(self, name: str) -> None:
+    def delete_item(self, what: str, name: str) -> None:
+        """Delete a mesh set (``what`` "mesh") or a model ("model"), once confirmed."""
         if self.project is None:
             return
-        record = self.project.catalog.mesh_set(name)
-        if not self._confirm("Delete mesh set", f"Delete the mesh set {name!r}?"):
+        catalog = self.project.catalog
+        title, record, remove = {
+            "mesh": ("mesh set", catalog.mesh_set, delete_mesh_set),
+            "model": ("model", catalog.model, delete_model),
+        }[what]
+        if not self._confirm(f"Delete {title}", f"Delete the {title} {name!r}?"):
             return
         try:
-            delete_mesh_set(self.project, record)
+            remove(self.project, record(name))
         except (EmstudioError, OSError) as exc:
             QMessageBox.critical(self.parent_widget, "Cannot delete", str(exc))
         else:

@@ -249,6 +249,11 @@ class Catalog:
                 ),
             )
 
+    def delete_model_row(self, model_id: str) -> None:
+        """Remove a model's row; its files are the caller's (``project.manage``)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM models WHERE id = ?", (model_id,))
+
     def model(self, name: str) -> ModelRecord:
         return ModelRecord.from_row(self._named("models", name, "model"))
 

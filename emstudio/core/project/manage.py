@@ -1,5 +1,5 @@
-"""Renaming and deleting volumes, and deleting mesh sets, of a project (what the project
-panel's context menu does).
+"""Renaming and deleting volumes, and deleting mesh sets and models, of a project (what the
+project panel's context menu does).
 
 Deleting removes the catalog row first, then moves the files to a temporary name and removes
 them: a crash in between leaves an unreferenced folder that the next ``Project.open`` cleans up,
@@ -16,7 +16,7 @@ from emstudio.core.measure.stored import remove_measurements
 from emstudio.core.project import atomic
 from emstudio.core.project.catalog import checked_name
 from emstudio.core.project.project import Project
-from emstudio.core.project.records import MeshSetRecord, VolumeRecord
+from emstudio.core.project.records import MeshSetRecord, ModelRecord, VolumeRecord
 
 
 def rename_volume(project: Project, record: VolumeRecord, name: str) -> VolumeRecord:
@@ -41,6 +41,13 @@ def delete_volume(project: Project, record: VolumeRecord) -> None:
 def delete_mesh_set(project: Project, record: MeshSetRecord) -> None:
     """Remove a mesh set from the catalog, then its folder of meshes."""
     project.catalog.delete_mesh_set_row(record.id)
+    _remove_unregistered(project.resolve(record.path))
+
+
+def delete_model(project: Project, record: ModelRecord) -> None:
+    """Remove a model from the catalog, then its folder (weights and card). Predictions made
+    with it keep its name in their provenance."""
+    project.catalog.delete_model_row(record.id)
     _remove_unregistered(project.resolve(record.path))
 
 

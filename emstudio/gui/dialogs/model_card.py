@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from emstudio.core.ml.card import output_names, summary
 
+MAX_TABLE_WIDTH = 900  # px
+
 
 class ModelCardDialog(QDialog):
     """Shows a model card (the dict stored with the model)."""
@@ -65,4 +67,6 @@ class ModelCardDialog(QDialog):
             for col, text in enumerate(values):
                 table.setItem(row, col, QTableWidgetItem(text))
         table.resizeColumnsToContents()
+        # wide enough for every column (up to a screen's worth): no scrolling to see a class
+        table.setMinimumWidth(min(MAX_TABLE_WIDTH, table.horizontalHeader().length() + 24))
         return table

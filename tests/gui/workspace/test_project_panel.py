@@ -126,7 +126,7 @@ def test_provenance_and_export(open_window, demo_path, monkeypatch, errors, tmp_
     assert errors and "already exists" in errors[0][1] and not window.workbench.manager.active()
 
 
-def test_a_models_card_opens_from_the_browser(open_window, demo_path, qtbot):
+def test_a_models_card_opens_from_the_browser(open_window, demo_path, qtbot, monkeypatch):
     from emstudio.core.project import ModelRecord
     from emstudio.gui.dialogs.model_card import ModelCardDialog
 
@@ -149,10 +149,19 @@ def test_a_models_card_opens_from_the_browser(open_window, demo_path, qtbot):
     page.refresh()
     item = page.panel.model_item("nuclei")
     menu = page.panel.menu_for(item)
-    assert [a.text() for a in menu.actions() if a.text()] == ["Model card…", "Provenance…"]
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts == ["Model card…", "Delete…", "Provenance…"]
     menu.deleteLater()
     page.panel.tree.itemDoubleClicked.emit(item, 0)
     dialogs = page.findChildren(ModelCardDialog)
     assert len(dialogs) == 1 and dialogs[0].isVisible()
     assert "membrane Dice 0.900" in dialogs[0].rows["Validation"].text()
     dialogs[0].close()
+    folder = window.project.resolve("models/m1")
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    menu = page.panel.menu_for(page.panel.model_item("nuclei"))
+    next(a for a in menu.actions() if a.text() == "Delete…").trigger()
+    menu.deleteLater()
+    assert not window.project.catalog.has_model_name("nuclei") and not folder.exists()
+    assert page.panel.model_item("nuclei") is None
