@@ -8,6 +8,7 @@ process and shows its progress in the Jobs dock.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -85,13 +86,7 @@ class VolumeActions(QObject):
         ):
             return
         self.aboutToDelete.emit(record)
-        try:
-            delete_volume(self.project, record)
-        except (EmstudioError, OSError) as exc:
-            QMessageBox.critical(self.parent_widget, "Cannot delete", str(exc))
-        else:
-            self.message.emit(f"Deleted {record.name!r}")
-        self.changed.emit()
+        self._remove(record.name, lambda: delete_volume(self.project, record))
 
     def delete_item(self, what: str, name: str) -> None:
         """Delete a mesh set (``what`` "mesh") or a model ("model"), once confirmed."""
@@ -102,10 +97,13 @@ class VolumeActions(QObject):
             "mesh": ("mesh set", catalog.mesh_set, delete_mesh_set),
             "model": ("model", catalog.model, delete_model),
         }[what]
-        if not self._confirm(f"Delete {title}", f"Delete the {title} {name!r}?"):
-            return
+        if self._confirm(f"Delete {title}", f"Delete the {title} {name!r}?"):
+            self._remove(name, lambda: remove(self.project, record(name)))
+
+    def _remove(self, name: str, remove: Callable[[], None]) -> None:
+        """Run ``remove``; say how it went; the catalog changed either way (refresh)."""
         try:
-            remove(self.project, record(name))
+            remove()
         except (EmstudioError, OSError) as exc:
             QMessageBox.critical(self.parent_widget, "Cannot delete", str(exc))
         else:
