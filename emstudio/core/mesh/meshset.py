@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from emstudio.core.destinations import is_inside
 from emstudio.core.errors import (
     DestinationError,
     InputFileError,
@@ -36,9 +37,7 @@ def check_destination(project: Project, out: str | Path | None) -> Path | None:
     if out is None:
         return None
     path = Path(out).absolute()
-    root = project.path.resolve()
-    resolved = path.resolve()
-    if resolved == root or root in resolved.parents:
+    if is_inside(path, project.path):
         raise DestinationError(
             f"{path}: is inside the project; meshes are kept in the project already. "
             "Choose a folder outside the project for --out."

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from emstudio.core.destinations import is_inside
 from emstudio.core.errors import DestinationError, InputFileError
 from emstudio.core.io.base import VolumeSource, VoxelSize
 from emstudio.core.io.dtypes import Conversion
@@ -31,10 +32,8 @@ def check_new_name(project: Project, name: str, option: str = "--name") -> str:
 
 
 def check_outside_project(project: Project, paths: Sequence[str | Path]) -> None:
-    root = project.path.resolve()
     for path in paths:
-        resolved = Path(str(path)).resolve()
-        if resolved == root or root in resolved.parents:
+        if is_inside(Path(str(path)), project.path):
             raise InputFileError(
                 path, "is inside the project folder; import files from outside the project."
             )
