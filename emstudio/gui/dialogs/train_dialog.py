@@ -219,7 +219,7 @@ class TrainDialog(JobDialog):
         if plane is None:
             return
         wanted = self._wanted_patch
-        self.patch.setMaximum(max(PATCH_MULTIPLE, fitting_patch(plane)))
+        self.patch.setMaximum(fitting_patch(plane))
         self.patch.setValue(min(wanted, self.patch.maximum()))
         self._wanted_patch = wanted
         self.patch.setToolTip(
