@@ -128,7 +128,8 @@ class LayerSet:
         )
 
     def reload(self) -> None:
-        """Re-read the records (after a rename, delete or new volume), keeping the choices."""
+        """Re-read the records (after a rename, delete or new volume), keeping the choices (a
+        deleted overlay's slot takes the newest other volume that fits)."""
         if self.project is None:
             return
         records = {r.id: r for r in self.project.catalog.volumes()}
@@ -141,9 +142,14 @@ class LayerSet:
             if layer is None:
                 continue
             record = records.get(layer.record.id)
-            if record is None:
-                self.overlays[slot] = None
-                self.state.set_overlay(slot, volume=None, visible=False)
+            if record is None:  # deleted: the newest other volume that fits takes its place
+                fitting = self.candidates(slot)
+                successor = self._layer(fitting[-1]) if fitting else None
+                self.overlays[slot] = successor
+                visible = successor is not None and self.state.overlays[slot].visible
+                self.state.set_overlay(
+                    slot, volume=successor.name if successor else None, visible=visible
+                )
             else:
                 layer.record = record
                 self.state.set_overlay(slot, volume=record.name)

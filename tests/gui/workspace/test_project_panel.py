@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tifffile
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from volume_helpers import add_array
 from workspace_helpers import settle
 
 from emstudio.core.mesh.meshset import create_mesh_set
@@ -80,8 +81,12 @@ def test_a_segmentation_with_meshes_is_deleted_after_its_mesh_set(
 ):
     with Project.open(demo_path) as project:
         mesh_set = create_mesh_set(project, "truth-mito-instances")
+        truth = project.catalog.volume("truth-mito-instances")
+        other = np.zeros(truth.shape, np.uint32)
+        add_array(project, "proofread", "segmentation", other, truth.voxel_size)
     window = open_window(demo_path)
     panel, catalog = window.project_page.panel, window.project.catalog
+    window.project_page.layers.assign("instances", "truth-mito-instances")
     asked: list[str] = []
 
     def yes(parent, title, text, *args, **kwargs):
@@ -101,6 +106,8 @@ def test_a_segmentation_with_meshes_is_deleted_after_its_mesh_set(
     assert not catalog.has_mesh_set_name(mesh_set.name)
     _trigger(panel, "truth-mito-instances", "Delete…")
     assert "truth-mito-instances" not in {v.name for v in catalog.volumes()}
+    overlay = window.view_state.overlays["instances"]  # the other segmentation takes its place
+    assert overlay.volume == "proofread" and overlay.visible
 
 
 def test_provenance_and_export(open_window, demo_path, monkeypatch, errors, tmp_path, qtbot):
