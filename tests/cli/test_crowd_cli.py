@@ -36,6 +36,9 @@ def test_simulate_then_import(demo, tmp_path, cli) -> None:
     table = result.out.split("\n\n")[1].splitlines()  # header + one row per volunteer
     assert len(table) == 7 and table[0].split()[:3] == ["volunteer", "slices", "agreement"]
     assert len((tmp_path / "scores.csv").read_text().splitlines()) == 7
+    result = cli("crowd", "report", demo, "crowd-nuclei", "--csv", tmp_path / "scores.csv")
+    assert result.code == 2 and "scores.csv: already exists" in result.err  # nothing printed
+    assert result.out == "" and len((tmp_path / "scores.csv").read_text().splitlines()) == 7
     result = cli("crowd", "report", demo, "truth-classes")
     assert result.code == 2 and "'truth-classes' is not a crowd label set" in result.err
     volunteer = crowd(SimulationOptions(volunteers=6)).pop().name  # same seed as simulated

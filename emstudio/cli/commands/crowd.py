@@ -10,6 +10,7 @@ from pathlib import Path
 from emstudio.cli.commands._common import run_with_progress
 from emstudio.core.crowd.consensus import METHODS, SIDES
 from emstudio.core.crowd.mapping import AXES, DEFAULT_FILE_KEY, DEFAULT_FILE_PATTERN, SubjectMapping
+from emstudio.core.destinations import check_new_file
 from emstudio.core.project import Project
 from emstudio.jobs.spec import JobSpec
 
@@ -249,6 +250,7 @@ def run_report(args: argparse.Namespace) -> int:
 
     with Project.open(args.project, mode="read") as project:
         record, data = label_set_tracings(project, args.labels)
+        csv_path = check_new_file(args.csv, project.path) if args.csv else None
     crowd = record.attrs["crowd"]
     print(
         f"{record.name!r}: {crowd.get('method')} consensus of {len(data.scores)} volunteers, "
@@ -269,9 +271,9 @@ def run_report(args: argparse.Namespace) -> int:
         note = "" if row["labelled"] else "  skipped: too few volunteers"
         where = f"{row['axis']} = {row['index']}"
         print(f"{where:<10} {row['volunteers']:>10} {_cell(row['agreement'], 9)}{note}")
-    if args.csv:
-        write_scores_csv(data, Path(args.csv))
-        print(f"\nwrote the volunteer scores to {args.csv}")
+    if csv_path is not None:
+        write_scores_csv(data, csv_path)
+        print(f"\nwrote the volunteer scores to {csv_path}")
     return 0
 
 
