@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
-from emstudio.core.project import Project
+from emstudio.core.project import JobRecord, Project
 from emstudio.gui.crowd.workspace import CrowdWorkspace
 from emstudio.gui.jobs.manager import JobManager
 from emstudio.gui.jobs.panel import JobPanel
@@ -87,23 +87,22 @@ class Workbench(QObject):
     def _on_status(self, job_id: str, status: str, message: str) -> None:
         if status == "done":
             self.window.project_page.refresh()
-            self._show_new_volume(job_id)
+            job = self.project.catalog.job(job_id)
+            self._show_new_volume(job)
             self.window.statusBar().showMessage(f"Job {job_id[:8]} finished", 8000)
-            self._warn_if_empty(job_id)
+            self._warn_if_empty(job)
         elif status in ("failed", "interrupted"):
             self.window.statusBar().showMessage(f"Job {job_id[:8]} {status}: {message}", 15000)
 
-    def _show_new_volume(self, job_id: str) -> None:
+    def _show_new_volume(self, job: JobRecord) -> None:
         """Show what a prediction or segmentation made (as the user guide promises), so the
         next step's dialog offers it; never when that would ask about unsaved edits."""
-        job = self.project.catalog.job(job_id)
         if job.kind in SHOWN_WHEN_DONE and not self.window.project_page.proofread.modified():
             self._open_result(job.outputs or {})
 
-    def _warn_if_empty(self, job_id: str) -> None:
+    def _warn_if_empty(self, job: JobRecord) -> None:
         """A segmentation without a single object finished, but the user has more to do: say
         so (in a box that does not wait for an answer), and what to change."""
-        job = self.project.catalog.job(job_id)
         outputs = job.outputs or {}
         if job.kind != "segment" or outputs.get("objects") != 0:
             return

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from emstudio.core.io.base import VoxelSize
-from emstudio.core.project import Project
+from emstudio.core.project import Project, VolumeRecord
 from emstudio.core.project.catalog import free_name
 from emstudio.core.seg.from_truth import BOUNDARY_CLASS
 from emstudio.core.seg.params import DEFAULT_PRESET, FLOODS, PRESETS, InstanceParams
@@ -31,13 +31,13 @@ CUSTOM = "custom"
 COMPONENTS = "connected components (no boundary map)"
 
 
-def prediction_sets(project: Project) -> dict[str, list[str]]:
-    """Prediction set -> its classes (the boundary map included), in catalog order."""
-    sets: dict[str, list[str]] = {}
+def prediction_sets(project: Project) -> dict[str, list[VolumeRecord]]:
+    """Prediction set -> its volumes (the boundary map's included), in catalog order."""
+    sets: dict[str, list[VolumeRecord]] = {}
     for record in project.catalog.volumes("prediction"):
         name = record.attrs.get("prediction_set")
         if name:
-            sets.setdefault(name, []).append(record.attrs.get("class") or record.name)
+            sets.setdefault(name, []).append(record)
     return sets
 
 
@@ -106,7 +106,8 @@ class SegmentDialog(JobDialog):
         self.name.textChanged.connect(self._show_problem)
 
     def _set_changed(self) -> None:
-        classes = self._sets.get(self.prediction.currentText(), [])
+        volumes = self._sets.get(self.prediction.currentText(), [])
+        classes = [r.attrs.get("class") or r.name for r in volumes]
         objects = [c for c in classes if c != BOUNDARY_CLASS]
         self.object_class.clear()
         self.object_class.addItems(objects)
@@ -128,10 +129,8 @@ class SegmentDialog(JobDialog):
 
     def _voxel_size(self) -> VoxelSize | None:
         """The voxel size of the chosen prediction set (None without one)."""
-        for record in self.project.catalog.volumes("prediction"):
-            if record.attrs.get("prediction_set") == self.prediction.currentText():
-                return record.voxel_size
-        return None
+        volumes = self._sets.get(self.prediction.currentText())
+        return volumes[0].voxel_size if volumes else None
 
     def _show_min_volume(self) -> None:
         """The minimum size in physical units, as the measurements give volumes."""
