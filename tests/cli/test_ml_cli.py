@@ -95,6 +95,8 @@ def test_prediction_compiles_by_default_only_where_it_pays() -> None:
     assert parser.parse_args(base).compile is None  # the job decides (large GPU jobs)
     assert parser.parse_args([*base, "--compile"]).compile is True
     assert parser.parse_args([*base, "--no-compile"]).compile is False
+    with pytest.raises(SystemExit):  # argparse: "not allowed with argument --compile"
+        parser.parse_args([*base, "--compile", "--no-compile"])
     assert (
         parser.parse_args(["train", "P", "--image", "em", "--labels", "l", "--out", "m"]).compile
         is False
@@ -107,6 +109,8 @@ def test_prediction_predicts_in_columns_where_the_job_decides() -> None:
     assert parser.parse_args(base).columns is None  # columns on a GPU where they fit
     assert parser.parse_args([*base, "--columns"]).columns is True
     assert parser.parse_args([*base, "--no-columns"]).columns is False
+    with pytest.raises(SystemExit):
+        parser.parse_args([*base, "--no-columns", "--columns"])
 
 
 def test_a_model_is_exported_only_to_a_new_file_outside_the_project(

@@ -174,18 +174,17 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
         "reuse the finished blocks of a cancelled or crashed prediction",
         "torch.compile the model (default: on a GPU, for jobs large enough to pay back the "
         "compiling)",
+        no_compile_help="never torch.compile the model",
     )
-    predict.add_argument(
-        "--no-compile", dest="compile", action="store_false", help="never torch.compile the model"
-    )
-    predict.add_argument(
+    columns = predict.add_mutually_exclusive_group()
+    columns.add_argument(
         "--columns",
         dest="columns",
         action="store_true",
         help="predict all axes together, column by column, reading the image once (default on "
         "a GPU where the columns fit its memory)",
     )
-    predict.add_argument(
+    columns.add_argument(
         "--no-columns",
         dest="columns",
         action="store_false",
@@ -195,9 +194,18 @@ def _register_predict(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_compile_resume(
-    parser: argparse.ArgumentParser, resume_help: str, compile_help: str = "torch.compile the model"
+    parser: argparse.ArgumentParser,
+    resume_help: str,
+    compile_help: str = "torch.compile the model",
+    no_compile_help: str | None = None,
 ) -> None:
-    parser.add_argument("--compile", action="store_true", help=compile_help)
+    """Add --resume and --compile (with --no-compile, exclusive of it, when its help is given)."""
+    compile_choice = parser.add_mutually_exclusive_group()
+    compile_choice.add_argument("--compile", action="store_true", help=compile_help)
+    if no_compile_help:
+        compile_choice.add_argument(
+            "--no-compile", dest="compile", action="store_false", help=no_compile_help
+        )
     parser.add_argument("--resume", metavar="JOB_ID", help=resume_help)
 
 
