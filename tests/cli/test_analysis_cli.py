@@ -106,6 +106,26 @@ def test_semantic_evaluation_and_components(demo, cli):
     assert "objects" in res.out
 
 
+def test_an_empty_truth_is_scored_in_words_and_valid_json(cli, tmp_path):
+    import numpy as np
+    import tifffile
+
+    pred, truth = tmp_path / "pred.tif", tmp_path / "truth.tif"
+    objects = np.zeros((6, 16, 16), np.uint16)
+    objects[1:3, 2:6, 2:6] = 1
+    tifffile.imwrite(pred, objects)
+    tifffile.imwrite(truth, np.zeros_like(objects))
+    res = cli("evaluate", "--pred", pred, "--truth", truth)
+    assert res.code == 0, res.err
+    assert "AP undefined" in res.out and "nan" not in res.out
+    assert "The truth has no objects" in res.out
+    res = cli("evaluate", "--pred", pred, "--truth", truth, "--json")
+    report = json.loads(res.out, parse_constant=pytest.fail)  # NaN is not JSON
+    assert report["ap50"] is None and report["recall50"] == 1.0 and report["fp50"] == 1
+    res = cli("evaluate", "--pred", truth, "--truth", truth, "--kind", "semantic")
+    assert res.code == 0 and "Neither volume has any foreground" in res.out
+
+
 def test_clear_errors(demo, cli, tmp_path):
     res = cli("segment", demo, "--prediction", "nope", "--out", "x")
     assert res.code == 2 and "No prediction set named 'nope'" in res.err

@@ -216,8 +216,9 @@ def describe(report: dict[str, Any]) -> str:
     if report["kind"] == "instance":
         lines.append(f"objects: {report['n_pred']} predicted, {report['n_truth']} true")
         for tag in ("50", "75"):
+            ap = report[f"ap{tag}"]
             lines.append(
-                f"IoU {int(tag) / 100:.2f}: AP {report[f'ap{tag}']:.4f}  "
+                f"IoU {int(tag) / 100:.2f}: AP {'undefined' if ap is None else f'{ap:.4f}'}  "
                 f"precision {report[f'precision{tag}']:.4f}  recall {report[f'recall{tag}']:.4f}"
                 f"  (TP {report[f'tp{tag}']}, FP {report[f'fp{tag}']}, FN {report[f'fn{tag}']})"
             )
@@ -225,7 +226,11 @@ def describe(report: dict[str, Any]) -> str:
             f"VOI split {report['voi_split']:.4f} bits, merge {report['voi_merge']:.4f} bits; "
             f"adapted Rand error {report['adapted_rand_error']:.4f}"
         )
+        if report["n_truth"] == 0:
+            lines.append("The truth has no objects: AP is undefined, and recall counts as 1.")
         return "\n".join(lines)
+    if not report["classes"]:
+        lines.append("Neither volume has any foreground: there is nothing to score.")
     for value, entry in report["classes"].items():
         label = f"{entry['name']} ({value})" if "name" in entry else value
         parts = [f"class {label}: Dice {entry['dice']:.4f}, IoU {entry['iou']:.4f}"]

@@ -86,12 +86,13 @@ def match(contingency: Contingency, threshold: float) -> dict[str, float | int]:
 
 def average_precision(
     contingency: Contingency, threshold: float, scores: dict[int, float] | None = None
-) -> float:
-    """COCO/MitoEM-style AP at one IoU threshold (101-point interpolation)."""
+) -> float | None:
+    """COCO/MitoEM-style AP at one IoU threshold (101-point interpolation); None, undefined,
+    when the truth has no objects."""
     pred_ids = sorted(i for i in contingency.sizes("pred") if i)
     n_truth = sum(1 for i in contingency.sizes("truth") if i)
     if n_truth == 0:
-        return float("nan")
+        return None
     scores = scores or {}
     ranked = sorted(pred_ids, key=lambda i: -scores.get(i, 1.0))
     p, t, iou = contingency.ious()
