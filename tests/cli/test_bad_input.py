@@ -111,6 +111,14 @@ def test_2d_image_is_refused(tmp_path, cli, project):
     assert_refused(cli("import", project, path, "--name", "x"), "flat.tif", "2D")
 
 
+def test_four_slices_tifffile_took_for_colour_planes_are_explained(tmp_path, cli, project):
+    path = tmp_path / "four.tif"
+    tifffile.imwrite(path, np.zeros((4, 64, 64), np.uint8))  # tifffile: one RGBA image
+    assert_refused(
+        cli("import", project, path, "--name", "x"), "four.tif", "4 colour planes", "4 pages"
+    )
+
+
 def test_labels_of_the_wrong_shape(tmp_path, cli, seeded):
     path = tmp_path / "small_labels.tif"
     tifffile.imwrite(path, np.zeros((6, 64, 79), np.uint8))

@@ -227,8 +227,15 @@ class TiffSource(SourceBase):
         depth = others[0][1] if others else 1
         z_axis = axes.index(others[0][0]) if others else -1
         y, x = shape[axes.index("Y")], shape[axes.index("X")]
-        require_stack(path, (depth, y, x))
         self._planar = "S" in axes and axes.index("S") < axes.index("Y")
+        if depth == 1 and self._planar:
+            raise InputFileError(
+                path,
+                f"holds one {y} x {x} image with {channels} colour planes, not a z-stack. "
+                f"If these are {channels} z slices, save them as {channels} pages (in Python: "
+                "tifffile.imwrite(path, stack, photometric='minisblack')).",
+            )
+        require_stack(path, (depth, y, x))
         self._series = series
         self._byteorder = tif.byteorder
         self._filesize = os.path.getsize(path)
