@@ -12,6 +12,17 @@ from typing import Any
 from emstudio.core.errors import InputFileError
 
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # it names the job's folder: no path in it
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {  # kind -> "inputs.KEY" / "params.KEY" it needs
+    "import": ("inputs.paths", "params.name"),
+    "export": ("inputs.volume", "params.out"),
+    "segment": ("inputs.prediction", "params.out"),
+    "mesh": ("inputs.segmentation",),
+    "measure": ("inputs.segmentation",),
+    "crowd_import": ("params.image", "params.name"),
+    "crowd_simulate": ("inputs.labels", "params.out"),
+    "train": ("inputs.image", "inputs.labels"),
+    "predict": ("inputs.image", "inputs.model"),
+}
 
 
 @dataclass
@@ -22,6 +33,15 @@ class JobSpec:
     params: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def missing_fields(self) -> list[str]:
+        """The fields this kind of job needs that the spec leaves out or empty."""
+        sections = {"inputs": self.inputs, "params": self.params}
+        return [
+            name
+            for name in REQUIRED_FIELDS.get(self.kind, ())
+            if sections[name.split(".")[0]].get(name.split(".")[1]) in (None, "", [])
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,4 +69,10 @@ class JobSpec:
             raise InputFileError(
                 path, "is not a job spec ('id' must be letters, digits, '-' or '_', at most 64)"
             )
-        return cls.from_json(data)
+        spec = cls.from_json(data)
+        missing = spec.missing_fields()
+        if missing:
+            raise InputFileError(
+                path, f"is not a complete {spec.kind} job spec: it lacks {', '.join(missing)}"
+            )
+        return spec
