@@ -57,7 +57,9 @@ def test_job_run_refuses_a_bad_spec(tmp_path, cli):
         res = cli("job", "run", bad)
         assert res.code == 2 and message in res.err, res.err
     project = tmp_path / "p.emproj"
-    bad.write_text(json.dumps({"kind": "train", "project": str(project), "inputs": {"image": "em"}}))
+    bad.write_text(
+        json.dumps({"kind": "train", "project": str(project), "inputs": {"image": "em"}})
+    )
     res = cli("job", "run", bad)  # not an internal error half-way into the job
     assert res.code == 2 and "not a complete train job spec: it lacks inputs.labels" in res.err
     assert not project.exists()
