@@ -31,6 +31,7 @@ from emstudio.gui.app import configure_application
 from emstudio.gui.main_window import MainWindow
 from emstudio.gui.tour import show_tour
 from emstudio.gui.tour_steps import STEPS, find_action
+from emstudio.gui.view3d import View3D
 from emstudio.jobs.launch import emstudio_command
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -202,6 +203,8 @@ def take_screenshots(project: Path) -> None:
     for dock in shown:  # tabbed with other docks: bring them to the front
         dock.show()
         dock.raise_()
+    for view in View3D.open_views():  # redrawn: the floated Jobs panel was over it
+        view.reset_camera()
     if shown:
         wait(3000)
         shoot_screen(window, "3d-and-measurements")
