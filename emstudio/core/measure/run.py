@@ -7,14 +7,10 @@ from typing import Any
 
 from emstudio.core.destinations import check_new_file
 from emstudio.core.errors import DestinationError, InputFileError
+from emstudio.core.measure.csv_table import summary_path, write_csv
 from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM, MeasureParamsError
 from emstudio.core.measure.stored import store_measurements
-from emstudio.core.measure.table import (
-    Inputs,
-    measure_objects,
-    summary_path,
-    write_csv,
-)
+from emstudio.core.measure.table import Inputs, measure_objects
 from emstudio.core.mesh.meshset import label_volume
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project.project import Project

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.measure.table import summary_path, write_csv
+from emstudio.core.measure.csv_table import summary_path, write_csv
 from emstudio.core.project import provenance
 from emstudio.core.project.catalog import utc_now
 from emstudio.core.project.project import Project

@@ -8,12 +8,9 @@ and meshed in blocks.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +21,6 @@ from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.mesh.build import read_padded
 from emstudio.core.mesh.surface import described_mask, mesh_in_blocks
 from emstudio.core.progress import Progress, no_progress, scaled
-from emstudio.core.project.atomic import atomic_write_text
 from emstudio.core.seg.objects import (
     ObjectBoxes,
     group_boxes,
@@ -221,77 +217,3 @@ def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, bloc
         row[f"distance_to_{inputs.other_name}_nm"] = best[0]
         row[f"nearest_{inputs.other_name}_id"] = best[1]
     rows[object_id] = row
-
-
-SUMMARY_COLUMNS = (
-    "class",
-    "count",
-    "total_volume_um3",
-    "mean_volume_um3",
-    "median_volume_um3",
-    "mean_surface_area_um2",
-    "mean_sphericity",
-    "touching_border",
-)
-
-
-def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per class: counts, volumes, areas, sphericity (and mean distance if measured)."""
-    out = []
-    for name in sorted({r["class"] for r in rows}):
-        members = [r for r in rows if r["class"] == name]
-        volumes = np.array([r["volume_um3"] for r in members])
-        summary: dict[str, Any] = {
-            "class": name,
-            "count": len(members),
-            "total_volume_um3": float(volumes.sum()),
-            "mean_volume_um3": float(volumes.mean()),
-            "median_volume_um3": float(np.median(volumes)),
-            "mean_surface_area_um2": float(np.mean([r["surface_area_um2"] for r in members])),
-            "mean_sphericity": float(np.nanmean([r["sphericity"] for r in members])),
-            "touching_border": sum(bool(r["touches_border"]) for r in members),
-        }
-        for key in members[0]:
-            if key.startswith("distance_to_"):
-                values = np.array([r[key] for r in members], np.float64)
-                found = values[~np.isnan(values)]
-                summary[f"mean_{key}"] = float(found.mean()) if len(found) else float("nan")
-        out.append(summary)
-    return out
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.6g}"
-    return str(value)
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV text (missing values empty, floats to 6 significant digits)."""
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(list(rows[0]))
-        for row in rows:
-            writer.writerow([_format(v) for v in row.values()])
-    return buffer.getvalue()
-
-
-def summary_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}-summary{path.suffix or '.csv'}")
-
-
-def write_csv(rows: list[dict[str, Any]], path: Path) -> tuple[Path, Path]:
-    """Write the object table and the per-class summary beside it (atomically)."""
-    path = Path(path)
-    atomic_write_text(path, to_csv(rows))
-    summary = summary_path(path)
-    atomic_write_text(summary, to_csv(summarise(rows)))
-    return path, summary
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emstudio.core.measure.table import to_csv
+from emstudio.core.measure.csv_table import to_csv
 from emstudio.core.project.atomic import atomic_write_text
 from emstudio.gui.look import muted
 from emstudio.gui.measure_table import MeasureTable

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emstudio.core.measure.table import read_csv
+from emstudio.core.measure.csv_table import read_csv
 from emstudio.core.mesh.export import load_meshes
 from emstudio.core.project import Project
 from emstudio.gui.measure_table import STRUCTURE

@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 import zarr
 
+from emstudio.core.measure.csv_table import read_csv, summary_path, write_csv
 from emstudio.core.measure.shape import centroid_voxel
-from emstudio.core.measure.table import (
-    Inputs,
-    measure_objects,
-    read_csv,
-    summary_path,
-    write_csv,
-)
+from emstudio.core.measure.table import Inputs, measure_objects
 
 VOXEL = (40.0, 10.0, 10.0)
 RADIUS = 400.0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from emstudio.core.measure.csv_table import read_csv
 from emstudio.core.measure.run import measure_segmentation
 from emstudio.core.measure.stored import measured_segmentations, measurements_path
-from emstudio.core.measure.table import read_csv
 from emstudio.core.project import Project
 from emstudio.core.project.manage import delete_volume
 from emstudio.core.synth.demo import add_demo_volumes

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
 
-from emstudio.core.measure.table import read_csv
+from emstudio.core.measure.csv_table import read_csv
 from emstudio.core.mesh.meshset import create_mesh_set
 from emstudio.core.project import Project
 from emstudio.core.seg.from_truth import add_truth_prediction
