@@ -37,6 +37,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole
 STRUCTURE = "structure"  # the column naming a row's segmentation, when several are shown
 _Index = QModelIndex | QPersistentModelIndex
 
+ROWS_FOR_WIDTHS = 100  # column widths from this many rows: thousands of objects stay quick
+
 
 def as_value(text: object) -> object:
     """CSV text to a number where it is one ('' -> NaN, 'true'/'false' -> bool)."""
@@ -143,6 +145,7 @@ class MeasureTable(QWidget):
         self.view = QTableView()
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
+        self.view.horizontalHeader().setResizeContentsPrecision(ROWS_FOR_WIDTHS)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.verticalHeader().hide()
@@ -197,7 +200,7 @@ class MeasureTable(QWidget):
         if preferred in columns:
             self.column_box.setCurrentText(preferred)
         self.show_histogram(self.column_box.currentText())
-        self.view.resizeColumnsToContents()
+        self.view.resizeColumnsToContents()  # from the first rows: see ROWS_FOR_WIDTHS
 
     def show_histogram(self, column: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Draw the histogram of ``column``; returns (counts, edges), None when empty."""

@@ -24,7 +24,7 @@ vtkmodules.qt.PyQtImpl = "PySide6"
 import vtkmodules.vtkInteractionStyle  # noqa: E402  (registers the interactor styles)
 import vtkmodules.vtkRenderingFreeType  # noqa: E402  (text of the colour bar)
 import vtkmodules.vtkRenderingOpenGL2  # noqa: E402  (the OpenGL back end)
-from PySide6.QtCore import Signal  # noqa: E402
+from PySide6.QtCore import QTimer, Signal  # noqa: E402
 from PySide6.QtGui import QCloseEvent, QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QApplication,
@@ -319,6 +319,7 @@ class View3D(QWidget):
         self.interactor = self.render_window.GetInteractor()
         self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
         self._press: tuple[int, int] | None = None
+        self._render_pending = False
         self._observers = [
             self.interactor.AddObserver("LeftButtonPressEvent", self._on_press, 1.0),
             self.interactor.AddObserver("LeftButtonReleaseEvent", self._on_release, 1.0),
@@ -426,6 +427,17 @@ class View3D(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        """Redraw soon: the changes of one turn of the event loop share one render (software
+        OpenGL takes a few hundred ms per render)."""
+        if not self._render_pending:
+            self._render_pending = True
+            QTimer.singleShot(0, self, self._render_pending_frame)
+
+    def _render_pending_frame(self) -> None:
+        self._render_pending = False
+        self.render_now()
+
+    def render_now(self) -> None:
         """Redraw now (a no-op once closed or while not shown)."""
         vtk = self.vtk
         if not self.closed and vtk.drawable and not vtk.finalized and vtk.isVisible():
@@ -435,7 +447,7 @@ class View3D(QWidget):
         """Save what the view shows (None where nothing can be drawn, e.g. offscreen Qt)."""
         if not self.vtk.drawable or self.closed:
             return None
-        self.refresh()
+        self.render_now()
         return save_png(self.render_window, path)
 
     def _ask_screenshot(self) -> None:

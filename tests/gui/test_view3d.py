@@ -85,6 +85,19 @@ def test_offscreen_view_does_everything_without_crashing(view, tmp_path):
     assert picked == []  # selecting from outside emits nothing
 
 
+def test_changes_made_together_share_one_render(view, qtbot, monkeypatch):
+    renders = []
+    monkeypatch.setattr(view, "render_now", lambda: renders.append(1))
+    view.set_meshes(meshes())  # what new results do: meshes, colours, the selection
+    view.set_measurements([{"id": 3, "volume_um3": 1.0}, {"id": 8, "volume_um3": 2.0}])
+    view.select_object(3)
+    assert renders == []  # not yet: each used to render at once (~0.3 s each in software GL)
+    qtbot.waitUntil(lambda: renders == [1])
+    qtbot.wait(50)
+    view.select_object(8)
+    qtbot.waitUntil(lambda: renders == [1, 1])
+
+
 def test_loads_a_mesh_set_folder(view, tmp_path):
     parts = []
     for i, (v, f) in meshes().items():
