@@ -38,10 +38,9 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
-from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray  # noqa: E402
-from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints  # noqa: E402
-from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData  # noqa: E402
-from vtkmodules.vtkFiltersCore import vtkPolyDataNormals  # noqa: E402
+from vtkmodules.util.numpy_support import numpy_to_vtk  # noqa: E402
+from vtkmodules.vtkCommonCore import vtkLookupTable  # noqa: E402
+from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData  # noqa: E402
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
 from vtkmodules.vtkIOImage import vtkPNGWriter  # noqa: E402
 from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor  # noqa: E402
@@ -57,6 +56,7 @@ from vtkmodules.vtkRenderingCore import (  # noqa: E402
 
 from emstudio.core.mesh.export import load_meshes  # noqa: E402
 from emstudio.gui.colors import instance_rgba  # noqa: E402
+from emstudio.gui.surfaces import Surfaces, display_surfaces  # noqa: E402
 
 BACKGROUND = (0.11, 0.12, 0.14)
 SELECTED = (1.0, 0.95, 0.2)
@@ -88,26 +88,6 @@ def viridis_lut(entries: int = 256) -> vtkLookupTable:
         rgb = [np.interp(t, np.arange(len(anchors)), anchors[:, c]) for c in range(3)]
         lut.SetTableValue(i, *rgb, 1.0)
     return lut
-
-
-def polydata(vertices: np.ndarray, faces: np.ndarray) -> vtkPolyData:
-    """Triangles as vtkPolyData with smooth normals (vertices (x, y, z) in nm)."""
-    points = vtkPoints()
-    points.SetData(numpy_to_vtk(np.ascontiguousarray(vertices, np.float32), deep=True))
-    cells = vtkCellArray()
-    offsets = np.arange(0, 3 * len(faces) + 1, 3, dtype=np.int64)
-    cells.SetData(
-        numpy_to_vtkIdTypeArray(offsets, deep=True),
-        numpy_to_vtkIdTypeArray(np.ascontiguousarray(faces, np.int64).ravel(), deep=True),
-    )
-    poly = vtkPolyData()
-    poly.SetPoints(points)
-    poly.SetPolys(cells)
-    normals = vtkPolyDataNormals()
-    normals.SetInputData(poly)
-    normals.SplittingOff()
-    normals.Update()
-    return normals.GetOutput()
 
 
 class Scene3D:
@@ -145,14 +125,20 @@ class Scene3D:
         classes: Mapping[int, str] | None = None,
     ) -> None:
         """Replace the meshes: id -> (vertices (x, y, z) nm, triangles); optional id -> class."""
+        self.set_surfaces(display_surfaces(meshes).polydata, classes)
+
+    def set_surfaces(
+        self, surfaces: Mapping[int, vtkPolyData], classes: Mapping[int, str] | None = None
+    ) -> None:
+        """Replace the meshes by surfaces made ready to draw (``surfaces.display_surfaces``)."""
         for actor in self.actors.values():
             self.renderer.RemoveActor(actor)
         self.actors.clear()
         self.classes = dict(classes or {})
         self.selected = None
-        for object_id, (vertices, faces) in meshes.items():
+        for object_id, surface in surfaces.items():
             mapper = vtkPolyDataMapper()
-            mapper.SetInputData(polydata(vertices, faces))
+            mapper.SetInputData(surface)
             mapper.ScalarVisibilityOff()
             actor = vtkActor()
             actor.SetMapper(mapper)
@@ -302,6 +288,10 @@ class _VTKWidget(QVTKRenderWindowInteractor):
             super().Render()
 
 
+def _millions(triangles: int) -> str:
+    return f"{triangles / 1e6:.1f} M" if triangles >= 100_000 else f"{triangles:,}"
+
+
 class View3D(QWidget):
     """A dockable 3D view. Signals ``object_picked(id)`` when the user clicks an object."""
 
@@ -343,9 +333,12 @@ class View3D(QWidget):
         bar.addWidget(self.class_button)
         bar.addWidget(reset)
         bar.addWidget(shot)
+        self.thinned_label = QLabel()
+        self.thinned_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
+        layout.addWidget(self.thinned_label)
         layout.addWidget(self.vtk, 1)
         View3D._open.add(self)
         app = QApplication.instance()
@@ -363,7 +356,18 @@ class View3D(QWidget):
         meshes: Mapping[int, tuple[np.ndarray, np.ndarray]],
         classes: Mapping[int, str] | None = None,
     ) -> None:
-        self.scene.set_meshes(meshes, classes)
+        self.set_surfaces(display_surfaces(meshes), classes)
+
+    def set_surfaces(self, surfaces: Surfaces, classes: Mapping[int, str] | None = None) -> None:
+        """Show surfaces made ready to draw (in a worker thread: ``display_surfaces``)."""
+        self.scene.set_surfaces(surfaces.polydata, classes)
+        shown, full = surfaces.shown_triangles, surfaces.full_triangles
+        self.thinned_label.setVisible(shown < full)
+        self.thinned_label.setText(f"drawn with {_millions(shown)} of {_millions(full)} triangles")
+        self.thinned_label.setToolTip(
+            "Large mesh sets are simplified for drawing only; measurements and exported "
+            "meshes use every triangle."
+        )
         menu = self.class_button.menu()
         menu.clear()
         for name in sorted(set(self.scene.classes.values())):

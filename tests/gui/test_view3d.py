@@ -18,6 +18,7 @@ from vtkmodules.vtkRenderingCore import vtkRenderWindow, vtkWindowToImageFilter
 from emstudio.core.mesh.build import MeshedObject
 from emstudio.core.mesh.export import write_meshes
 from emstudio.core.mesh.surface import describe, mesh_mask
+from emstudio.gui.surfaces import display_surfaces
 from emstudio.gui.view3d import BACKGROUND, Scene3D, View3D, id_colour
 
 VOXEL = (40.0, 10.0, 10.0)
@@ -96,6 +97,16 @@ def test_changes_made_together_share_one_render(view, qtbot, monkeypatch):
     qtbot.wait(50)
     view.select_object(8)
     qtbot.waitUntil(lambda: renders == [1, 1])
+
+
+def test_says_when_a_large_mesh_set_is_drawn_simplified(view):
+    full = meshes()
+    view.set_meshes(full)
+    assert not view.thinned_label.isVisibleTo(view)
+    total = sum(len(f) for _, f in full.values())
+    view.set_surfaces(display_surfaces(full, budget=total // 2))
+    assert view.thinned_label.isVisibleTo(view)
+    assert view.thinned_label.text().endswith(f"of {total:,} triangles")
 
 
 def test_loads_a_mesh_set_folder(view, tmp_path):

@@ -70,6 +70,8 @@ def docked_view(app, project: str):
     window.show()
     window.open_project(project)
     results = window.workbench.results
+    results.view_dock.show()  # the 3D view is built when first shown (behind Contrast here)
+    results.view_dock.raise_()
     end = time.monotonic() + 60
     while time.monotonic() < end and not (
         results.view_panel.view and results.view_panel.view.scene.actors

@@ -4,15 +4,15 @@ measurements (catalog: GUI thread), their rows and meshes (files: worker threads
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from emstudio.core.measure.csv_table import read_csv
 from emstudio.core.mesh.export import load_meshes
 from emstudio.core.project import Project
 from emstudio.gui.measure_table import STRUCTURE
 
-Meshes = dict[int, tuple[np.ndarray, np.ndarray]]
+if TYPE_CHECKING:
+    from emstudio.gui.surfaces import Surfaces
 
 
 def rows_of(tables: list[tuple[str, Path | None]]) -> list[dict[str, str]]:
@@ -39,6 +39,9 @@ def meshed_segmentations(project: Project) -> list[str]:
     return [v.name for v in project.catalog.volumes() if v.id in meshed]
 
 
-def load_mesh_arrays(folder: Path) -> Meshes:
-    """id -> (vertices (x, y, z) nm, triangles) of a mesh set folder."""
-    return {i: (m.vertices, m.faces) for i, m in load_meshes(folder).items()}
+def load_surfaces(folder: Path) -> Surfaces:
+    """The meshes of a mesh set folder, made ready to draw (a worker thread's job, which also
+    imports VTK off the GUI thread)."""
+    from emstudio.gui.surfaces import display_surfaces
+
+    return display_surfaces({i: (m.vertices, m.faces) for i, m in load_meshes(folder).items()})

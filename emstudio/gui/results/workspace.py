@@ -25,7 +25,7 @@ from emstudio.gui.jobs.manager import JobManager
 from emstudio.gui.measure_table import STRUCTURE
 from emstudio.gui.results.measure_panel import MeasurePanel
 from emstudio.gui.results.sources import (
-    load_mesh_arrays,
+    load_surfaces,
     mesh_set_folder,
     meshed_segmentations,
     rows_of,
@@ -35,6 +35,7 @@ from emstudio.gui.viewstate import CURSOR, LAYERS, SELECTION, VOLUME
 
 if TYPE_CHECKING:
     from emstudio.gui.main_window import MainWindow
+    from emstudio.gui.surfaces import Surfaces
 
 VIEW_TITLE = "3D view"
 TABLE_TITLE = "Measurements"
@@ -76,6 +77,7 @@ class ResultsWorkspace(QObject):
         self._loaded.connect(self._deliver)
         self.view_panel.segmentation_chosen.connect(self.show_meshes)
         self.view_panel.slices_toggled.connect(lambda _: self._update_slices())
+        self.view_on_screen = False
         self.view_dock.visibilityChanged.connect(self._view_visible)
         self.table_panel.structures_changed.connect(self.show_measurements)
         self.table.row_selected.connect(self._row_selected)
@@ -157,7 +159,9 @@ class ResultsWorkspace(QObject):
             if self.view_panel.view is not None:
                 self.view_panel.view.set_meshes({})
             return
-        self._read(lambda: load_mesh_arrays(folder), lambda meshes: self._meshes_read(name, meshes))
+        if self.view_panel.view is None and not self.view_on_screen:
+            return  # read and drawn when the 3D view is first shown (``_view_visible``)
+        self._read(lambda: load_surfaces(folder), lambda found: self._meshes_read(name, found))
 
     def show_measurements(self, names: list[str]) -> None:
         """List the objects of the segmentations ``names`` (their stored tables)."""
@@ -167,7 +171,7 @@ class ResultsWorkspace(QObject):
         ]
         self._read(lambda: rows_of(paths), self._rows_read)
 
-    def _meshes_read(self, name: str, meshes: dict) -> None:
+    def _meshes_read(self, name: str, surfaces: Surfaces) -> None:
         if name != self.shown_meshes:
             return
         new = self.view_panel.view is None
@@ -175,12 +179,11 @@ class ResultsWorkspace(QObject):
         if new:
             view.object_picked.connect(self._picked)
         try:
-            classes = {
-                i: self.project.catalog.volume(name).attrs.get("class", name) for i in meshes
-            }
+            named = self.project.catalog.volume(name).attrs.get("class", name)
         except EmstudioError:
-            classes = {}
-        view.set_meshes(meshes, classes)
+            named = None
+        classes = {i: named for i in surfaces.polydata} if named else {}
+        view.set_surfaces(surfaces, classes)
         self._colour_options()
         self._update_slices()
         self._follow_selection()
@@ -258,6 +261,7 @@ class ResultsWorkspace(QObject):
         view.set_cursor(self.state.cursor)
 
     def _view_visible(self, visible: bool) -> None:
+        self.view_on_screen = visible  # False also while tabbed behind another dock
         if visible and self.shown_meshes and self.view_panel.view is None:
             self.show_meshes(self.shown_meshes)
 

@@ -193,6 +193,24 @@ def test_a_new_segmentation_is_shown_and_meshed_next(qtbot, open_window, demo_pa
     assert len(opened) == 2 and offered == ["mito"]
 
 
+def test_a_hidden_3d_view_is_built_when_first_shown(qtbot, open_window, demo_path):
+    """Building the VTK window and drawing the meshes costs the GUI thread seconds without a
+    GPU: not for a dock the user does not look at."""
+    window = open_window(demo_path)
+    results = window.workbench.results
+    results.view_dock.hide()  # or tabbed behind Contrast
+    create_mesh_set(window.project, "truth-mito-instances")
+    results.reload()
+    qtbot.wait(300)
+    results.wait()
+    assert results.shown_meshes == "truth-mito-instances"
+    assert results.view_panel.view is None
+    results.view_dock.show()
+    results.view_dock.raise_()  # its tab chosen
+    qtbot.waitUntil(lambda: results.view_panel.view is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: len(results.view_panel.view.scene.actors) > 0, timeout=30_000)
+
+
 def test_moving_the_cursor_does_not_redraw_3d_without_slices(
     qtbot, open_window, demo_path, monkeypatch
 ):
