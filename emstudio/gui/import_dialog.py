@@ -36,6 +36,7 @@ from emstudio.core.errors import EmstudioError
 from emstudio.core.io.base import SourceInfo
 from emstudio.core.io.open_source import SUPPORTED_FORMATS, open_source
 from emstudio.core.project import Project
+from emstudio.core.project.volumes import check_new_name
 from emstudio.gui.label_session import unique_name
 from emstudio.gui.look import ERROR_COLOUR
 from emstudio.jobs.spec import JobSpec
@@ -221,8 +222,12 @@ class ImportDialog(QDialog):
     def start_import(self) -> None:
         if self.info is None or self.job is not None:
             return
-        if not self.name.text().strip():
-            self.message.setText("Give the new volume a name.")
+        try:  # a taken or unusable name is said here, not by a failed job
+            check_new_name(self.project, self.name.text(), "name")
+        except EmstudioError as exc:
+            self.message.setText(
+                f"<span style='color:{ERROR_COLOUR}'>{html.escape(str(exc))}</span>"
+            )
             return
         spec = self.spec()
         self.job = spec.id
@@ -278,6 +283,8 @@ class ImportDialog(QDialog):
             widget.setEnabled(not busy)
         for spin in self.voxel:
             spin.setEnabled(not busy and not self.unknown.isChecked())
+        if not busy:
+            self._kind_changed()
 
     def _kind_changed(self) -> None:
         self.like.setEnabled(self.kind.currentData() == "labels")

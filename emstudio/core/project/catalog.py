@@ -215,7 +215,7 @@ class Catalog:
         row = record.to_row()
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        with self._inserting("volume", record.name, "choose another --name") as db:
+        with self._inserting("volume", record.name, "choose another name") as db:
             db.execute(f"INSERT INTO volumes ({columns}) VALUES ({marks})", tuple(row.values()))
 
     def volumes(self, kind: str | None = None) -> list[VolumeRecord]:

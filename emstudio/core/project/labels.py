@@ -46,7 +46,7 @@ def create_label_set(
     classes: Mapping[int | str, str] | None = None,
 ) -> VolumeRecord:
     """A new, empty (all background) label set for ``image``: metadata only, no chunk written."""
-    name = check_new_name(project, name)
+    name = check_new_name(project, name, "name")  # asked for in the app
     class_names = {str(k): str(v) for k, v in (classes or DEFAULT_CLASSES).items()}
     attrs = {"classes": class_names, "labelled_slices": {a: [] for a in AXIS_NAMES}}
     record = VolumeRecord.new_of(

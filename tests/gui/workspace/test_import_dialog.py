@@ -58,6 +58,17 @@ def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     assert page.state.image == "cells" and page.central.currentWidget() is page.viewer
     assert progress  # the job reported its progress while it ran
 
+    again = page.open_import_dialog()  # the same name again: said in the dialog, no job
+    again.set_paths([str(stack)])
+    qtbot.waitUntil(again.import_button.isEnabled, timeout=10_000)
+    again.name.setText("cells")
+    jobs = len(window.project.catalog.jobs())
+    qtbot.mouseClick(again.import_button, Qt.MouseButton.LeftButton)
+    assert again.job is None and len(window.project.catalog.jobs()) == jobs
+    assert "already exists" in again.message.text() and "--name" not in again.message.text()
+    assert again.kind.currentData() == "image" and not again.like.isEnabled()
+    again.reject()
+
 
 def test_a_file_that_is_not_a_stack_is_explained(open_window, tmp_path, qtbot):
     path = tmp_path / "Cells.emproj"
