@@ -53,6 +53,11 @@ EMPTY_TEXT = (
     "<p>From a terminal, with the project closed in this window:</p>"
     '<pre>    emstudio import "{path}" STACK.tif --name raw</pre>'
 )
+UNREADABLE_TEXT = (
+    "<p style='font-size: large'><b>The images of this project cannot be read.</b></p>"
+    "<p>Their files are missing or damaged (see below). Restore the project folder from a "
+    "backup, or import the stack again with <b>Project ▸ Import volume…</b>.</p>"
+)
 SLOT_OF_KIND = {kind: slot for slot, kind in SLOT_KINDS.items()}
 DOCK_WIDTH = 300  # initial width of the side docks (px)
 NEW_DOCK_HEIGHT = 200  # initial height of a dock added below (or above) the views (px)
@@ -198,11 +203,15 @@ class ProjectPage(QMainWindow):
         has_image = self.layers.image is not None
         text = EMPTY_TEXT.format(path=html.escape(str(self.project.path)))
         if self.layers.problems:
-            text += (
+            unread = (
                 "<p><b>Could not read:</b><br>"
                 + "<br>".join(html.escape(p) for p in self.layers.problems)
                 + "</p>"
             )
+            if not has_image and self.project.catalog.volumes("image"):
+                text = UNREADABLE_TEXT + unread  # the images are listed: none is missing
+            else:
+                text += unread
             self.message.emit("Some volumes cannot be read: " + "; ".join(self.layers.problems))
         self.empty_label.setText(text)
         self.central.setCurrentWidget(self.viewer if has_image else self.empty_page)

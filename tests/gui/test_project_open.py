@@ -91,6 +91,14 @@ def test_empty_project_says_so(make_window, tmp_path):
     assert str(tmp_path / "Empty.emproj") in hint.text()
 
 
+def test_a_project_whose_image_cannot_be_read_says_so(make_window, project_with_volumes):
+    window = make_window()  # its volumes are catalog rows without files
+    assert window.open_project(project_with_volumes)
+    hint = window.project_page.empty_label
+    assert hint.isVisible() and "The images of this project cannot be read" in hint.text()
+    assert "no image yet" not in hint.text() and "raw" in hint.text()
+
+
 def test_locked_project_shows_an_error_and_stays_on_start_page(
     make_window, project_with_volumes, errors
 ):
