@@ -6,6 +6,7 @@ in a plain Python thread; "Auto" puts min and max at its 0.5 and 99.5 percentile
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
@@ -25,6 +26,7 @@ from emstudio.core.volume.store import Volume
 from emstudio.gui.layers import LayerSet
 from emstudio.gui.viewstate import CONTRAST, VOLUME, ViewState
 
+log = logging.getLogger(__name__)
 AUTO_PERCENTILES = (0.5, 99.5)
 BINS = 256
 
@@ -54,6 +56,7 @@ class ContrastPanel(QWidget):
     """Edits ``ViewState.contrast``; the slice views follow."""
 
     _computed = Signal(object)  # (image name, counts, edges), from the histogram thread
+    read_failed = Signal(str, str)  # image name, what went wrong reading it
 
     def __init__(self, state: ViewState, layers: LayerSet, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,7 +136,12 @@ class ContrastPanel(QWidget):
         name, volume = image.name, image.volume
 
         def compute() -> None:
-            counts, edges = histogram(volume)
+            try:
+                counts, edges = histogram(volume)
+            except Exception as exc:  # a damaged store: said by the page, not a thread's trace
+                log.warning("cannot read %s for its histogram: %r", name, exc)
+                self.read_failed.emit(name, str(exc) or type(exc).__name__)
+                return
             self._computed.emit((name, counts, edges))
 
         self.wait()

@@ -18,11 +18,13 @@ class PlaneLoader(QObject):
 
     ready = Signal(object)  # a PlaneKey now in the cache
     coloured = Signal(object)  # an instance_colours.Colouring now done
+    failed = Signal(str, str)  # a store's path, what went wrong reading it
 
     def __init__(self, parent: QObject | None = None, cache_bytes: int = CACHE_BYTES) -> None:
         super().__init__(parent)
         self.cache = PlaneCache(cache_bytes)
-        self.reader = PlaneReader(self.cache, self.ready.emit)  # emitted from the reader thread
+        # emitted from the reader thread
+        self.reader = PlaneReader(self.cache, self.ready.emit, on_failed=self.failed.emit)
         self.colours = InstanceColourer(self.coloured.emit)  # emitted from its thread
         self._versions: dict[str, int] = {}
 

@@ -180,9 +180,11 @@ class PlaneReader:
         cache: PlaneCache,
         on_ready: Callable[[PlaneKey], None],
         prefetch: int = MAX_BLOCK,
+        on_failed: Callable[[str, str], None] | None = None,
     ) -> None:
         self.cache = cache
         self.on_ready = on_ready
+        self.on_failed = on_failed  # (store path, what went wrong): once per failed read
         self.prefetch = prefetch
         self._volumes: dict[str, Volume] = {}
         self._overviews: dict[str, Overview] = {}
@@ -251,10 +253,11 @@ class PlaneReader:
                     self._read_overview(key)
                 else:
                     self._read(key, start, stop)
-            except Exception:  # a vanished or damaged store: tell the log, keep serving
+            except Exception as exc:  # a vanished or damaged store: tell, keep serving
                 log.exception("cannot read planes %s..%s of %s", start, stop - 1, key)
                 with self._condition:
                     self._drop(key.path)
+                self._failed(key.path, exc)
 
     def _drop(self, path: str) -> None:
         """Forget the requests of one store (called with the lock held)."""
@@ -294,7 +297,12 @@ class PlaneReader:
         except Exception as exc:
             log.warning("cannot open %s: %r", key.path, exc)
             self._drop(key.path)
+            self._failed(key.path, exc)
             return None
+
+    def _failed(self, path: str, exc: Exception) -> None:
+        if self.on_failed is not None:
+            self.on_failed(path, str(exc) or type(exc).__name__)
 
     def _block(self, key: PlaneKey, size: int, ahead: bool) -> tuple[int, int]:
         """The planes read with ``key``: a block of ~BLOCK_BYTES reaching away from the cursor."""

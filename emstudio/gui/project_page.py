@@ -94,6 +94,7 @@ class ProjectPage(QMainWindow):
         self.import_dialog: ImportDialog | None = None
         self.workbench: Workbench | None = None  # the project's job queue (set by Workbench)
         self.known_docks: set[str] = set()  # docks in the saved arrangement (restore_settings)
+        self._said_unreadable: set[str] = set()  # volumes found damaged (said once each)
         self.state = ViewState()
         self.layers = LayerSet(self.state)
         self.loader = PlaneLoader(self)
@@ -226,6 +227,7 @@ class ProjectPage(QMainWindow):
         self.loader.stop()
         self.loader.cache.forget_all()
         self.actions.project = None
+        self._said_unreadable.clear()
         self.layers.close()
         self.state.set_image(None, (1, 1, 1), (1.0, 1.0, 1.0))
         self.panel.clear()
@@ -404,6 +406,32 @@ class ProjectPage(QMainWindow):
         self.proofread.failed.connect(lambda text: QMessageBox.warning(self, "Proofreading", text))
         self.proofread.saved.connect(lambda _: self.refresh())
         self.state.subscribe(self._show_proofreading)
+        self.loader.failed.connect(self._store_unreadable)
+        self.contrast_panel.read_failed.connect(self._volume_unreadable)
+
+    def _store_unreadable(self, path: str, problem: str) -> None:
+        layers = (self.layers.image, *self.layers.overlays.values())
+        names = [layer.name for layer in layers if layer is not None and layer.path == path]
+        self._volume_unreadable(names[0] if names else path, problem)
+
+    def _volume_unreadable(self, name: str, problem: str) -> None:
+        """Say once per volume and project that its files cannot be read (the views would only
+        show black where it should be)."""
+        self.message.emit(f"Cannot read {name!r}: {problem}")
+        if name in self._said_unreadable:
+            return
+        self._said_unreadable.add(name)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Cannot read a volume",
+            f"Part of {name!r} cannot be read: its files in the project folder are damaged or "
+            "missing, and the views show black where it is.\n\nRestore the project folder "
+            "from a backup, or import the volume again.",
+            parent=self,
+        )
+        box.setDetailedText(problem)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not modal to the app: the views go on working
 
 
 def _padded(widget: QWidget) -> QWidget:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 from workspace_helpers import MOVE_GAP_MS, add_array, settle, view_point
 
 from emstudio.core.project import Project
@@ -92,3 +93,23 @@ def test_probability_map_with_threshold(open_window, demo_path, qtbot):
     settle(qtbot, window)
     assert item.lut[49, 3] == 0 and item.lut[50, 3] == 255
     assert "20%" in controls.threshold_label.text()
+
+
+def test_a_damaged_image_is_said_once_not_shown_black_in_silence(make_window, demo_path, qtbot):
+    with Project.open(demo_path) as project:
+        store = project.resolve(project.catalog.volume("em").path)
+    for chunk in (p for p in store.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        chunk.write_bytes(chunk.read_bytes()[:10])  # a copy cut short: a full disk, a crash
+    window = make_window()
+    said: list[str] = []
+    window.project_page.message.connect(said.append)
+    assert window.open_project(demo_path)
+
+    def boxes() -> list[QMessageBox]:
+        return [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+
+    qtbot.waitUntil(lambda: bool(boxes()), timeout=20_000)
+    qtbot.wait(500)  # the planes and the histogram both fail: one box
+    assert len(boxes()) == 1 and "'em' cannot be read" in boxes()[0].text()
+    assert any(m.startswith("Cannot read 'em'") for m in said)
+    boxes()[0].close()
