@@ -50,6 +50,7 @@ class Fill:
     index: int
     changes: list[_Change] = field(default_factory=list)  # for undo
     chunks: dict[ChunkKey, np.ndarray] = field(default_factory=dict)  # changed chunks, whole
+    refused: str | None = None  # why nothing is filled, for the user
 
 
 class LabelEditor:
@@ -171,6 +172,12 @@ class LabelEditor:
             return fill
         regions, _ = ndimage.label(plane == target)
         region = regions == regions[seed]
+        if region.all():  # no outline around the click: one click would label a whole slice
+            fill.refused = (
+                "Nothing filled: no outline encloses that point, so the whole slice would "
+                "take this class. Draw a closed outline with the brush first, then fill inside."
+            )
+            return fill
         box = ndimage.find_objects(region.astype(np.uint8))[0]
         flat_index = np.arange(np.prod(self.chunk_shape), dtype=np.uint32).reshape(self.chunk_shape)
         pieces = self._pieces(axis, index, (box[0].start, box[1].start), region[box])

@@ -192,6 +192,8 @@ class LabelSession(QObject):
         self.filling = False
         if isinstance(fill, BaseException):
             self.failed.emit(f"The fill failed: {fill}")
+        elif fill.refused:
+            self.failed.emit(fill.refused)
         elif editor is self.editor and editor.apply_fill(fill):
             self.edited.emit()
         self.stateChanged.emit()

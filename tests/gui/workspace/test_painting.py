@@ -139,6 +139,14 @@ def test_flood_fill_fills_the_clicked_region_of_the_slice(open_window, demo_path
     assert (shown[21:50, 21:50] == 2).all()
     assert shown[20, 30] == 1 and shown[10, 10] == 0 and shown[60, 60] == 0
     assert page.labels.editor.undo_steps == 5
+    said: list[str] = []
+    page.labels.failed.connect(said.append)
+    state.set_cursor((state.cursor[0] + 1, *state.cursor[1:]))  # a slice not painted yet
+    settle(qtbot, window)
+    click(qtbot, xy, 30.5, 30.5)
+    qtbot.waitUntil(lambda: not page.labels.filling, timeout=10_000)
+    assert (_shown_labels(xy) == 0).all() and page.labels.editor.undo_steps == 5
+    assert said and "no outline encloses that point" in said[0]
 
 
 def test_undo_keeps_at_least_50_steps(open_window, demo_path):
