@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSpinBox,
     QToolButton,
     QWidget,
@@ -37,6 +38,7 @@ from emstudio.jobs.spec import JobSpec
 NO_INIT = "(none: train from scratch)"
 D = presets.TRAIN_DEFAULTS
 LONG_ON_CPU_S = 3600  # beyond this on CPU, the estimate suggests a faster first try
+QUICK_SIZE, QUICK_EPOCHS = "small", 10  # that first try
 
 
 class TrainDialog(JobDialog):
@@ -109,7 +111,11 @@ class TrainDialog(JobDialog):
         self.advanced = self._build_advanced()
         self.advanced.setVisible(False)
 
+        self.quick = QPushButton(f"Quick first try: {QUICK_SIZE} model, {QUICK_EPOCHS} epochs")
+        self.quick.setToolTip("See a first result soon; train longer once it looks right")
+        self.quick.clicked.connect(self._quick_settings)
         self._add_footer("Train", form, self.advanced_toggle, self.advanced)
+        self.layout().insertWidget(self.layout().indexOf(self.estimate) + 1, self.quick)
 
     def _build_advanced(self) -> QGroupBox:
         box = QGroupBox("Advanced")
@@ -307,13 +313,16 @@ class TrainDialog(JobDialog):
         cpu = presets.estimate_train_seconds(*args)
         gpu = presets.estimate_train_seconds(*args, gpu=True)
         text = f"Estimated time (at most; early stopping may end sooner): {cpu_gpu_text(cpu, gpu)}"
-        if cpu is not None and cpu > LONG_ON_CPU_S:
-            text += (
-                "<br>On a computer without a GPU that is long for a first try: the small size, "
-                "or fewer epochs, finishes sooner."
-            )
+        long_on_cpu = cpu is not None and cpu > LONG_ON_CPU_S
+        if long_on_cpu:
+            text += "<br>On a computer without a GPU that is long for a first try."
         self.estimate.setText(text)
+        self.quick.setVisible(long_on_cpu and self.size.isEnabled())
         self._show_problem()
+
+    def _quick_settings(self) -> None:
+        self.size.setCurrentText(QUICK_SIZE)
+        self.epochs.setValue(min(self.epochs.value(), QUICK_EPOCHS))
 
     # -- result ---------------------------------------------------------------------------------
     def spec(self) -> JobSpec:

@@ -94,9 +94,11 @@ def test_train_dialog_defaults_work_for_a_first_training(qtbot, project) -> None
     assert dialog.name.text() == "model" and ok_button(dialog).isEnabled()
     assert "on CPU" in dialog.estimate.text() and "GPU: not known" in dialog.estimate.text()
     assert "long for a first try" in dialog.estimate.text()  # hours on a CPU: a hint
-    dialog.size.setCurrentText("small")
-    dialog.epochs.setValue(5)
+    assert dialog.quick.isVisibleTo(dialog)  # and one click to a first try
+    dialog.quick.click()
+    assert dialog.size.currentText() == "small" and dialog.epochs.value() == 10
     assert "long for a first try" not in dialog.estimate.text()
+    assert not dialog.quick.isVisibleTo(dialog)
     dialog.size.setCurrentText("default")
     dialog.epochs.setValue(30)
     assert (
