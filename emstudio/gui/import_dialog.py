@@ -108,7 +108,8 @@ class ImportDialog(QDialog):
         self.voxel = [self._voxel_spin() for _ in range(3)]
         self.unknown = QCheckBox("unknown")
         self.unknown.setToolTip("Record 1 × 1 × 1 as unknown; measurements need a real size")
-        self.unknown.toggled.connect(lambda on: [s.setEnabled(not on) for s in self.voxel])
+        self.unknown.toggled.connect(self._kind_changed)
+        self.like.currentTextChanged.connect(self._kind_changed)
         self.preview = QLabel("No preview")
         self.preview.setFixedSize(PREVIEW_SIZE, PREVIEW_SIZE)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -189,6 +190,7 @@ class ImportDialog(QDialog):
         for spin, value in zip(self.voxel, info.voxel_size.zyx, strict=True):
             spin.setValue(value)
         self.unknown.setChecked(not known)
+        self._kind_changed()  # labels show their image's voxel size
         stem = Path(info.path).name.split(".")[0] or "volume"
         taken = {v.name for v in self.project.catalog.volumes()}
         self.name.setText(unique_name(stem, taken))
@@ -207,7 +209,10 @@ class ImportDialog(QDialog):
     def spec(self) -> JobSpec:
         """The import job for the form as filled in."""
         kind = self.kind.currentData()
-        voxel = None if self.unknown.isChecked() else [s.value() for s in self.voxel]
+        own_size = kind != "labels"  # labels take their image's voxel size
+        voxel = (
+            None if self.unknown.isChecked() or not own_size else [s.value() for s in self.voxel]
+        )
         detected = self.info.voxel_size if self.info is not None else None
         if voxel and detected and detected.known and np.allclose(voxel, detected.zyx):
             voxel = None  # keep the file's own value (and where it came from)
@@ -279,15 +284,25 @@ class ImportDialog(QDialog):
             self._thread = None
 
     def _set_busy(self, busy: bool) -> None:
-        for widget in (self.import_button, self.name, self.kind, self.like, self.unknown):
+        for widget in (self.import_button, self.name, self.kind):
             widget.setEnabled(not busy)
-        for spin in self.voxel:
-            spin.setEnabled(not busy and not self.unknown.isChecked())
-        if not busy:
+        if busy:
+            for widget in (self.like, self.unknown, *self.voxel):
+                widget.setEnabled(False)
+        else:
             self._kind_changed()
 
     def _kind_changed(self) -> None:
-        self.like.setEnabled(self.kind.currentData() == "labels")
+        """Labels belong to an image and take its voxel size; an image has its own."""
+        labels = self.kind.currentData() == "labels"
+        self.like.setEnabled(labels)
+        self.unknown.setEnabled(not labels)
+        if labels and self.project.catalog.has_volume_name(self.like.currentText()):
+            image = self.project.catalog.volume(self.like.currentText()).voxel_size
+            for spin, value in zip(self.voxel, image.zyx, strict=True):
+                spin.setValue(value)
+        for spin in self.voxel:
+            spin.setEnabled(not labels and not self.unknown.isChecked())
 
     # -- layout ---------------------------------------------------------------------------------
     def _voxel_spin(self) -> QDoubleSpinBox:

@@ -101,6 +101,31 @@ def test_labels_take_the_image_voxel_size(tmp_path, cli, project, imagej_tiff):
     (label_set,) = info["label_sets"]
     assert label_set["voxel_size"]["zyx_nm"] == [40.0, 8.0, 8.0]
     assert label_set["image_id"] == info["volumes"][0]["id"]
+    tifffile.imwrite(  # a file that says otherwise: the image's size still wins, and is said
+        lpath,
+        labels,
+        imagej=True,
+        resolution=(1 / 4, 1 / 4),
+        metadata={"spacing": 20, "unit": "nm", "axes": "ZYX"},
+    )
+    res = cli("import", project, lpath, "--name", "mask2", "--kind", "labels", "--like", "raw")
+    assert res.code == 0 and "the labels take their image's 40 x 8 x 8 nm" in res.out + res.err
+    res = cli(
+        "import", project, lpath, "--name", "mask3", "--like", "raw", "--kind", "labels",
+        "--voxel-size", "10,10,10",
+    )  # fmt: skip
+    assert res.code == 2 and "labels take the voxel size of their image 'raw'" in res.err
+    with Project.open(project, mode="read") as proj:
+        assert proj.catalog.volume("mask2").voxel_size.zyx == (40.0, 8.0, 8.0)
+        assert not proj.catalog.has_volume_name("mask3")
+
+
+def test_a_voxel_size_that_contradicts_the_file_or_physics_is_said(cli, project, imagej_tiff):
+    path, _ = imagej_tiff  # the file says 40 x 8 x 8 nm
+    res = cli("import", project, path, "--name", "swapped", "--voxel-size", "8,8,40")
+    assert res.code == 0 and "the file says 40 x 8 x 8 nm" in res.out + res.err
+    res = cli("import", project, path, "--name", "micron", "--voxel-size", "0.04,0.008,0.008")
+    assert res.code == 0 and "--voxel-size is in nm" in res.out + res.err
 
 
 def test_imported_labels_name_their_classes_and_can_be_trained_on(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from emstudio.core.errors import InputFileError
-from emstudio.core.io.base import VoxelSize
+from emstudio.core.io.base import SourceInfo, VoxelSize
 from emstudio.core.io.dtypes import needs_value_range, plan_conversion, scan_value_range
 from emstudio.core.io.open_source import open_source
 from emstudio.core.progress import Progress, no_progress, scaled
@@ -16,6 +18,7 @@ from emstudio.core.project.records import VolumeRecord
 from emstudio.core.project.volumes import check_new_name, check_outside_project, import_source
 
 SCAN_SHARE = 20  # percent of the progress bar for the value-range pass (non-uint8/16 data)
+MIN_PLAUSIBLE_NM = 0.1  # a voxel size below this was surely given in µm
 
 
 def import_files(
@@ -48,7 +51,7 @@ def import_files(
                 f"labels have shape {_fmt(info.shape)} (z, y, x) but image {image.name!r} has "
                 f"{_fmt(image.shape)}; labels must match their image voxel for voxel.",
             )
-        size = _choose_voxel_size(voxel_size, info.voxel_size, image)
+        size = _choose_voxel_size(voxel_size, info, image if kind == "labels" else None, log)
         if not size.known:
             log(
                 f"{info.path}: no voxel size in the file's metadata; recorded 1 x 1 x 1 as "
@@ -106,15 +109,45 @@ def _default_image(project: Project, kind: str) -> VolumeRecord | None:
 
 
 def _choose_voxel_size(
-    user: VoxelSize | None, from_file: VoxelSize, image: VolumeRecord | None
+    user: VoxelSize | None,
+    info: SourceInfo,
+    image: VolumeRecord | None,
+    log: Callable[[str], None],
 ) -> VoxelSize:
-    if user is not None:
-        return user
-    if from_file.known:
-        return from_file
+    """Labels take their image's voxel size (they match it voxel for voxel); otherwise the
+    user's value wins over the file's, and a disagreement is said."""
+    from_file = info.voxel_size
     if image is not None and image.voxel_size.known:
-        return VoxelSize(*image.voxel_size.zyx, known=True, origin=f"image {image.name!r}")
-    return VoxelSize()
+        ours = image.voxel_size.zyx
+        if user is not None and not np.allclose(user.zyx, ours):
+            raise InputFileError(
+                "--voxel-size",
+                f"labels take the voxel size of their image {image.name!r} ({_nm(ours)}); "
+                "leave --voxel-size out.",
+            )
+        if from_file.known and not np.allclose(from_file.zyx, ours):
+            log(
+                f"{info.path}: the file says {_nm(from_file.zyx)}; the labels take their "
+                f"image's {_nm(ours)}."
+            )
+        return VoxelSize(*ours, known=True, origin=f"image {image.name!r}")
+    if user is not None:
+        if from_file.known and not np.allclose(user.zyx, from_file.zyx):
+            log(
+                f"{info.path}: the file says {_nm(from_file.zyx)} ({from_file.origin}); "
+                f"recorded {_nm(user.zyx)} as given."
+            )
+        if min(user.zyx) < MIN_PLAUSIBLE_NM:
+            log(
+                f"note: {_nm(user.zyx)} is smaller than any electron microscope resolves; "
+                "--voxel-size is in nm (10 nm = 0.01 µm)."
+            )
+        return user
+    return from_file if from_file.known else VoxelSize()
+
+
+def _nm(zyx: Sequence[float]) -> str:
+    return " x ".join(f"{v:g}" for v in zyx) + " nm (z, y, x)"
 
 
 def _fmt(shape: Sequence[int]) -> str:

@@ -67,6 +67,11 @@ def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     assert again.job is None and len(window.project.catalog.jobs()) == jobs
     assert "already exists" in again.message.text() and "--name" not in again.message.text()
     assert again.kind.currentData() == "image" and not again.like.isEnabled()
+    again.kind.setCurrentIndex(again.kind.findData("labels"))  # labels: the image's voxel size
+    assert again.like.isEnabled() and again.like.currentText() == "cells"
+    assert [s.value() for s in again.voxel] == [40, 10, 10]
+    assert not any(s.isEnabled() for s in again.voxel) and not again.unknown.isEnabled()
+    assert again.spec().params["voxel_size_nm"] is None
     again.reject()
 
 
