@@ -4,8 +4,10 @@ The table is accumulated slab by slab, so volumes of any size are evaluated in b
 
 - Matching: a prediction and a true object match when IoU >= t (t = 0.5, 0.75); each object
   matches at most once (greedy, highest IoU first; for t >= 0.5 matches are unique anyway).
-- AP@t (MitoEM / COCO style): predictions ranked by score (all 1 without scores, ties in id
-  order), greedily matched in that order; precision interpolated at 101 recall points.
+- AP@t (MitoEM / COCO style): predictions ranked by score, greedily matched in that order;
+  precision interpolated at 101 recall points. A segmentation has no confidences: its objects
+  are then ranked by size, largest first (ties in id order), so that AP does not depend on how
+  the objects happen to be numbered.
 - VOI split = H(pred | truth), VOI merge = H(truth | pred), in bits, over voxels where the
   truth is not background (CREMI convention).
 - Adapted Rand error (as in the SNEMI3D challenge and scikit-image's ``adapted_rand_error``):
@@ -93,8 +95,8 @@ def average_precision(
     n_truth = sum(1 for i in contingency.sizes("truth") if i)
     if n_truth == 0:
         return None
-    scores = scores or {}
-    ranked = sorted(pred_ids, key=lambda i: -scores.get(i, 1.0))
+    scores = scores or {i: float(n) for i, n in contingency.sizes("pred").items()}
+    ranked = sorted(pred_ids, key=lambda i: -scores.get(i, 0.0))
     p, t, iou = contingency.ious()
     candidates: dict[int, list[tuple[float, int]]] = {}
     for a, b, v in zip(p.tolist(), t.tolist(), iou.tolist(), strict=True):
