@@ -101,6 +101,11 @@ def test_semantic_evaluation_and_components(demo, cli):
     )
     assert res.code == 0, res.err
     assert "Dice 1.0000" in res.out and "hausdorff95 0.00 px" in res.out
+    res = cli(
+        "evaluate", "--pred", f"{demo}:truth-mitochondria", "--truth", f"{demo}:truth-classes"
+    )
+    assert res.code == 0 and res.out.startswith("semantic evaluation")  # a map: by class
+    assert "mitochondria (" in res.out and "AP" not in res.out
     res = cli("segment", demo, "--prediction", "truth", "--out", "cc", "--mode", "components")
     assert res.code == 0, res.err
     assert "objects" in res.out

@@ -144,7 +144,12 @@ def _register_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     ev.add_argument("--pred", required=True, metavar="A")
     ev.add_argument("--truth", required=True, metavar="B")
-    ev.add_argument("--kind", choices=KINDS, default="instance")
+    ev.add_argument(
+        "--kind",
+        choices=KINDS,
+        help="default: semantic where a side is a probability map or a label set of named "
+        "classes, else instance",
+    )
     ev.add_argument("--project", metavar="PROJECT", help="resolve A and B in this project")
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.set_defaults(run=run_evaluate)

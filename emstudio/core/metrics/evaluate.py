@@ -130,9 +130,18 @@ def _check_pair(pred: LabelInput, truth: LabelInput) -> None:
         )
 
 
-def evaluate(pred: LabelInput, truth: LabelInput, kind: str = "instance") -> dict[str, Any]:
-    """All metrics of ``kind`` ("semantic" or "instance") as a JSON-ready dictionary."""
+def default_kind(pred: LabelInput, truth: LabelInput) -> str:
+    """"semantic" where a side holds classes (a probability map, a label set of named classes),
+    else "instance" (segmentations, files of object ids)."""
+    classes = any(s.probability or (s.classes and not s.instances) for s in (pred, truth))
+    return "semantic" if classes else "instance"
+
+
+def evaluate(pred: LabelInput, truth: LabelInput, kind: str | None = None) -> dict[str, Any]:
+    """All metrics of ``kind`` ("semantic" or "instance"; None: ``default_kind``) as a
+    JSON-ready dictionary."""
     _check_pair(pred, truth)
+    kind = kind or default_kind(pred, truth)
     if kind == "semantic":
         for side in (pred, truth):
             side.foreground = side.instances  # object ids are not classes
