@@ -190,3 +190,37 @@ def test_real_em_data_imports(tmp_path, cli, project, shared_data):
         volume = Volume(proj.resolve(vnc.path))
         assert np.array_equal(volume.plane(0, 7), tifffile.imread(raw, key=7))
         assert volume.levels >= 2
+
+
+def test_labels_of_0_and_255_are_explained_and_recoded(tmp_path, cli, project, imagej_tiff):
+    path, data = imagej_tiff
+    cli("import", project, path, "--name", "raw")
+    isbi = np.where(data > 100, 255, 0).astype(np.uint8)  # 0 = membrane, 255 = the rest
+    lpath = tmp_path / "isbi_labels.tif"
+    tifffile.imwrite(lpath, isbi)
+    res = cli("import", project, lpath, "--name", "as-is", "--kind", "labels")
+    said = res.out + res.err
+    share = 100 * (isbi == 255).mean()
+    assert res.code == 0 and "value 255 means 'not labelled here'" in said
+    assert f"it covers {share:.1f} % of the voxels" in said
+    assert "these labels hold no class" in said and "--recode 0=1,255=0" in said
+    res = cli(
+        "import", project, lpath, "--name", "mem", "--kind", "labels",
+        "--recode", "0=1,255=0", "--classes", "1=membrane",
+    )  # fmt: skip
+    assert res.code == 0 and "Values recoded: 0 -> 1, 255 -> 0." in res.out + res.err
+    assert "hold no class" not in res.out + res.err
+    with Project.open(project, mode="read") as proj:
+        record = proj.catalog.volume("mem")
+        assert record.attrs["classes"] == {"0": "background", "1": "membrane"}
+        stored = Volume(proj.resolve(record.path)).read(0, isbi.shape[0])
+    assert np.array_equal(stored, (isbi == 0).astype(np.uint8))
+    for bad, message in (
+        (["--recode", "0=300"], "values of these uint8 labels are 0 to 255"),
+        (["--recode", "0=1,0=2"], "each old value once"),
+        (["--recode", "a=1"], "OLD=NEW items of whole numbers"),
+    ):
+        res = cli("import", project, lpath, "--name", "bad", "--kind", "labels", *bad)
+        assert res.code == 2 and message in res.err, res.err
+    res = cli("import", project, path, "--name", "bad", "--recode", "0=1")
+    assert res.code == 2 and "--recode is for labels" in res.err

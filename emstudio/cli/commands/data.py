@@ -39,6 +39,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="for labels: names of the class values, e.g. 1=membrane,2=mitochondria "
         "(values not named are called 'class V')",
     )
+    imp.add_argument(
+        "--recode",
+        metavar="OLD=NEW,...",
+        help="for labels: replace values first, e.g. 0=1,255=0 for files that mark the "
+        "structure with 0 (emstudio: 0 is background, 255 not labelled)",
+    )
     imp.set_defaults(run=run_import)
 
     exp = commands.add_parser("export", help="write a volume out as .tif, .zarr or .h5")
@@ -49,8 +55,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    if args.classes and args.kind != "labels":
-        raise ArgumentValueError("--classes names the classes of labels: add --kind labels.")
+    for option, given in (("--classes", args.classes), ("--recode", args.recode)):
+        if given and args.kind != "labels":
+            raise ArgumentValueError(f"{option} is for labels: add --kind labels.")
     spec = JobSpec(
         kind="import",
         project=str(Path(args.project).absolute()),
@@ -60,6 +67,7 @@ def run_import(args: argparse.Namespace) -> int:
             "kind": args.kind,
             "voxel_size_nm": parse_triple(args.voxel_size, "--voxel-size"),
             "classes": parse_class_names(args.classes),
+            "recode": parse_recode(args.recode),
         },
     )
     result = run_with_progress(spec)
@@ -97,3 +105,17 @@ def run_export(args: argparse.Namespace) -> int:
         )
     print(f"exported {args.name!r} to {out}")
     return 0
+
+
+def parse_recode(text: str | None) -> dict[str, int]:
+    """ "0=1,255=0" -> {"0": 1, "255": 0}."""
+    pairs: dict[str, int] = {}
+    for item in filter(None, (t.strip() for t in (text or "").split(","))):
+        old, _, new = (part.strip() for part in item.partition("="))
+        if not (old.isdigit() and new.isdigit()) or old in pairs:
+            raise ArgumentValueError(
+                f"--recode takes OLD=NEW items of whole numbers, each old value once, e.g. "
+                f"0=1,255=0; got {item!r}."
+            )
+        pairs[old] = int(new)
+    return pairs

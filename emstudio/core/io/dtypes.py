@@ -22,7 +22,7 @@ Labels (kind="labels"):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -95,9 +95,33 @@ class Conversion:
     lossless: bool
     low: float = 0.0  # rescale: source value mapped to 0
     high: float = 0.0  # rescale: source value mapped to 65535
+    recode: tuple[tuple[int, int], ...] = ()  # (old, new) label values, after the conversion
+
+    def with_recode(self, pairs: dict[int, int]) -> Conversion:
+        """This conversion, then label values replaced (``{old: new}``); ValueError when a new
+        value does not fit the stored type."""
+        top = int(np.iinfo(self.target_dtype).max)
+        for old, new in pairs.items():
+            if not (0 <= old <= top and 0 <= new <= top):
+                raise ValueError(
+                    f"--recode {old}={new}: values of these {self.target_dtype} labels are 0 to "
+                    f"{top}."
+                )
+        said = ", ".join(f"{old} -> {new}" for old, new in sorted(pairs.items()))
+        rule = f"{self.rule} Values recoded: {said}.".strip()
+        return replace(self, recode=tuple(sorted(pairs.items())), rule=rule, lossless=False)
 
     def apply(self, block: np.ndarray) -> np.ndarray:
         """Convert one slab (z, y, x) or, for "luminance", (z, y, x, c) to ``target_dtype``."""
+        converted = self._convert(block)
+        if not self.recode:
+            return converted
+        table = np.arange(int(np.iinfo(self.target_dtype).max) + 1, dtype=self.target_dtype)
+        for old, new in self.recode:
+            table[old] = new
+        return table[converted]
+
+    def _convert(self, block: np.ndarray) -> np.ndarray:
         if self.method == "keep":
             return np.asarray(block, dtype=self.target_dtype)
         if self.method == "cast":

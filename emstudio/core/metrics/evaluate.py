@@ -131,7 +131,7 @@ def _check_pair(pred: LabelInput, truth: LabelInput) -> None:
 
 
 def default_kind(pred: LabelInput, truth: LabelInput) -> str:
-    """"semantic" where a side holds classes (a probability map, a label set of named classes),
+    """ "semantic" where a side holds classes (a probability map, a label set of named classes),
     else "instance" (segmentations, files of object ids)."""
     classes = any(s.probability or (s.classes and not s.instances) for s in (pred, truth))
     return "semantic" if classes else "instance"

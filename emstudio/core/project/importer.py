@@ -30,6 +30,7 @@ def import_files(
     voxel_size: VoxelSize | None = None,
     like: str | None = None,
     class_names: dict[int, str] | None = None,
+    recode: dict[int, int] | None = None,
     job_id: str | None = None,
     progress: Progress = no_progress,
     log: Callable[[str], None] = print,
@@ -38,7 +39,8 @@ def import_files(
 
     Voxel size: the user's value wins, then the file's metadata, then (labels) the image's;
     otherwise 1,1,1 is recorded as unknown and the user is told. Labels get the classes they
-    hold, named by ``class_names`` where it names them, else "class N".
+    hold (after ``recode``: ``{old value: new value}``), named by ``class_names`` where it names
+    them, else "class N"; what training will make of them is said.
     """
     name = check_new_name(project, name)
     check_outside_project(project, paths)
@@ -66,6 +68,13 @@ def import_files(
             stats = scan_value_range(source, lambda done, total: scan(done, total, "scanning"))
             offset = SCAN_SHARE
         conversion = plan_conversion(info, kind, stats)
+        if recode:
+            if kind != "labels":
+                raise InputFileError("--recode", "recodes the values of labels: add --kind labels.")
+            try:
+                conversion = conversion.with_recode(recode)
+            except ValueError as exc:
+                raise InputFileError(info.path, str(exc)) from None
         if conversion.rule:
             log(f"{info.path}: {conversion.rule}")
         params = {
@@ -75,8 +84,9 @@ def import_files(
             "voxel_size_known": size.known,
             "like": like,
             "classes": {str(k): v for k, v in (class_names or {}).items()},
+            "recode": {str(k): v for k, v in (recode or {}).items()},
         }
-        return import_source(
+        record = import_source(
             project,
             source,
             conversion,
@@ -93,6 +103,31 @@ def import_files(
             ),
             progress=scaled(progress, offset, 100 - offset, 100),
         )
+    if kind == "labels":
+        for note in label_notes(record):
+            log(f"{info.path}: {note}")
+    return record
+
+
+def label_notes(record: VolumeRecord) -> list[str]:
+    """What training will make of imported labels, where it may not be what the file meant:
+    255 is "not labelled here", and a label set of 0 and 255 alone has no class."""
+    notes = []
+    unlabelled = float(record.attrs.get("unlabelled_fraction") or 0.0)
+    classes = {k: v for k, v in (record.attrs.get("classes") or {}).items() if k != "0"}
+    if unlabelled:
+        notes.append(
+            f"value 255 means 'not labelled here' (training ignores it); it covers "
+            f"{100 * unlabelled:.1f} % of the voxels. If 255 is a structure in this file, "
+            "recode it to a free value, e.g. --recode 255=2 --classes 2=NAME."
+        )
+    if not classes:
+        notes.append(
+            "these labels hold no class: 0 is background and 255 not labelled. If the file marks "
+            "a structure with 0 or 255 (ISBI 2012: 0 = membrane, 255 = the rest), import it "
+            "with --recode 0=1,255=0 --classes 1=membrane."
+        )
+    return notes
 
 
 def _default_image(project: Project, kind: str) -> VolumeRecord | None:

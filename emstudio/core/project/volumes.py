@@ -14,7 +14,7 @@ from emstudio.core.destinations import is_inside
 from emstudio.core.errors import DestinationError, InputFileError
 from emstudio.core.io.base import VolumeSource, VoxelSize
 from emstudio.core.io.dtypes import Conversion
-from emstudio.core.ml.labels import named_classes
+from emstudio.core.ml.labels import IGNORE, named_classes
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project import atomic
 from emstudio.core.project.catalog import checked_name
@@ -124,5 +124,6 @@ def import_source(
         record.take_layout(writer)
         if seen is not None:
             record.attrs["classes"] = named_classes(seen.values, class_names)
+            record.attrs["unlabelled_fraction"] = seen.fraction(IGNORE)
 
     return add_volume(project, write, record)

@@ -14,18 +14,23 @@ from emstudio.core.volume.store import VolumeWriter
 
 
 class ValuesSeen:
-    """Which values of a uint8 or uint16 volume occur (labels: which classes), slab by slab,
-    with no copy of a slab (about 0.5 s for 134 M voxels on one core)."""
+    """How often each value of a uint8 or uint16 volume occurs (labels: which classes, and how
+    much is left unlabelled), slab by slab."""
 
     def __init__(self, dtype: np.dtype) -> None:
-        self._seen = np.zeros(2 ** (8 * np.dtype(dtype).itemsize), bool)
+        self._counts = np.zeros(2 ** (8 * np.dtype(dtype).itemsize), np.int64)
 
     def add(self, block: np.ndarray) -> None:
-        self._seen[block] = True
+        self._counts += np.bincount(block.ravel(), minlength=len(self._counts))
 
     @property
     def values(self) -> list[int]:
-        return [int(v) for v in np.flatnonzero(self._seen)]
+        return [int(v) for v in np.flatnonzero(self._counts)]
+
+    def fraction(self, value: int) -> float:
+        """The share of the voxels seen that hold ``value``."""
+        total = int(self._counts.sum())
+        return float(self._counts[value]) / total if total else 0.0
 
 
 def ingest(
