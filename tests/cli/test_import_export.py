@@ -63,6 +63,7 @@ def test_export_formats_carry_voxel_size_for_other_tools(tmp_path, cli, project,
     attrs = zarr.open_group(str(tmp_path / "x.zarr"), mode="r").attrs
     scale = attrs["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"]
     assert scale == [40.0, 8.0, 8.0]
+    assert attrs["multiscales"][0]["name"] == "x"  # not the temporary folder's name
 
 
 def test_uint16_kept_and_voxel_override(tmp_path, cli, project):

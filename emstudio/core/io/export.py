@@ -10,6 +10,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import h5py
@@ -45,7 +46,8 @@ def export_volume(
     out = check_new_file(out, project_root)
     tmp = out.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{out.name}")
     try:
-        {"tiff": _write_tiff, "zarr": _write_zarr, "hdf5": _write_hdf5}[fmt](volume, tmp, progress)
+        writers = {"tiff": _write_tiff, "zarr": partial(_write_zarr, name=out.stem)}
+        writers.get(fmt, _write_hdf5)(volume, tmp, progress)
         os.replace(tmp, out)
     except OSError as exc:
         raise DestinationError(f"{out}: cannot write ({exc.strerror or exc}).") from exc
@@ -86,11 +88,10 @@ def _write_tiff(volume: Volume, path: Path, progress: Progress) -> None:
         tif.write(_planes(volume, progress), **options)
 
 
-def _write_zarr(volume: Volume, path: Path, progress: Progress) -> None:
+def _write_zarr(volume: Volume, path: Path, progress: Progress, name: str) -> None:
+    """OME-Zarr named ``name`` (not after the temporary folder it is written in)."""
     kind = volume.attrs.get("kind", "image")
-    with VolumeWriter(
-        path, volume.shape, volume.dtype, volume.voxel_size, kind, path.stem
-    ) as writer:
+    with VolumeWriter(path, volume.shape, volume.dtype, volume.voxel_size, kind, name) as writer:
         z0 = 0
         for block in _slabs(volume, progress):
             writer.write_slab(z0, block)
