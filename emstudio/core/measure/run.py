@@ -12,6 +12,7 @@ from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM, MeasureParamsE
 from emstudio.core.measure.stored import store_measurements
 from emstudio.core.measure.table import Inputs, measure_objects
 from emstudio.core.mesh.meshset import label_volume
+from emstudio.core.ml.labels import IGNORE
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project.project import Project
 from emstudio.core.seg.object_cache import load_boxes
@@ -28,6 +29,14 @@ def object_class(record) -> str:
     if isinstance(classes, list) and len(classes) == 1:
         return str(classes[0])
     return record.name
+
+
+def named_values(attrs: dict[str, Any]) -> dict[int, str]:
+    """A label set's class names the user gave (not the "class N" stand-ins), by value."""
+    classes = attrs.get("classes")
+    if not isinstance(classes, dict):
+        return {}
+    return {int(v): str(n) for v, n in classes.items() if str(n) != f"class {v}"}
 
 
 def check_csv_destination(path: str | Path, project_root: Path | None = None) -> Path:
@@ -63,6 +72,8 @@ def measure_segmentation(
         )
     record, labels = label_volume(project, segmentation)
     inputs = Inputs(labels.boxes(), labels.voxel_size.zyx, object_class(record))
+    if record.kind == "labels":  # each value is one class: named as such, 255 is no object
+        inputs.class_names, inputs.skip = named_values(record.attrs), (IGNORE,)
     image_name = image
     if image_name is None and record.image_id:
         found = [v for v in project.catalog.volumes("image") if v.id == record.image_id]

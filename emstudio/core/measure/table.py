@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,8 @@ class Inputs:
     other: Any | None = None
     other_name: str = "other"
     max_distance_nm: float = DEFAULT_MAX_DISTANCE_NM
+    class_names: dict[int, str] = field(default_factory=dict)  # per id, where not object_class
+    skip: tuple[int, ...] = ()  # ids that are no object (a label set's "not labelled")
 
 
 def _box(lo, hi) -> tuple[slice, ...]:
@@ -53,7 +55,10 @@ def _box(lo, hi) -> tuple[slice, ...]:
 
 
 def _row(inputs: Inputs, object_id: int, sums: shape.Moments, area_nm2: float) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": object_id, "class": inputs.object_class}
+    row: dict[str, Any] = {
+        "id": object_id,
+        "class": inputs.class_names.get(object_id, inputs.object_class),
+    }
     row.update(sums.row())
     row["surface_area_nm2"] = area_nm2
     row["surface_area_um2"] = area_nm2 / 1e6
@@ -80,8 +85,9 @@ def measure_objects(
         boxes = known
         if boxes is None:
             boxes = object_boxes(labels, block, scaled(progress, 0, 10, 100), pool)
-        if ids is not None:
-            boxes = boxes.select(ids)
+        if ids is not None or inputs.skip:
+            wanted = boxes.ids.tolist() if ids is None else ids
+            boxes = boxes.select([i for i in wanted if i not in inputs.skip])
         margin = (
             margin_voxels(inputs.max_distance_nm, inputs.voxel_size)
             if inputs.other is not None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+from volume_helpers import add_array
+
 from emstudio.core.measure.csv_table import read_csv
 from emstudio.core.measure.run import measure_segmentation
 from emstudio.core.measure.stored import measured_segmentations, measurements_path
@@ -42,3 +45,18 @@ def test_deleting_a_segmentation_deletes_its_stored_measurements(tmp_path):
         delete_volume(project, record)
         assert not table.exists() and not summary.exists()
         assert measured_segmentations(project) == []
+
+
+def test_a_label_set_is_measured_by_class_without_its_unlabelled_voxels(tmp_path):
+    labels = np.full((4, 20, 20), 255, np.uint8)  # mostly "not labelled here"
+    labels[1:3, 2:8, 2:8] = 1
+    labels[1:3, 10:14, 10:14] = 3
+    labels[0, :, :] = 0
+    with Project.create(tmp_path / "p.emproj") as project:
+        attrs = {"classes": {"0": "background", "1": "membrane", "3": "class 3"}}
+        add_array(project, "painted", "labels", labels, attrs=attrs)
+        measure_segmentation(project, "painted")
+        path = measurements_path(project, project.catalog.volume("painted"))
+        rows = read_csv(path)
+    assert [(r["id"], r["class"]) for r in rows] == [("1", "membrane"), ("3", "painted")]
+    assert float(rows[0]["volume_voxels"]) == 2 * 6 * 6
