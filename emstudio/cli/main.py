@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from emstudio import __version__
 from emstudio.cli.commands import analysis, crowd, data, demo, jobs, ml, project, ui
+from emstudio.cli.commands._common import FINISHED
 from emstudio.core.errors import EmstudioError, environment_problem
 from emstudio.core.paths import log_dir
 
@@ -56,12 +57,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_self_test()
     if args.command is None:
         return ui.open_gui(None)
+    FINISHED.clear()
     try:
         return int(args.run(args) or 0)
     except EmstudioError as exc:
         print(f"emstudio: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if FINISHED:  # the interrupt came after the job's work was committed
+            print(
+                f"emstudio: interrupted after job {FINISHED[-1].job_id[:8]} had finished; "
+                "its results are kept",
+                file=sys.stderr,
+            )
+            return 0
         print("emstudio: cancelled", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of the output left (``emstudio info P | head``)

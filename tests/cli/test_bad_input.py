@@ -257,6 +257,22 @@ def test_kill_9_mid_import_leaves_a_consistent_project(tmp_path, seeded, delay):
     assert statuses == ["done", "interrupted"]
 
 
+def test_an_interrupt_after_the_job_finished_keeps_its_result(
+    monkeypatch, cli, seeded, imagej_tiff
+):
+    from emstudio.cli.commands import data
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C just as the command reports the finished import
+
+    monkeypatch.setattr(data, "print", interrupted, raising=False)
+    res = cli("import", seeded, imagej_tiff[0], "--name", "late")
+    assert res.code == 0 and "interrupted after job" in res.err and "results are kept" in res.err
+    with Project.open(seeded, mode="read") as project:
+        assert project.catalog.has_volume_name("late")
+        assert project.catalog.jobs()[-1].status == "done"
+
+
 def test_sigterm_cancels_a_command_and_cleans_up(tmp_path, seeded):
     """`kill` (or `emstudio job cancel`) on `emstudio import`: cancelled, nothing left over."""
     before = project_state(seeded)

@@ -80,8 +80,14 @@ def add_listing(
     return parser
 
 
+FINISHED: list[JobResult] = []  # the job this command ran to its end (see ``main``)
+
+
 def run_with_progress(spec: JobSpec) -> JobResult:
     """Run a job in this process, drawing its progress on stderr; SIGTERM cancels it (the job
-    cleans up as after Ctrl-C)."""
+    cleans up as after Ctrl-C). Once it is done, an interrupt cancels nothing: ``main`` then
+    says so and exits 0."""
     with sigterm_interrupts():
-        return run_job(spec, listeners=[ProgressBar(sys.stderr)])
+        result = run_job(spec, listeners=[ProgressBar(sys.stderr)])
+    FINISHED.append(result)
+    return result

@@ -20,6 +20,7 @@ Layout choices (see benchmarks/bench_import.py for the figures behind them):
 from __future__ import annotations
 
 import json
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -194,7 +195,8 @@ class VolumeWriter:
         self._held: np.ndarray | None = None
         chunk_row_bytes = self.chunks[0] * self._plane_bytes
         self._in_whole_chunks = self.compressed and chunk_row_bytes <= COMPRESSED_SLAB_BYTES
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="chunk-writer")
+        self._thread_names = f"chunk-writer-{id(self):x}"
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix=self._thread_names)
         # the disk starts writing each chunk file as soon as it is written (the import goes on
         # meanwhile), so the durable commit at the end waits only as long as the disk is behind
         self._flusher = ThreadPoolExecutor(16, thread_name_prefix="chunk-flusher")
@@ -335,6 +337,11 @@ class VolumeWriter:
         """Stop the writer threads; ``abort`` drops queued work (the store is being discarded)."""
         self._pool.shutdown(wait=True, cancel_futures=abort)
         self._flusher.shutdown(wait=not abort, cancel_futures=True)
+        # an interrupt inside a thread's start leaves that thread out of the pool's list; it
+        # runs its chunk write all the same, and the caller removes the store only after it
+        for thread in threading.enumerate():
+            if thread.name.startswith(self._thread_names):
+                thread.join()
 
     def __enter__(self) -> VolumeWriter:
         return self
