@@ -84,6 +84,8 @@ def test_segment_evaluate_mesh_measure(demo, cli, tmp_path):
     assert "mean_intensity" in header and "distance_to_truth_mito_instances_nm" in header
     assert len(lines) == report["n_pred"]
     assert (tmp_path / "m-summary.csv").read_text().startswith("class,count")
+    res = cli("measure", demo, "--segmentation", "mito", "--out", csv)
+    assert res.code == 2 and f"{csv}:" in res.err  # the file the user named, not its summary
     with Project.open(demo, mode="read") as project:
         kinds = [j.kind for j in project.catalog.jobs() if j.status == "done"]
         assert {"segment", "mesh", "measure"} <= set(kinds)
@@ -132,6 +134,9 @@ def test_an_empty_truth_is_scored_in_words_and_valid_json(cli, tmp_path):
 
 
 def test_clear_errors(demo, cli, tmp_path):
+    res = cli("evaluate", "--project", demo, "--pred", "mitox", "--truth", "truth-classes")
+    assert res.code == 2 and "neither a volume of this project (" in res.err
+    assert "truth-classes" in res.err
     res = cli("segment", demo, "--prediction", "nope", "--out", "x")
     assert res.code == 2 and "No prediction set named 'nope'" in res.err
     res = cli("segment", demo, "--prediction", "truth", "--out", "y", "--area-threshold", "3")

@@ -44,8 +44,9 @@ def check_csv_destination(path: str | Path, project_root: Path | None = None) ->
     out = Path(path).absolute()
     if out.suffix.lower() != ".csv":
         raise DestinationError(f"{out}: the measurements file must end in .csv.")
+    out = check_new_file(out, project_root)  # first: the file the user named
     check_new_file(summary_path(out), project_root)
-    return check_new_file(out, project_root)
+    return out
 
 
 def measure_segmentation(

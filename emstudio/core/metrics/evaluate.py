@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,12 @@ def open_input(text: str, project: Project | None = None) -> Iterator[LabelInput
         with Project.open(folder, mode="read") as other:
             yield _from_project(other, name)
         return
+    on_disk = Path(text).exists() or Path(text.rsplit(":", 1)[0]).exists()  # or file.h5:/data
+    if project is not None and not on_disk:
+        names = ", ".join(v.name for v in project.catalog.volumes() if v.kind != "image")
+        raise InputFileError(
+            text, f"is neither a volume of this project ({names or 'none yet'}) nor a file."
+        )
     source = open_source(text)
     try:
         info = source.info
