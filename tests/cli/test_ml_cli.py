@@ -89,6 +89,15 @@ def test_prediction_volumes_are_registered_with_provenance(project, cli) -> None
     assert not list((project / "jobs").glob("*/scratch"))  # the scratch is gone
 
 
+def test_predicting_views_the_model_never_saw_is_said(project, cli, monkeypatch) -> None:
+    from emstudio.core.ml import presets
+
+    monkeypatch.setattr(presets, "model_axes", lambda card: ["xy"])  # as if trained on XY only
+    res = cli("predict", project, *PREDICT_EM, "--out", "q", "--axes", "xy,yz")
+    assert res.code == 0, res.err
+    assert "trained on XY views only; its YZ predictions may be worse" in res.out + res.err
+
+
 def test_prediction_compiles_by_default_only_where_it_pays() -> None:
     parser = build_parser()
     base = ["predict", "P", "--image", "em", "--model", "m", "--out", "p"]

@@ -62,9 +62,17 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
     image_rec = volume_of_kind(project, spec.inputs["image"], "image", "image")
     model, card, model_rec = open_model(project, spec.inputs["model"])
     axes = params.get("axes") or "auto"
+    seen = presets.model_axes(card)
     if axes == "auto":
-        axes = presets.model_axes(card)
+        axes = seen
         events.log(f"axes: {', '.join(a.upper() for a in axes)} (the views the model saw)")
+    unseen = [a for a in parse_axes(axes) if a not in seen]
+    if unseen:
+        events.log(
+            f"note: model {model_rec.name!r} was trained on {', '.join(a.upper() for a in seen)} "
+            f"views only; its {', '.join(a.upper() for a in unseen)} predictions may be worse "
+            "(and take longer). --axes auto predicts the views it saw."
+        )
     config = PredictConfig(
         axes=parse_axes(axes), **{k: params[k] for k in CONFIG_KEYS if params.get(k) is not None}
     )
