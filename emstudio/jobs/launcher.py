@@ -90,6 +90,9 @@ class JobProcess:
         return "\n".join(text.strip().splitlines()[-lines:])
 
 
+JOB_NICENESS = 10  # POSIX: 0 is normal, 19 the lowest priority
+
+
 def launch(project: Project, spec: JobSpec, command: list[str] | None = None) -> JobProcess:
     """Start ``spec`` in a new process; ``command`` replaces ``emstudio job run`` (tests)."""
     spec_path = write_spec(project, spec)
@@ -105,7 +108,20 @@ def launch(project: Project, spec: JobSpec, command: list[str] | None = None) ->
         popen = subprocess.Popen(
             argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, **options
         )
+    _lower_priority(popen.pid)
     return JobProcess(spec.id, job_dir, popen.pid, popen)
+
+
+def _lower_priority(pid: int) -> None:
+    """Let the window and the user's other programs go first when they want the CPU: a job
+    uses every core, and still gets them all whenever nothing else wants them. (Its worker
+    processes and threads inherit the priority.)"""
+    with contextlib.suppress(psutil.Error, OSError):
+        process = psutil.Process(pid)
+        if sys.platform == "win32":
+            process.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
+        else:
+            process.nice(JOB_NICENESS)
 
 
 def adopt(project: Project, job_id: str, pid: int) -> JobProcess:

@@ -10,10 +10,12 @@ import sys
 import time
 
 import numpy as np
+import psutil
 import pytest
 import tifffile
 
 from emstudio.core.project import Project
+from emstudio.jobs.launcher import JOB_NICENESS
 from emstudio.jobs.queue import JobQueue, death_reason
 from emstudio.jobs.spec import JobSpec
 
@@ -86,6 +88,9 @@ def test_accelerator_jobs_run_one_at_a_time(project):
         queue.submit(JobSpec(kind="train", project=str(project.path)))
     queue.tick()
     assert len(queue.running) == 1 and len(queue.queued) == 1
+    ((_, process),) = queue.running.values()  # it runs below the window's priority
+    expected = psutil.BELOW_NORMAL_PRIORITY_CLASS if sys.platform == "win32" else JOB_NICENESS
+    assert psutil.Process(process.pid).nice() == expected
     queue.cancel_all()
     assert not queue.running
 
