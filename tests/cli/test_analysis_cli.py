@@ -133,6 +133,28 @@ def test_an_empty_truth_is_scored_in_words_and_valid_json(cli, tmp_path):
     assert res.code == 0 and "Neither volume has any foreground" in res.out
 
 
+def test_held_out_slices_are_scored_alone(cli, tmp_path):
+    import numpy as np
+    import tifffile
+
+    truth = np.zeros((6, 16, 16), np.uint8)
+    truth[:, 4:12, 4:12] = 1
+    pred = truth.copy()
+    pred[3:, :, :] = 0  # slices 3-5 missed: the prediction is right on 0-2 and 4 only
+    pred[4] = truth[4]
+    for name, data in (("t.tif", truth), ("p.tif", pred)):
+        tifffile.imwrite(tmp_path / name, data, photometric="minisblack")
+    both = ("--pred", tmp_path / "p.tif", "--truth", tmp_path / "t.tif", "--kind", "semantic")
+    whole = json.loads(cli("evaluate", *both, "--json").out)
+    held_out = json.loads(cli("evaluate", *both, "--json", "--slices", "z:0-2,4").out)
+    assert whole["classes"]["1"]["dice"] < 1.0 and held_out["classes"]["1"]["dice"] == 1.0
+    assert held_out["slices"] == "0-2,4"
+    res = cli("evaluate", *both, "--slices", "z:3,5")
+    assert res.code == 0 and "on z slices 3,5 only" in res.out and "Dice 0.0000" in res.out
+    res = cli("evaluate", *both, "--slices", "z:6")
+    assert res.code == 2 and "z 6 is outside" in res.err
+
+
 def test_clear_errors(demo, cli, tmp_path):
     res = cli("evaluate", "--project", demo, "--pred", "mitox", "--truth", "truth-classes")
     assert res.code == 2 and "neither a volume of this project (" in res.err

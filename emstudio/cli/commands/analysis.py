@@ -151,8 +151,29 @@ def _register_evaluate(commands: argparse._SubParsersAction) -> None:
         "classes, else instance",
     )
     ev.add_argument("--project", metavar="PROJECT", help="resolve A and B in this project")
+    ev.add_argument(
+        "--slices",
+        metavar="z:LIST",
+        help="score these z slices only, e.g. z:15-19 (the slices a model was not trained on)",
+    )
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.set_defaults(run=run_evaluate)
+
+
+def _z_slices(text: str | None) -> list[int]:
+    """``--slices z:15-19`` -> [15, ..., 19] (sorted, once each); [] when not given."""
+    if not text:
+        return []
+    from emstudio.core.ml.errors import LabelsError
+    from emstudio.core.ml.labels import parse_slices
+
+    try:
+        chosen = parse_slices(text)
+    except LabelsError as exc:
+        raise ArgumentValueError(f"--{exc}") from None
+    if set(chosen) != {"z"}:
+        raise ArgumentValueError(f"--slices {text!r}: evaluate takes z slices only, e.g. z:15-19.")
+    return sorted(set(chosen["z"]))
 
 
 def _absolute(project: str) -> str:
@@ -226,12 +247,18 @@ def run_measure(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     # imported here: the metrics load scipy and zarr, which other commands do without
-    from emstudio.core.metrics.evaluate import describe, evaluate, open_input
+    from emstudio.core.metrics.evaluate import describe, evaluate, only_planes, open_input
 
+    planes = _z_slices(args.slices)
     project = Project.open(args.project, mode="read") if args.project else None
     try:
         with open_input(args.pred, project) as pred, open_input(args.truth, project) as truth:
+            if planes:
+                for side in (pred, truth):
+                    only_planes(side, planes)
             report = evaluate(pred, truth, args.kind)
+            if planes:
+                report["slices"] = args.slices.strip().removeprefix("z:")
     except ValueError as exc:
         raise ArgumentValueError(str(exc)) from None
     finally:

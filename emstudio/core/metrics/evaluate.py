@@ -11,7 +11,7 @@ classes is scored against that class alone.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,29 @@ def _from_project(project: Project, name: str) -> LabelInput:
         classes = {int(v): n for v, n in named.items() if int(v)} if isinstance(named, dict) else {}
     shape, voxel = volume.shape, volume.voxel_size.zyx
     return LabelInput(name, shape, voxel, probability, volume.read, classes, instances=instances)
+
+
+def only_planes(side: LabelInput, planes: Sequence[int]) -> None:
+    """Read ``side`` as the stack of these z planes alone (held-out slices), in this order;
+    ValueError for a plane outside the volume."""
+    depth = side.shape[0]
+    outside = [p for p in planes if not 0 <= p < depth]
+    if outside:
+        raise ValueError(
+            f"--slices: z {outside[0]} is outside {side.name!r}, which has z 0 to {depth - 1}."
+        )
+    read, chosen = side.read, list(planes)
+
+    def read_chosen(z0: int, z1: int) -> np.ndarray:
+        wanted = chosen[z0:z1]
+        runs, start = [], 0
+        for i in range(1, len(wanted) + 1):  # consecutive planes are read together
+            if i == len(wanted) or wanted[i] != wanted[i - 1] + 1:
+                runs.append(read(wanted[start], wanted[i - 1] + 1))
+                start = i
+        return np.concatenate(runs)
+
+    side.read, side.shape = read_chosen, (len(chosen), *side.shape[1:])
 
 
 def _one_class(side: LabelInput) -> bool:
@@ -229,6 +252,8 @@ def _hausdorff(pred: LabelInput, truth: LabelInput, value: int) -> dict[str, flo
 def describe(report: dict[str, Any]) -> str:
     """The report as a few lines for a terminal."""
     lines = [f"{report['kind']} evaluation of {report['pred']!r} against {report['truth']!r}"]
+    if "slices" in report:
+        lines.append(f"on z slices {report['slices']} only")
     if report["kind"] == "instance":
         lines.append(f"objects: {report['n_pred']} predicted, {report['n_truth']} true")
         for tag in ("50", "75"):
