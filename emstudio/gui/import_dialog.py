@@ -102,6 +102,7 @@ class ImportDialog(QDialog):
         self.kind = QComboBox()
         self.kind.addItem("Image", "image")
         self.kind.addItem("Labels (classes per voxel)", "labels")
+        self.kind.addItem("Segmentation (object ids)", "segmentation")
         self.like = QComboBox()
         self.like.addItems([v.name for v in project.catalog.volumes("image")])
         self.kind.currentIndexChanged.connect(self._kind_changed)
@@ -209,14 +210,12 @@ class ImportDialog(QDialog):
     def spec(self) -> JobSpec:
         """The import job for the form as filled in."""
         kind = self.kind.currentData()
-        own_size = kind != "labels"  # labels take their image's voxel size
-        voxel = (
-            None if self.unknown.isChecked() or not own_size else [s.value() for s in self.voxel]
-        )
+        of_image = self._of_image()  # then the image's voxel size
+        voxel = None if self.unknown.isChecked() or of_image else [s.value() for s in self.voxel]
         detected = self.info.voxel_size if self.info is not None else None
         if voxel and detected and detected.known and np.allclose(voxel, detected.zyx):
             voxel = None  # keep the file's own value (and where it came from)
-        like = self.like.currentText() if kind == "labels" and self.like.count() else None
+        like = self.like.currentText() if of_image else None
         return JobSpec(
             kind="import",
             project=str(self.project.path),
@@ -292,17 +291,23 @@ class ImportDialog(QDialog):
         else:
             self._kind_changed()
 
+    def _of_image(self) -> bool:
+        """Whether the volume belongs to an image: labels always, a segmentation where the
+        project has an image (one made elsewhere may come alone)."""
+        kind = self.kind.currentData()
+        return kind != "image" and (kind == "labels" or self.like.count() > 0)
+
     def _kind_changed(self) -> None:
-        """Labels belong to an image and take its voxel size; an image has its own."""
-        labels = self.kind.currentData() == "labels"
-        self.like.setEnabled(labels)
-        self.unknown.setEnabled(not labels)
-        if labels and self.project.catalog.has_volume_name(self.like.currentText()):
+        """What belongs to an image takes its voxel size; an image has its own."""
+        of_image = self._of_image()
+        self.like.setEnabled(of_image)
+        self.unknown.setEnabled(not of_image)
+        if of_image and self.project.catalog.has_volume_name(self.like.currentText()):
             image = self.project.catalog.volume(self.like.currentText()).voxel_size
             for spin, value in zip(self.voxel, image.zyx, strict=True):
                 spin.setValue(value)
         for spin in self.voxel:
-            spin.setEnabled(not labels and not self.unknown.isChecked())
+            spin.setEnabled(not of_image and not self.unknown.isChecked())
 
     # -- layout ---------------------------------------------------------------------------------
     def _voxel_spin(self) -> QDoubleSpinBox:
@@ -332,7 +337,7 @@ class ImportDialog(QDialog):
         form.addRow("Detected", self.detected)
         form.addRow("Name", self.name)
         form.addRow("Kind", self.kind)
-        form.addRow("Labels of image", self.like)
+        form.addRow("Of image", self.like)
         form.addRow("Voxel size", voxel)
         formats = QLabel(f"Formats: {SUPPORTED_FORMATS}.")
         formats.setWordWrap(True)

@@ -225,3 +225,32 @@ def test_labels_of_0_and_255_are_explained_and_recoded(tmp_path, cli, project, i
         assert res.code == 2 and message in res.err, res.err
     res = cli("import", project, path, "--name", "bad", "--recode", "0=1")
     assert res.code == 2 and "--recode is for labels" in res.err
+
+
+def test_a_segmentation_made_elsewhere_is_imported_to_mesh_and_measure(tmp_path, cli, project):
+    objects = np.zeros((6, 32, 32), np.uint16)
+    objects[1:4, 2:10, 2:10] = 7
+    objects[2:5, 15:25, 15:25] = 300  # ids beyond 255: no "not labelled" value here
+    path = tmp_path / "objects.tif"
+    tifffile.imwrite(
+        path,
+        objects,
+        imagej=True,
+        resolution=(1 / 8, 1 / 8),
+        metadata={"spacing": 40.0, "unit": "nm", "axes": "ZYX"},
+    )
+    res = cli(
+        "import", project, path, "--name", "mine", "--kind", "segmentation", "--class", "mito"
+    )
+    assert res.code == 0, res.err  # no image needed
+    with Project.open(project, mode="read") as proj:
+        record = proj.catalog.volume("mine")
+        assert record.kind == "segmentation" and record.attrs["class"] == "mito"
+        assert record.voxel_size.zyx == (40.0, 8.0, 8.0) and record.image_id is None
+        assert np.array_equal(Volume(proj.resolve(record.path)).read(0, 6), objects)
+    csv = tmp_path / "m.csv"
+    assert cli("measure", project, "--segmentation", "mine", "--out", csv).code == 0
+    rows = csv.read_text().splitlines()[1:]
+    assert [r.split(",")[:3] for r in rows] == [["7", "mito", "192"], ["300", "mito", "300"]]
+    res = cli("import", project, path, "--name", "x", "--class", "mito")
+    assert res.code == 2 and "--class names a segmentation's objects" in res.err

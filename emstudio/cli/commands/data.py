@@ -29,9 +29,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--voxel-size", metavar="Z,Y,X", help="voxel size in nm, overriding the file's metadata"
     )
-    imp.add_argument("--kind", choices=["image", "labels"], default="image")
     imp.add_argument(
-        "--like", metavar="IMAGE", help="for labels: the image they belong to (shapes must match)"
+        "--kind",
+        choices=["image", "labels", "segmentation"],
+        default="image",
+        help="labels: classes per voxel, to train on; segmentation: object ids (e.g. from "
+        "another tool), to mesh and measure",
+    )
+    imp.add_argument(
+        "--like",
+        metavar="IMAGE",
+        help="for labels (and optionally a segmentation): the image they belong to (shapes must "
+        "match)",
+    )
+    imp.add_argument(
+        "--class",
+        dest="object_class",
+        metavar="NAME",
+        help="for a segmentation: what its objects are, e.g. mitochondria (default: its name)",
     )
     imp.add_argument(
         "--classes",
@@ -58,6 +73,8 @@ def run_import(args: argparse.Namespace) -> int:
     for option, given in (("--classes", args.classes), ("--recode", args.recode)):
         if given and args.kind != "labels":
             raise ArgumentValueError(f"{option} is for labels: add --kind labels.")
+    if args.object_class and args.kind != "segmentation":
+        raise ArgumentValueError("--class names a segmentation's objects: add --kind segmentation.")
     spec = JobSpec(
         kind="import",
         project=str(Path(args.project).absolute()),
@@ -68,6 +85,7 @@ def run_import(args: argparse.Namespace) -> int:
             "voxel_size_nm": parse_triple(args.voxel_size, "--voxel-size"),
             "classes": parse_class_names(args.classes),
             "recode": parse_recode(args.recode),
+            "class": args.object_class,
         },
     )
     result = run_with_progress(spec)

@@ -11,7 +11,7 @@ Images (kind="image"):
 - RGB(A) uint8/uint16 become grey by ITU-R BT.601 luminance 0.299 R + 0.587 G + 0.114 B,
   rounded to nearest, in the source's bit depth; alpha is dropped. Other RGB dtypes are refused.
 
-Labels (kind="labels"):
+Labels (kind="labels", and "segmentation": object ids):
 - uint8 and uint16 labels are stored unchanged; bool becomes uint8 0/1.
 - Other types must hold non-negative whole numbers (floats only when all values are whole and
   finite); they are stored as the smallest of uint8/uint16/uint32 that holds the largest
@@ -159,8 +159,11 @@ class Conversion:
         return out
 
 
+IMPORT_KINDS = ("image", "labels", "segmentation")
+
+
 def plan_conversion(info: SourceInfo, kind: str, stats: ValueRange | None) -> Conversion:
-    """The Conversion for a source of ``kind`` "image" or "labels".
+    """The Conversion for a source of ``kind`` "image", "labels" or "segmentation".
 
     ``stats`` (from ``scan_value_range``) is needed where ``needs_value_range`` says so;
     ValueError if it is needed and missing.
@@ -169,16 +172,16 @@ def plan_conversion(info: SourceInfo, kind: str, stats: ValueRange | None) -> Co
     dtype = np.dtype(info.dtype)
     if kind == "image":
         return _plan_image(info, dtype, stats)
-    if kind == "labels":
+    if kind in ("labels", "segmentation"):
         return _plan_labels(info, dtype, stats)
-    raise ValueError(f"kind must be 'image' or 'labels', not {kind!r}")
+    raise ValueError(f"kind must be one of {IMPORT_KINDS}, not {kind!r}")
 
 
 def needs_value_range(info: SourceInfo, kind: str) -> bool:
     """True when ``plan_conversion`` needs ``scan_value_range`` for this source and kind."""
     dtype = np.dtype(info.dtype)
-    if kind not in ("image", "labels"):
-        raise ValueError(f"kind must be 'image' or 'labels', not {kind!r}")
+    if kind not in IMPORT_KINDS:
+        raise ValueError(f"kind must be one of {IMPORT_KINDS}, not {kind!r}")
     # only integers and floats have a range worth scanning (the plan refuses complex values)
     return info.channels == 1 and dtype.kind in "iuf" and dtype not in (_UINT8, _UINT16)
 

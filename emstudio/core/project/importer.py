@@ -31,29 +31,33 @@ def import_files(
     like: str | None = None,
     class_names: dict[int, str] | None = None,
     recode: dict[int, int] | None = None,
+    object_class: str | None = None,
     job_id: str | None = None,
     progress: Progress = no_progress,
     log: Callable[[str], None] = print,
 ) -> VolumeRecord:
     """Import one volume from ``paths`` (a file, a folder of slices, or a list of slices).
 
-    Voxel size: the user's value wins, then the file's metadata, then (labels) the image's;
-    otherwise 1,1,1 is recorded as unknown and the user is told. Labels get the classes they
+    Voxel size: labels (and a segmentation of an image) take the image's; otherwise the user's
+    value wins, then the file's metadata; else 1,1,1 is recorded as unknown and the user is
+    told. Labels get the classes they
     hold (after ``recode``: ``{old value: new value}``), named by ``class_names`` where it names
-    them, else "class N"; what training will make of them is said.
+    them, else "class N"; what training will make of them is said. A segmentation (object
+    ids, e.g. from another tool) needs no image; its objects are ``object_class`` (else
+    named after the volume).
     """
     name = check_new_name(project, name)
     check_outside_project(project, paths)
     image = project.catalog.volume(like) if like else _default_image(project, kind)
     with open_source(paths) as source:
         info = source.info
-        if image is not None and kind == "labels" and tuple(info.shape) != tuple(image.shape):
+        if image is not None and kind != "image" and tuple(info.shape) != tuple(image.shape):
             raise InputFileError(
                 info.path,
                 f"labels have shape {_fmt(info.shape)} (z, y, x) but image {image.name!r} has "
                 f"{_fmt(image.shape)}; labels must match their image voxel for voxel.",
             )
-        size = _choose_voxel_size(voxel_size, info, image if kind == "labels" else None, log)
+        size = _choose_voxel_size(voxel_size, info, image if kind != "image" else None, log)
         if not size.known:
             log(
                 f"{info.path}: no voxel size in the file's metadata; recorded 1 x 1 x 1 as "
@@ -85,7 +89,9 @@ def import_files(
             "like": like,
             "classes": {str(k): v for k, v in (class_names or {}).items()},
             "recode": {str(k): v for k, v in (recode or {}).items()},
+            "class": object_class,
         }
+        attrs = {"class": (object_class or name).strip()} if kind == "segmentation" else None
         record = import_source(
             project,
             source,
@@ -94,6 +100,7 @@ def import_files(
             kind=kind,
             voxel_size=size,
             image=image,
+            attrs=attrs,
             class_names=class_names,
             provenance=provenance.record(
                 "import",

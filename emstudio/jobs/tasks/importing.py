@@ -22,6 +22,7 @@ def run_import(project: Project, spec: JobSpec, events: EventLog) -> dict[str, A
         like=spec.inputs.get("like"),
         class_names={int(k): str(v) for k, v in (spec.params.get("classes") or {}).items()},
         recode={int(k): int(v) for k, v in (spec.params.get("recode") or {}).items()},
+        object_class=spec.params.get("class"),
         job_id=spec.id,
         progress=events.progress,
         log=events.log,

@@ -72,6 +72,8 @@ def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     assert [s.value() for s in again.voxel] == [40, 10, 10]
     assert not any(s.isEnabled() for s in again.voxel) and not again.unknown.isEnabled()
     assert again.spec().params["voxel_size_nm"] is None
+    again.kind.setCurrentIndex(again.kind.findData("segmentation"))  # objects of that image
+    assert again.like.isEnabled() and again.spec().inputs["like"] == "cells"
     again.reject()
 
 
