@@ -155,6 +155,26 @@ def test_held_out_slices_are_scored_alone(cli, tmp_path):
     assert res.code == 2 and "z 6 is outside" in res.err
 
 
+def test_an_exported_probability_map_is_scored_as_one(cli, tmp_path):
+    import numpy as np
+    import tifffile
+
+    truth = np.zeros((4, 16, 16), np.uint8)
+    truth[:, 4:12, 4:12] = 1
+    probability = np.where(truth == 1, 200, 30).astype(np.uint8)  # as `export` writes a map
+    probability[:, 4:12, 4] = 100  # a column of 0.39: outside at 0.5, inside at 0.3
+    for name, data in (("t.tif", truth), ("p.tif", probability)):
+        tifffile.imwrite(tmp_path / name, data, photometric="minisblack")
+    both = ("--pred", tmp_path / "p.tif", "--truth", tmp_path / "t.tif", "--json")
+    at_half = json.loads(cli("evaluate", *both, "--threshold", "0.5").out)
+    assert at_half["kind"] == "semantic" and list(at_half["classes"]) == ["1"]
+    assert at_half["classes"]["1"]["iou"] == pytest.approx(7 / 8)
+    lower = json.loads(cli("evaluate", *both, "--threshold", "0.3").out)
+    assert lower["classes"]["1"]["dice"] == 1.0
+    res = cli("evaluate", *both, "--threshold", "1.5")
+    assert res.code == 2 and "--threshold must lie between 0 and 1" in res.err
+
+
 def test_clear_errors(demo, cli, tmp_path):
     res = cli("evaluate", "--project", demo, "--pred", "mitox", "--truth", "truth-classes")
     assert res.code == 2 and "neither a volume of this project (" in res.err

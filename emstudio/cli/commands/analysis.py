@@ -156,6 +156,13 @@ def _register_evaluate(commands: argparse._SubParsersAction) -> None:
         metavar="z:LIST",
         help="score these z slices only, e.g. z:15-19 (the slices a model was not trained on)",
     )
+    ev.add_argument(
+        "--threshold",
+        type=float,
+        metavar="P",
+        help="read A as a probability map (e.g. an exported one: uint8 = probability x 255), "
+        "foreground from probability P; project predictions use 0.5 unless told",
+    )
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.set_defaults(run=run_evaluate)
 
@@ -256,6 +263,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             if planes:
                 for side in (pred, truth):
                     only_planes(side, planes)
+            if args.threshold is not None:
+                pred.read_as_probability(args.threshold)
             report = evaluate(pred, truth, args.kind)
             if planes:
                 report["slices"] = args.slices.strip().removeprefix("z:")

@@ -1,11 +1,12 @@
 """Evaluate a prediction against a truth: project volumes or files, slab by slab.
 
 An input is a volume name in the given project, ``PROJECT.emproj:NAME``, or a file/folder any
-importer reads (TIFF, Zarr, HDF5, MRC, slice folder). Probability volumes (``prediction``)
-count as foreground above 0.5. In a semantic evaluation a project segmentation (instance ids)
-counts as the foreground of its class: its objects are not classes. A probability map or a
-segmentation of one class (e.g. ``mitochondria``) against a project label set with named
-classes is scored against that class alone.
+importer reads (TIFF, Zarr, HDF5, MRC, slice folder). Probability volumes (``prediction``,
+or any side read with ``read_as_probability``) count as foreground from a threshold (0.5). In
+a semantic evaluation a project segmentation (instance ids) counts as the foreground of its
+class: its objects are not classes. A probability map or a segmentation of one class (e.g.
+``mitochondria``) against a project label set with named classes is scored against that class
+alone.
 """
 
 from __future__ import annotations
@@ -41,13 +42,21 @@ class LabelInput:
     only: int | None = None  # read as a 0/1 mask of this one value
     instances: bool = False  # a segmentation: object ids of one class
     foreground: bool = False  # read as a 0/1 mask of every nonzero value
+    threshold: float = 0.5  # a probability map's foreground: this probability or more
+
+    def read_as_probability(self, threshold: float) -> None:
+        """Read this side as a probability map (an exported one is a plain uint8 file)."""
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"--threshold must lie between 0 and 1, got {threshold}.")
+        self.probability, self.threshold = True, threshold
 
     def slabs(self) -> Iterator[tuple[int, np.ndarray]]:
         step = max(1, SLAB_VOXELS // max(self.shape[1] * self.shape[2], 1))
         for z0 in range(0, self.shape[0], step):
             block = self.read(z0, min(z0 + step, self.shape[0]))
-            if self.probability:
-                yield z0, block > 127
+            if self.probability:  # uint8 maps hold probability x 255
+                scale = 255.0 if np.issubdtype(block.dtype, np.integer) else 1.0
+                yield z0, block >= self.threshold * scale
             elif self.only is not None:
                 yield z0, block == self.only
             elif self.foreground:
