@@ -117,7 +117,8 @@ class ProjectPanel(QWidget):
         for model in project.catalog.models():
             items["model"].append(("model", model.to_json(), (model.name, "", "", "", "", "")))
         for mesh in project.catalog.mesh_set_records():
-            texts = (mesh.name, f"{mesh.count} objects", mesh.format, "", "", "")
+            count = f"{mesh.count} object" + ("" if mesh.count == 1 else "s")
+            texts = (mesh.name, count, mesh.format, "", "", "")
             items["mesh"].append(("mesh", mesh.to_json(), texts))
         for kind, title in GROUPS:
             group = QTreeWidgetItem([f"{title} ({len(items[kind])})"])

@@ -73,7 +73,8 @@ class MeasurePanel(QWidget):
     def set_rows(self, rows: list[dict[str, str]]) -> None:
         self.table.set_rows(rows)
         names = self.checked()
-        self.summary.setText(f"{len(rows)} objects of {', '.join(names)}" if names else EMPTY_TEXT)
+        objects = f"{len(rows)} object" + ("" if len(rows) == 1 else "s")
+        self.summary.setText(f"{objects} of {', '.join(names)}" if names else EMPTY_TEXT)
         self.export_button.setEnabled(bool(rows))
 
     def export_csv(self, path: str | Path) -> Path:
