@@ -250,11 +250,14 @@ def _mask(side: LabelInput, value: int) -> np.ndarray:
 
 
 def _hausdorff(pred: LabelInput, truth: LabelInput, value: int) -> dict[str, float | None]:
+    """Distances in nm (over the voxel size, anisotropy included) and in in-plane pixels (nm
+    over the XY pixel size: "2 px (20 nm)" at 10 nm pixels, however thick the sections)."""
     p, t = _mask(pred, value), _mask(truth, value)
+    pixel = truth.voxel_size[2]
     out: dict[str, float | None] = {}
-    for unit, sampling in (("px", None), ("nm", truth.voxel_size)):
-        for key, distance in semantic.hausdorff(p, t, sampling).items():
-            out[f"{key}_{unit}"] = distance
+    for key, nm in semantic.hausdorff(p, t, truth.voxel_size).items():
+        out[f"{key}_nm"] = nm
+        out[f"{key}_px"] = None if nm is None else nm / pixel
     return out
 
 

@@ -11,7 +11,7 @@ from volume_helpers import add_array
 
 from emstudio.core.errors import InputFileError
 from emstudio.core.metrics import instance, semantic
-from emstudio.core.metrics.evaluate import describe, evaluate, open_input
+from emstudio.core.metrics.evaluate import LabelInput, describe, evaluate, open_input
 from emstudio.core.project import Project
 
 
@@ -179,3 +179,19 @@ def test_semantic_scores_of_a_segmentation_count_its_objects_as_its_class(tmp_pa
             assert report["classes"]["1"]["dice"] == pytest.approx(2 * 48 / (48 + 64))
         with open_input("mito", project) as p, open_input("mito", project) as t:
             assert evaluate(p, t, "instance")["n_pred"] == 2  # instances keep their ids
+
+
+def test_hausdorff_pixels_are_in_plane_pixels_however_thick_the_sections():
+    truth = np.zeros((6, 20, 20), np.uint8)
+    truth[1:4, 5:15, 5:15] = 1
+    pred = np.zeros_like(truth)
+    pred[1:3, 5:15, 5:15] = 1  # one section (50 nm) short in z
+
+    def side(name, data):
+        return LabelInput(name, data.shape, (50.0, 4.0, 4.0), False, lambda a, b: data[a:b])
+
+    report = evaluate(side("p", pred), side("t", truth), "semantic")
+    entry = report["classes"]["1"]
+    assert entry["hausdorff95_nm"] == pytest.approx(50.0)
+    assert entry["hausdorff95_px"] == pytest.approx(12.5)  # 50 nm at 4 nm pixels, not 1 voxel
+    assert entry["average_hausdorff_px"] == pytest.approx(entry["average_hausdorff_nm"] / 4)
