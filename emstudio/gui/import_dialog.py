@@ -75,6 +75,9 @@ def inspect(paths: list[str]) -> tuple[SourceInfo, np.ndarray]:
         return source.info, source.read_slab(middle, middle + 1)[0]
 
 
+NO_IMAGE = "(none: made elsewhere)"
+
+
 class ImportDialog(QDialog):
     """Emits ``imported(name)`` when the job has added the volume to the project."""
 
@@ -104,13 +107,15 @@ class ImportDialog(QDialog):
         self.kind.addItem("Labels (classes per voxel)", "labels")
         self.kind.addItem("Segmentation (object ids)", "segmentation")
         self.like = QComboBox()
-        self.like.addItems([v.name for v in project.catalog.volumes("image")])
+        for image in project.catalog.volumes("image"):
+            self.like.addItem(image.name, image.name)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.voxel = [self._voxel_spin() for _ in range(3)]
         self.unknown = QCheckBox("unknown")
         self.unknown.setToolTip("Record 1 × 1 × 1 as unknown; measurements need a real size")
         self.unknown.toggled.connect(self._kind_changed)
-        self.like.currentTextChanged.connect(self._kind_changed)
+        self.like.currentIndexChanged.connect(self._kind_changed)
+        self.kind.currentIndexChanged.connect(self._offer_no_image)
         self.preview = QLabel("No preview")
         self.preview.setFixedSize(PREVIEW_SIZE, PREVIEW_SIZE)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -215,7 +220,7 @@ class ImportDialog(QDialog):
         detected = self.info.voxel_size if self.info is not None else None
         if voxel and detected and detected.known and np.allclose(voxel, detected.zyx):
             voxel = None  # keep the file's own value (and where it came from)
-        like = self.like.currentText() if of_image else None
+        like = self.like.currentData() if of_image else None
         return JobSpec(
             kind="import",
             project=str(self.project.path),
@@ -292,10 +297,24 @@ class ImportDialog(QDialog):
             self._kind_changed()
 
     def _of_image(self) -> bool:
-        """Whether the volume belongs to an image: labels always, a segmentation where the
-        project has an image (one made elsewhere may come alone)."""
+        """Whether the volume belongs to an image: labels always, a segmentation where one is
+        chosen (one made elsewhere may come alone)."""
         kind = self.kind.currentData()
-        return kind != "image" and (kind == "labels" or self.like.count() > 0)
+        return kind == "labels" or (kind == "segmentation" and bool(self.like.currentData()))
+
+    def _offer_no_image(self) -> None:
+        """A segmentation may come without its image: then "(none)" is a choice, taken at
+        first unless an image has the file's shape."""
+        none = self.like.findData("")
+        if self.kind.currentData() != "segmentation":
+            if none >= 0:
+                self.like.removeItem(none)
+            return
+        if none < 0:
+            self.like.addItem(NO_IMAGE, "")
+            shape = tuple(self.info.shape) if self.info is not None else None
+            same = [i.name for i in self.project.catalog.volumes("image") if i.shape == shape]
+            self.like.setCurrentIndex(self.like.findData(same[0] if same else ""))
 
     def _kind_changed(self) -> None:
         """What belongs to an image takes its voxel size; an image has its own."""

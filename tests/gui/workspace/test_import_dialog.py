@@ -73,7 +73,11 @@ def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     assert not any(s.isEnabled() for s in again.voxel) and not again.unknown.isEnabled()
     assert again.spec().params["voxel_size_nm"] is None
     again.kind.setCurrentIndex(again.kind.findData("segmentation"))  # objects of that image
-    assert again.like.isEnabled() and again.spec().inputs["like"] == "cells"
+    assert again.like.isEnabled() and again.spec().inputs["like"] == "cells"  # same shape
+    again.like.setCurrentIndex(again.like.findData(""))  # or one made elsewhere, alone
+    assert again.spec().inputs["like"] is None and again.voxel[0].isEnabled()
+    again.kind.setCurrentIndex(again.kind.findData("labels"))  # labels always have an image
+    assert again.like.findData("") < 0 and again.spec().inputs["like"] == "cells"
     again.reject()
 
 
