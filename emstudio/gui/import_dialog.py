@@ -106,6 +106,7 @@ class ImportDialog(QDialog):
         self.kind.addItem("Image", "image")
         self.kind.addItem("Labels (classes per voxel)", "labels")
         self.kind.addItem("Segmentation (object ids)", "segmentation")
+        self._image_size_shown = False  # the voxel fields show an image's, not the file's
         self.like = QComboBox()
         for image in project.catalog.volumes("image"):
             self.like.addItem(image.name, image.name)
@@ -319,12 +320,16 @@ class ImportDialog(QDialog):
     def _kind_changed(self) -> None:
         """What belongs to an image takes its voxel size; an image has its own."""
         of_image = self._of_image()
-        self.like.setEnabled(of_image)
+        self.like.setEnabled(self.kind.currentData() != "image")
         self.unknown.setEnabled(not of_image)
+        shown = None
         if of_image and self.project.catalog.has_volume_name(self.like.currentText()):
-            image = self.project.catalog.volume(self.like.currentText()).voxel_size
-            for spin, value in zip(self.voxel, image.zyx, strict=True):
-                spin.setValue(value)
+            shown = self.project.catalog.volume(self.like.currentText()).voxel_size.zyx
+        elif self._image_size_shown and self.info is not None:  # the file's own again
+            shown = self.info.voxel_size.zyx
+        self._image_size_shown = of_image
+        for spin, value in zip(self.voxel, shown or (), strict=False):
+            spin.setValue(value)
         for spin in self.voxel:
             spin.setEnabled(not of_image and not self.unknown.isChecked())
 

@@ -76,6 +76,7 @@ def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     assert again.like.isEnabled() and again.spec().inputs["like"] == "cells"  # same shape
     again.like.setCurrentIndex(again.like.findData(""))  # or one made elsewhere, alone
     assert again.spec().inputs["like"] is None and again.voxel[0].isEnabled()
+    assert [s.value() for s in again.voxel] == [50, 10, 10] and again.like.isEnabled()  # file's
     again.kind.setCurrentIndex(again.kind.findData("labels"))  # labels always have an image
     assert again.like.findData("") < 0 and again.spec().inputs["like"] == "cells"
     again.reject()
