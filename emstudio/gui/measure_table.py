@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emstudio.core.measure.csv_table import format_value
+
 SORT_ROLE = Qt.ItemDataRole.UserRole
 STRUCTURE = "structure"  # the column naming a row's segmentation, when several are shown
 _Index = QModelIndex | QPersistentModelIndex
@@ -56,11 +58,7 @@ def as_value(text: object) -> object:
 
 
 def display(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.4g}"
-    return str(value)
+    return format_value(value, digits=4, yes="yes", no="no")
 
 
 class MeasureModel(QAbstractTableModel):

@@ -19,3 +19,18 @@ def project_state(path: Path) -> tuple[list[str], list[str]]:
     with Project.open(path, mode="read") as project:
         names = [v.name for v in project.catalog.volumes()]
     return names, sorted(p.name for p in (path / "data").iterdir())
+
+
+def write_imagej_stack(path: Path, data: np.ndarray, voxel_nm=(40.0, 8.0, 8.0)) -> Path:
+    """``data`` (z, y, x) as an ImageJ TIFF that records its voxel size (z, y, x nm)."""
+    import tifffile
+
+    z, y, x = voxel_nm
+    tifffile.imwrite(
+        path,
+        data,
+        imagej=True,
+        resolution=(1 / x, 1 / y),
+        metadata={"spacing": z, "unit": "nm", "axes": "ZYX"},
+    )
+    return path

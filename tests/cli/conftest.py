@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
-from cli_helpers import em_stack
+from cli_helpers import em_stack, write_imagej_stack
 
 from emstudio.cli.main import main
 from emstudio.jobs.launch import emstudio_command
@@ -53,14 +52,7 @@ def imagej_tiff(tmp_path) -> tuple[Path, np.ndarray]:
     data = em_stack()
     path = tmp_path / "inputs" / "stack.tif"
     path.parent.mkdir()
-    tifffile.imwrite(
-        path,
-        data,
-        imagej=True,
-        resolution=(1 / 8, 1 / 8),
-        metadata={"spacing": 40.0, "unit": "nm", "axes": "ZYX"},
-    )
-    return path, data
+    return write_imagej_stack(path, data), data
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tifffile
 import zarr
-from cli_helpers import em_stack, project_state
+from cli_helpers import em_stack, project_state, write_imagej_stack
 
 from emstudio.core.project import Project
 from emstudio.core.volume.store import Volume
@@ -102,13 +102,7 @@ def test_labels_take_the_image_voxel_size(tmp_path, cli, project, imagej_tiff):
     (label_set,) = info["label_sets"]
     assert label_set["voxel_size"]["zyx_nm"] == [40.0, 8.0, 8.0]
     assert label_set["image_id"] == info["volumes"][0]["id"]
-    tifffile.imwrite(  # a file that says otherwise: the image's size still wins, and is said
-        lpath,
-        labels,
-        imagej=True,
-        resolution=(1 / 4, 1 / 4),
-        metadata={"spacing": 20, "unit": "nm", "axes": "ZYX"},
-    )
+    write_imagej_stack(lpath, labels, (20, 4, 4))  # it says otherwise: the image's size wins
     res = cli("import", project, lpath, "--name", "mask2", "--kind", "labels", "--like", "raw")
     assert res.code == 0 and "the labels take their image's 40 x 8 x 8 nm" in res.out + res.err
     res = cli(
@@ -231,14 +225,7 @@ def test_a_segmentation_made_elsewhere_is_imported_to_mesh_and_measure(tmp_path,
     objects = np.zeros((6, 32, 32), np.uint16)
     objects[1:4, 2:10, 2:10] = 7
     objects[2:5, 15:25, 15:25] = 300  # ids beyond 255: no "not labelled" value here
-    path = tmp_path / "objects.tif"
-    tifffile.imwrite(
-        path,
-        objects,
-        imagej=True,
-        resolution=(1 / 8, 1 / 8),
-        metadata={"spacing": 40.0, "unit": "nm", "axes": "ZYX"},
-    )
+    path = write_imagej_stack(tmp_path / "objects.tif", objects)
     res = cli(
         "import", project, path, "--name", "mine", "--kind", "segmentation", "--class", "mito"
     )

@@ -53,11 +53,13 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _format(value: Any) -> str:
+def format_value(value: Any, digits: int = 6, yes: str = "true", no: str = "false") -> str:
+    """A measurement as text: floats to ``digits`` significant digits (NaN empty), booleans as
+    ``yes`` / ``no``."""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return yes if value else no
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.6g}"
+        return "" if math.isnan(value) else f"{value:.{digits}g}"
     return str(value)
 
 
@@ -68,7 +70,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(list(rows[0]))
         for row in rows:
-            writer.writerow([_format(v) for v in row.values()])
+            writer.writerow([format_value(v) for v in row.values()])
     return buffer.getvalue()
 
 
