@@ -51,7 +51,7 @@ EMPTY_TEXT = (
     "<p>Import a stack with <b>Project ▸ Import volume…</b> (or the Import button of the "
     "Project panel): a TIFF/OME-TIFF, MRC or HDF5 file, a Zarr store or a folder of slices.</p>"
     "<p>From a terminal, with the project closed in this window:</p>"
-    '<pre>    emstudio import "{path}" STACK.tif --name raw</pre>'
+    '<p><code>emstudio import "{path}" STACK.tif --name raw</code></p>'  # wraps: no wide page
 )
 UNREADABLE_TEXT = (
     "<p style='font-size: large'><b>The images of this project cannot be read.</b></p>"
