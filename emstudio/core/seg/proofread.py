@@ -234,6 +234,12 @@ class Proofreader:
                     f"The seeds of colour {part} do not touch object {obj}: paint them on it."
                 )
             markers[tuple(local.T)] = part
+        hidden = [part for part in range(1, len(groups) + 1) if not (markers == part).any()]
+        if hidden:  # painted over by a later colour: that part would vanish, the object with it
+            raise ProofreadError(
+                f"The seeds of colour {hidden[0]} lie under seeds of another colour: paint the "
+                "colours on different parts of the object."
+            )
         return markers
 
     def _remap(self, mapping: dict[int, int], after: Entries, description: str) -> Edit:

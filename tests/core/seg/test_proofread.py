@@ -160,6 +160,9 @@ def test_split_needs_two_colours_on_the_object(project):
         reader.split(7, [[(4, 25, 5)], []])
     with pytest.raises(proofread.ProofreadError, match="colour 2 do not touch object 7"):
         reader.split(7, [[(4, 25, 5)], [(0, 0, 0)]])
+    with pytest.raises(proofread.ProofreadError, match="colour 1 lie under seeds of another"):
+        reader.split(7, [[(4, 25, 5)], [(4, 25, 5), (4, 25, 6)]])  # the object would vanish
+    assert not reader.can_undo
 
 
 def test_undo_keeps_at_least_fifty_steps(project):
