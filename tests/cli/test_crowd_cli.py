@@ -55,6 +55,19 @@ def test_simulate_then_import(demo, tmp_path, cli) -> None:
     assert again.attrs["crowd"]["excluded"] == [volunteer]
     assert again.attrs["classes"]["1"] == "nuclear_envelope"
     assert {"crowd_simulate", "crowd_import"} <= jobs
+    rerun = ("crowd", "import", demo, "--from-labels", "crowd-nuclei", "--image", "em")
+    for extra, message in (
+        (["--exclude", "nobody"], "no volunteer named 'nobody' traced these slices"),
+        (["--min-reliability", "1.5"], "a Dice score from 0 to 1, not 1.5"),
+        (["--min-reliability", "0.999"], "of 6 volunteers were left out (--exclude"),
+    ):
+        result = cli(*rerun, "--name", "x", *extra)
+        assert result.code == 2 and message in result.err, (extra, result.err)
+    result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--out", export)
+    assert result.code == 2 and "sim.csv: already exists" in result.err  # a real export, maybe
+    result = cli("crowd", "simulate", demo, "--labels", "truth-mito-instances", "--out",
+                 tmp_path / "objects.csv", "--slices", 2)  # fmt: skip
+    assert result.code == 0 and "(class mitochondria, volume 'em')" in result.out  # all objects
 
 
 def test_bad_input_exits_2_with_one_message(demo, tmp_path, cli) -> None:
@@ -78,3 +91,6 @@ def test_bad_input_exits_2_with_one_message(demo, tmp_path, cli) -> None:
     result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--class", "golgi",
                  "--out", tmp_path / "sim.csv")  # fmt: skip
     assert result.code == 2 and "no class 'golgi'" in result.err
+    result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--class", "0",
+                 "--out", tmp_path / "sim.csv")  # fmt: skip
+    assert result.code == 2 and "class 0 is the background" in result.err

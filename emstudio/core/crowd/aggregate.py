@@ -47,6 +47,10 @@ class ConsensusOptions:
             raise ConsensusOptionsError("the outline width must be positive.")
         if self.outline_side not in SIDES:
             raise ConsensusOptionsError(f"the outline side must be one of {', '.join(SIDES)}.")
+        if self.min_reliability is not None and not 0.0 <= self.min_reliability <= 1.0:
+            raise ConsensusOptionsError(
+                f"the minimum reliability is a Dice score from 0 to 1, not {self.min_reliability}."
+            )
 
 
 @dataclass
@@ -105,6 +109,13 @@ def aggregate(
     do not count) and every volunteer's scores against it. With ``min_reliability``, volunteers
     scoring below it are excluded too and the consensus is made again without them.
     ``voxel_size`` (nm, z, y, x) converts ``outline_nm`` into pixels of each plane."""
+    unknown = sorted(set(options.exclude) - set(tracings.volunteers))
+    if unknown:  # a typo would leave the volunteer in without a word
+        known = ", ".join(sorted(tracings.volunteers)[:8])
+        raise ConsensusOptionsError(
+            f"no volunteer named {', '.join(map(repr, unknown))} traced these slices (volunteers: "
+            f"{known}{', ...' if len(tracings.volunteers) > 8 else ''})."
+        )
     run = partial(
         _aggregate, tracings, options, voxel_size=voxel_size, expert=expert, progress=progress
     )

@@ -16,6 +16,8 @@ def pick_class(record: VolumeRecord, wanted: str | None) -> int:
     classes = {int(k): str(v) for k, v in record.attrs.get("classes", {}).items()}
     if wanted:
         if wanted.strip().isdigit():
+            if int(wanted) == 0:
+                raise UnknownClassError("class 0 is the background: give a class to trace.")
             return int(wanted)
         for value, name in classes.items():
             if name.lower() == wanted.strip().lower():

@@ -92,9 +92,16 @@ def import_crowd(
             report.add("too_few_volunteers", f"{s.key[0]} = {s.key[1]}: {s.volunteers} volunteers")
     if not result.labelled:
         most = max(s.volunteers for s in result.slices)
+        left_out = sum(v.excluded for v in result.volunteers.values())
+        advice = (
+            f"{left_out} of {len(result.volunteers)} volunteers were left out (--exclude, "
+            "--min-reliability): leave out fewer, or lower the minimum number of volunteers."
+            if left_out
+            else "lower the minimum number of volunteers."
+        )
         raise CrowdImportError(
-            f"No slice was traced by {options.min_volunteers} or more volunteers (the most was "
-            f"{most}): lower the minimum number of volunteers.\n" + "\n".join(report.lines())
+            f"No slice was traced by {options.min_volunteers} or more volunteers counted (the "
+            f"most was {most}): {advice}\n" + "\n".join(report.lines())
         )
     report.count("slices labelled", len(result.labelled))
     for line in report.lines():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,20 @@ from emstudio.core.crowd.simulate import (
     make_subjects,
     simulate_rows,
 )
+from emstudio.core.destinations import check_new_file
 from emstudio.core.errors import DestinationError
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project.project import Project
 from emstudio.core.volume.store import Volume
 
 
-def planes_with(volume: Volume, value: int, count: int | None) -> list[int]:
-    """Up to ``count`` z planes holding ``value``, evenly spread (all when None)."""
+def planes_with(
+    volume: Volume, traced: Callable[[np.ndarray], np.ndarray], count: int | None
+) -> list[int]:
+    """Up to ``count`` z planes holding voxels ``traced`` marks, evenly spread (all when None)."""
     found = []
     for z0, block in volume.iter_slabs():
-        found.extend(z0 + np.flatnonzero((block == value).any(axis=(1, 2))))
+        found.extend(z0 + np.flatnonzero(traced(block).any(axis=(1, 2))))
     if count is None or len(found) <= count:
         return [int(z) for z in found]
     picks = np.linspace(0, len(found) - 1, count).round().astype(int)
@@ -45,19 +49,32 @@ def simulate_from_labels(
     slices: int | None = 10,
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Write the export to ``out`` (atomically); returns what was simulated."""
+    """Write the export to ``out`` (atomically, never over a file); returns what was simulated.
+    Volunteers trace one class of a label set, or every object of a segmentation."""
     if slices is not None and slices < 1:
         raise SimulationError(f"trace at least one slice (--slices), not {slices}.")
+    out = check_new_file(out, project.path)
     record = project.catalog.volume(labels)
     if record.kind not in ("labels", "segmentation"):
         raise SimulationError(f"{labels!r} is a {record.kind} volume, not a label set.")
     image = next((v for v in project.catalog.volumes("image") if v.id == record.image_id), None)
-    value = pick_class(record, class_value)
+    if record.kind == "segmentation":
+        value: int | str = record.object_class
+
+        def traced(block: np.ndarray) -> np.ndarray:
+            return block > 0
+
+    else:
+        value = pick_class(record, class_value)
+
+        def traced(block: np.ndarray) -> np.ndarray:
+            return block == value
+
     volume = Volume(project.resolve(record.path))
-    zs = planes_with(volume, value, slices)
+    zs = planes_with(volume, traced, slices)
     if not zs:
         raise SimulationError(f"{labels!r} has no voxel of class {value}: nothing to trace.")
-    planes = ((("z", z), volume.plane(0, z) == value) for z in zs)
+    planes = ((("z", z), traced(volume.plane(0, z))) for z in zs)
     subjects = make_subjects(planes, options.scale, options.margin)
     volume_name = image.name if image else record.name
     total = len(subjects) * options.volunteers

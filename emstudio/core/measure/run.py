@@ -21,16 +21,6 @@ from emstudio.core.volume.store import Volume
 INTENSITY_KINDS = ("image", "prediction")  # what mean/std intensity may be measured in
 
 
-def object_class(record) -> str:
-    """The class of a segmentation's objects, from its attrs (else the volume's name)."""
-    if record.attrs.get("class"):
-        return str(record.attrs["class"])
-    classes = record.attrs.get("classes")
-    if isinstance(classes, list) and len(classes) == 1:
-        return str(classes[0])
-    return record.name
-
-
 def named_values(attrs: dict[str, Any]) -> dict[int, str]:
     """A label set's class names the user gave (not the "class N" stand-ins), by value."""
     classes = attrs.get("classes")
@@ -72,7 +62,7 @@ def measure_segmentation(
             f"got {max_distance_nm}."
         )
     record, labels = label_volume(project, segmentation)
-    inputs = Inputs(labels.boxes(), labels.voxel_size.zyx, object_class(record))
+    inputs = Inputs(labels.boxes(), labels.voxel_size.zyx, record.object_class)
     if record.kind == "labels":  # each value is one class: named as such, 255 is no object
         inputs.class_names, inputs.skip = named_values(record.attrs), (IGNORE,)
     image_name = image

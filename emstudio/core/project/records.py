@@ -97,6 +97,17 @@ class VolumeRecord:
         self.levels = len(writer.arrays)
 
     @property
+    def object_class(self) -> str:
+        """What a segmentation's objects are: its ``class`` attr, else its one class, else its
+        name."""
+        if self.attrs.get("class"):
+            return str(self.attrs["class"])
+        classes = self.attrs.get("classes")
+        if isinstance(classes, list) and len(classes) == 1:
+            return str(classes[0])
+        return self.name
+
+    @property
     def nbytes(self) -> int:
         z, y, x = self.shape
         return z * y * x * np.dtype(self.dtype).itemsize

@@ -11,7 +11,7 @@ from emstudio.core.project import atomic, provenance
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
 from emstudio.core.project.volumes import check_free_space, check_new_name
-from emstudio.core.synth import CLASS_NAMES, PhantomSpec, render_slab
+from emstudio.core.synth import CLASS_NAMES, MITOCHONDRIA, PhantomSpec, render_slab
 from emstudio.core.volume.store import VolumeWriter
 
 # name, kind, field of PhantomSlab, dtype
@@ -46,6 +46,8 @@ def add_demo_volumes(
             writer = VolumeWriter(path, spec.shape, dtype, voxel, kind, name)
             classes = {str(k): v for k, v in CLASS_NAMES.items()}
             attrs = {"classes": classes} if kind == "labels" else {}
+            if kind == "segmentation":
+                attrs = {"class": CLASS_NAMES[MITOCHONDRIA]}  # its objects are mitochondria
             record = VolumeRecord.new(
                 name,
                 kind,
