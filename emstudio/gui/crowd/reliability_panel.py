@@ -31,9 +31,11 @@ from emstudio.core.crowd.aggregate import VolunteerScore
 from emstudio.core.crowd.consensus import METHODS
 from emstudio.core.crowd.scores import ranked
 from emstudio.core.crowd.sidecar import CrowdTracings, label_set_tracings
+from emstudio.core.errors import EmstudioError
 from emstudio.core.project import Project, VolumeRecord
+from emstudio.core.project.volumes import check_new_name
 from emstudio.gui.crowd.layout import read_only_table, side_by_side
-from emstudio.gui.look import muted
+from emstudio.gui.look import error_label, muted
 from emstudio.jobs.spec import JobSpec
 
 VOLUNTEER_COLUMNS = ("Show", "Volunteer", "Slices", "Agreement", "Expert", "Sens.", "Spec.")
@@ -116,6 +118,9 @@ class ReliabilityPanel(QWidget):
         self.method = QComboBox()
         self.method.addItems(list(METHODS))
         self.new_name = QLineEdit()
+        self.new_name.textChanged.connect(self._name_changed)
+        self.name_problem = error_label(QLabel())
+        self.name_problem.setWordWrap(True)
         self.reaggregate = QPushButton("Re-aggregate without them")
         self.reaggregate.setToolTip("Make a new label set from the stored tracings, leaving out "
                                     "the volunteers below the score")  # fmt: skip
@@ -125,6 +130,7 @@ class ReliabilityPanel(QWidget):
         filters.addRow("Exclude volunteers below", side_by_side(self.threshold, self.below))
         filters.addRow("Method", self.method)
         filters.addRow("New label set", self.new_name)
+        filters.addRow(self.name_problem)
         filters.addRow(self.reaggregate)
         self.volunteers.setMinimumHeight(VOLUNTEERS_HEIGHT)
         self.slices.setMinimumHeight(SLICES_HEIGHT)
@@ -261,7 +267,18 @@ class ReliabilityPanel(QWidget):
         )
 
     def _request_reaggregation(self) -> None:
+        assert self.project is not None
+        try:  # a taken or unusable name is said here, not by a failed job
+            with Project.open(self.project, mode="read") as opened:
+                check_new_name(opened, self.new_name.text(), "name")
+        except EmstudioError as exc:
+            self.name_problem.setText(str(exc))
+            return
         self.reaggregate_requested.emit(self.reaggregation_spec())
+
+    def _name_changed(self, text: str) -> None:
+        self.name_problem.clear()
+        self.reaggregate.setEnabled(self.data is not None and bool(text.strip()))
 
     # -- tracings shown, slices ---------------------------------------------------------------
     def visible_volunteers(self) -> list[str]:

@@ -108,6 +108,13 @@ def test_panel_shows_scores_and_builds_a_reaggregation(qtbot, project) -> None:
     run_job(spec)
     with Project.open(project, mode="read") as opened:
         assert opened.catalog.volume("crowd-filtered").attrs["crowd"]["excluded"] == worst
+    asked: list[object] = []  # the same name again: said here, no job
+    panel.reaggregate_requested.connect(asked.append)
+    panel.reaggregate.click()
+    assert asked == [] and "already exists" in panel.name_problem.text()
+    assert "--name" not in panel.name_problem.text()
+    panel.new_name.setText("  ")
+    assert not panel.reaggregate.isEnabled() and not panel.name_problem.text()
 
 
 def test_panel_toggles_tracings_and_picks_slices(qtbot, project) -> None:
