@@ -305,7 +305,7 @@ def test_training_bad_inputs(project, cli) -> None:
         (("--patch", "128"), ("smaller than the patch size 128", "--patch 96")),
         (("--device", "cuda"), ("CUDA was asked for but is not available",)),
         (("--labels", "blank", "--slices", "z:0,99"), ("outside the volume",)),
-        (("--labels", "em"), ("label set 'em' is a image volume",)),
+        (("--labels", "em"), ("label set 'em' is an image volume",)),
         (("--init", "nope"), ("No model named 'nope'",)),
         (("--init", "m", "--input-slices", "5"), ("the starting model takes 3 slices",)),
         (("--input-slices", "4"), ("input_slices must be odd",)),

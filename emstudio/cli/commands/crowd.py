@@ -212,8 +212,9 @@ def run_import(args: argparse.Namespace) -> int:
     result = run_with_progress(spec)
     out = result.outputs  # the summary itself was logged by the job, above
     print(
-        f"created label set {out['labels']!r}: {out['slices_labelled']} slices labelled from "
-        f"{out['volunteers']} volunteers ({len(out['excluded'])} excluded; "
+        f"created label set {out['labels']!r}: {_count(out['slices_labelled'], 'slice')} "
+        f"labelled from {_count(out['volunteers'], 'volunteer')} ({len(out['excluded'])} "
+        "excluded; "
         f"job {result.job_id[:8]})"
     )
     return 0
@@ -279,3 +280,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _cell(value: float | None, width: int) -> str:
     return f"{'-' if value is None else f'{value:.3f}':>{width}}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -128,7 +128,7 @@ def import_crowd(
 def _image(project: Project, name: str) -> VolumeRecord:
     record = project.catalog.volume(name)
     if record.kind != "image":
-        raise CrowdImportError(f"{name!r} is a {record.kind} volume: give the image it labels.")
+        raise CrowdImportError(f"{name!r} is {record.kind_phrase}: give the image it labels.")
     return record
 
 

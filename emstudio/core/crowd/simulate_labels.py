@@ -56,7 +56,7 @@ def simulate_from_labels(
     out = check_new_file(out, project.path)
     record = project.catalog.volume(labels)
     if record.kind not in ("labels", "segmentation"):
-        raise SimulationError(f"{labels!r} is a {record.kind} volume, not a label set.")
+        raise SimulationError(f"{labels!r} is {record.kind_phrase}, not a label set.")
     image = next((v for v in project.catalog.volumes("image") if v.id == record.image_id), None)
     if record.kind == "segmentation":
         value: int | str = record.object_class

@@ -74,7 +74,7 @@ def measure_segmentation(
         if image_record.kind not in INTENSITY_KINDS:
             raise InputFileError(
                 image_name,
-                f"is a {image_record.kind} volume, not an image: give an image (or a "
+                f"is {image_record.kind_phrase}, not an image: give an image (or a "
                 "prediction) for the intensities.",
             )
         inputs.image = _same_grid(project, image_record, labels).boxes()

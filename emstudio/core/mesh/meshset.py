@@ -61,8 +61,7 @@ def label_volume(project: Project, name: str) -> tuple[VolumeRecord, Volume]:
     if record.kind not in LABEL_KINDS:
         raise InputFileError(
             name,
-            f"is {'an' if record.kind[0] in 'aeiou' else 'a'} {record.kind} volume; "
-            "meshes and measurements need a segmentation.",
+            f"is {record.kind_phrase}; meshes and measurements need a segmentation.",
         )
     return record, Volume(project.resolve(record.path))
 

@@ -97,6 +97,11 @@ class VolumeRecord:
         self.levels = len(writer.arrays)
 
     @property
+    def kind_phrase(self) -> str:
+        """ "an image volume", "a labels volume", ... for messages."""
+        return f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} volume"
+
+    @property
     def object_class(self) -> str:
         """What a segmentation's objects are: its ``class`` attr, else its one class, else its
         name."""

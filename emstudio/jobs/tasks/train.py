@@ -47,7 +47,7 @@ class EventReporter:
 def volume_of_kind(project: Project, name: str, kind: str, role: str) -> VolumeRecord:
     record = project.catalog.volume(name)
     if record.kind != kind:
-        raise VolumeKindError(f"{role} {name!r} is a {record.kind} volume, not {kind}.")
+        raise VolumeKindError(f"{role} {name!r} is {record.kind_phrase}, not {kind}.")
     return record
 
 
