@@ -20,6 +20,9 @@ class InputFileError(EmstudioError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # crosses to and from child processes
+        return type(self), (self.path, self.problem)
+
 
 class VoxelSizeError(EmstudioError, ValueError):
     """A voxel size given by a person is not three positive, finite numbers of nm."""

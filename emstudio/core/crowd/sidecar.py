@@ -1,19 +1,26 @@
 """The tracings sidecar: every volunteer's outlines per slice, with the scores, beside a label set.
 
-Stored as gzipped JSON at ``<label volume>.zarr/crowd/tracings.json.gz`` (the path, relative to
-the volume folder, is in the volume's attrs under ``crowd.tracings``), so it moves and is
-deleted with the label set and other NGFF readers ignore it::
+Stored as gzipped JSON Lines at ``<label volume>.zarr/crowd/tracings.json.gz`` (the path,
+relative to the volume folder, is in the volume's attrs under ``crowd.tracings``), so it moves
+and is deleted with the label set and other NGFF readers ignore it. The first line is the
+header, each further line one slice::
 
-    {"format": "emstudio.crowd.tracings", "version": 1,
+    {"format": "emstudio.crowd.tracings", "version": 2,
      "image_shape": [z, y, x],
      "coordinates": "...",                       # see COORDINATES
      "volunteers": [{"id", "logged_in", "slices", "reliability", "expert",
-                     "sensitivity", "specificity", "excluded"}, ...],
-     "slices": [{"axis": "z", "index": 12, "labelled": true, "volunteers": 7,
-                 "agreement": 0.91,               # mean pairwise Dice (null if < 2)
-                 "tracings": [{"volunteer": 0,    # index into "volunteers"
-                               "classifications": ["611591158"], "subjects": ["458021"],
-                               "outlines": [[[row, col], ...], ...]}]}]}
+                     "sensitivity", "specificity", "excluded"}, ...]}
+    {"axis": "z", "index": 12, "labelled": true, "volunteers": 7,
+     "agreement": 0.91,                          # mean pairwise Dice (null if < 2)
+     "tracings": [{"volunteer": 0,               # index into "volunteers"
+                   "classifications": ["611591158"], "subjects": ["458021"],
+                   "outlines": ["base64 of float32 row, col, row, col, ...", ...]}]}
+    ...
+
+Line by line, and with the points packed, a large file (thousands of tracings) is parsed in
+small steps: the GUI's reader thread never holds Python's lock for seconds, as one
+``json.loads`` of the whole file did (version 1: one JSON object with a "slices" list and the
+points as lists of [row, col]; still read).
 
 The GUI draws ``outlines`` directly, or fills them with ``CrowdTracings.mask``; a
 re-aggregation (``crowd_import`` with ``tracings_from``) reads them instead of the export.
@@ -21,6 +28,7 @@ re-aggregation (``crowd_import`` with ``tracings_from``) reads them instead of t
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from dataclasses import dataclass, field
@@ -39,7 +47,7 @@ from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
 
 FORMAT = "emstudio.crowd.tracings"
-VERSION = 1
+VERSION = 2
 SIDECAR_PATH = "crowd/tracings.json.gz"
 COORDINATES = (
     "plane pixels [row, column], pixel centres at integers; the plane of slice (axis, index) "
@@ -99,7 +107,7 @@ def sidecar_json(tracings: TracingSet, aggregation: Aggregation) -> dict[str, An
                     "volunteer": index[t.volunteer],
                     "classifications": t.classifications,
                     "subjects": t.subjects,
-                    "outlines": [np.round(o, 2).tolist() for o in t.outlines],
+                    "outlines": [pack_outline(o) for o in t.outlines],
                 }
                 for t in tracings.slices[key]
             ],
@@ -115,9 +123,12 @@ def sidecar_json(tracings: TracingSet, aggregation: Aggregation) -> dict[str, An
 
 
 def write_sidecar(volume_dir: Path, data: dict[str, Any]) -> None:
+    """``data`` (``sidecar_json``) as the header line, then one line per slice."""
     path = Path(volume_dir) / SIDECAR_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, gzip.compress(json.dumps(data).encode("utf-8"), mtime=0))
+    header = {k: v for k, v in data.items() if k != "slices"}
+    lines = [json.dumps(header), *(json.dumps(s) for s in data["slices"])]
+    atomic_write_bytes(path, gzip.compress("\n".join(lines).encode("utf-8"), mtime=0))
 
 
 def read_sidecar(volume_dir: Path, attrs: dict[str, Any]) -> CrowdTracings:
@@ -127,7 +138,10 @@ def read_sidecar(volume_dir: Path, attrs: dict[str, Any]) -> CrowdTracings:
         raise InputFileError(volume_dir, "is not a crowd label set (no tracings recorded).")
     path = Path(volume_dir) / relative
     try:
-        data = json.loads(gzip.decompress(path.read_bytes()))
+        first, _, rest = gzip.decompress(path.read_bytes()).decode("utf-8").partition("\n")
+        data = json.loads(first)
+        if "slices" not in data:  # version 2: the slices follow, one per line
+            data["slices"] = [json.loads(line) for line in rest.splitlines() if line]
     except (OSError, ValueError) as exc:
         raise InputFileError(path, f"cannot be read ({exc})") from None
     if data.get("format") != FORMAT or int(data.get("version", 0)) > VERSION:
@@ -163,7 +177,7 @@ def _from_json(data: dict[str, Any]) -> CrowdTracings:
         tracings.slices[key] = [
             Tracing(
                 ids[t["volunteer"]],
-                [np.asarray(o, dtype=np.float64).reshape(-1, 2) for o in t["outlines"]],
+                [unpack_outline(o) for o in t["outlines"]],
                 list(t.get("classifications", [])),
                 list(t.get("subjects", [])),
             )
@@ -171,6 +185,20 @@ def _from_json(data: dict[str, Any]) -> CrowdTracings:
         ]
         result.slices[key] = SliceInfo(entry["volunteers"], entry["labelled"], entry["agreement"])
     return result
+
+
+def pack_outline(outline: np.ndarray) -> str:
+    """An outline's (row, column) points as base64 of little-endian float32 pairs."""
+    points = np.asarray(outline, dtype="<f4").reshape(-1)
+    return base64.b64encode(points.tobytes()).decode("ascii")
+
+
+def unpack_outline(outline: str | list) -> np.ndarray:
+    """(n, 2) float64 points of a packed outline (version 1 files: a JSON list of pairs)."""
+    if isinstance(outline, str):
+        points = np.frombuffer(base64.b64decode(outline), dtype="<f4")
+        return points.astype(np.float64).reshape(-1, 2)
+    return np.asarray(outline, dtype=np.float64).reshape(-1, 2)
 
 
 def _round(value: Any) -> Any:

@@ -3,6 +3,8 @@ and the real Zooniverse export."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 
 import numpy as np
@@ -14,7 +16,7 @@ from scipy import ndimage
 from emstudio.core.crowd.aggregate import ConsensusOptions
 from emstudio.core.crowd.importer import CrowdImportError, CrowdSource, import_crowd
 from emstudio.core.crowd.mapping import SubjectMapping
-from emstudio.core.crowd.sidecar import read_sidecar
+from emstudio.core.crowd.sidecar import read_sidecar, unpack_outline
 from emstudio.core.crowd.simulate import SimulationOptions
 from emstudio.core.crowd.simulate_labels import simulate_from_labels
 from emstudio.core.errors import InputFileError, NameConflictError, NotFoundError
@@ -70,6 +72,20 @@ def test_label_set_with_sidecar(project, demo) -> None:
     first = sidecar.tracings.slices[key][0]
     assert sidecar.mask(key, first.volunteer).sum() > 1000 and first.classifications
     assert sidecar.slices[key].labelled and 0.5 < sidecar.slices[key].agreement <= 1
+    path = project.resolve(record.path) / record.attrs["crowd"]["tracings"]
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()  # parsed in small steps
+    assert len(lines) == 1 + len(sidecar.tracings.slices)
+    assert json.loads(lines[0])["version"] == 2 and "slices" not in json.loads(lines[0])
+    slices = [json.loads(x) for x in lines[1:]]
+    for entry in slices:  # version 1 held the points as lists of [row, col]
+        for tracing in entry["tracings"]:
+            tracing["outlines"] = [unpack_outline(o).tolist() for o in tracing["outlines"]]
+    version_1 = {**json.loads(lines[0]), "version": 1, "slices": slices}
+    path.write_bytes(gzip.compress(json.dumps(version_1).encode()))  # as earlier ones wrote
+    again = read_sidecar(project.resolve(record.path), record.attrs)
+    assert (
+        again.slices == sidecar.slices and again.tracings.volunteers == sidecar.tracings.volunteers
+    )
 
 
 def test_reaggregate_stored_tracings_without_the_worst(project, demo) -> None:
