@@ -55,10 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from emstudio.cli.selftest import run_self_test
 
         return run_self_test()
-    if args.command is None:
-        return ui.open_gui(None)
     FINISHED.clear()
     try:
+        if args.command is None:  # the window, like `emstudio gui`
+            return ui.open_gui(None)
         return int(args.run(args) or 0)
     except EmstudioError as exc:
         print(f"emstudio: error: {exc}", file=sys.stderr)
