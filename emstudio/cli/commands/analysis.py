@@ -6,7 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from emstudio.cli.commands._common import ArgumentValueError, parse_triple, run_with_progress
+from emstudio.cli.commands._common import (
+    ArgumentValueError,
+    counted,
+    parse_triple,
+    run_with_progress,
+)
 from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.mesh.formats import FORMATS
 from emstudio.core.metrics import KINDS
@@ -210,8 +215,8 @@ def run_segment(args: argparse.Namespace) -> int:
     )
     result = run_with_progress(spec)
     print(
-        f"segmented {result.outputs['objects']} objects into {result.outputs['volume']!r} "
-        f"(job {result.job_id[:8]})"
+        f"segmented {counted(result.outputs['objects'], 'object')} into "
+        f"{result.outputs['volume']!r} (job {result.job_id[:8]})"
     )
     return 0
 
@@ -234,7 +239,8 @@ def run_mesh(args: argparse.Namespace) -> int:
     result = run_with_progress(spec)
     out = result.outputs
     print(
-        f"meshed {out['count']} objects into mesh set {out['mesh_set']!r}, exported to {out['out']}"
+        f"meshed {counted(out['count'], 'object')} into mesh set {out['mesh_set']!r}, "
+        f"exported to {out['out']}"
     )
     return 0
 
@@ -248,7 +254,7 @@ def run_measure(args: argparse.Namespace) -> int:
     )
     result = run_with_progress(spec)
     out = result.outputs
-    print(f"measured {out['objects']} objects: {out['csv']} (summary: {out['summary']})")
+    print(f"measured {counted(out['objects'], 'object')}: {out['csv']} (summary: {out['summary']})")
     return 0
 
 

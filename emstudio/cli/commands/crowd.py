@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emstudio.cli.commands._common import run_with_progress
+from emstudio.cli.commands._common import counted, run_with_progress
 from emstudio.core.crowd.consensus import METHODS, SIDES
 from emstudio.core.crowd.mapping import AXES, DEFAULT_FILE_KEY, DEFAULT_FILE_PATTERN, SubjectMapping
 from emstudio.core.destinations import check_new_file
@@ -212,8 +212,8 @@ def run_import(args: argparse.Namespace) -> int:
     result = run_with_progress(spec)
     out = result.outputs  # the summary itself was logged by the job, above
     print(
-        f"created label set {out['labels']!r}: {_count(out['slices_labelled'], 'slice')} "
-        f"labelled from {_count(out['volunteers'], 'volunteer')} ({len(out['excluded'])} "
+        f"created label set {out['labels']!r}: {counted(out['slices_labelled'], 'slice')} "
+        f"labelled from {counted(out['volunteers'], 'volunteer')} ({len(out['excluded'])} "
         "excluded; "
         f"job {result.job_id[:8]})"
     )
@@ -280,7 +280,3 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _cell(value: float | None, width: int) -> str:
     return f"{'-' if value is None else f'{value:.3f}':>{width}}"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from emstudio.cli.commands._common import add_listing, one_line
+from emstudio.cli.commands._common import add_listing, counted, one_line
 from emstudio.core.project import Project
 
 
@@ -61,7 +61,7 @@ def show_info(summary: dict) -> None:
     print("\nMesh sets:" + ("" if summary["mesh_sets"] else " none"))
     for m in summary["mesh_sets"]:
         of = m["attrs"].get("segmentation", "?")
-        print(f"  {m['name']:<24} {m['count']} objects of {of!r}, {m['format']}")
+        print(f"  {m['name']:<24} {counted(m['count'], 'object')} of {of!r}, {m['format']}")
         print(f"  {'':<24} {_made_by(m['provenance'])}")
     print("\nModels:" + ("" if summary["models"] else " none"))
     for m in summary["models"]:

@@ -77,10 +77,9 @@ PRESETS: dict[str, Preset] = {
         InstanceParams(
             area_threshold=0.5, boundary_threshold=0.5, foreground_threshold=0.5, min_size=1500
         ),
-        "Crick vEM mitochondria workflow as specified for emstudio (issue 'Instances, meshes, "
-        "measurements and the 3D view'): seeds area > 0.5 and boundary < 0.5, objects below "
-        "1500 voxels removed. No foreground threshold is given there; the area threshold "
-        "(0.5) is used.",
+        "The Crick vEM mitochondria workflow (the MitoEM challenge approach): seeds where "
+        "area > 0.5 and boundary < 0.5, flooded over the area > 0.5 foreground, objects below "
+        "1500 voxels removed.",
     ),
     "bc-watershed": Preset(
         "bc-watershed",

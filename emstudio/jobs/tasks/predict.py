@@ -110,7 +110,8 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         how = f"{len(predictor.columns)} columns up to {width} voxels wide, {how}"
     events.log(
         f"predicting {', '.join(a.upper() for a in config.axes)} with model {model_rec.name!r} "
-        f"on {describe(device)} ({how}, {config.combine} of the axes)"
+        f"on {describe(device)} ({how}"
+        + (f", {config.combine} of the axes)" if len(config.axes) > 1 else ")")
     )
     attrs = {
         "prediction_set": out,
