@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from emstudio import __version__
-from emstudio.cli.commands._common import counted
+from emstudio.core.text import counted
 from emstudio.jobs.launch import emstudio_command
 
 MODULES = (

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from emstudio.core.project import Project, VolumeRecord
+from emstudio.core.text import counted
 from emstudio.gui.look import muted, scaled_font
 from emstudio.gui.volume_table import format_created, format_shape, format_voxel_size
 
@@ -103,7 +104,7 @@ class ProjectPanel(QWidget):
         self.path_label.setToolTip(str(project.path))
         volumes = project.catalog.volumes()
         count = len(volumes)
-        self.summary_label.setText(f"{count} volume" + ("" if count == 1 else "s"))
+        self.summary_label.setText(counted(count, "volume"))
         self.summary_label.setVisible(count > 0)
         collapsed = {
             self.tree.topLevelItem(i).data(0, ITEM_ROLE)
@@ -117,8 +118,7 @@ class ProjectPanel(QWidget):
         for model in project.catalog.models():
             items["model"].append(("model", model.to_json(), (model.name, "", "", "", "", "")))
         for mesh in project.catalog.mesh_set_records():
-            count = f"{mesh.count} object" + ("" if mesh.count == 1 else "s")
-            texts = (mesh.name, count, mesh.format, "", "", "")
+            texts = (mesh.name, counted(mesh.count, "object"), mesh.format, "", "", "")
             items["mesh"].append(("mesh", mesh.to_json(), texts))
         for kind, title in GROUPS:
             group = QTreeWidgetItem([f"{title} ({len(items[kind])})"])

@@ -91,8 +91,3 @@ def run_with_progress(spec: JobSpec) -> JobResult:
         result = run_job(spec, listeners=[ProgressBar(sys.stderr)])
     FINISHED.append(result)
     return result
-
-
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """ "1 object", "2 objects" ("1 mesh", "2 meshes" with ``plural``)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"

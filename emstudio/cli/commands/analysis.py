@@ -8,7 +8,6 @@ from pathlib import Path
 
 from emstudio.cli.commands._common import (
     ArgumentValueError,
-    counted,
     parse_triple,
     run_with_progress,
 )
@@ -17,6 +16,7 @@ from emstudio.core.mesh.formats import FORMATS
 from emstudio.core.metrics import KINDS
 from emstudio.core.project import Project
 from emstudio.core.seg.params import DEFAULT_PRESET, FLOODS, MODES, PRESETS
+from emstudio.core.text import counted
 from emstudio.jobs.spec import JobSpec
 
 

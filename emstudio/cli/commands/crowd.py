@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emstudio.cli.commands._common import counted, run_with_progress
+from emstudio.cli.commands._common import run_with_progress
 from emstudio.core.crowd.consensus import METHODS, SIDES
 from emstudio.core.crowd.mapping import AXES, DEFAULT_FILE_KEY, DEFAULT_FILE_PATTERN, SubjectMapping
 from emstudio.core.destinations import check_new_file
 from emstudio.core.project import Project
+from emstudio.core.text import counted
 from emstudio.jobs.spec import JobSpec
 
 

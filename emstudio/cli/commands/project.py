@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from emstudio.cli.commands._common import add_listing, counted, one_line
+from emstudio.cli.commands._common import add_listing, one_line
 from emstudio.core.project import Project
+from emstudio.core.text import counted
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -103,15 +103,10 @@ def _from_project(project: Project, name: str) -> LabelInput:
     volume = Volume(project.resolve(record.path))
     probability = record.kind == "prediction"
     instances = record.kind == "segmentation"
-    named = record.attrs.get("classes")  # label sets: {value: name}; segmentations: [name]
     if probability or instances:
-        if record.attrs.get("class"):
-            classes = {1: str(record.attrs["class"])}
-        elif isinstance(named, list) and len(named) == 1:
-            classes = {1: str(named[0])}
-        else:
-            classes = {}
+        classes = {1: record.named_class} if record.named_class else {}
     else:
+        named = record.attrs.get("classes")  # label sets: {value: name}
         classes = {int(v): n for v, n in named.items() if int(v)} if isinstance(named, dict) else {}
     shape, voxel = volume.shape, volume.voxel_size.zyx
     return LabelInput(name, shape, voxel, probability, volume.read, classes, instances=instances)

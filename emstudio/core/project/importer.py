@@ -40,11 +40,10 @@ def import_files(
 
     Voxel size: labels (and a segmentation of an image) take the image's; otherwise the user's
     value wins, then the file's metadata; else 1,1,1 is recorded as unknown and the user is
-    told. Labels get the classes they
-    hold (after ``recode``: ``{old value: new value}``), named by ``class_names`` where it names
-    them, else "class N"; what training will make of them is said. A segmentation (object
-    ids, e.g. from another tool) needs no image; its objects are ``object_class`` (else
-    named after the volume).
+    told. Labels get the classes they hold (after ``recode``: ``{old value: new value}``),
+    named by ``class_names`` where it names them, else "class N"; what training will make of
+    them is said. A segmentation (object ids, e.g. from another tool) needs no image; its
+    objects are ``object_class`` (else named after the volume).
     """
     name = check_new_name(project, name)
     check_outside_project(project, paths)

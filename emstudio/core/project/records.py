@@ -102,15 +102,20 @@ class VolumeRecord:
         return f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} volume"
 
     @property
-    def object_class(self) -> str:
-        """What a segmentation's objects are: its ``class`` attr, else its one class, else its
-        name."""
+    def named_class(self) -> str | None:
+        """The class a segmentation's objects (or a prediction's map) were given: its ``class``
+        attr, else its one class; None when nobody named it."""
         if self.attrs.get("class"):
             return str(self.attrs["class"])
         classes = self.attrs.get("classes")
         if isinstance(classes, list) and len(classes) == 1:
             return str(classes[0])
-        return self.name
+        return None
+
+    @property
+    def object_class(self) -> str:
+        """What a segmentation's objects are: ``named_class``, else the volume's name."""
+        return self.named_class or self.name
 
     @property
     def nbytes(self) -> int:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from emstudio.core.measure.csv_table import to_csv
 from emstudio.core.project.atomic import atomic_write_text
+from emstudio.core.text import counted
 from emstudio.gui.look import muted
 from emstudio.gui.measure_table import MeasureTable
 
@@ -73,7 +74,7 @@ class MeasurePanel(QWidget):
     def set_rows(self, rows: list[dict[str, str]]) -> None:
         self.table.set_rows(rows)
         names = self.checked()
-        objects = f"{len(rows)} object" + ("" if len(rows) == 1 else "s")
+        objects = counted(len(rows), "object")
         self.summary.setText(f"{objects} of {', '.join(names)}" if names else EMPTY_TEXT)
         self.export_button.setEnabled(bool(rows))
 

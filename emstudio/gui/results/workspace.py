@@ -179,7 +179,7 @@ class ResultsWorkspace(QObject):
         if new:
             view.object_picked.connect(self._picked)
         try:
-            named = self.project.catalog.volume(name).attrs.get("class", name)
+            named = self.project.catalog.volume(name).object_class
         except EmstudioError:
             named = None
         classes = {i: named for i in surfaces.polydata} if named else {}
