@@ -41,12 +41,13 @@ def collect_tracings(
     report: ImportReport,
 ) -> TracingSet:
     """Map each classification's strokes to slices, then join each volunteer's strokes on a
-    slice (from all subjects showing that slice) into closed outlines."""
+    slice (from all subjects showing that slice) into closed outlines. A classification with no
+    strokes is a volunteer saying "nothing here": an empty tracing on each frame it showed."""
     strokes: dict[tuple[SliceKey, str], Tracing] = {}
     result = TracingSet(tuple(image_shape))
     for item in classifications:
         where = f"classification {item.id}, subject {item.subject_id}"
-        for frame in sorted({s.frame for s in item.strokes}):
+        for frame in traced_frames(item):
             ref = mapping.locate(item.subject, frame, item.dimensions, image_shape)
             if isinstance(ref, Unmapped):
                 report.add(ref.kind, f"{where}, frame {frame}: {ref.reason}")
@@ -67,6 +68,14 @@ def collect_tracings(
     report.count("volunteers", len(result.volunteers))
     report.count("slices traced", len(result.slices))
     return result
+
+
+def traced_frames(item: Classification) -> list[int]:
+    """The subject frames a classification speaks for: those with strokes, or, when the volunteer
+    drew nothing, every frame the subject showed (its recorded image sizes; else frame 0)."""
+    if item.strokes:
+        return sorted({s.frame for s in item.strokes})
+    return list(range(max(len(item.dimensions), 1)))
 
 
 def _to_plane(

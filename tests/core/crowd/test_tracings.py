@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emstudio.core.crowd.aggregate import ConsensusOptions, aggregate
 from emstudio.core.crowd.export import Classification
 from emstudio.core.crowd.mapping import SubjectMapping
 from emstudio.core.crowd.marks import Stroke
@@ -65,3 +66,33 @@ def test_outside_points_are_clipped_and_counted_unmapped_frames_skipped() -> Non
     }  # fmt: skip
     bob = next(t for t in tracings.slices[("z", 1)] if t.volunteer == "bob")
     assert bob.outlines[0].max(axis=0).tolist() == [99.5, 119.5]
+
+
+def test_a_volunteer_who_drew_nothing_votes_nothing_here() -> None:
+    """Three of five volunteers saw no object: the consensus is an empty, labelled slice."""
+    meta = {"#slice": 2}
+    dims = [{"naturalWidth": 64, "naturalHeight": 64}]
+    drawn = [item(str(i), f"v{i}", "s", meta, [Stroke(0, SQUARE)], dims) for i in range(2)]
+    empty = [item(str(i), f"v{i}", "s", meta, [], dims) for i in range(2, 5)]
+    tracings = collect_tracings(drawn + empty, SubjectMapping(), SHAPE, ImportReport())
+    assert len(tracings.slices[("z", 2)]) == 5
+    result = aggregate(tracings, ConsensusOptions(min_volunteers=5))
+    (slice_2,) = result.labelled
+    assert slice_2.volunteers == 5 and not slice_2.label.any()
+    assert result.volunteers["v3"].reliability == 1.0  # agreed with the consensus
+    assert result.volunteers["v0"].reliability == 0.0
+
+
+def test_all_volunteers_drew_nothing_and_a_flipbook_speaks_for_its_frames() -> None:
+    flipbook = {"#slice": 4}
+    dims = [{"naturalWidth": 64, "naturalHeight": 64}] * 2
+    tracings = collect_tracings(
+        [item(str(i), f"v{i}", "s", flipbook, [], dims) for i in range(3)],
+        SubjectMapping(),
+        SHAPE,
+        ImportReport(),
+    )
+    assert sorted(tracings.slices) == [("z", 4), ("z", 5)]
+    result = aggregate(tracings, ConsensusOptions(min_volunteers=3, outline_nm=20.0))
+    assert [r.key for r in result.labelled] == [("z", 4), ("z", 5)]
+    assert all(r.label.size == 0 for r in result.labelled)
