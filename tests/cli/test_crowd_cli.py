@@ -55,14 +55,32 @@ def test_simulate_then_import(demo, tmp_path, cli) -> None:
     assert again.attrs["crowd"]["excluded"] == [volunteer]
     assert again.attrs["classes"]["1"] == "nuclear_envelope"
     assert {"crowd_simulate", "crowd_import"} <= jobs
+    result = cli("crowd", "report", demo, "again")
+    assert f"{volunteer} " in result.out and "excluded: left out by name" in result.out
     rerun = ("crowd", "import", demo, "--from-labels", "crowd-nuclei", "--image", "em")
     for extra, message in (
         (["--exclude", "nobody"], "no volunteer named 'nobody' traced these slices"),
         (["--min-reliability", "1.5"], "a Dice score from 0 to 1, not 1.5"),
         (["--min-reliability", "0.999"], "of 6 volunteers were left out (--exclude"),
+        (["--workflow", "7", "--axis", "x"], "--workflow, --axis read(s) an export"),
+        (["--include", volunteer], f"--include: '{volunteer}' not left out of 'crowd-nuclei'"),
     ):
         result = cli(*rerun, "--name", "x", *extra)
         assert result.code == 2 and message in result.err, (extra, result.err)
+    result = cli(*rerun, "--name", "screened", "--min-reliability", "0.8")
+    assert result.code == 0, result.err
+    result = cli("crowd", "report", demo, "screened")
+    assert "excluded: agreement 0." in result.out and "with the first consensus, below 0.8" in (
+        result.out
+    )
+    kept = ("crowd", "import", demo, "--from-labels", "screened", "--image", "em", "--name")
+    result = cli(*kept, "same-again")
+    assert result.code == 0 and "left out as in 'screened': " in result.out, result.err
+    left_out = result.out.split("left out as in 'screened': ")[1].split(" (")[0].split(", ")
+    result = cli(*kept, "all-again", "--include", *left_out)
+    assert result.code == 0 and "from 6 volunteers (0 excluded" in result.out, result.err
+    with Project.open(demo, mode="read") as project:
+        assert project.catalog.volume("same-again").attrs["crowd"]["excluded"] == left_out
     result = cli("crowd", "simulate", demo, "--labels", "truth-classes", "--out", export)
     assert result.code == 2 and "sim.csv: already exists" in result.err  # a real export, maybe
     result = cli("crowd", "simulate", demo, "--labels", "truth-mito-instances", "--out",

@@ -7,13 +7,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emstudio.cli.commands._common import run_with_progress
+from emstudio.cli.commands._common import ArgumentValueError, run_with_progress
 from emstudio.core.crowd.consensus import METHODS, SIDES
 from emstudio.core.crowd.mapping import AXES, DEFAULT_FILE_KEY, DEFAULT_FILE_PATTERN, SubjectMapping
 from emstudio.core.destinations import check_new_file
 from emstudio.core.project import Project
 from emstudio.core.text import counted
 from emstudio.jobs.spec import JobSpec
+
+# options that read an export; stored tracings are already mapped to slices
+EXPORT_OPTIONS = (
+    "subjects", "workflow", "workflow_version", "slice_key", "slice_offset", "file_key",
+    "file_pattern", "axis", "scale", "x0", "y0", "volume",
+)  # fmt: skip
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -85,6 +91,14 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
         help="leave these volunteers (user names) out of the consensus",
     )
     group.add_argument(
+        "--include",
+        nargs="+",
+        default=[],
+        metavar="VOLUNTEER",
+        help="with --from-labels: count these volunteers again (the volunteers the label set "
+        "left out stay out unless named here)",
+    )
+    group.add_argument(
         "--min-reliability",
         type=float,
         metavar="DICE",
@@ -118,7 +132,9 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
     mapping.add_argument("--x0", type=float, metavar="PX", help="crop offset (image pixels)")
     mapping.add_argument("--y0", type=float, metavar="PX")
     mapping.add_argument("--volume", metavar="ROI", help="only subjects of this volume / ROI")
-    imp.set_defaults(run=run_import)
+    imp.set_defaults(
+        run=run_import, export_defaults={name: imp.get_default(name) for name in EXPORT_OPTIONS}
+    )
 
 
 def _register_report(sub: argparse._SubParsersAction) -> None:
@@ -184,7 +200,46 @@ def mapping_from_args(args: argparse.Namespace) -> SubjectMapping:
     )
 
 
+def export_options_given(args: argparse.Namespace) -> list[str]:
+    """The export-only options set to something other than their default, as typed."""
+    return [
+        "--" + name.replace("_", "-")
+        for name in EXPORT_OPTIONS
+        if getattr(args, name) != args.export_defaults[name]
+    ]
+
+
+def still_excluded(args: argparse.Namespace) -> list[str]:
+    """With --from-labels: the volunteers the label set left out, less --include, plus
+    --exclude. Refuses export options and --include without --from-labels."""
+    if not args.from_labels:
+        if args.include:
+            raise ArgumentValueError("--include counts volunteers again: add --from-labels.")
+        return list(args.exclude)
+    given = export_options_given(args)
+    if given:
+        raise ArgumentValueError(
+            f"{', '.join(given)} read(s) an export, but the tracings of {args.from_labels!r} are "
+            "already on their slices: leave it out with --from-labels."
+        )
+    with Project.open(args.project, mode="read") as project:
+        record = project.catalog.volume(args.from_labels)
+    before = set(record.attrs.get("crowd", {}).get("excluded", []))
+    unknown = sorted(set(args.include) - before)
+    if unknown:
+        raise ArgumentValueError(
+            f"--include: {', '.join(map(repr, unknown))} not left out of {args.from_labels!r} "
+            f"(left out: {', '.join(sorted(before)) or 'nobody'})."
+        )
+    kept_out = sorted(before - set(args.include))
+    if kept_out:
+        print(f"left out as in {args.from_labels!r}: {', '.join(kept_out)} (--include counts "
+              "one again)")  # fmt: skip
+    return sorted(set(kept_out) | set(args.exclude))
+
+
 def run_import(args: argparse.Namespace) -> int:
+    exclude = still_excluded(args)
     absolute = [
         str(Path(p).absolute()) if p else None for p in (args.classifications, args.subjects)
     ]
@@ -206,7 +261,7 @@ def run_import(args: argparse.Namespace) -> int:
             "class_name": args.class_name,
             "expert": args.expert,
             "expert_class": args.expert_class,
-            "exclude": args.exclude,
+            "exclude": exclude,
             "min_reliability": args.min_reliability,
         },
     )  # fmt: skip
@@ -247,7 +302,12 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     # imported here: the scores load scipy, which other commands do without
-    from emstudio.core.crowd.scores import slice_rows, volunteer_rows, write_scores_csv
+    from emstudio.core.crowd.scores import (
+        exclusion_reason,
+        slice_rows,
+        volunteer_rows,
+        write_scores_csv,
+    )
     from emstudio.core.crowd.sidecar import label_set_tracings
 
     with Project.open(args.project, mode="read") as project:
@@ -264,7 +324,8 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"\n{'volunteer':<{width}} {'slices':>6} {'agreement':>9} {'expert':>7} {'sens.':>6} "
           f"{'spec.':>6}")  # fmt: skip
     for row in rows:
-        note = "  excluded" if row["excluded"] else ""
+        reason = exclusion_reason(data.scores[row["volunteer"]], crowd.get("min_reliability"))
+        note = f"  excluded: {reason}" if reason else ""
         print(f"{row['volunteer']:<{width}} {row['slices']:>6} {_cell(row['reliability'], 9)} "
               f"{_cell(row['expert'], 7)} {_cell(row['sensitivity'], 6)} "
               f"{_cell(row['specificity'], 6)}{note}")  # fmt: skip

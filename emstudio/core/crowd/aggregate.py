@@ -73,6 +73,7 @@ class VolunteerScore:
     sensitivity: float | None = None  # STAPLE
     specificity: float | None = None
     excluded: bool = False
+    screened: float | None = None  # with min_reliability: the reliability that was screened
     _sums: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
     def add(self, name: str, value: float) -> None:
@@ -107,7 +108,8 @@ def aggregate(
 ) -> Aggregation:
     """Consensus of every slice traced by at least ``min_volunteers`` volunteers (excluded ones
     do not count) and every volunteer's scores against it. With ``min_reliability``, volunteers
-    scoring below it are excluded too and the consensus is made again without them.
+    scoring below it are excluded too and the consensus is made again without them (their
+    scores are then against that consensus; ``screened`` keeps the first ones).
     ``voxel_size`` (nm, z, y, x) converts ``outline_nm`` into pixels of each plane."""
     unknown = sorted(set(options.exclude) - set(tracings.volunteers))
     if unknown:  # a typo would leave the volunteer in without a word
@@ -127,7 +129,10 @@ def aggregate(
         for v in result.volunteers.values()
         if v.reliability is not None and v.reliability < options.min_reliability
     }
-    return run(set(options.exclude) | low)
+    final = run(set(options.exclude) | low)
+    for vid, score in final.volunteers.items():  # the score the screening saw, kept beside
+        score.screened = result.volunteers[vid].reliability
+    return final
 
 
 def plane_spacing(voxel_size: tuple[float, float, float], axis: str) -> tuple[float, float]:

@@ -21,7 +21,7 @@ ISSUE_KINDS: dict[str, str] = {
     "unmapped_subject": "subject or frame maps to no slice (skipped)",
     "other_volume": "subject of another volume (skipped)",
     "slice_out_of_range": "subject maps to a slice outside the image (skipped)",
-    "no_marks": "volunteer drew nothing on the subject (counted as \"nothing here\")",
+    "no_marks": 'volunteer drew nothing on the subject (counted as "nothing here")',
     "too_few_volunteers": "slice traced by fewer volunteers than the minimum (not labelled)",
 }
 EXAMPLES_PER_KIND = 3

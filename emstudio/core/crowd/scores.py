@@ -24,6 +24,16 @@ def ranked(data: CrowdTracings) -> list[VolunteerScore]:
     )
 
 
+def exclusion_reason(score: VolunteerScore, min_reliability: float | None) -> str:
+    """Why a volunteer was left out of the consensus ("" when counted)."""
+    if not score.excluded:
+        return ""
+    first = score.screened
+    if min_reliability is not None and first is not None and first < min_reliability:
+        return f"agreement {first:.3f} with the first consensus, below {min_reliability}"
+    return "left out by name"
+
+
 def volunteer_rows(data: CrowdTracings) -> list[dict[str, Any]]:
     return [
         {"volunteer": s.id, "logged_in": s.logged_in, **{f: getattr(s, f) for f in SCORE_FIELDS}}

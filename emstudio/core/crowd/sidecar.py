@@ -9,7 +9,7 @@ header, each further line one slice::
      "image_shape": [z, y, x],
      "coordinates": "...",                       # see COORDINATES
      "volunteers": [{"id", "logged_in", "slices", "reliability", "expert",
-                     "sensitivity", "specificity", "excluded"}, ...]}
+                     "sensitivity", "specificity", "excluded", "screened"}, ...]}
     {"axis": "z", "index": 12, "labelled": true, "volunteers": 7,
      "agreement": 0.91,                          # mean pairwise Dice (null if < 2)
      "tracings": [{"volunteer": 0,               # index into "volunteers"
@@ -53,7 +53,15 @@ COORDINATES = (
     "plane pixels [row, column], pixel centres at integers; the plane of slice (axis, index) "
     "has rows and columns z -> (y, x), y -> (z, x), x -> (z, y)"
 )
-SCORE_FIELDS = ("slices", "reliability", "expert", "sensitivity", "specificity", "excluded")
+SCORE_FIELDS = (
+    "slices",
+    "reliability",
+    "expert",
+    "sensitivity",
+    "specificity",
+    "excluded",
+    "screened",
+)
 
 
 class NotCrowdLabelsError(EmstudioError):

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from emstudio.core.crowd.aggregate import VolunteerScore
 from emstudio.core.crowd.consensus import METHODS
-from emstudio.core.crowd.scores import ranked
+from emstudio.core.crowd.scores import exclusion_reason, ranked
 from emstudio.core.crowd.sidecar import CrowdTracings, label_set_tracings
 from emstudio.core.errors import EmstudioError
 from emstudio.core.project import Project, VolumeRecord
@@ -181,14 +181,14 @@ class ReliabilityPanel(QWidget):
         self.method.setCurrentText(crowd.get("method", "mean"))
         self.new_name.setText(f"{record.name}-filtered")
         self.new_name.setCursorPosition(0)  # a narrow field shows the name's start
-        self._fill_volunteers(scores)
+        self._fill_volunteers(scores, crowd)
         self._fill_slices()
         values = [s.reliability for s in scores if s.reliability is not None]
         self.histogram.set_values(np.array(values))
         self._set_enabled(True)
         self._threshold_changed(self.threshold.value())
 
-    def _fill_volunteers(self, scores: list[VolunteerScore]) -> None:
+    def _fill_volunteers(self, scores: list[VolunteerScore], crowd: dict) -> None:
         table = self.volunteers
         table.blockSignals(True)
         table.setCurrentCell(-1, -1)  # no volunteer chosen in a new set
@@ -203,7 +203,8 @@ class ReliabilityPanel(QWidget):
             table.setItem(r, 0, show)
             for c, text in enumerate(cells, start=1):
                 table.setItem(r, c, QTableWidgetItem(text))
-            table.item(r, 1).setToolTip(cells[0])
+            reason = exclusion_reason(s, crowd.get("min_reliability"))
+            table.item(r, 1).setToolTip(f"{s.id}: excluded, {reason}" if reason else s.id)
         table.resizeColumnsToContents()
         table.setColumnWidth(1, min(table.columnWidth(1), ID_WIDTH))
         table.blockSignals(False)

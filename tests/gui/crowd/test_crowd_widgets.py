@@ -108,6 +108,10 @@ def test_panel_shows_scores_and_builds_a_reaggregation(qtbot, project) -> None:
     run_job(spec)
     with Project.open(project, mode="read") as opened:
         assert opened.catalog.volume("crowd-filtered").attrs["crowd"]["excluded"] == worst
+    panel.load(project, "crowd-filtered")
+    row = next(r for r in range(8) if panel.volunteers.item(r, 1).text().endswith("(excluded)"))
+    assert panel.volunteers.item(row, 1).toolTip() == f"{worst[0]}: excluded, left out by name"
+    panel.load(project, "crowd")
     asked: list[object] = []  # the same name again: said here, no job
     panel.reaggregate_requested.connect(asked.append)
     panel.reaggregate.click()
