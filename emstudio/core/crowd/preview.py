@@ -14,6 +14,7 @@ from pathlib import Path
 from emstudio.core.crowd.export import read_classifications, read_subjects
 from emstudio.core.crowd.mapping import SliceRef, SubjectMapping, Unmapped
 from emstudio.core.crowd.report import ImportReport
+from emstudio.core.crowd.tracings import traced_frames
 
 METADATA_CHARS = 80
 
@@ -40,13 +41,19 @@ def preview_mapping(
     subjects: str | Path | None = None,
     limit: int = 10,
     max_rows: int = 300,
+    *,
+    workflow: str | None = None,
+    version: str | None = None,
 ) -> Preview:
-    """Where the frames of the first ``limit`` subjects go (the frames volunteers drew on, or
-    frame 0). Raises InputFileError for a missing or unusable file, as the import would."""
+    """Where the frames of the first ``limit`` subjects of ``workflow`` and ``version`` (None:
+    all) go, as the import would take them. Raises InputFileError for a missing or unusable
+    file, as the import would."""
     preview = Preview()
     metadata = read_subjects(subjects) if subjects else None
     seen: set[str] = set()
-    rows = read_classifications(path, preview.report, subjects=metadata)
+    rows = read_classifications(
+        path, preview.report, workflow=workflow, version=version, subjects=metadata
+    )
     for item in itertools.islice(rows, max_rows):
         preview.workflows[item.workflow_id] += 1
         if item.subject_id in seen or len(seen) >= limit:
@@ -55,7 +62,7 @@ def preview_mapping(
         shown = json.dumps({k: v for k, v in item.subject.items() if k != "retired"})
         if len(shown) > METADATA_CHARS:
             shown = shown[: METADATA_CHARS - 1] + "…"
-        for frame in sorted({s.frame for s in item.strokes} or {0}):
+        for frame in traced_frames(item):
             place = mapping.locate(item.subject, frame, item.dimensions, image_shape)
             preview.rows.append(PreviewRow(item.subject_id, frame, shown, place))
     return preview

@@ -217,8 +217,9 @@ class CrowdImportDialog(QDialog):
             edit.setText(chosen)
 
     def _connect(self) -> None:
-        edits = (self.export, self.subjects, self.slice_key, self.file_key, self.file_pattern,
-                 self.scale, self.x0, self.y0, self.volume)  # fmt: skip
+        edits = (self.export, self.subjects, self.workflow, self.version, self.slice_key,
+                 self.file_key, self.file_pattern, self.scale, self.x0, self.y0,
+                 self.volume)  # fmt: skip
         for edit in edits:
             edit.textChanged.connect(self._schedule_preview)
         self.slice_offset.valueChanged.connect(self._schedule_preview)
@@ -293,7 +294,12 @@ class CrowdImportDialog(QDialog):
         if path and image is not None:
             try:
                 preview = preview_mapping(
-                    path, self.mapping(), image.shape, self.subjects.text().strip() or None
+                    path,
+                    self.mapping(),
+                    image.shape,
+                    self.subjects.text().strip() or None,
+                    workflow=self.workflow.text().strip() or None,
+                    version=self.version.text().strip() or None,
                 )
             except (EmstudioError, ValueError) as exc:
                 self.preview_note.setText(str(exc))
@@ -320,10 +326,17 @@ class CrowdImportDialog(QDialog):
         self.table.resizeColumnsToContents()
         mapped = sum(isinstance(r.place, SliceRef) for r in preview.rows)
         workflows = ", ".join(f"{w or '?'} ({n} rows)" for w, n in preview.workflows.most_common())
+        skipped = sum(preview.report.counts[k] for k in ("other_workflow", "other_version"))
         self.preview_note.setText(
             f"{mapped} of {len(preview.rows)} subject frames map to a slice. "
-            f"Workflows in the first rows: {workflows or 'none'}."
+            f"Workflows in the first rows: {workflows or 'none'}"
+            + (f" ({skipped} rows of other workflows or versions left out)." if skipped else ".")
         )
+        if preview.rows and not mapped:
+            self._preview_problem = (
+                f"None of the first subjects maps to a slice of {self.image.currentText()!r} "
+                "(the reasons are in the table): change the subject mapping."
+            )
 
 
 def _optional_float(text: str, what: str) -> float | None:

@@ -52,6 +52,16 @@ def test_dialog_shows_bad_settings_and_unmapped_subjects(qtbot, built, project) 
     dialog.volume.setText("another-volume")
     dialog.update_preview()
     assert dialog.table.item(0, 2).text().startswith("no slice: volume 'em'")
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert "None of the first subjects maps to a slice of 'em'" in dialog.message.text()
+    assert not ok.isEnabled()  # a job that would find no tracing is not started
+    dialog.volume.setText("")
+    dialog.workflow.setText("999")  # no row of it among the first: nothing to preview
+    dialog.update_preview()
+    assert dialog.table.rowCount() == 0 and "rows of other workflows" in dialog.preview_note.text()
+    dialog.workflow.setText("")
+    dialog.update_preview()
+    assert ok.isEnabled() and not dialog.message.text()
     dialog.export.setText(str(built / "missing.csv"))
     dialog.update_preview()
     assert "does not exist" in dialog.preview_note.text() and dialog.table.rowCount() == 0
