@@ -73,7 +73,7 @@ class VolunteerScore:
     sensitivity: float | None = None  # STAPLE
     specificity: float | None = None
     excluded: bool = False
-    screened: float | None = None  # with min_reliability: the reliability that was screened
+    first_pass: float | None = None  # with min_reliability: reliability with the first consensus
     _sums: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
     def add(self, name: str, value: float) -> None:
@@ -109,7 +109,7 @@ def aggregate(
     """Consensus of every slice traced by at least ``min_volunteers`` volunteers (excluded ones
     do not count) and every volunteer's scores against it. With ``min_reliability``, volunteers
     scoring below it are excluded too and the consensus is made again without them (their
-    scores are then against that consensus; ``screened`` keeps the first ones).
+    scores are then against that consensus; ``first_pass`` keeps the first ones).
     ``voxel_size`` (nm, z, y, x) converts ``outline_nm`` into pixels of each plane."""
     unknown = sorted(set(options.exclude) - set(tracings.volunteers))
     if unknown:  # a typo would leave the volunteer in without a word
@@ -131,7 +131,7 @@ def aggregate(
     }
     final = run(set(options.exclude) | low)
     for vid, score in final.volunteers.items():  # the score the screening saw, kept beside
-        score.screened = result.volunteers[vid].reliability
+        score.first_pass = result.volunteers[vid].reliability
     return final
 
 

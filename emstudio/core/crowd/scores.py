@@ -28,7 +28,7 @@ def exclusion_reason(score: VolunteerScore, min_reliability: float | None) -> st
     """Why a volunteer was left out of the consensus ("" when counted)."""
     if not score.excluded:
         return ""
-    first = score.screened
+    first = score.first_pass
     if min_reliability is not None and first is not None and first < min_reliability:
         return f"agreement {first:.3f} with the first consensus, below {min_reliability}"
     return "left out by name"

@@ -9,7 +9,7 @@ header, each further line one slice::
      "image_shape": [z, y, x],
      "coordinates": "...",                       # see COORDINATES
      "volunteers": [{"id", "logged_in", "slices", "reliability", "expert",
-                     "sensitivity", "specificity", "excluded", "screened"}, ...]}
+                     "sensitivity", "specificity", "excluded", "first_pass"}, ...]}
     {"axis": "z", "index": 12, "labelled": true, "volunteers": 7,
      "agreement": 0.91,                          # mean pairwise Dice (null if < 2)
      "tracings": [{"volunteer": 0,               # index into "volunteers"
@@ -60,7 +60,7 @@ SCORE_FIELDS = (
     "sensitivity",
     "specificity",
     "excluded",
-    "screened",
+    "first_pass",
 )
 
 

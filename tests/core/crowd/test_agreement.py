@@ -80,6 +80,6 @@ def test_score_rows_worst_first_and_csv(tracings, tmp_path) -> None:
         rows = list(csv.DictReader(handle))
     assert rows[0] == {"volunteer": "bob", "logged_in": "True", "slices": "1",
                        "reliability": "0.4", "expert": "", "sensitivity": "",
-                       "specificity": "", "excluded": "True"}  # fmt: skip
+                       "specificity": "", "excluded": "True", "first_pass": ""}  # fmt: skip
     with pytest.raises(DestinationError, match="folder does not exist"):
         write_scores_csv(data, tmp_path / "missing" / "scores.csv")

@@ -121,10 +121,10 @@ def test_min_reliability_excludes_and_outline_band(project, demo) -> None:
         options=ConsensusOptions(min_reliability=0.8, outline_nm=60.0),
     )
     excluded = [v for v in done.aggregation.volunteers.values() if v.excluded]
-    assert len(excluded) == 1 and excluded[0].screened < 0.8  # the adversarial volunteer
+    assert len(excluded) == 1 and excluded[0].first_pass < 0.8  # the adversarial volunteer
     record = project.catalog.volume("envelope")
     stored = read_sidecar(project.resolve(record.path), record.attrs).scores[excluded[0].id]
-    assert stored.screened == pytest.approx(excluded[0].screened, abs=1e-4)
+    assert stored.first_pass == pytest.approx(excluded[0].first_pass, abs=1e-4)
     assert exclusion_reason(stored, 0.8).endswith("with the first consensus, below 0.8")
     assert record.attrs["classes"]["1"] == "nuclear_envelope"
     plane = Volume(project.resolve(record.path)).plane(0, record.attrs["labelled_slices"]["z"][0])
