@@ -112,16 +112,12 @@ def parse_class_names(text: str | None) -> dict[str, str]:
 
 def run_export(args: argparse.Namespace) -> int:
     # imported here: the writers load zarr, tifffile and h5py, which other commands do without
-    from emstudio.core.io.export import export_volume
-    from emstudio.core.volume.store import Volume
+    from emstudio.core.io.export import export_record
 
     with Project.open(args.project, mode="read") as project:
         record = project.catalog.volume(args.name)
-        volume = Volume(project.resolve(record.path))
-        out = export_volume(
-            volume, Path(args.out), ProgressBar(sys.stderr).as_progress(), project.path
-        )
-    print(f"exported {args.name!r} to {out}")
+        done = export_record(project, record, Path(args.out), ProgressBar(sys.stderr).as_progress())
+    print(f"exported {args.name!r} to {done.path}" + (f"; {done.note}" if done.note else ""))
     return 0
 
 

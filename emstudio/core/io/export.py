@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -21,11 +22,15 @@ from emstudio.core.destinations import check_new_file
 from emstudio.core.errors import DestinationError
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project.atomic import TMP_PREFIX, remove_tree
+from emstudio.core.project.project import Project
+from emstudio.core.project.records import VolumeRecord
+from emstudio.core.text import counted
 from emstudio.core.volume.store import Volume, VolumeWriter
 
 FORMATS = {".tif": "tiff", ".tiff": "tiff", ".zarr": "zarr", ".h5": "hdf5", ".hdf5": "hdf5"}
 IMAGEJ_LIMIT = 2**32 - 2**25  # ImageJ TIFFs must stay below 4 GiB; larger ones become OME BigTIFF
 IMAGEJ_DTYPES = ("uint8", "uint16", "float32")  # the others (uint32 segmentations): OME TIFF
+NOT_LABELLED = 255  # a label set's voxels on no labelled plane, as ``import`` reads labels
 
 
 def export_format(out: Path) -> str:
@@ -37,17 +42,48 @@ def export_format(out: Path) -> str:
     return fmt
 
 
+@dataclass
+class Exported:
+    path: Path
+    note: str = ""  # what a person should know about the file written ("" when nothing)
+
+
+def export_record(
+    project: Project, record: VolumeRecord, out: Path, progress: Progress = no_progress
+) -> Exported:
+    """Write a project volume to ``out``. A label set's voxels on none of its labelled slices
+    (planes painted or traced) are written as 255, "not labelled", as ``import`` reads them."""
+    volume = Volume(project.resolve(record.path))
+    planes = record.attrs.get("labelled_slices") if record.kind == "labels" else None
+    labelled = {axis: sorted(map(int, planes.get(axis, []))) for axis in "zyx"} if planes else None
+    path = export_volume(volume, out, progress, project.path, labelled)
+    if labelled is None:
+        return Exported(path)
+    count = sum(map(len, labelled.values()))
+    return Exported(
+        path,
+        f"voxels off its {counted(count, 'labelled slice')} are {NOT_LABELLED}, 'not labelled' "
+        "(0 is background).",
+    )
+
+
 def export_volume(
-    volume: Volume, out: Path, progress: Progress = no_progress, project_root: Path | None = None
+    volume: Volume,
+    out: Path,
+    progress: Progress = no_progress,
+    project_root: Path | None = None,
+    labelled: dict[str, list[int]] | None = None,
 ) -> Path:
     """Write level 0 of ``volume`` to ``out`` (never inside ``project_root``); returns the path
-    written."""
+    written. ``labelled``: only these planes per axis ("z": XY, "y": XZ, "x": YZ) are written
+    as they are, every other voxel as NOT_LABELLED."""
     fmt = export_format(Path(out))
     out = check_new_file(out, project_root)
     tmp = out.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{out.name}")
     try:
         writers = {"tiff": _write_tiff, "zarr": partial(_write_zarr, name=out.stem)}
-        writers.get(fmt, _write_hdf5)(volume, tmp, progress)
+        slabs = partial(_slabs, volume, progress=progress, labelled=labelled)
+        writers.get(fmt, _write_hdf5)(volume, tmp, slabs)
         os.replace(tmp, out)
     except OSError as exc:
         raise DestinationError(f"{out}: cannot write ({exc.strerror or exc}).") from exc
@@ -56,19 +92,29 @@ def export_volume(
     return out
 
 
-def _slabs(volume: Volume, progress: Progress) -> Iterator[np.ndarray]:
+Slabs = Callable[[], Iterator[np.ndarray]]  # the volume's z slabs, in order, as written
+
+
+def _slabs(
+    volume: Volume, progress: Progress, labelled: dict[str, list[int]] | None
+) -> Iterator[np.ndarray]:
     z = volume.shape[0]
     for z0, block in volume.iter_slabs():
-        yield block
+        yield block if labelled is None else _only_labelled(block, z0, labelled)
         progress(min(z0 + block.shape[0], z), z, f"writing planes {z0 + block.shape[0]}/{z}")
 
 
-def _planes(volume: Volume, progress: Progress) -> Iterator[np.ndarray]:
-    for block in _slabs(volume, progress):
-        yield from block
+def _only_labelled(block: np.ndarray, z0: int, labelled: dict[str, list[int]]) -> np.ndarray:
+    """``block`` (planes z0...) with every voxel off the labelled planes set to NOT_LABELLED."""
+    out = np.full_like(block, NOT_LABELLED)
+    zs = [z - z0 for z in labelled["z"] if z0 <= z < z0 + block.shape[0]]
+    out[zs] = block[zs]
+    out[:, labelled["y"]] = block[:, labelled["y"]]
+    out[:, :, labelled["x"]] = block[:, :, labelled["x"]]
+    return out
 
 
-def _write_tiff(volume: Volume, path: Path, progress: Progress) -> None:
+def _write_tiff(volume: Volume, path: Path, slabs: Slabs) -> None:
     """ImageJ hyperstack TIFF below 4 GiB (Fiji reads its calibration), OME BigTIFF above;
     OME TIFF for the types ImageJ TIFFs cannot hold (uint32 segmentations)."""
     vz, vy, vx = volume.voxel_size.zyx
@@ -85,21 +131,21 @@ def _write_tiff(volume: Volume, path: Path, progress: Progress) -> None:
         units = {f"PhysicalSize{a}Unit": "nm" for a in "ZYX"}
         options["metadata"] = {"axes": "ZYX", **(physical | units if known else {})}
     with tifffile.TiffWriter(path, bigtiff=not small, imagej=imagej, ome=not imagej) as tif:
-        tif.write(_planes(volume, progress), **options)
+        tif.write((plane for block in slabs() for plane in block), **options)
 
 
-def _write_zarr(volume: Volume, path: Path, progress: Progress, name: str) -> None:
+def _write_zarr(volume: Volume, path: Path, slabs: Slabs, name: str) -> None:
     """OME-Zarr named ``name`` (not after the temporary folder it is written in)."""
     kind = volume.attrs.get("kind", "image")
     with VolumeWriter(path, volume.shape, volume.dtype, volume.voxel_size, kind, name) as writer:
         z0 = 0
-        for block in _slabs(volume, progress):
+        for block in slabs():
             writer.write_slab(z0, block)
             z0 += block.shape[0]
         writer.finalize({k: v for k, v in volume.attrs.items() if k not in ("kind", "voxel_size")})
 
 
-def _write_hdf5(volume: Volume, path: Path, progress: Progress) -> None:
+def _write_hdf5(volume: Volume, path: Path, slabs: Slabs) -> None:
     chunks = tuple(min(c, s) for c, s in zip((16, 128, 128), volume.shape, strict=True))
     with h5py.File(path, "w") as f:
         data = f.create_dataset(
@@ -111,7 +157,7 @@ def _write_hdf5(volume: Volume, path: Path, progress: Progress) -> None:
             compression_opts=1,
         )
         z0 = 0
-        for block in _slabs(volume, progress):
+        for block in slabs():
             data[z0 : z0 + block.shape[0]] = block
             z0 += block.shape[0]
         # element_size_um is what ilastik and Fiji's HDF5 plugin read (z, y, x in micrometres)

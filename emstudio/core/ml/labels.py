@@ -6,7 +6,8 @@ How sparse labels are represented (a ``labels`` volume, uint8):
 * Only *labelled slices* count. They are listed in attrs ``labelled_slices``:
   ``{"z": [...], "y": [...], "x": [...]}`` (the painting tool writes it). When the key is absent,
   every z slice with a labelled voxel counts as labelled along z (a dense label set, like the
-  demo's ``truth-classes``, is labelled on every such slice). Inside a labelled slice 0 means
+  demo's ``truth-classes``, is labelled on every such slice); in a volume that holds ``IGNORE``,
+  every z slice not wholly ``IGNORE`` (as emstudio exports sparse label sets). Inside a labelled slice 0 means
   background, and ``IGNORE`` (255) means "not labelled here" (ignored by the loss).
 * A training run can restrict itself to some slices (``--slices z:0,8,16``).
 
@@ -150,15 +151,19 @@ def parse_slices(text: str) -> dict[str, list[int]]:
 
 
 def labelled_z_slices(array) -> list[int]:
-    """Scan a label volume for z slices holding a labelled voxel (slab by slab)."""
+    """Scan a label volume (slab by slab) for its labelled z slices: where the volume marks
+    voxels as not labelled (IGNORE), every slice not wholly IGNORE, so a slice labelled as all
+    background counts; else every slice holding a class."""
     z, y, x = array.shape
     step = max(1, MAX_SCAN_BYTES // max(y * x, 1))
-    found: list[int] = []
+    with_class, not_ignored, ignored = [], [], False
     for z0 in range(0, z, step):
-        slab = np.asarray(array[z0 : min(z0 + step, z)])
-        has = ((slab != 0) & (slab != IGNORE)).reshape(slab.shape[0], -1).any(axis=1)
-        found.extend(z0 + int(i) for i in np.flatnonzero(has))
-    return found
+        slab = np.asarray(array[z0 : min(z0 + step, z)]).reshape(-1, y * x)
+        unlabelled = slab == IGNORE
+        ignored |= bool(unlabelled.any())
+        with_class.extend(z0 + int(i) for i in np.flatnonzero(((slab != 0) & ~unlabelled).any(1)))
+        not_ignored.extend(z0 + int(i) for i in np.flatnonzero(~unlabelled.all(axis=1)))
+    return not_ignored if ignored else with_class
 
 
 def find_labelled_slices(array, attrs: dict, chosen: str | None = None) -> LabelledSlices:

@@ -9,15 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.io.export import export_volume
+from emstudio.core.io.export import export_record
 from emstudio.core.project import Project
-from emstudio.core.volume.store import Volume
 from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec
 
 
 def run_export(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
     record = project.catalog.volume(spec.inputs["volume"])
-    volume = Volume(project.resolve(record.path))
-    out = export_volume(volume, Path(spec.params["out"]), events.progress, project.path)
-    return {"path": str(out)}
+    done = export_record(project, record, Path(spec.params["out"]), events.progress)
+    if done.note:
+        events.log(f"{done.path.name}: {done.note}")
+    return {"path": str(done.path), "note": done.note}

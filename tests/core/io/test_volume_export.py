@@ -6,8 +6,10 @@ import numpy as np
 import tifffile
 from volume_helpers import add_array
 
-from emstudio.core.io.export import export_volume
+from emstudio.core.io.export import export_record, export_volume
+from emstudio.core.ml.labels import find_labelled_slices
 from emstudio.core.project import Project
+from emstudio.core.project.importer import import_files
 from emstudio.core.volume.store import Volume
 
 
@@ -21,3 +23,27 @@ def test_a_uint32_segmentation_exports_to_tiff_with_its_voxel_size(tmp_path):
         assert np.array_equal(tif.asarray(), labels) and tif.series[0].dtype == np.uint32
         pixels = tif.ome_metadata
     assert 'PhysicalSizeZ="40.0"' in pixels and 'PhysicalSizeX="10.0"' in pixels
+
+
+def test_a_sparse_label_set_exports_its_unlabelled_voxels_as_255_and_imports_back(tmp_path):
+    """Off its labelled planes a label set is unknown, not background: the file says so, and an
+    import of it trains on the same slices (one labelled all background among them)."""
+    image = np.zeros((4, 8, 9), np.uint8)
+    labels = np.zeros_like(image)
+    labels[1, 2:5, 2:6] = 1
+    planes = {"z": [1, 2], "y": [6], "x": []}  # z = 2 labelled, but all background
+    with Project.create(tmp_path / "p.emproj") as project:
+        em = add_array(project, "em", "image", image)
+        record = add_array(project, "painted", "labels", labels, image_id=em.id,
+                           attrs={"classes": {"1": "cell"}, "labelled_slices": planes})  # fmt: skip
+        done = export_record(project, record, tmp_path / "painted.tif")
+        assert done.note.startswith("voxels off its 3 labelled slices are 255")
+        written = tifffile.imread(done.path)
+        expected = np.full_like(labels, 255)
+        expected[[1, 2]] = labels[[1, 2]]
+        expected[:, 6] = labels[:, 6]
+        assert np.array_equal(written, expected)
+        back = import_files(project, [done.path], name="back", kind="labels", log=lambda m: None)
+        array = Volume(project.resolve(back.path)).arrays[0]
+        assert find_labelled_slices(array, back.attrs).z == (0, 1, 2, 3)  # y = 6 rows too
+        assert export_record(project, em, tmp_path / "em.tif").note == ""
