@@ -1,8 +1,12 @@
 """Distance from objects to the nearest object of another segmentation, within a search radius.
 
-Distances are between voxel centres (nm): 0 where the objects overlap, one voxel side where
-they touch face to face. Only voxels inside the volume count. Beyond ``max_distance_nm``
-nothing is searched and the distance is reported as missing (NaN).
+Distances are the gaps between the objects' voxels, each voxel a box (nm): 0 where the
+objects overlap or touch (by a face, an edge or a corner), one voxel side where one voxel of
+background lies between them. (Between voxel centres, two mitochondria touching across a 50 nm
+section read 50 nm, like a gap.) The gap between voxels n_k voxels apart along each axis k is
+sqrt(sum(((|n_k| - 1)+ * v_k)^2)): the centre distance to the other objects grown by one voxel
+in all 26 directions. Only voxels inside the volume count. Beyond ``max_distance_nm`` nothing
+is searched and the distance is reported as missing (NaN).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ class NearestOther:
         self.voxel_size = np.asarray(voxel_size, np.float64)
         self.present = bool(other.any())
         if self.present:
-            self.distance = ndimage.distance_transform_edt(other == 0, sampling=voxel_size)
+            grown = ndimage.binary_dilation(other != 0, np.ones((3, 3, 3), bool))
+            self.distance = ndimage.distance_transform_edt(~grown, sampling=voxel_size)
 
     def measure(self, mask: np.ndarray, box: tuple[slice, ...], max_nm: float) -> tuple[float, int]:
         """(distance nm, nearest other id) for an object's mask placed at ``box``."""
@@ -47,5 +52,6 @@ class NearestOther:
         hi = np.minimum(voxel + reach + 1, self.other.shape)
         window = self.other[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))]
         where = np.argwhere(window > 0)
-        gaps = ((where + lo - voxel) * self.voxel_size) ** 2
+        steps = np.maximum(np.abs(where + lo - voxel) - 1, 0)
+        gaps = (steps * self.voxel_size) ** 2
         return int(window[tuple(where[int(np.argmin(gaps.sum(1)))])])

@@ -4,7 +4,10 @@ Conventions: voxel (k, j, i) has its centre at (k*vz, j*vy, i*vx) nm, so the obj
 box spans from the lower face of its first voxel to the upper face of its last. Principal axis
 lengths are the full axes of the solid ellipsoid with the same second moments (each voxel
 counted as a small box): 2 * sqrt(5 * eigenvalue of the covariance). Sphericity is
-pi^(1/3) * (6 V)^(2/3) / A with V the voxel volume and A the area of the object's mesh.
+pi^(1/3) * (6 V)^(2/3) / A with A the area of the object's smoothed mesh and V the volume that
+mesh encloses (so at most 1, a sphere, for any closed surface; the voxel volume over a small
+object's smoothed mesh gave values up to 2,000). An object too small for that mesh (one voxel
+or a few) gets the area and volume of its plain marching-cubes mesh.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from emstudio.core.mesh.surface import MeshOptions
 
 # the mesh that gives surface areas: smoothed so that voxel terraces do not inflate the area
 AREA_MESH = MeshOptions(smooth=20, presmooth=0.5)
+SMALL_AREA_MESH = MeshOptions(smooth=0)  # for an object the smoothing leaves no closed surface
 AXES = ("z", "y", "x")
 
 
@@ -105,7 +109,8 @@ class Intensity:
         return {"mean_intensity": mean, "std_intensity": math.sqrt(variance)}
 
 
-def sphericity(volume_nm3: float, area_nm2: float) -> float:
-    if area_nm2 <= 0:
+def sphericity(volume_nm3: float | None, area_nm2: float) -> float:
+    """1 for a sphere, less for any other closed surface of this volume and area."""
+    if not volume_nm3 or area_nm2 <= 0:
         return float("nan")
     return math.pi ** (1 / 3) * (6 * volume_nm3) ** (2 / 3) / area_nm2

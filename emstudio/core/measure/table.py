@@ -54,16 +54,26 @@ def _box(lo, hi) -> tuple[slice, ...]:
     return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
 
 
-def _row(inputs: Inputs, object_id: int, sums: shape.Moments, area_nm2: float) -> dict[str, Any]:
+def _row(inputs: Inputs, object_id: int, sums: shape.Moments, surface: dict) -> dict[str, Any]:
+    """An object's row from its moments and its area mesh's ``describe`` facts."""
     row: dict[str, Any] = {
         "id": object_id,
         "class": inputs.class_names.get(object_id, inputs.object_class),
     }
     row.update(sums.row())
-    row["surface_area_nm2"] = area_nm2
-    row["surface_area_um2"] = area_nm2 / 1e6
-    row["sphericity"] = shape.sphericity(row["volume_nm3"], area_nm2)
+    row["surface_area_nm2"] = surface["area_nm2"]
+    row["surface_area_um2"] = surface["area_nm2"] / 1e6
+    row["sphericity"] = shape.sphericity(surface["volume_nm3"], surface["area_nm2"])
     return row
+
+
+def surface_facts(mask: np.ndarray, origin, voxel_size: tuple[float, float, float]) -> dict:
+    """The ``describe`` facts of the mesh that gives an object's area: the smoothed one, or
+    for an object too small to keep a closed smoothed surface, its plain one."""
+    _, facts = described_mask(mask, origin, voxel_size, shape.AREA_MESH)
+    if facts["volume_nm3"]:
+        return facts
+    return described_mask(mask, origin, voxel_size, shape.SMALL_AREA_MESH)[1]
 
 
 def measure_objects(
@@ -166,10 +176,9 @@ def measure_crop(
     rows = []
     for object_id, box, origin, touches in members:
         mask = crops.labels[box] == object_id
-        _, facts = described_mask(mask, origin, inputs.voxel_size, shape.AREA_MESH)
         sums = shape.Moments(inputs.voxel_size)
         sums.add(mask, origin)
-        row = _row(inputs, object_id, sums, facts["area_nm2"])
+        row = _row(inputs, object_id, sums, surface_facts(mask, origin, inputs.voxel_size))
         if crops.image is not None:
             values = shape.Intensity()
             values.add(mask, crops.image[box])
@@ -215,7 +224,7 @@ def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, bloc
         shape.AREA_MESH,
         block,
     )
-    row = _row(inputs, object_id, sums, facts["area_nm2"])
+    row = _row(inputs, object_id, sums, facts)
     if inputs.image is not None:
         row.update(values.row())
     row["touches_border"] = bool((lo == 0).any() or (hi == np.asarray(inputs.labels.shape)).any())

@@ -28,7 +28,7 @@ def scene():
     labels[5:15, 10:50, 110:130] = 2  # a box of 400 x 400 x 200 nm
     labels[0:3, 90:100, 0:4] = 3  # touches the volume border
     other = np.zeros(shape, np.uint32)
-    other[5:15, 10:50, 135:137] = 9  # 6 voxels (60 nm) beyond the box along x
+    other[5:15, 10:50, 135:137] = 9  # 5 voxels (50 nm) of background beyond the box along x
     image = np.zeros(shape, np.uint8)
     image[labels == 2] = np.tile([10, 30], 4000)
     return labels, image, other
@@ -64,7 +64,7 @@ def test_box_and_sphere(scene, crop_voxels):
     assert box["axis_minor_nm"] == pytest.approx(200 * factor)
     assert box["surface_area_nm2"] == pytest.approx(2 * (400 * 400 + 2 * 400 * 200), rel=0.05)
     assert box["mean_intensity"] == 20.0 and box["std_intensity"] == 10.0
-    assert box["distance_to_ne_nm"] == 60.0 and box["nearest_ne_id"] == 9
+    assert box["distance_to_ne_nm"] == 50.0 and box["nearest_ne_id"] == 9
     assert not box["touches_border"] and rows[3]["touches_border"]
     sphere = rows[1]
     assert sphere["volume_nm3"] == pytest.approx(4 / 3 * math.pi * RADIUS**3, rel=0.01)
@@ -113,3 +113,31 @@ def test_worker_processes_give_the_same_rows(tmp_path, scene, stored):
     pooled = measure_objects(inputs, block=(8, 32, 32), workers=2)
     assert [r["id"] for r in pooled] == [1, 2, 3]
     assert pooled == serial
+
+
+def test_distance_is_the_gap_between_voxels_and_touching_objects_read_0():
+    voxel = (50.0, 4.6, 4.6)  # ssTEM: a contact across a section must not read as 50 nm
+    labels = np.zeros((12, 20, 60), np.uint32)
+    other = np.zeros_like(labels)
+    labels[2:4, 5:10, 5:10] = 1
+    other[4:6, 5:10, 5:10] = 7  # on the next section: touching along z
+    labels[2:4, 5:10, 20:25] = 2
+    other[2:4, 5:10, 26:30] = 8  # one voxel of background between them along x
+    labels[2:4, 5:8, 40:43] = 3
+    other[4:6, 8:11, 43:46] = 9  # touching by a corner only
+    labels[8:10, 5:10, 5:10] = 4
+    other[11, 5:10, 5:10] = 7  # one section (z = 10) between them
+    rows = rows_by_id(measure_objects(Inputs(labels, voxel, other=other, max_distance_nm=500)))
+    distances = {i: (r["distance_to_other_nm"], r["nearest_other_id"]) for i, r in rows.items()}
+    assert distances == {1: (0.0, 7), 2: (4.6, 8), 3: (0.0, 9), 4: (50.0, 7)}
+
+
+def test_small_objects_have_a_sphericity_of_at_most_1():
+    labels = np.zeros((8, 30, 60), np.uint32)
+    labels[1, 2, 2] = 1  # one voxel
+    labels[1:3, 5:7, 5:7] = 2  # 2 x 2 x 2
+    labels[4, 10:20, 10:20] = 3  # a disc one section thick
+    labels[1:4, 20:23, 40:43] = 4
+    rows = rows_by_id(measure_objects(Inputs(labels, (50.0, 5.0, 5.0))))
+    for row in rows.values():
+        assert 0.5 < row["sphericity"] <= 1.0 and row["surface_area_nm2"] > 0, row
