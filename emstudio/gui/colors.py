@@ -44,6 +44,13 @@ def grey_lut(contrast: Contrast) -> tuple[tuple[float, float], np.ndarray]:
     return (low, high), np.round(ramp * 255).astype(np.uint8)
 
 
+def grey_bytes(plane: np.ndarray, contrast: Contrast) -> np.ndarray:
+    """An image plane (any type) as the grey bytes the slice views show for ``contrast``."""
+    (low, high), lut = grey_lut(contrast)
+    scaled = (np.asarray(plane, np.float32) - low) * np.float32(255.0 / (high - low))
+    return lut[np.clip(scaled, 0, 255).astype(np.uint8)]
+
+
 def class_colour(value: int) -> tuple[int, int, int]:
     """The fixed display colour of a class value (1..8 fixed, others hashed)."""
     if 1 <= value <= len(CLASS_COLOURS):

@@ -55,10 +55,12 @@ from vtkmodules.vtkRenderingCore import (  # noqa: E402
 )
 
 from emstudio.core.mesh.export import load_meshes  # noqa: E402
-from emstudio.gui.colors import instance_rgba  # noqa: E402
+from emstudio.gui.colors import grey_bytes, instance_rgba  # noqa: E402
 from emstudio.gui.surfaces import Surfaces, display_surfaces  # noqa: E402
+from emstudio.gui.viewstate import Contrast  # noqa: E402
 
 BACKGROUND = (0.11, 0.12, 0.14)
+FULL_RANGE = Contrast()  # 0..255 to black..white, as an 8-bit image is stored
 SELECTED = (1.0, 0.95, 0.2)
 # the others, while an object is selected: its yellow is also viridis' top colour, so the
 # selection stands out by the others fading, whatever the objects are coloured by
@@ -114,6 +116,7 @@ class Scene3D:
             actor.VisibilityOff()
             self.renderer.AddViewProp(actor)
         self._planes: PlaneSource | None = None
+        self._contrast = FULL_RANGE
         self._shape: tuple[int, int, int] = (0, 0, 0)
         self._voxel: tuple[float, float, float] = (1.0, 1.0, 1.0)
         self.picker = vtkPropPicker()
@@ -203,12 +206,18 @@ class Scene3D:
 
     # -- orthoslices ----------------------------------------------------------------------------
     def set_image(
-        self, planes: PlaneSource, shape: Sequence[int], voxel_size: Sequence[float]
+        self,
+        planes: PlaneSource,
+        shape: Sequence[int],
+        voxel_size: Sequence[float],
+        contrast: Contrast = FULL_RANGE,
     ) -> None:
-        """The image whose XY, XZ and YZ planes are drawn at the cursor (``Volume.plane``)."""
+        """The image whose XY, XZ and YZ planes are drawn at the cursor (``Volume.plane``),
+        in the slice views' ``contrast``."""
         self._planes = planes
         self._shape = tuple(int(s) for s in shape)
         self._voxel = tuple(float(v) for v in voxel_size)
+        self._contrast = contrast
 
     def set_cursor(self, zyx: Sequence[int]) -> None:
         if self._planes is None:
@@ -216,7 +225,7 @@ class Scene3D:
         z, y, x = self._shape
         for axis, (actor, index) in enumerate(zip(self.slices, zyx, strict=True)):
             index = int(np.clip(index, 0, self._shape[axis] - 1))
-            plane = np.ascontiguousarray(self._planes(axis, index), np.uint8)
+            plane = np.ascontiguousarray(grey_bytes(self._planes(axis, index), self._contrast))
             image = vtkImageData()
             dims = [(x, y, 1), (x, 1, z), (1, y, z)][axis]
             image.SetDimensions(*dims)
@@ -410,8 +419,10 @@ class View3D(QWidget):
             self.scene.colour_by_id()
         self.refresh()
 
-    def set_image(self, planes: PlaneSource, shape, voxel_size) -> None:
-        self.scene.set_image(planes, shape, voxel_size)
+    def set_image(
+        self, planes: PlaneSource, shape, voxel_size, contrast: Contrast = FULL_RANGE
+    ) -> None:
+        self.scene.set_image(planes, shape, voxel_size, contrast)
 
     def set_cursor(self, zyx: Sequence[int]) -> None:
         self.scene.set_cursor(zyx)

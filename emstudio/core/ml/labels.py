@@ -7,8 +7,9 @@ How sparse labels are represented (a ``labels`` volume, uint8):
   ``{"z": [...], "y": [...], "x": [...]}`` (the painting tool writes it). When the key is absent,
   every z slice with a labelled voxel counts as labelled along z (a dense label set, like the
   demo's ``truth-classes``, is labelled on every such slice); in a volume that holds ``IGNORE``,
-  every z slice not wholly ``IGNORE`` (as emstudio exports sparse label sets). Inside a labelled slice 0 means
-  background, and ``IGNORE`` (255) means "not labelled here" (ignored by the loss).
+  every z slice not wholly ``IGNORE`` (as emstudio exports sparse label sets). Inside a
+  labelled slice 0 means background, and ``IGNORE`` (255) means "not labelled here" (ignored
+  by the loss).
 * A training run can restrict itself to some slices (``--slices z:0,8,16``).
 
 A voxel is labelled if it lies in any labelled slice: an XZ plane therefore carries labels on

@@ -31,7 +31,7 @@ from emstudio.gui.results.sources import (
     rows_of,
 )
 from emstudio.gui.results.view_panel import ViewPanel
-from emstudio.gui.viewstate import CURSOR, LAYERS, SELECTION, VOLUME
+from emstudio.gui.viewstate import CONTRAST, CURSOR, LAYERS, SELECTION, VOLUME
 
 if TYPE_CHECKING:
     from emstudio.gui.main_window import MainWindow
@@ -241,7 +241,7 @@ class ResultsWorkspace(QObject):
         elif topic == LAYERS:  # also after the catalog changed (rename, delete)
             self.reload()
             self._update_slices()
-        elif topic in (CURSOR, VOLUME):
+        elif topic in (CURSOR, VOLUME, CONTRAST):
             self._update_slices()
 
     def _update_slices(self) -> None:
@@ -257,7 +257,7 @@ class ResultsWorkspace(QObject):
                 view.refresh()  # only when they were shown: a redraw can take long on a CPU
             return
         volume = image.volume
-        view.set_image(volume.plane, volume.shape, volume.voxel_size.zyx)
+        view.set_image(volume.plane, volume.shape, volume.voxel_size.zyx, self.state.contrast)
         view.set_cursor(self.state.cursor)
 
     def _view_visible(self, visible: bool) -> None:
