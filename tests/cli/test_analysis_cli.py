@@ -86,6 +86,16 @@ def test_segment_evaluate_mesh_measure(demo, cli, tmp_path):
     assert (tmp_path / "m-summary.csv").read_text().startswith("class,count")
     res = cli("measure", demo, "--segmentation", "mito", "--out", csv)
     assert res.code == 2 and f"{csv}:" in res.err  # the file the user named, not its summary
+    res = cli(
+        "measure", demo, "--segmentation", "mito", "--other", "mito", "--out", tmp_path / "x.csv"
+    )
+    assert res.code == 2 and "every object would be 0 nm from itself" in res.err
+    by_class = tmp_path / "by-class.csv"
+    res = cli("measure", demo, "--segmentation", "mito", "--other", "truth-classes", "--out",
+              by_class)  # fmt: skip
+    assert res.code == 0, res.err  # one distance per class
+    header = by_class.read_text().splitlines()[0]
+    assert "distance_to_nuclear_envelope_nm" in header and "nearest_" not in header
     with Project.open(demo, mode="read") as project:
         kinds = [j.kind for j in project.catalog.jobs() if j.status == "done"]
         assert {"segment", "mesh", "measure"} <= set(kinds)

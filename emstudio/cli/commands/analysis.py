@@ -127,7 +127,10 @@ def _register_measure(commands: argparse._SubParsersAction) -> None:
         help="intensity image (default: the image the segmentation belongs to)",
     )
     measure.add_argument(
-        "--other", metavar="SEG", help="distance to the nearest object of this segmentation"
+        "--other",
+        metavar="SEG",
+        help="the gap to the nearest object of this segmentation (of a label set: to each of "
+        "its classes)",
     )
     measure.add_argument(
         "--max-distance",

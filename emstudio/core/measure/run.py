@@ -29,6 +29,21 @@ def named_values(attrs: dict[str, Any]) -> dict[int, str]:
     return {int(v): str(n) for v, n in classes.items() if str(n) != f"class {v}"}
 
 
+def column_name(name: str) -> str:
+    """A volume's or class's name as a part of a column name ("nuclear-envelope" ->
+    "nuclear_envelope")."""
+    return "_".join(name.replace("-", " ").split())
+
+
+def class_names(record) -> dict[int, str]:
+    """A label set's classes (value -> name), background and "not labelled" left out."""
+    classes = record.attrs.get("classes")
+    if not isinstance(classes, dict):
+        return {}
+    values = {int(v): str(n) for v, n in classes.items() if int(v) not in (0, IGNORE)}
+    return dict(sorted(values.items()))
+
+
 def check_csv_destination(path: str | Path, project_root: Path | None = None) -> Path:
     """A new .csv file in a writable folder outside the project (the summary goes beside it)."""
     out = Path(path).absolute()
@@ -80,8 +95,17 @@ def measure_segmentation(
         inputs.image = _same_grid(project, image_record, labels).boxes()
     if other is not None:
         other_record, _ = label_volume(project, other)
+        if other_record.id == record.id:
+            raise MeasureParamsError(
+                f"The distance to {other!r} is asked for within {other!r} itself: every object "
+                "would be 0 nm from itself. Give another segmentation or label set."
+            )
         inputs.other = _same_grid(project, other_record, labels).boxes()
-        inputs.other_name = other_record.name.replace("-", "_")
+        inputs.other_name = column_name(other_record.name)
+        if other_record.kind == "labels":  # a distance to each class it holds
+            inputs.other_classes = {
+                value: column_name(name) for value, name in class_names(other_record).items()
+            }
         inputs.max_distance_nm = max_distance_nm
     rows = measure_objects(inputs, progress=progress, known=load_boxes(labels))
     settings = {"image": image_name, "other": other, "max_distance_nm": max_distance_nm}

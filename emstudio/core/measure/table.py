@@ -45,6 +45,8 @@ class Inputs:
     image: Any | None = None
     other: Any | None = None
     other_name: str = "other"
+    # other is a label set: a distance to each of these classes (value -> name), no ids
+    other_classes: dict[int, str] = field(default_factory=dict)
     max_distance_nm: float = DEFAULT_MAX_DISTANCE_NM
     class_names: dict[int, str] = field(default_factory=dict)  # per id, where not object_class
     skip: tuple[int, ...] = ()  # ids that are no object (a label set's "not labelled")
@@ -65,6 +67,31 @@ def _row(inputs: Inputs, object_id: int, sums: shape.Moments, surface: dict) -> 
     row["surface_area_um2"] = surface["area_nm2"] / 1e6
     row["sphericity"] = shape.sphericity(surface["volume_nm3"], surface["area_nm2"])
     return row
+
+
+def distance_targets(inputs: Inputs, other: np.ndarray) -> list[tuple[str, NearestOther]]:
+    """What each object's distances are measured to, over a crop of ``inputs.other``: its
+    objects (one column pair), or each class of a label set (one column per class)."""
+    if not inputs.other_classes:
+        return [(inputs.other_name, NearestOther(other, inputs.voxel_size))]
+    return [
+        (name, NearestOther(np.where(other == value, other, 0), inputs.voxel_size))
+        for value, name in inputs.other_classes.items()
+    ]
+
+
+def add_distances(inputs: Inputs, row: dict[str, Any], found: dict[str, tuple[float, int]]) -> None:
+    """The distance columns of a row: per target, the distance, and the nearest object's id
+    (not for a label set's classes: the column names the class)."""
+    for name, (distance, other_id) in found.items():
+        row[f"distance_to_{name}_nm"] = distance
+        if not inputs.other_classes:
+            row[f"nearest_{name}_id"] = other_id
+
+
+def _nearer(distance: float, than: float) -> bool:
+    """Whether ``distance`` is found (not NaN: nothing in reach) and less than ``than``."""
+    return not math.isnan(distance) and (math.isnan(than) or distance < than)
 
 
 def surface_facts(mask: np.ndarray, origin, voxel_size: tuple[float, float, float]) -> dict:
@@ -170,9 +197,7 @@ def measure_crop(
     the border) of one crop, given as ``_Crops`` or as the region to read from ``inputs``."""
     if not isinstance(crops, _Crops):
         crops = _read_crops(inputs, crops)
-    nearest = None
-    if crops.other is not None:
-        nearest = NearestOther(crops.other, inputs.voxel_size)
+    targets = distance_targets(inputs, crops.other) if crops.other is not None else []
     rows = []
     for object_id, box, origin, touches in members:
         mask = crops.labels[box] == object_id
@@ -184,10 +209,8 @@ def measure_crop(
             values.add(mask, crops.image[box])
             row.update(values.row())
         row["touches_border"] = touches
-        if nearest is not None:
-            distance, other_id = nearest.measure(mask, box, inputs.max_distance_nm)
-            row[f"distance_to_{inputs.other_name}_nm"] = distance
-            row[f"nearest_{inputs.other_name}_id"] = other_id
+        found = {name: t.measure(mask, box, inputs.max_distance_nm) for name, t in targets}
+        add_distances(inputs, row, found)
         rows.append(row)
     return rows
 
@@ -198,7 +221,7 @@ def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, bloc
     object_id = int(boxes.ids[index])
     lo, hi = boxes.lo[index], boxes.hi[index]
     sums, values = shape.Moments(inputs.voxel_size), shape.Intensity()
-    best = (float("nan"), 0)
+    best: dict[str, tuple[float, int]] = {}
     for z0 in range(int(lo[0]), int(hi[0]), block[0]):
         z1 = min(z0 + block[0], int(hi[0]))
         slab = _box((z0, lo[1], lo[2]), (z1, hi[1], hi[2]))
@@ -211,11 +234,13 @@ def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, bloc
         if inputs.other is not None:
             start = np.maximum(np.array([z0, lo[1], lo[2]]) - margin, 0)
             stop = np.minimum(np.array([z1, hi[1], hi[2]]) + margin, inputs.labels.shape)
-            nearest = NearestOther(np.asarray(inputs.other[_box(start, stop)]), inputs.voxel_size)
             offset = np.array([z0, lo[1], lo[2]]) - start
-            found = nearest.measure(mask, _box(offset, offset + mask.shape), inputs.max_distance_nm)
-            if not math.isnan(found[0]) and (math.isnan(best[0]) or found[0] < best[0]):
-                best = found
+            where = _box(offset, offset + mask.shape)
+            other = np.asarray(inputs.other[_box(start, stop)])
+            for name, target in distance_targets(inputs, other):
+                found = target.measure(mask, where, inputs.max_distance_nm)
+                if name not in best or _nearer(found[0], best[name][0]):
+                    best[name] = found
     _, facts = mesh_in_blocks(
         lambda b: read_padded(inputs.labels, b) == object_id,
         lo,
@@ -228,7 +253,5 @@ def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, bloc
     if inputs.image is not None:
         row.update(values.row())
     row["touches_border"] = bool((lo == 0).any() or (hi == np.asarray(inputs.labels.shape)).any())
-    if inputs.other is not None:
-        row[f"distance_to_{inputs.other_name}_nm"] = best[0]
-        row[f"nearest_{inputs.other_name}_id"] = best[1]
+    add_distances(inputs, row, best)
     rows[object_id] = row

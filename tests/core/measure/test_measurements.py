@@ -141,3 +141,21 @@ def test_small_objects_have_a_sphericity_of_at_most_1():
     rows = rows_by_id(measure_objects(Inputs(labels, (50.0, 5.0, 5.0))))
     for row in rows.values():
         assert 0.5 < row["sphericity"] <= 1.0 and row["surface_area_nm2"] > 0, row
+
+
+@pytest.mark.parametrize("crop_voxels", [16 * 2**20, 500])  # grouped crops, or object slabs
+def test_distances_to_each_class_of_a_label_set(crop_voxels):
+    """Classes are not lumped: a mitochondrion inside its own class label is 0 nm from it, and
+    still 40 nm from the envelope; "not labelled" (255) is no class."""
+    labels = np.zeros((6, 40, 40), np.uint32)
+    labels[1:4, 5:15, 5:15] = 1
+    classes = np.zeros(labels.shape, np.uint8)
+    classes[labels == 1] = 3  # mitochondria, as labelled
+    classes[1:4, 5:15, 20] = 2  # nuclear envelope, 5 voxels of background past the object
+    classes[1:4, 5:15, 16] = 255
+    inputs = Inputs(labels, (40.0, 8.0, 8.0), other=classes,
+                    other_classes={2: "nuclear_envelope", 3: "mitochondria"})  # fmt: skip
+    (row,) = measure_objects(inputs, crop_voxels=crop_voxels, block=(2, 16, 16))
+    assert row["distance_to_nuclear_envelope_nm"] == 40.0
+    assert row["distance_to_mitochondria_nm"] == 0.0
+    assert not [k for k in row if k.startswith("nearest_")]
