@@ -66,6 +66,11 @@ class EventLog:
     def log(self, message: str) -> None:
         self.emit("log", message=message)
 
+    def warn(self, message: str) -> None:
+        """Log ``message`` as a warning, where there is one ("" is none)."""
+        if message:
+            self.log(f"warning: {message}")
+
     def metric(self, name: str, step: int, value: float) -> None:
         self.emit("metric", name=name, step=step, value=value)
 

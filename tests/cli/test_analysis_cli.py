@@ -230,3 +230,24 @@ def test_errors_name_the_option_and_the_volume_kind(demo, cli, tmp_path):
     res = cli("measure", demo, "--segmentation", seg, "--image", "truth-classes", "--out", csv)
     assert res.code == 2 and "truth-classes: is a labels volume, not an image" in res.err
     assert not csv.exists()
+
+
+def test_sizes_of_a_volume_of_unknown_voxel_size_are_said_to_be_voxels(cli, tmp_path):
+    import numpy as np
+    import tifffile
+
+    objects = np.zeros((6, 16, 16), np.uint16)
+    objects[1:4, 2:8, 2:8] = 1
+    tifffile.imwrite(tmp_path / "objects.tif", objects)  # no voxel size in the file
+    project = tmp_path / "p.emproj"
+    assert cli("project", "create", project).code == 0
+    res = cli("import", project, tmp_path / "objects.tif", "--name", "seg", "--kind",
+              "segmentation")  # fmt: skip
+    assert res.code == 0, res.err
+    said = "the voxel size of 'seg' is unknown, so sizes here are in voxels"
+    res = cli("measure", project, "--segmentation", "seg", "--out", tmp_path / "m.csv")
+    assert res.code == 0 and said in res.err, res.err
+    res = cli("mesh", project, "--segmentation", "seg", "--out", tmp_path / "meshes")
+    assert res.code == 0 and said in res.err, res.err
+    index = json.loads((tmp_path / "meshes" / "index.json").read_text())
+    assert index["voxel_size_known"] is False

@@ -133,6 +133,7 @@ def create_mesh_set(
             "segmentation": source.name,
             "segmentation_id": source.id,
             "voxel_size_nm": list(volume.voxel_size.zyx),
+            "voxel_size_known": volume.voxel_size.known,  # else the "nm" are voxels
             "options": options.to_json(),
         }
         try:

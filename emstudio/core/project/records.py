@@ -102,6 +102,17 @@ class VolumeRecord:
         return f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} volume"
 
     @property
+    def size_warning(self) -> str:
+        """What a person must know about sizes measured on this volume ("" when nothing): with
+        its voxel size unknown, they are in voxels, though labelled nm."""
+        if self.voxel_size.known:
+            return ""
+        return (
+            f"the voxel size of {self.name!r} is unknown, so sizes here are in voxels (1 x 1 x 1 "
+            "nm recorded), not nm: import its image again with --voxel-size Z,Y,X (nm)."
+        )
+
+    @property
     def named_class(self) -> str | None:
         """The class a segmentation's objects (or a prediction's map) were given: its ``class``
         attr, else its one class; None when nobody named it."""

@@ -16,6 +16,7 @@ from emstudio.jobs.spec import JobSpec
 
 
 def run_measure(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
+    events.warn(project.catalog.volume(spec.inputs["segmentation"]).size_warning)
     outputs = measure_segmentation(
         project,
         spec.inputs["segmentation"],

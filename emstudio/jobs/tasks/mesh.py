@@ -17,6 +17,7 @@ from emstudio.jobs.spec import JobSpec
 
 
 def run_mesh(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
+    events.warn(project.catalog.volume(spec.inputs["segmentation"]).size_warning)
     p = spec.params
     record = create_mesh_set(
         project,
