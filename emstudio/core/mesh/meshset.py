@@ -147,6 +147,9 @@ def create_mesh_set(
             copy_out(final, destination)
         record.path = final.relative_to(project.path).as_posix()
         record.count = index["count"]
+        record.attrs["kept_all_faces"] = sum(
+            bool(o.get("kept_all_faces")) for o in index["objects"].values()
+        )
         record.created_at = utc_now()
         project.catalog.add_mesh_set(record)
     except BaseException:
@@ -155,6 +158,16 @@ def create_mesh_set(
     finally:
         atomic.remove_tree(staging)
     return record
+
+
+def undecimated_note(kept: int, count: int) -> str:
+    """What a person should know when objects were not decimated ("" when none)."""
+    if not kept:
+        return ""
+    return (
+        f"{kept} of {count} objects kept all their faces: decimating them would have opened "
+        "their surfaces (the largest, usually); their files are as large as without --decimate."
+    )
 
 
 def same_mesh_set(

@@ -116,9 +116,13 @@ def finish(
             iterations=options.smooth,
             laplacian_operator=neighbour_mean(mesh.faces, len(mesh.vertices), oriented),
         )
+    kept_all = False
     if options.decimate < 1.0 and len(mesh.faces) > 8:
-        mesh, closed = _decimated(mesh, options.decimate, closed)
+        simpler, closed = _decimated(mesh, options.decimate, closed)
+        kept_all, mesh = simpler is mesh, simpler
     signed, facts = _described(mesh, closed)
+    if kept_all:
+        facts["kept_all_faces"] = True  # decimating would have opened the surface
     if signed < 0:  # marching cubes winds every face alike: one check orients all
         mesh.invert()  # the facts hold: they do not depend on the faces' orientation
     return mesh, facts
@@ -132,6 +136,8 @@ def _decimated(
     collapses can glue two parts of the surface at one point or edge, as on most unsmoothed
     (staircase) surfaces and some very coarse targets; such an object keeps all its faces."""
     simpler = mesh.simplify_quadric_decimation(face_count=max(4, round(len(mesh.faces) * fraction)))
+    simpler.merge_vertices(digits_vertex=MERGE_DIGITS)  # collapses can leave two at one place:
+    simpler.remove_unreferenced_vertices()  # a reader merging by position would find it open
     simpler_closed = is_closed(simpler.faces)
     if simpler_closed or not closed:
         return simpler, simpler_closed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emstudio.core.mesh.meshset import create_mesh_set
+from emstudio.core.mesh.meshset import create_mesh_set, undecimated_note
 from emstudio.core.mesh.surface import MeshOptions
 from emstudio.core.project import Project
 from emstudio.jobs.events import EventLog
@@ -32,9 +32,11 @@ def run_mesh(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any
         progress=events.progress,
     )
     events.emit("artifact", kind="meshes", name=record.name, id=record.id)
+    events.warn(undecimated_note(record.attrs.get("kept_all_faces", 0), record.count))
     return {
         "mesh_set": record.name,
         "count": record.count,
         "path": record.path,
         "out": p.get("out"),
+        "kept_all_faces": record.attrs.get("kept_all_faces", 0),
     }

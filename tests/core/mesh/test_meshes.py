@@ -19,6 +19,7 @@ from emstudio.core.mesh.meshset import create_mesh_set
 from emstudio.core.mesh.surface import (
     MeshOptions,
     describe,
+    described_mask,
     mesh_in_blocks,
     mesh_mask,
 )
@@ -197,7 +198,10 @@ def test_decimation_never_opens_a_closed_surface(smooth):
         mask = ((z - 8) / a[0]) ** 2 + ((y - 35) / a[1]) ** 2 + ((x - 35) / a[2]) ** 2 <= 1
         whole = mesh_mask(mask, (0, 0, 0), VOXEL, MeshOptions(smooth=smooth))
         for fraction in (0.1, 0.3, 0.6):
-            mesh = mesh_mask(mask, (0, 0, 0), VOXEL, MeshOptions(smooth=smooth, decimate=fraction))
+            options = MeshOptions(smooth=smooth, decimate=fraction)
+            mesh, facts = described_mask(mask, (0, 0, 0), VOXEL, options)
             assert describe(mesh)["watertight"]
+            assert len(np.unique(mesh.vertices.round(4), axis=0)) == len(mesh.vertices)
+            assert facts.get("kept_all_faces", False) == (len(mesh.faces) == len(whole.faces))
             if smooth and fraction >= 0.3:  # decimated as asked
                 assert len(mesh.faces) == pytest.approx(fraction * len(whole.faces), rel=0.05)
