@@ -245,6 +245,11 @@ class Scene3D:
             actor.SetVisibility(visible and self._planes is not None)
 
     def reset_camera(self) -> None:
+        """Look down the stack as the XY view shows it: x to the right, y down, z away."""
+        camera = self.renderer.GetActiveCamera()
+        camera.SetFocalPoint(0.0, 0.0, 0.0)
+        camera.SetPosition(0.0, 0.0, -1.0)
+        camera.SetViewUp(0.0, -1.0, 0.0)
         self.renderer.ResetCamera()
 
 

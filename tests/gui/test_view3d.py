@@ -201,3 +201,10 @@ def test_orthoslices_of_a_16_bit_image_follow_the_contrast(view):
     view.set_cursor((10, 30, 30))
     shown = vtk_to_numpy(view.scene.slices[0].GetInput().GetPointData().GetScalars())
     assert shown.dtype == np.uint8 and set(shown.tolist()) == {127}  # was 64: 40,000 mod 256
+
+
+def test_the_camera_looks_down_the_stack_as_the_xy_view_does(view):
+    view.set_meshes(meshes())
+    camera = view.scene.renderer.GetActiveCamera()
+    assert camera.GetViewUp() == pytest.approx((0.0, -1.0, 0.0))  # y down, as in the XY view
+    assert camera.GetDirectionOfProjection() == pytest.approx((0.0, 0.0, 1.0))  # x right
