@@ -21,7 +21,7 @@ import numpy as np
 from emstudio.core.mesh.surface import MeshOptions
 
 # the mesh that gives surface areas: smoothed so that voxel terraces do not inflate the area
-AREA_MESH = MeshOptions(smooth=20, presmooth=0.5)
+AREA_MESH = MeshOptions(smooth=20, presmooth=0.5, sections=True)
 SMALL_AREA_MESH = MeshOptions(smooth=0)  # for an object the smoothing leaves no closed surface
 AXES = ("z", "y", "x")
 

@@ -20,6 +20,9 @@ from scipy import ndimage, sparse
 from skimage.measure import marching_cubes
 
 from emstudio.core.errors import EmstudioError
+from emstudio.core.mesh.sections import HALO as SECTION_HALO
+from emstudio.core.mesh.sections import LEVEL as SECTION_LEVEL
+from emstudio.core.mesh.sections import between_sections, section_distance, section_steps
 from emstudio.core.seg.components import iter_blocks
 from emstudio.core.seg.instances import Box
 
@@ -41,11 +44,14 @@ class MeshOptionsError(EmstudioError):
 @dataclass(frozen=True)
 class MeshOptions:
     """smooth: Taubin iterations; decimate: fraction of faces kept (1 = all);
-    presmooth: Gaussian sigma (in units of the finest voxel side) applied to the mask first."""
+    presmooth: Gaussian sigma (in units of the finest voxel side) applied to the mask first;
+    sections: on sections much thicker than the pixels, the outline interpolated between them
+    instead (``sections.py``)."""
 
     smooth: int = 10
     decimate: float = 1.0
     presmooth: float = 0.0
+    sections: bool = False
 
     def __post_init__(self) -> None:
         if self.smooth < 0:
@@ -60,8 +66,14 @@ class MeshOptions:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def steps(self, voxel_size: tuple[float, float, float]) -> int:
+        """Planes per section the surface is found on (1: the voxels' own)."""
+        return section_steps(voxel_size) if self.sections else 1
+
     def halo(self, voxel_size: tuple[float, float, float]) -> tuple[int, ...]:
-        """Planes of context a block needs so that presmoothing is exact at its faces."""
+        """Planes of context a block needs so that its field is exact at its faces."""
+        if self.steps(voxel_size) > 1:
+            return SECTION_HALO
         if not self.presmooth:
             return (0, 0, 0)
         return tuple(math.ceil(4 * s) + 1 for s in self.sigmas(voxel_size))
@@ -71,7 +83,17 @@ class MeshOptions:
         return tuple(self.presmooth * finest / v for v in voxel_size)
 
 
-def _field(mask: np.ndarray, options: MeshOptions, voxel_size) -> np.ndarray:
+def _field(
+    mask: np.ndarray, options: MeshOptions, voxel_size, sections: tuple[int, int] | None = None
+) -> np.ndarray:
+    """What the surface is found in, per voxel: the mask (presmoothed), or with ``sections``
+    on thick sections the signed distance to each section's outline (``sections``: the
+    object's first and last plane in ``mask``, when ``mask`` is a block of it)."""
+    if options.steps(voxel_size) > 1:
+        if sections is None:
+            held = np.flatnonzero(mask.reshape(len(mask), -1).any(axis=1))
+            sections = (int(held[0]), int(held[-1])) if len(held) else (0, -1)
+        return section_distance(mask, voxel_size, *sections)
     field = mask.astype(np.float32)
     if options.presmooth:
         field = ndimage.gaussian_filter(field, options.sigmas(voxel_size), mode="constant")
@@ -79,16 +101,21 @@ def _field(mask: np.ndarray, options: MeshOptions, voxel_size) -> np.ndarray:
 
 
 def _surface(
-    field: np.ndarray, origin, voxel_size, binary: bool = True
+    field: np.ndarray, origin, voxel_size, options: MeshOptions
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Marching cubes at ``LEVEL`` of a field whose [0, 0, 0] is voxel ``origin``: vertices
-    (x, y, z in nm) and faces. Every vertex is used, and on a 0/1 field (``binary``) none is
-    repeated and no face is degenerate (no crossing falls on a grid point), so scikit-image's
-    search for degenerate faces, a quarter of its time, is skipped."""
-    if min(field.shape) < 2 or not field.min() < LEVEL < field.max():
+    """Marching cubes of a ``_field`` whose [0, 0, 0] is voxel ``origin`` (at ``LEVEL``, or
+    on planes interpolated between sections at ``SECTION_LEVEL``): vertices (x, y, z in nm)
+    and faces. Every vertex is used, and on a 0/1 field (``binary``) none is repeated and no
+    face is degenerate (no crossing falls on a grid point), so scikit-image's search for
+    degenerate faces, a quarter of its time, is skipped."""
+    steps = options.steps(voxel_size)
+    binary = steps == 1 and not options.presmooth
+    level = SECTION_LEVEL if steps > 1 else LEVEL
+    if min(field.shape) < 2 or not field.min() < level < field.max():
         return np.empty((0, 3)), np.empty((0, 3), np.int64)
+    spacing = (voxel_size[0] / steps, *voxel_size[1:])
     verts, faces, _, _ = marching_cubes(
-        field, LEVEL, spacing=tuple(voxel_size), allow_degenerate=binary
+        between_sections(field, steps), level, spacing=spacing, allow_degenerate=binary
     )
     verts += np.asarray(origin, np.float64) * np.asarray(voxel_size)
     return verts[:, ::-1], faces  # in x, y, z order (a mirror of z, y, x) faces point outwards
@@ -238,8 +265,8 @@ def described_mask(
     pad = max(1, *options.halo(voxel_size))
     field = _field(np.pad(mask, pad), options, voxel_size)
     start = tuple(o - pad for o in origin)
-    binary = not options.presmooth
-    return finish(*_surface(field, start, voxel_size, binary), options, merge=not binary)
+    merge = bool(options.presmooth) or options.steps(voxel_size) > 1  # on a 0/1 field: none
+    return finish(*_surface(field, start, voxel_size, options), options, merge=merge)
 
 
 def mesh_in_blocks(
@@ -262,11 +289,11 @@ def mesh_in_blocks(
     pieces = []
     for _, core in iter_blocks(shape, block, origin):
         region = tuple(slice(c.start - h, c.stop + 1 + h) for c, h in zip(core, halo, strict=True))
-        field = _field(read_mask(region), options, voxel_size)
+        first = int(lo[0]) - region[0].start  # the object's sections, in the block's planes
+        sections = (first, first + int(hi[0] - lo[0]) - 1)
+        field = _field(read_mask(region), options, voxel_size, sections)
         inner = tuple(slice(h, field.shape[a] - h) for a, h in enumerate(halo))
-        vertices, faces = _surface(
-            field[inner], [c.start for c in core], voxel_size, not options.presmooth
-        )
+        vertices, faces = _surface(field[inner], [c.start for c in core], voxel_size, options)
         if len(faces):
             pieces.append(trimesh.Trimesh(vertices, faces, process=False))
     if not pieces:

@@ -140,7 +140,7 @@ def test_small_objects_have_a_sphericity_of_at_most_1():
     labels[1:4, 20:23, 40:43] = 4
     rows = rows_by_id(measure_objects(Inputs(labels, (50.0, 5.0, 5.0))))
     for row in rows.values():
-        assert 0.5 < row["sphericity"] <= 1.0 and row["surface_area_nm2"] > 0, row
+        assert 0.3 < row["sphericity"] <= 1.0 and row["surface_area_nm2"] > 0, row
 
 
 @pytest.mark.parametrize("crop_voxels", [16 * 2**20, 500])  # grouped crops, or object slabs

@@ -98,8 +98,8 @@ def test_closure_of_a_single_face_and_of_nothing():
 def test_marching_cubes_of_a_0_1_field_skips_only_a_search_that_finds_nothing():
     z, y, x = np.indices((10, 24, 24))
     field = np.pad(((z - 5) * 3) ** 2 + (y - 12) ** 2 + (x - 12) ** 2 <= 60, 1).astype(np.float32)
-    fast = _surface(field, (0, 0, 0), (30.0, 10.0, 10.0), binary=True)
-    searched = _surface(field, (0, 0, 0), (30.0, 10.0, 10.0), binary=False)
+    fast = _surface(field, (0, 0, 0), (30.0, 10.0, 10.0), MeshOptions())  # a 0/1 field
+    searched = _surface(field, (0, 0, 0), (30.0, 10.0, 10.0), MeshOptions(presmooth=1.0))
     for ours, theirs in zip(fast, searched, strict=True):
         np.testing.assert_array_equal(ours, theirs)
 
@@ -107,7 +107,8 @@ def test_marching_cubes_of_a_0_1_field_skips_only_a_search_that_finds_nothing():
 def test_finish_orients_an_inside_out_surface_and_describes_it_in_the_same_pass():
     z, y, x = np.indices((12, 30, 30))
     ball = ((z - 6) * 3) ** 2 + (y - 15) ** 2 + (x - 15) ** 2 <= 100
-    vertices, faces = _surface(np.pad(ball, 1).astype(np.float32), (0, 0, 0), (30.0, 10.0, 10.0))
+    field = np.pad(ball, 1).astype(np.float32)
+    vertices, faces = _surface(field, (0, 0, 0), (30.0, 10.0, 10.0), MeshOptions())
     for winding in (faces, faces[:, ::-1]):  # as marching cubes gives it, and inside out
         mesh, facts = finish(vertices, winding, MeshOptions(smooth=3))
         assert mesh.volume > 0  # trimesh's signed volume: every face points outwards
