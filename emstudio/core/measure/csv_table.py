@@ -49,6 +49,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 values = np.array([r[key] for r in members], np.float64)
                 found = values[~np.isnan(values)]
                 summary[f"mean_{key}"] = float(found.mean()) if len(found) else float("nan")
+                summary[f"found_{key}"] = len(found)  # the others: none within the search
         out.append(summary)
     return out
 

@@ -16,16 +16,17 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from emstudio.core.mesh.build import MeshedObject, MeshFiles, mesh_file, save_mesh
+from emstudio.core.mesh.build import (
+    MeshedObject,
+    MeshFiles,
+    glb_bytes,
+    mesh_file,
+    save_mesh,
+)
 from emstudio.core.mesh.formats import check_format
 from emstudio.core.progress import Progress, no_progress
 
 INDEX_FILE = "index.json"
-GLB_UNITS = {"units": "nm", "note": "coordinates in nanometres; x 1e-9 for metres"}
-
-
-def object_name(object_id: int) -> str:
-    return f"object_{object_id}"
 
 
 def write_meshes(
@@ -70,13 +71,7 @@ def write_meshes(
 def _write_scene(parts: list[tuple[int, trimesh.Trimesh]], path: Path, fmt: str) -> None:
     parts = [(i, m) for i, m in parts if not m.is_empty]
     if fmt == "glb":
-        scene = trimesh.Scene()
-        # glTF readers assume metres: say what the numbers are (the scene's "extras")
-        scene.metadata.update(GLB_UNITS)
-        for object_id, mesh in parts:
-            name = object_name(object_id)
-            scene.add_geometry(mesh, node_name=name, geom_name=name)
-        path.write_bytes(scene.export(file_type="glb"))
+        path.write_bytes(glb_bytes(parts))
         return
     pieces = []
     for object_id, mesh in parts:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import zarr
 
-from emstudio.core.measure.csv_table import read_csv, summary_path, write_csv
+from emstudio.core.measure.csv_table import read_csv, summarise, summary_path, write_csv
 from emstudio.core.measure.shape import centroid_voxel
 from emstudio.core.measure.table import Inputs, measure_objects
 
@@ -84,8 +84,13 @@ def test_box_and_sphere(scene, crop_voxels):
 
 def test_no_other_object_within_reach_is_missing(scene):
     labels, _, other = scene
-    rows = rows_by_id(measure_objects(Inputs(labels, VOXEL, other=other, max_distance_nm=30)))
-    assert math.isnan(rows[1]["distance_to_other_nm"]) and rows[1]["nearest_other_id"] == 0
+    rows = measure_objects(Inputs(labels, VOXEL, other=other, max_distance_nm=60))
+    by_id = rows_by_id(rows)
+    assert math.isnan(by_id[1]["distance_to_other_nm"]) and by_id[1]["nearest_other_id"] == 0
+    (summary,) = summarise(rows)  # the mean is over the box alone, and says so
+    assert (
+        summary["mean_distance_to_other_nm"] == 50.0 and summary["found_distance_to_other_nm"] == 1
+    )
 
 
 def test_csv_and_summary(tmp_path, scene):

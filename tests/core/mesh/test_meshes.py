@@ -129,6 +129,9 @@ def test_one_file_per_object(tmp_path, fmt):
     box = loaded[7]
     assert box.is_watertight
     assert abs(box.volume) == pytest.approx(10 * 30 * 40 * 4000.0, rel=0.02)
+    if fmt == "glb":  # each file says its numbers are nm, as the combined scene does
+        scene = trimesh.load(tmp_path / "7.glb", file_type="glb", force="scene")
+        assert scene.metadata["units"] == "nm" and list(scene.geometry) == ["object_7"]
 
 
 @pytest.mark.parametrize("fmt", ["glb", "ply"])
