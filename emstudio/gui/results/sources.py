@@ -27,10 +27,13 @@ def rows_of(tables: list[tuple[str, Path | None]]) -> list[dict[str, str]]:
 
 
 def mesh_set_folder(project: Project, segmentation: str) -> Path | None:
-    """The folder of the newest mesh set of a segmentation (None if it has none)."""
+    """The folder of the newest mesh set of a segmentation that holds all its objects, else
+    of its newest (a few objects exported with --ids); None if it has none."""
     record = project.catalog.volume(segmentation)
     sets = [m for m in project.catalog.mesh_set_records() if m.segmentation_id == record.id]
-    return project.resolve(sets[-1].path) if sets else None
+    whole = [m for m in sets if not m.attrs.get("ids")]
+    chosen = (whole or sets)[-1] if sets else None
+    return project.resolve(chosen.path) if chosen else None
 
 
 def meshed_segmentations(project: Project) -> list[str]:
