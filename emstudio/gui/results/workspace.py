@@ -221,7 +221,11 @@ class ResultsWorkspace(QObject):
             self.state.set_cursor(voxel)
 
     def _picked(self, object_id: int) -> None:
+        """An object clicked in 3D: its row, and the slice views at it."""
         self.table.select_object(object_id, self.shown_meshes)
+        index = self.table.model.row_of(object_id, self.shown_meshes)
+        if index is not None:
+            self._go_to(self.shown_meshes, self.table.model.rows[index])
         if self.shown_meshes == self.state.overlays["instances"].volume:
             self.state.set_selection([object_id])
 

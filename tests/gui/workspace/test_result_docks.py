@@ -130,9 +130,11 @@ def test_segment_mesh_measure_from_the_run_menu(
         z = page.state.cursor[0]
         assert abs(z * mito.voxel_size.z - float(row["centroid_z_nm"])) <= mito.voxel_size.z / 2
         assert object_id in labels.plane(0, z)  # the object is in the XY view's slice
-    # picking in 3D selects the row; the views' selection selects both
+    # picking in 3D selects the row and moves the views to it; the views' selection selects both
+    page.state.set_cursor((0, 0, 0))
     view.object_picked.emit(3)
     assert table.selected_row()["id"] == 3 and page.state.selection == (3,)
+    assert page.state.cursor != (0, 0, 0) and 3 in labels.plane(0, page.state.cursor[0])
     page.state.set_selection([4])
     assert table.selected_row()["id"] == 4 and view.scene.selected == 4
 
