@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from emstudio.core.ml.errors import ModelFileError
+from emstudio.core.ml.labels import LabelledSlices
 
 FORMAT = "emstudio-model"
 FORMAT_VERSION = 1
@@ -110,7 +111,10 @@ def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
         figures = ", ".join(
             f"{name} Dice {dice[name]:.3f} / IoU {iou.get(name, float('nan')):.3f}" for name in dice
         )
-        rows.append(("Validation", f"best epoch {validation.get('best_epoch', '?')}: {figures}"))
+        where = validation_place(validation)
+        rows.append(
+            ("Validation", f"best epoch {validation.get('best_epoch', '?')}: {figures}{where}")
+        )
     rows.append(("Parent model", parent["name"] if parent else "none (trained from scratch)"))
     rows.append(
         (
@@ -119,6 +123,18 @@ def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
         )
     )
     return rows
+
+
+def validation_place(validation: dict[str, Any]) -> str:
+    """ ", on held-out slices z 2, 7" (or that they were the training slices); "" for cards
+    made before this was recorded."""
+    slices = validation.get("slices")
+    if not slices:
+        return ""
+    listed = LabelledSlices.from_lists(slices).describe()
+    if validation.get("held_out", True):
+        return f", on held-out slices {listed}"
+    return f", on the training slices {listed} (none held out: not a score on unseen data)"
 
 
 def _count(number: Any, noun: str) -> str:

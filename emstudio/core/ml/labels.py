@@ -48,6 +48,17 @@ class LabelledSlices:
     def to_json(self) -> dict[str, list[int]]:
         return {"z": list(self.z), "y": list(self.y), "x": list(self.x)}
 
+    def describe(self) -> str:
+        """ "z 2, 7; y 40" for a person."""
+        return (
+            "; ".join(
+                f"{key} {', '.join(map(str, self.along(dim)))}"
+                for dim, key in enumerate(AXIS_KEYS)
+                if self.along(dim)
+            )
+            or "none"
+        )
+
     @classmethod
     def from_lists(cls, data: dict[str, Iterable[int]]) -> LabelledSlices:
         return cls(*(tuple(sorted({int(i) for i in data.get(k, ())})) for k in AXIS_KEYS))

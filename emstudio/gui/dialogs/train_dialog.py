@@ -137,6 +137,7 @@ class TrainDialog(JobDialog):
         self.patience = _spin(0, 1000, int(D["patience"]))
         self.seed = _spin(0, 2**31 - 1, int(D["seed"]))
         self.freeze = _spin(0, 1000, int(D["freeze_encoder_epochs"]))
+        self.freeze.setEnabled(False)  # until a starting model is chosen
         self.boundary = QComboBox()
         self.augment = QCheckBox("augment (flips, intensity, blur, noise)", checked=True)
         self.elastic = QCheckBox("elastic deformation", checked=bool(D["elastic"]))
@@ -202,6 +203,9 @@ class TrainDialog(JobDialog):
             self.input_slices.setValue(int(record.card["input"]["slices"]))
         for widget in (self.size, self.input_slices):
             widget.setEnabled(record is None)
+        self.freeze.setEnabled(record is not None)  # only a starting model's encoder is kept
+        if record is None:
+            self.freeze.setValue(0)
         self.size.setToolTip(
             "Small trains and predicts fastest; large learns hard data best"
             if record is None

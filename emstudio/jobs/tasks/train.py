@@ -197,6 +197,8 @@ def model_card(name: str, spec: JobSpec, config, inputs: Inputs, result, device:
             "dice": result.dice,
             "iou": result.iou,
             "history": result.history,
+            "slices": result.val_slices,
+            "held_out": result.held_out,
         },
         parent=None if parent is None else {"name": parent.name, "id": parent.id},
         created_at=utc_now(),

@@ -9,6 +9,7 @@ from ml_helpers import VOXEL
 
 from emstudio.core.ml import presets
 from emstudio.core.ml.augment import AugmentConfig
+from emstudio.core.ml.card import summary
 from emstudio.core.ml.checkpoint import load_checkpoint
 from emstudio.core.ml.errors import ModelMismatchError, TrainingDivergedError, TrainingSetupError
 from emstudio.core.ml.labels import LabelledSlices, Target
@@ -197,6 +198,22 @@ def test_bad_settings_are_refused_with_a_way_out(phantom) -> None:
     ):
         with pytest.raises(TrainingSetupError, match=message):
             TrainConfig.from_json(values)
+
+
+def test_freezing_needs_a_starting_model_and_validation_says_where_it_scored(phantom):
+    with pytest.raises(TrainingSetupError, match="freezing the encoder keeps a starting model"):
+        run(phantom, tiny_config(freeze_encoder_epochs=1))
+    recorder = Recorder()
+    result = run(phantom, tiny_config(epochs=1, val_fraction=0.0), reporter=recorder)
+    said = "--val-fraction is 0: validation uses the training slices"
+    assert any(m.startswith(said) for m in recorder.logs) and not result.held_out
+    scored = {"dice": {"a": 0.5}, "slices": result.val_slices, "held_out": False}
+    rows = dict(summary({"classes": ["a"], "validation": scored}))
+    assert rows["Validation"].endswith("on the training slices z 1, 4, 7, 10 (none held out: "
+                                       "not a score on unseen data)")  # fmt: skip
+    recorder = Recorder()
+    result = run(phantom, tiny_config(epochs=1), reporter=recorder)
+    assert result.held_out and "validation on held-out slices z " in " ".join(recorder.logs)
 
 
 def test_a_training_whose_weights_become_nan_fails_and_keeps_no_model(phantom, monkeypatch):

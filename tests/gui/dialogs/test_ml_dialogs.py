@@ -52,7 +52,8 @@ def card(name: str) -> dict:
         "validation": {"best_epoch": 2, "dice": {"membrane": 0.91, "mitochondria": 0.93},
                        "iou": {"membrane": 0.83, "mitochondria": 0.87},
                        "history": [{"epoch": 1, "loss": 0.5, "dice": {"membrane": 0.8}},
-                                   {"epoch": 2, "loss": 0.3, "dice": {"membrane": 0.91}}]},
+                                   {"epoch": 2, "loss": 0.3, "dice": {"membrane": 0.91}}],
+                       "slices": {"z": [4, 12], "y": [], "x": []}, "held_out": True},
         "parent": None, "weights": {"file": "weights.pt", "sha256": "0" * 64},
         "created_at": "2026-01-01T00:00:00+00:00", "emstudio_version": "test",
     }  # fmt: skip
@@ -155,8 +156,11 @@ def test_a_starting_model_fixes_the_size_and_input_slices(qtbot, project) -> Non
     assert dialog.size.currentText() == "small" and not dialog.size.isEnabled()
     assert dialog.input_slices.value() == 5 and not dialog.input_slices.isEnabled()
     assert dialog.spec().params["size"] == "small"
+    assert dialog.freeze.isEnabled()  # a starting model's encoder can be kept
+    dialog.freeze.setValue(2)
     dialog.init.setCurrentText(NO_INIT)
     assert dialog.size.isEnabled() and dialog.input_slices.isEnabled()
+    assert not dialog.freeze.isEnabled() and dialog.spec().params["freeze_encoder_epochs"] == 0
     dialog.input_slices.setValue(4)
     assert not ok_button(dialog).isEnabled() and "odd" in dialog.message.text()
 
@@ -288,6 +292,7 @@ def test_model_card_shows_training_and_validation(qtbot) -> None:
     qtbot.addWidget(dialog)
     assert dialog.windowTitle() == "Model card: nuclei"
     assert "membrane Dice 0.910" in dialog.rows["Validation"].text()
+    assert dialog.rows["Validation"].text().endswith(", on held-out slices z 4, 12")
     assert "image 'em'" in dialog.rows["Trained on"].text()
     assert dialog.rows["Parent model"].text().startswith("none")
     assert dialog.rows["Training"].text() == "2 epochs in 12 s on cpu (2 threads)"
