@@ -74,6 +74,9 @@ class JobQueue:
 
     # -- what the user does ---------------------------------------------------------------------
     def submit(self, spec: JobSpec) -> None:
+        """Queue ``spec`` to run on this queue's project, whatever project it names (a job
+        re-run after the project was copied or moved names the old place)."""
+        spec.project = str(self.project.path)
         write_spec(self.project, spec)
         self.queued.append(spec)
 

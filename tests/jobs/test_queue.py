@@ -180,3 +180,17 @@ def test_detached_jobs_are_adopted_when_the_project_is_reopened(tmp_path):
         assert project.catalog.job(spec.id).status == "done"
         assert [v.name for v in project.catalog.volumes()] == ["mid"]
         assert adopted in ([spec.id], [])  # [] when it had already finished
+
+
+def test_a_job_runs_on_the_queue_s_project_whatever_place_its_spec_names(tmp_path):
+    """Re-running a job of a copied project must not write into the original."""
+    with Project.create(tmp_path / "original.emproj") as original:
+        spec = import_spec(original, stack(tmp_path), "v")  # as stored in the original
+    with Project.create(tmp_path / "copy.emproj") as copy:
+        queue = JobQueue(copy)
+        queue.submit(JobSpec.from_json({k: v for k, v in spec.to_json().items() if k != "id"}))
+        updates = run_until_idle(queue)
+        assert [u.status for u in updates if u.status][-1] == "done"
+        assert [v.name for v in copy.catalog.volumes()] == ["v"]
+    with Project.open(tmp_path / "original.emproj", mode="read") as original:
+        assert original.catalog.volumes() == []
