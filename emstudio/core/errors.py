@@ -32,6 +32,16 @@ class ProjectError(EmstudioError):
     """The project folder is missing, damaged, or cannot be used right now."""
 
 
+class DamagedVolumeError(ProjectError):
+    """A stored volume's chunk file is missing, cut short or unreadable."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(
+            f"{path}: {problem}: this volume's data is damaged (an interrupted copy?). Restore "
+            "the project folder from a backup, or delete the volume and import it again."
+        )
+
+
 class ProjectLockedError(ProjectError):
     """Another process holds the project open for writing."""
 

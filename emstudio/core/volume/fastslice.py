@@ -22,6 +22,8 @@ import numcodecs
 import numpy as np
 from numcodecs.abc import Codec
 
+from emstudio.core.errors import DamagedVolumeError
+
 # A box over at least this many chunks is copied by several threads: the copies (and the page
 # faults of the memory maps under them) run outside the GIL, so a prediction's reads of large
 # boxes keep up with the GPU on a many-core machine.
@@ -59,9 +61,12 @@ def is_blosc_layout(metadata: dict) -> bool:
 
 
 class RawChunkSlicer:
-    """Reads XY/XZ/YZ planes (and any box) of one uncompressed zarr v2 array."""
+    """Reads XY/XZ/YZ planes (and any box) of one uncompressed zarr v2 array. A ``complete``
+    array (an imported image: every chunk written) raises DamagedVolumeError for a chunk file
+    missing or cut short, where zarr would read the fill value."""
 
     parallel = True  # large boxes' chunks are copied by the copier's threads
+    complete = False
 
     def __init__(
         self,
@@ -90,12 +95,27 @@ class RawChunkSlicer:
     def _chunk_file(self, index: tuple[int, int, int]) -> str:
         return os.path.join(self.dir, self.separator.join(map(str, index)))
 
+    def whole(self) -> RawChunkSlicer:
+        """This reader, for an array every chunk of which was written."""
+        reader = copy.copy(self)
+        reader.complete = True
+        return reader
+
     def _chunk(self, index: tuple[int, int, int]) -> np.ndarray | None:
         """A chunk's voxels (a memory map of its file), None where it has no file."""
         path = self._chunk_file(index)
-        if not os.path.exists(path):
-            return None
+        try:
+            size = os.path.getsize(path)
+        except FileNotFoundError:
+            return self._missing(path)
+        if size < int(np.prod(self.chunks)) * self.dtype.itemsize:
+            raise DamagedVolumeError(path, f"the chunk file holds {size} bytes, too few")
         return np.memmap(path, dtype=self.dtype, mode="r", shape=self.chunks)
+
+    def _missing(self, path: str) -> None:
+        """What a chunk without a file reads as: the fill value, unless every one was written."""
+        if self.complete:
+            raise DamagedVolumeError(path, "the chunk file is missing")
 
     def plane(self, axis: int, index: int) -> np.ndarray:
         """The full 2D plane ``index`` across ``axis`` (0: XY, 1: XZ, 2: YZ)."""
@@ -164,10 +184,14 @@ class RawChunkSlicer:
             y0, y1 = iy * cy, min((iy + 1) * cy, y_size)
             for ix in range(-(-x_size // cx)):
                 x0, x1 = ix * cx, min((ix + 1) * cx, x_size)
-                raw = _read_range(self._chunk_file((iz, iy, ix)), zz * plane_bytes, plane_bytes)
+                path = self._chunk_file((iz, iy, ix))
+                raw = _read_range(path, zz * plane_bytes, plane_bytes)
                 if raw is None:
+                    self._missing(path)
                     out[y0:y1, x0:x1] = self.fill_value
                     continue
+                if len(raw) < plane_bytes:
+                    raise DamagedVolumeError(path, "the chunk file is cut short")
                 tile = np.frombuffer(raw, dtype=self.dtype).reshape(cy, cx)
                 out[y0:y1, x0:x1] = tile[: y1 - y0, : x1 - x0]
         return out
@@ -205,13 +229,18 @@ class CompressedChunkSlicer(RawChunkSlicer):
         self.codec = codec
 
     def _chunk(self, index: tuple[int, int, int]) -> np.ndarray | None:
+        path = self._chunk_file(index)
         try:
-            with open(self._chunk_file(index), "rb") as file:
+            with open(path, "rb") as file:
                 coded = file.read()
         except FileNotFoundError:
-            return None
-        data = _decoder(tuple(sorted(self.codec.items()))).decode(coded)
-        return np.frombuffer(data, self.dtype, count=int(np.prod(self.chunks))).reshape(self.chunks)
+            return self._missing(path)
+        count = int(np.prod(self.chunks))
+        try:
+            data = _decoder(tuple(sorted(self.codec.items()))).decode(coded)
+            return np.frombuffer(data, self.dtype, count=count).reshape(self.chunks)
+        except (RuntimeError, ValueError) as exc:  # Blosc's "error during decompression"
+            raise DamagedVolumeError(path, f"the chunk file cannot be decoded ({exc})") from None
 
     def _xy(self, z: int) -> np.ndarray:
         _, y_size, x_size = self.shape

@@ -33,7 +33,7 @@ import numpy as np
 import zarr
 from numcodecs.abc import Codec
 
-from emstudio.core.errors import ProjectError
+from emstudio.core.errors import DamagedVolumeError, ProjectError
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.volume import ngff, pyramid
 from emstudio.core.volume.chunkio import (
@@ -367,13 +367,19 @@ class Volume:
                 f"{self.path}: the volume's data folder is missing; restore it from a backup "
                 "of the project, or delete the volume from the project."
             )
-        self.group = zarr.open_group(str(self.path), mode="r")
-        attrs = dict(self.group.attrs)
-        self.attrs: dict[str, Any] = attrs.get("emstudio", {})
-        multiscale = attrs["multiscales"][0]
-        self._paths = [d["path"] for d in multiscale["datasets"]]
-        self.scales = ngff.level_scales(attrs)
-        self.arrays = [self.group[p] for p in self._paths]
+        try:
+            self.group = zarr.open_group(str(self.path), mode="r")
+            attrs = dict(self.group.attrs)
+            self.attrs: dict[str, Any] = attrs.get("emstudio", {})
+            multiscale = attrs["multiscales"][0]
+            self._paths = [d["path"] for d in multiscale["datasets"]]
+            self.scales = ngff.level_scales(attrs)
+            self.arrays = [self.group[p] for p in self._paths]
+        except (ValueError, KeyError, IndexError, TypeError, zarr.errors.BaseZarrError) as exc:
+            # a .zattrs or .zarray emptied or cut short, a level's folder deleted
+            raise DamagedVolumeError(
+                self.path, f"its metadata cannot be read ({type(exc).__name__}: {exc})"
+            ) from None
         self._slicers: dict[int, RawChunkSlicer | None] = {}
         if "voxel_size" in self.attrs:
             self.voxel_size = VoxelSize.from_json(self.attrs["voxel_size"])
@@ -400,7 +406,8 @@ class Volume:
         return tuple(self.arrays[level].shape)
 
     def read(self, z0: int, z1: int, level: int = 0) -> np.ndarray:
-        return np.asarray(self.arrays[level][z0:z1])
+        """Planes z0..z1-1 (through our chunk reader where it can: it notices damage)."""
+        return np.asarray(self.boxes(level)[z0:z1, :, :])
 
     def iter_slabs(self, planes: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """(z0, block) over level 0, ``planes`` at a time (default: one chunk of planes)."""
@@ -439,6 +446,8 @@ class Volume:
                 )
                 if is_fast_layout(meta):
                     slicer = RawChunkSlicer(*layout)
+                    if self.attrs.get("kind") == "image":  # an import writes every chunk
+                        slicer = slicer.whole()
                 elif is_blosc_layout(meta):
                     slicer = CompressedChunkSlicer(*layout, codec=meta["compressor"])
             self._slicers[level] = slicer

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import zarr
 
-from emstudio.core.errors import ProjectError
+from emstudio.core.errors import DamagedVolumeError, ProjectError
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.volume import fastslice, pyramid
 from emstudio.core.volume.chunkio import ChunkWriter
@@ -323,3 +323,52 @@ def test_finer_levels_written_elsewhere_and_adopted_give_the_slab_writers_volume
 def test_a_missing_store_is_named_not_a_traceback(tmp_path):
     with pytest.raises(ProjectError, match="the volume's data folder is missing"):
         Volume(tmp_path / "deleted.zarr")
+
+
+def test_a_missing_or_cut_image_chunk_is_named_not_read_as_zeros(tmp_path, data):
+    """An interrupted copy of a project: its image reads must fail, saying which file."""
+    path = tmp_path / "em.zarr"
+    write(path, data)
+    chunk = path / "0" / "1.2.3"
+    chunk.unlink()
+    volume = Volume(path)
+    for read in (lambda: volume.plane(0, 9), lambda: volume.plane(1, 70),
+                 lambda: volume.plane(2, 100), lambda: volume.read(8, 16),
+                 lambda: volume.boxes()[8:10, 64:70, 96:100]):  # fmt: skip
+        with pytest.raises(DamagedVolumeError, match=r"1\.2\.3: the chunk file is missing"):
+            read()
+    assert volume.plane(0, 0).shape == (600, 333)  # the rest still reads
+    chunk.write_bytes(b"\0" * 100)  # cut short
+    for read in (lambda: Volume(path).plane(0, 9), lambda: Volume(path).plane(1, 70)):
+        with pytest.raises(DamagedVolumeError, match=r"1\.2\.3: the chunk file"):
+            read()
+
+
+def test_a_label_set_s_unwritten_chunks_are_background_but_a_bad_one_is_named(tmp_path, data):
+    path = tmp_path / "labels.zarr"
+    write(path, (data > 200).astype(np.uint8), kind="labels")
+    labels = Volume(path)
+    chunks = labels.chunks
+    assert labels.read(0, 19)[: chunks[0], : chunks[1], : chunks[2]].any()
+    chunk = path / "0" / "0.0.0"
+    chunk.unlink()  # as a painted set leaves the chunks nobody painted: background
+    assert not Volume(path).read(0, 19)[: chunks[0], : chunks[1], : chunks[2]].any()
+    chunk.write_bytes(b"not blosc")
+    with pytest.raises(DamagedVolumeError, match="cannot be decoded"):
+        Volume(path).read(0, 19)
+
+
+@pytest.mark.parametrize("damage", ["empty .zattrs", "cut .zarray", "no level 0"])
+def test_damaged_metadata_is_named_not_a_traceback(tmp_path, data, damage):
+    path = tmp_path / "em.zarr"
+    write(path, data[:4])
+    if damage == "empty .zattrs":
+        (path / ".zattrs").write_text("")
+    elif damage == "cut .zarray":
+        (path / "0" / ".zarray").write_text('{"zarr_format": 2, "sha')
+    else:
+        for file in sorted((path / "0").iterdir(), reverse=True):
+            file.unlink()
+        (path / "0").rmdir()
+    with pytest.raises(DamagedVolumeError, match="its metadata cannot be read"):
+        Volume(path)
