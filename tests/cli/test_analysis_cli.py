@@ -8,6 +8,7 @@ import pytest
 
 from emstudio.core.project import Project
 from emstudio.core.seg.from_truth import add_truth_prediction
+from emstudio.core.volume.store import Volume
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +184,29 @@ def test_an_exported_probability_map_is_scored_as_one(cli, tmp_path):
     assert lower["classes"]["1"]["dice"] == 1.0
     res = cli("evaluate", *both, "--threshold", "1.5")
     assert res.code == 2 and "--threshold must lie between 0 and 1" in res.err
+    probability[0, :3] = np.arange(48).reshape(3, 16) * 5  # many values, as a real map has
+    tifffile.imwrite(tmp_path / "p.tif", probability, photometric="minisblack")
+    res = cli("evaluate", "--pred", tmp_path / "p.tif", "--truth", tmp_path / "t.tif",
+              "--kind", "semantic")  # fmt: skip
+    assert res.code == 2 and "add --threshold 0.5" in res.err  # not 50 "classes" of Dice 0
+
+
+def test_a_map_against_a_file_of_object_ids_is_scored_as_one_class(demo, cli, tmp_path):
+    import numpy as np
+    import tifffile
+
+    with Project.open(demo, mode="read") as project:
+        record = project.catalog.volume("truth-mito-instances")
+        objects = Volume(project.resolve(record.path)).read(0, record.shape[0])
+    tifffile.imwrite(tmp_path / "ids.tif", objects.astype(np.uint16))
+    res = cli("evaluate", "--project", demo, "--pred", "truth-mitochondria", "--truth",
+              tmp_path / "ids.tif", "--json")  # fmt: skip
+    report = json.loads(res.out)
+    assert list(report["classes"]) == ["1"] and report["classes"]["1"]["dice"] > 0.9
+    assert "names no classes: its nonzero voxels count as mitochondria" in report["note"]
+    res = cli("evaluate", "--project", demo, "--pred", "truth-mitochondria", "--truth",
+              tmp_path / "ids.tif", "--kind", "instance")  # fmt: skip
+    assert res.code == 2 and "is a probability map, not objects: segment it first" in res.err
 
 
 def test_clear_errors(demo, cli, tmp_path):

@@ -27,6 +27,7 @@ from emstudio.core.volume.store import Volume
 
 SLAB_VOXELS = 16 * 2**20
 HAUSDORFF_MAX_VOXELS = 256 * 2**20  # whole masks in memory (~3 bytes per voxel at peak)
+MAX_CLASSES = 32  # a label file with more values holds something else
 
 
 @dataclass
@@ -171,6 +172,22 @@ def default_kind(pred: LabelInput, truth: LabelInput) -> str:
     return "semantic" if classes else "instance"
 
 
+def _plain(side: LabelInput) -> bool:
+    """A side read as it stands: values of unknown meaning (a file with no class names)."""
+    return not (side.probability or side.instances or side.classes or side.foreground)
+
+
+def _one_class_against_plain(pred: LabelInput, truth: LabelInput) -> str:
+    """A one-class map against a file that names no classes (object ids, or 0/1): that file's
+    nonzero voxels are the class's foreground. Returns the note saying so ("" if not so)."""
+    for one, plain in ((pred, truth), (truth, pred)):
+        if _one_class(one) and _plain(plain):
+            plain.foreground = True
+            what = one.classes.get(1, "the class")
+            return f"{plain.name!r} names no classes: its nonzero voxels count as {what}."
+    return ""
+
+
 def evaluate(pred: LabelInput, truth: LabelInput, kind: str | None = None) -> dict[str, Any]:
     """All metrics of ``kind`` ("semantic" or "instance"; None: ``default_kind``) as a
     JSON-ready dictionary."""
@@ -180,8 +197,19 @@ def evaluate(pred: LabelInput, truth: LabelInput, kind: str | None = None) -> di
         for side in (pred, truth):
             side.foreground = side.instances  # object ids are not classes
         _align_classes(pred, truth)
-        return evaluate_semantic(pred, truth)
+        note = _one_class_against_plain(pred, truth)
+        report = evaluate_semantic(pred, truth)
+        if note:
+            report["note"] = " ".join(filter(None, (note, report.get("note"))))
+        return report
     if kind == "instance":
+        for side in (pred, truth):
+            if side.probability:
+                raise InputFileError(
+                    side.name,
+                    "is a probability map, not objects: segment it first (emstudio segment) "
+                    "and compare the segmentation, or score the map with --kind semantic.",
+                )
         return evaluate_instance(pred, truth)
     raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
 
@@ -208,8 +236,12 @@ def evaluate_instance(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
 
 def evaluate_semantic(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
     counts: dict[int, semantic.OverlapCounts] = {}
+    values: dict[str, set[int]] = {"pred": set(), "truth": set()}
     for (_, p), (_, t) in zip(pred.slabs(), truth.slabs(), strict=True):
         p, t = np.asarray(p), np.asarray(t)
+        values["pred"].update(np.unique(p).tolist())
+        values["truth"].update(np.unique(t).tolist())
+        _check_class_count(pred, truth, values)
         for value in np.union1d(np.unique(p), np.unique(t)).tolist():
             if value:
                 counts.setdefault(int(value), semantic.OverlapCounts()).add(p == value, t == value)
@@ -238,6 +270,18 @@ def evaluate_semantic(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
         report["mean_dice"] = float(np.mean([c["dice"] for c in classes.values()]))
         report["mean_iou"] = float(np.mean([c["iou"] for c in classes.values()]))
     return report
+
+
+def _check_class_count(pred: LabelInput, truth: LabelInput, values: dict[str, set[int]]) -> None:
+    """Refuse a side read as classes that holds more values than a label file would."""
+    for side, seen in ((pred, values["pred"]), (truth, values["truth"])):
+        if _plain(side) and len(seen) > MAX_CLASSES:
+            raise InputFileError(
+                side.name,
+                f"holds over {MAX_CLASSES} different values: not classes, but a probability "
+                "map (exported from emstudio? add --threshold 0.5), an image, or object ids "
+                "(--kind instance).",
+            )
 
 
 def _mask(side: LabelInput, value: int) -> np.ndarray:
