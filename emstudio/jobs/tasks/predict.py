@@ -9,6 +9,7 @@ inputs: ``image`` (volume name), ``model`` (model name). params: ``out``, ``axes
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from emstudio.core.errors import NameConflictError
@@ -17,6 +18,7 @@ from emstudio.core.ml.card import output_names
 from emstudio.core.ml.geometry import parse_axes
 from emstudio.core.project import Project, provenance
 from emstudio.core.project.volumes import check_free_space
+from emstudio.core.text import counted, size_text
 from emstudio.core.volume.store import Volume
 from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec
@@ -153,6 +155,7 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         slabs = predictor.combined_slabs(scratch)
         records = write_prediction_set(project, planned, slabs, image_rec, attrs, prov)
     scratch.remove()
+    events.warn(drop_superseded_scratch(project, out, owner))
     return {
         "prediction_set": attrs["prediction_set"],
         "volumes": [r.name for r in records],
@@ -164,3 +167,23 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
             {part: round(t, 3) for part, t in parts.items()} for parts in predictor.column_parts
         ],
     }
+
+
+def drop_superseded_scratch(project: Project, out: str, done: str) -> str:
+    """Remove the finished parts that unfinished predictions to ``out`` kept for --resume:
+    with ``out`` made (by job ``done``) they can no longer be resumed. Returns what a person
+    should know ("" when there were none)."""
+    dropped, freed = 0, 0
+    for job in project.catalog.jobs():
+        folder = project.jobs_dir / job.id / SCRATCH_DIR
+        earlier = job.kind == "predict" and job.id != done and job.status != "running"
+        if earlier and folder.is_dir() and job.spec.get("params", {}).get("out") == out:
+            freed += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            shutil.rmtree(folder, ignore_errors=True)
+            dropped += 1
+    if not dropped:
+        return ""
+    return (
+        f"removed what {counted(dropped, 'unfinished prediction')} to {out!r} had kept for "
+        f"--resume ({size_text(freed)})."
+    )
