@@ -56,15 +56,21 @@ def sigterm_as_interrupt() -> None:
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """``sigterm_as_interrupt`` while the block runs (a job run by a command in its own
-    process, which `kill` or `emstudio job cancel` may stop), the old handler put back after;
-    nothing off the main thread, where no handler can be set."""
-    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+    """While the block runs (a job run by a command in its own process, which `kill`, `emstudio
+    job cancel` or closing its terminal may stop), SIGTERM and SIGHUP raise KeyboardInterrupt:
+    the job is cancelled cleanly. The old handlers are put back after; nothing off the main
+    thread, where no handler can be set."""
+    stops = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if not stops or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.getsignal(signal.SIGTERM)
-    sigterm_as_interrupt()
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {stop: signal.signal(stop, handler) for stop in stops}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, old in previous.items():
+            signal.signal(stop, old)

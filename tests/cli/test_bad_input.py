@@ -273,14 +273,15 @@ def test_an_interrupt_after_the_job_finished_keeps_its_result(
         assert project.catalog.jobs()[-1].status == "done"
 
 
-def test_sigterm_cancels_a_command_and_cleans_up(tmp_path, seeded):
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])  # kill, or the terminal closed
+def test_sigterm_cancels_a_command_and_cleans_up(tmp_path, seeded, stop):
     """`kill` (or `emstudio job cancel`) on `emstudio import`: cancelled, nothing left over."""
     before = project_state(seeded)
     proc = _start_a_long_import(tmp_path, seeded)
     # once its planes are being written: a signal while zarr's own thread makes the store's
     # first file may see that file made after the clean-up, for the next open to remove
     assert _wait_for_staging(seeded / "data", proc, pattern="0/0.*"), "it never wrote a plane"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, stop))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "emstudio: cancelled" in err, err
     assert project_state(seeded) == before  # its staging store removed by the job itself
