@@ -89,3 +89,16 @@ def test_job_cancel_stops_a_running_job(tmp_path, cli_process, project):
         assert p.catalog.volumes() == []
     assert [e.name for e in (project / "data").iterdir()] == []
     assert "already ended" in cli_process("job", "cancel", project, spec.id).out
+
+
+def test_a_job_whose_process_ended_unseen_lists_as_interrupted(cli, project):
+    """`kill -9`: until the project is next opened for writing, the catalog says running."""
+    with Project.open(project) as opened:
+        opened.catalog.add_job("gone", "import", {}, "running")
+        opened.catalog.set_job_status("gone", "running", pid=2**22 + 12345)  # no such process
+    for command in (("jobs", project, "--json"), ("info", project, "--json")):
+        listed = json.loads(cli(*command).out)
+        jobs = listed if isinstance(listed, list) else listed["jobs"]
+        assert [j["status"] for j in jobs] == ["interrupted"], command
+    with Project.open(project, mode="read") as opened:
+        assert opened.catalog.job("gone").status == "running"  # a listing records nothing

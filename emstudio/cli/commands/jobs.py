@@ -12,6 +12,7 @@ import psutil
 from emstudio.cli.commands._common import add_listing, one_line
 from emstudio.core.errors import NotFoundError, ProjectLockedError
 from emstudio.core.project import JobRecord, Project
+from emstudio.core.project.project import job_as_seen
 from emstudio.jobs.cancel import request_cancel, sigterm_as_interrupt
 from emstudio.jobs.launcher import JobProcess
 from emstudio.jobs.queue import CANCEL_GRACE_SECONDS, FINAL_STATUSES
@@ -89,7 +90,7 @@ def _record_cancel(path: str) -> None:
 
 
 def _jobs(project: Project) -> list[dict]:
-    return [j.to_json() for j in project.catalog.jobs()]
+    return [job_as_seen(j) for j in project.catalog.jobs()]
 
 
 def show_history(jobs: list[dict]) -> None:

@@ -6,6 +6,7 @@ import argparse
 
 from emstudio.cli.commands._common import add_listing, one_line
 from emstudio.core.project import Project
+from emstudio.core.project.project import job_as_seen
 from emstudio.core.text import counted
 
 
@@ -42,7 +43,7 @@ def project_summary(project: Project) -> dict:
         "label_sets": [v.to_json() for v in volumes if v.kind == "labels"],
         "mesh_sets": [m.to_json() for m in project.catalog.mesh_set_records()],
         "models": [m.to_json() for m in project.catalog.models()],
-        "jobs": [j.to_json() for j in project.catalog.jobs()],
+        "jobs": [job_as_seen(j) for j in project.catalog.jobs()],
     }
 
 

@@ -6,13 +6,14 @@ import contextlib
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 from emstudio import __version__
 from emstudio.core.errors import DestinationError, ProjectError
 from emstudio.core.project import atomic
 from emstudio.core.project.catalog import CATALOG_FILE, Catalog, utc_now
 from emstudio.core.project.lock import ProjectLock
-from emstudio.core.project.records import VolumeRecord
+from emstudio.core.project.records import JobRecord, VolumeRecord
 
 SUBFOLDERS = ("data", "models", "meshes", "jobs")
 CANCEL_REQUEST_FILE = "cancel"  # jobs/<id>/cancel: the user asked this job to stop
@@ -217,6 +218,16 @@ class Project:
     def _require_writable(self) -> None:
         if not self.writable:
             raise ProjectError(f"{self.path}: the project is open read-only.")
+
+
+def job_as_seen(job: JobRecord) -> dict[str, Any]:
+    """A job's row for a listing: one marked running whose process has ended shows as
+    interrupted (so recorded the next time the project is opened for writing)."""
+    row = job.to_json()
+    if job.status == "running" and job.pid is not None and not _process_alive(job.pid):
+        row["status"] = "interrupted"
+        row["message"] = "The process running this job has ended without a word."
+    return row
 
 
 def _process_alive(pid: int) -> bool:
