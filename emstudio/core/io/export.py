@@ -84,12 +84,36 @@ def export_volume(
         writers = {"tiff": _write_tiff, "zarr": partial(_write_zarr, name=out.stem)}
         slabs = partial(_slabs, volume, progress=progress, labelled=labelled)
         writers.get(fmt, _write_hdf5)(volume, tmp, slabs)
-        os.replace(tmp, out)
+        _place(tmp, out)
+    except FileExistsError:
+        raise DestinationError(f"{out}: was made meanwhile (by another export?); kept as it is, "
+                               "choose another name.") from None  # fmt: skip
     except OSError as exc:
         raise DestinationError(f"{out}: cannot write ({exc.strerror or exc}).") from exc
     finally:
         remove_tree(tmp)
     return out
+
+
+def _place(tmp: Path, out: Path) -> None:
+    """Give the finished file (or Zarr folder) its name, never over one made meanwhile
+    (FileExistsError): a file by a hard link where the file system has them, a folder by a
+    rename (which fails onto a folder that is not empty)."""
+    if tmp.is_dir():
+        if out.exists():
+            raise FileExistsError(out)
+        os.rename(tmp, out)
+        return
+    try:
+        os.link(tmp, out)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links (FAT, some network shares)
+        if out.exists():
+            raise FileExistsError(out) from None
+        os.replace(tmp, out)
+        return
+    tmp.unlink()
 
 
 Slabs = Callable[[], Iterator[np.ndarray]]  # the volume's z slabs, in order, as written

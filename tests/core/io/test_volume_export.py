@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tifffile
 from volume_helpers import add_array
 
+from emstudio.core.errors import DestinationError
 from emstudio.core.io.export import export_record, export_volume
 from emstudio.core.ml.labels import find_labelled_slices
 from emstudio.core.project import Project
@@ -47,3 +49,22 @@ def test_a_sparse_label_set_exports_its_unlabelled_voxels_as_255_and_imports_bac
         array = Volume(project.resolve(back.path)).arrays[0]
         assert find_labelled_slices(array, back.attrs).z == (0, 1, 2, 3)  # y = 6 rows too
         assert export_record(project, em, tmp_path / "em.tif").note == ""
+
+
+def test_an_export_never_replaces_a_file_made_while_it_wrote(tmp_path, monkeypatch):
+    from emstudio.core.io import export
+
+    out = tmp_path / "em.tif"
+    real = export._write_tiff
+
+    def slow(volume, path, slabs):  # another export finishes first
+        real(volume, path, slabs)
+        out.write_bytes(b"the other export")
+
+    monkeypatch.setattr(export, "_write_tiff", slow)
+    with Project.create(tmp_path / "p.emproj") as project:
+        record = add_array(project, "em", "image", np.zeros((2, 8, 8), np.uint8))
+        with pytest.raises(DestinationError, match="was made meanwhile"):
+            export_volume(Volume(project.resolve(record.path)), out)
+    assert out.read_bytes() == b"the other export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["em.tif", "p.emproj"]  # no leftover
