@@ -137,10 +137,14 @@ def test_duplicate_name(cli, seeded, imagej_tiff):
     assert_refused(cli("import", seeded, imagej_tiff[0], "--name", "raw"), "already exists")
 
 
-@pytest.mark.parametrize("value", ["50,abc,5", "nan,5,5", "50,inf,5"])
-def test_bad_voxel_size_value(cli, seeded, imagej_tiff, value):
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("50,abc,5", "--voxel-size"), ("nan,5,5", "--voxel-size"), ("50,inf,5", "--voxel-size"),
+     ("1e30,5,5", "voxel size 1e+30, 5.0, 5.0 nm: a voxel over 1 mm is no microscope's")],
+)  # fmt: skip
+def test_bad_voxel_size_value(cli, seeded, imagej_tiff, value, said):
     res = cli("import", seeded, imagej_tiff[0], "--name", "y", "--voxel-size", value)
-    assert_refused(res, "--voxel-size")
+    assert_refused(res, said)
 
 
 def test_a_job_spec_with_a_voxel_size_of_nan_is_refused(tmp_path, cli, seeded, imagej_tiff):

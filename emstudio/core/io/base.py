@@ -12,6 +12,8 @@ from emstudio.core.errors import VoxelSizeError
 
 ZYX = tuple[int, int, int]
 
+MAX_VOXEL_NM = 1e6  # 1 mm: larger voxel sizes are typing mistakes (pm for nm, an exponent)
+
 
 @dataclass(frozen=True)
 class VoxelSize:
@@ -61,10 +63,15 @@ class VoxelSize:
     def given(cls, values: Sequence[float], origin: str = "user") -> VoxelSize:
         """A voxel size a person gave as (z, y, x) nm; raises VoxelSizeError unless they are
         three positive, finite numbers."""
+        shown = ", ".join(str(v) for v in values)
         if len(values) != 3 or not all(np.isfinite(v) and v > 0 for v in values):
-            shown = ", ".join(str(v) for v in values)
             raise VoxelSizeError(
                 f"voxel size values must be three positive, finite numbers of nm, got {shown}"
+            )
+        if max(values) > MAX_VOXEL_NM:
+            raise VoxelSizeError(
+                f"voxel size {shown} nm: a voxel over {MAX_VOXEL_NM / 1e6:g} mm is no "
+                "microscope's; the values are nm (10 nm = 0.01 µm)"
             )
         z, y, x = (float(v) for v in values)
         return cls(z, y, x, known=True, origin=origin)
