@@ -20,6 +20,7 @@ import torch
 
 from emstudio.core.ml import presets
 from emstudio.core.ml.augment import augment
+from emstudio.core.ml.card import output_names as card_outputs
 from emstudio.core.ml.checkpoint import checkpoint_state, restore, save_checkpoint
 from emstudio.core.ml.device import autocast, free_memory, uses_fp16
 from emstudio.core.ml.errors import ModelMismatchError, TrainingDivergedError, TrainingSetupError
@@ -188,18 +189,23 @@ def follow_parent(config: TrainConfig, card: dict[str, Any], reporter: Reporter)
         reporter.log(
             f"the starting model is a {size} model (depth {parent.depth}, "
             f"{parent.base_channels} base channels): this training keeps its architecture "
-            f"instead of the {config.size} size asked for"
+            f"(the size setting, {config.size}, does not apply)"
         )
     config.size = size
     config.depth, config.base_channels = parent.depth, parent.base_channels
     config.residual, config.norm, config.stem = parent.residual, parent.norm, parent.stem
 
 
-def init_from(model: UNet2p5D, parent: UNet2p5D) -> str:
+def init_from(model: UNet2p5D, parent: UNet2p5D, new_outputs: str = "") -> str:
     """Copy every parent tensor whose name and shape match; returns what was loaded. The whole
-    encoder must fit (what transfer learning, and freezing it, are about)."""
+    encoder must fit (what transfer learning, and freezing it, are about). ``new_outputs``:
+    why the parent's output layer (``head``) is not taken though it fits ("" to take it)."""
     own = model.state_dict()
-    loaded = {k: v for k, v in parent.state_dict().items() if k in own and own[k].shape == v.shape}
+    loaded = {
+        k: v
+        for k, v in parent.state_dict().items()
+        if k in own and own[k].shape == v.shape and not (new_outputs and k.startswith("head."))
+    }
     if any(k.startswith("encoder.") and k not in loaded for k in own):
         raise ModelMismatchError(
             "the starting model's encoder does not fit this training (different input slices or "
@@ -208,8 +214,24 @@ def init_from(model: UNet2p5D, parent: UNet2p5D) -> str:
     own.update(loaded)
     model.load_state_dict(own)
     skipped = sorted({k.split(".")[0] for k in model.state_dict() if k not in loaded})
-    return f"{len(loaded)} of {len(own)} tensors from the starting model" + (
-        f" (new: {', '.join(skipped)})" if skipped else ""
+    return (
+        f"{len(loaded)} of {len(own)} tensors from the starting model"
+        + (f" (new: {', '.join(skipped)})" if skipped else "")
+        + (f"; {new_outputs}" if new_outputs else "")
+    )
+
+
+def outputs_changed(parent_card: dict[str, Any], names: list[str]) -> str:
+    """Why a starting model's output layer is not reused: it gave other maps than this
+    training's ``names`` ("" when the same, or when its card does not say)."""
+    if "classes" not in parent_card:
+        return ""
+    before = card_outputs(parent_card)
+    if before == names:
+        return ""
+    return (
+        f"its output layer starts afresh: the starting model gave {', '.join(before)}, this "
+        f"training learns {', '.join(names)}"
     )
 
 
@@ -369,7 +391,11 @@ class Trainer:
         config = self.config
         torch.manual_seed(config.seed)
         model = UNet2p5D(self.arch)
-        self.init_report = init_from(model, parent[0]) if parent is not None else None
+        self.init_report = (
+            init_from(model, parent[0], outputs_changed(parent[1], self.names))
+            if parent is not None
+            else None
+        )
         if self.init_report:
             self.reporter.log(f"transfer learning: {self.init_report}")
         self.model = model.to(self.device).to(memory_format=torch.channels_last)

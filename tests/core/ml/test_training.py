@@ -154,7 +154,8 @@ def test_transfer_learning_keeps_the_parents_architecture_whatever_size_is_asked
     asked = tiny_config(epochs=1, depth=None, base_channels=None, freeze_encoder_epochs=1)
     child = run(phantom, asked, parent=(parent, card), reporter=recorder)
     assert (child.config.depth, child.config.base_channels, child.config.stem) == (2, 4, 2)
-    assert any("keeps its architecture instead of the small size" in m for m in recorder.logs)
+    assert any("keeps its architecture (the size setting, small, does not apply)" in m
+               for m in recorder.logs)  # fmt: skip
     assert asked.size == "custom"  # the card of the new model says what it is
     p, c = parent.state_dict(), child.model.state_dict()
     assert all(torch.equal(p[k], c[k]) for k in p if k.startswith("encoder."))
@@ -198,6 +199,20 @@ def test_bad_settings_are_refused_with_a_way_out(phantom) -> None:
     ):
         with pytest.raises(TrainingSetupError, match=message):
             TrainConfig.from_json(values)
+
+
+def test_a_starting_model_of_other_classes_gives_no_output_layer(phantom) -> None:
+    """A membrane model's output layer fits a mitochondria training (one map each) but would
+    start it off predicting membranes: it starts afresh instead, and the report says why."""
+    membrane, mito = Target(("membrane",), (1,)), Target(("mitochondria",), (3,))
+    parent = run(phantom, tiny_config(epochs=1), target=membrane).model
+    card = {"input": {"slices": 3, "pixel_size_nm": 10.0, "slice_step_nm": 40.0}}
+    for classes, fresh in ((["membrane"], True), (["mitochondria"], False)):
+        child = run(phantom, tiny_config(epochs=1), target=mito,
+                    parent=(parent, {**card, "classes": classes}))  # fmt: skip
+        assert ("starts afresh: the starting model gave membrane, this training learns "
+                "mitochondria" in child.init_report) is fresh  # fmt: skip
+        assert ("new: head" in child.init_report) is fresh
 
 
 def test_freezing_needs_a_starting_model_and_validation_says_where_it_scored(phantom):
