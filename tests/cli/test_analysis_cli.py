@@ -40,6 +40,8 @@ def test_segment_evaluate_mesh_measure(demo, cli, tmp_path):
         "8,64,64",
     )
     assert res.code == 0, res.err
+    assert "of mitochondria into 'mito' by a watershed of the area map" in res.out
+    assert "objects under 250 voxels left out" in res.out  # 1e6 nm3 of 40 x 10 x 10 nm
     with Project.open(demo, mode="read") as project:
         seg = project.catalog.volume("mito")
         assert seg.kind == "segmentation" and seg.dtype == "uint32"

@@ -217,9 +217,15 @@ def run_segment(args: argparse.Namespace) -> int:
         params={k: v for k, v in params.items() if v is not None},
     )
     result = run_with_progress(spec)
+    out = result.outputs
+    how = {
+        "watershed": "a watershed of the area map, seeded away from the boundary map",
+        "components": "connected parts of the area map (there is no boundary map)",
+    }.get(out.get("method"), out.get("method"))
     print(
-        f"segmented {counted(result.outputs['objects'], 'object')} into "
-        f"{result.outputs['volume']!r} (job {result.job_id[:8]})"
+        f"segmented {counted(out['objects'], 'object')} of {out.get('class')} into "
+        f"{out['volume']!r} by {how}; objects under {counted(out['min_voxels'], 'voxel')} "
+        f"left out (job {result.job_id[:8]})"
     )
     return 0
 

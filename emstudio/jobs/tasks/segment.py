@@ -39,4 +39,11 @@ def run_segment(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         progress=events.progress,
     )
     events.emit("artifact", kind="volume", name=record.name, id=record.id)
-    return {"volume": record.name, "objects": record.attrs.get("objects")}
+    settings = record.attrs.get("params", {})
+    return {
+        "volume": record.name,
+        "objects": record.attrs.get("objects"),
+        "class": record.attrs.get("class"),
+        "method": settings.get("method"),
+        "min_voxels": params.min_voxels(record.voxel_size.zyx),
+    }
