@@ -213,7 +213,9 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def _resumed_spec(project_path: Path, job_id: str, kind: str) -> JobSpec:
+def _resumed_spec(project_path: Path, job_id: str, kind: str, out: str | None) -> JobSpec:
+    """The spec of job ``job_id`` to run again from where it stopped; ``out``: another name
+    for what it makes (the one it was given may have been taken meanwhile)."""
     from emstudio.cli.commands.jobs import find_job
 
     with Project.open(project_path, mode="read") as project:
@@ -222,15 +224,15 @@ def _resumed_spec(project_path: Path, job_id: str, kind: str) -> JobSpec:
         raise ArgumentValueError(f"job {job.id[:8]} is a {job.kind} job, not {kind}.")
     old = JobSpec.from_json(job.spec)
     print(
-        f"resuming {kind} job {job.id[:8]} with the settings it was started with "
-        "(other options given now are not used)",
+        f"resuming {kind} job {job.id[:8]} with the settings it was started with (other "
+        f"options given now are not used{', but --out' if out else ''})",
         file=sys.stderr,
     )
     return JobSpec(
         kind=kind,
         project=str(project_path),
         inputs=old.inputs,
-        params={**old.params, "resume_from": job.id},
+        params={**old.params, "resume_from": job.id, **({"out": out} if out else {})},
         device=old.device,
     )
 
@@ -259,7 +261,7 @@ def _job_spec(
     inputs and params), which needs the ``required`` options."""
     project = Path(args.project).absolute()
     if args.resume:
-        return _resumed_spec(project, args.resume, kind)
+        return _resumed_spec(project, args.resume, kind, getattr(args, "out", None))
     _require(args, *required)
     inputs, params = request(args)
     return JobSpec(
