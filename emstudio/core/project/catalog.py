@@ -66,8 +66,7 @@ class Catalog:
         self.readonly = readonly
         try:
             if readonly:
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+                self._db = self._open_to_read()
             else:
                 self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
             self._db.row_factory = sqlite3.Row
@@ -80,6 +79,20 @@ class Catalog:
             self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise ProjectError(f"{self.path}: the project catalog cannot be read ({exc}).") from exc
+
+    def _open_to_read(self) -> sqlite3.Connection:
+        """A read-only connection; where reading needs a write SQLite cannot make (its shared
+        memory file, on a full disk or a read-only mount), the file as it stands (``immutable``:
+        what a crash left unmerged in the write-ahead log is not seen), so that a project can
+        still be looked at and exported off a full disk."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            db.close()
+            return sqlite3.connect(f"{uri}&immutable=1", uri=True)
+        return db
 
     def close(self) -> None:
         self._db.close()

@@ -98,3 +98,28 @@ def test_records_of_new_volumes(tmp_path):
         assert [v.name for v in project.catalog.volumes()] == ["raw", "lab"]
         assert project.catalog.volume_by_id(labels.id).source == "painted"
         assert project.catalog.has_volume_name("lab") and not project.catalog.has_volume_name("x")
+
+
+def test_a_catalog_that_cannot_be_read_normally_is_read_as_it_stands(tmp_path, monkeypatch):
+    """On a full disk (or a read-only mount) SQLite cannot make the file a read needs: the
+    project is still listed and exported, from the catalog file as it stands."""
+    with Project.create(tmp_path / "p.emproj") as project:
+        project.catalog.add_job("j", "import", {})
+    real = sqlite3.connect
+    asked: list[str] = []
+
+    class FullDisk:  # a connection whose first read fails, as on a full disk
+        def execute(self, *args, **kwargs):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        def close(self) -> None:
+            pass
+
+    def full_disk(target, *args, **kwargs):
+        asked.append(str(target))
+        return real(target, *args, **kwargs) if "immutable" in str(target) else FullDisk()
+
+    monkeypatch.setattr(sqlite3, "connect", full_disk)
+    catalog = Catalog(tmp_path / "p.emproj" / "project.sqlite", readonly=True)
+    assert [j.id for j in catalog.jobs()] == ["j"] and asked[-1].endswith("&immutable=1")
+    catalog.close()
