@@ -21,6 +21,7 @@ from skimage.filters import sobel
 from skimage.segmentation import watershed
 
 from emstudio.core.errors import EmstudioError
+from emstudio.core.measure.stored import ATTR as MEASUREMENTS_ATTR
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project import provenance
 from emstudio.core.project.project import Project
@@ -271,6 +272,11 @@ class Proofreader:
 
 
 # -- saving as a new version -------------------------------------------------------------------
+# what describes the source's objects as they were, not the edited ones: its measurements
+# (a table of the old objects) and its object count
+SOURCE_DATA_ATTRS = (MEASUREMENTS_ATTR, "objects")
+
+
 def version_record(source: VolumeRecord, name: str, edits: Sequence[str]) -> VolumeRecord:
     """The catalog row of a proofread version of ``source`` (written by ``write_version``)."""
     return VolumeRecord(
@@ -285,7 +291,11 @@ def version_record(source: VolumeRecord, name: str, edits: Sequence[str]) -> Vol
         levels=0,
         source=f"proofread from {source.name!r}",
         image_id=source.image_id,
-        attrs={**source.attrs, "proofread_from": source.name, "edits": len(edits)},
+        attrs={
+            **{k: v for k, v in source.attrs.items() if k not in SOURCE_DATA_ATTRS},
+            "proofread_from": source.name,
+            "edits": len(edits),
+        },
         provenance=provenance.record(
             "proofread",
             job_id=None,

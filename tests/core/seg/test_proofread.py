@@ -9,6 +9,7 @@ import pytest
 
 from emstudio.core.errors import NameConflictError
 from emstudio.core.io.base import VoxelSize
+from emstudio.core.measure.run import measure_segmentation
 from emstudio.core.project import Project
 from emstudio.core.project.records import VolumeRecord
 from emstudio.core.project.volumes import add_volume
@@ -193,6 +194,8 @@ def test_patched_planes_of_a_coarser_level_show_the_edits(project, axis, display
 
 
 def test_save_as_a_new_version_with_provenance(project):
+    measure_segmentation(project, "seg")  # of the objects before the edits
+    assert project.catalog.volume("seg").attrs.get("measurements")
     reader = reader_of(project)
     reader.merge([1, 2])
     reader.split(7, [[(4, 25, 5)], [(4, 25, 28)]])
@@ -202,6 +205,7 @@ def test_save_as_a_new_version_with_provenance(project):
     assert saved.provenance["params"]["edits"] == ["merge [2] into 1", "split 7 into [7, 8]"]
     assert saved.provenance["inputs"] == [{"volume": "seg", "id": "id-seg"}]
     assert saved.attrs["proofread_from"] == "seg" and saved.attrs["class"] == "mito"
+    assert "measurements" not in saved.attrs  # the old objects' table is not the new ones'
     assert saved.image_id == "id-em" and saved.kind == "segmentation"
     assert np.array_equal(Volume(project.resolve(saved.path)).read(0, 8), expected)
     original = Volume(project.resolve(project.catalog.volume("seg").path))
