@@ -379,6 +379,7 @@ class ProjectPage(QMainWindow):
         dialog.open()
 
     def _connect(self) -> None:
+        self.docks["proofread"].visibilityChanged.connect(self._proofreading_shown)
         self.panel.closeRequested.connect(self.closeRequested)
         self.panel.importRequested.connect(self.open_import_dialog)
         self.panel.showRequested.connect(self.show_volume)
@@ -408,6 +409,11 @@ class ProjectPage(QMainWindow):
         self.state.subscribe(self._show_proofreading)
         self.loader.failed.connect(self._store_unreadable)
         self.contrast_panel.read_failed.connect(self._volume_unreadable)
+
+    def _proofreading_shown(self, visible: bool) -> None:
+        """A click in the views selects objects there: the paint tools would paint instead."""
+        if visible and self.state.paint.tool != "navigate":
+            self.state.set_paint(tool="navigate")
 
     def _store_unreadable(self, path: str, problem: str) -> None:
         layers = (self.layers.image, *self.layers.overlays.values())

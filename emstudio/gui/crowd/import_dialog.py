@@ -1,4 +1,4 @@
-"""The "Import crowd labels" dialog: export file, target image, subject mapping with a live
+"""The "Import crowd tracings" dialog: export file, target image, subject mapping with a live
 preview of the first subjects, consensus settings. ``spec()`` is the crowd_import job."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class CrowdImportDialog(QDialog):
     ) -> None:
         """``taken``: the project's volume names (the new label set needs another)."""
         super().__init__(parent)
-        self.setWindowTitle("Import crowd labels (Zooniverse)")
+        self.setWindowTitle("Import crowd tracings (Zooniverse)")
         self.project = Path(project)
         self._images = {r.name: r for r in images}
         self._taken = set(taken)

@@ -36,7 +36,10 @@ def test_select_merge_undo_split_and_save_a_new_version(open_window, demo_path, 
     page = window.project_page
     state, session, panel = window.view_state, page.proofread, page.proofread_panel
     state.set_overlay("instances", volume=SEG, visible=True)
+    state.set_paint(tool="brush")  # as painting leaves it: a click would paint, not select
+    page.docks["proofread"].raise_()
     settle(qtbot, window)
+    assert state.paint.tool == "navigate"  # the Proofreading tab shown: clicks select
     xy = page.viewer.views[0]
     z = state.cursor[0]
     ids, counts = np.unique(seg[z][seg[z] > 0], return_counts=True)
