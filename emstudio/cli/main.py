@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from datetime import datetime
 
 from emstudio import __version__
 from emstudio.cli.commands import analysis, crowd, data, demo, jobs, ml, project, ui
@@ -88,8 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def report_internal_error() -> int:
     """Keep the details of the exception being handled, tell the user where; exit code 1."""
     report = log_dir() / "last-crash.txt"
-    try:
-        report.write_text(traceback.format_exc(), encoding="utf-8")
+    try:  # the latest under a name people are told, and each one kept (a crash of another
+        details = traceback.format_exc()  # project must not overwrite the one to send)
+        report.write_text(details, encoding="utf-8")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        (log_dir() / f"crash-{stamp}-{os.getpid()}.txt").write_text(details, encoding="utf-8")
         where = f" (details in {report})"
     except OSError:
         where = ""

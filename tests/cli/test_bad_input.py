@@ -304,6 +304,10 @@ def test_an_internal_error_exits_1_and_leaves_a_report(monkeypatch, cli, seeded,
     res = cli("import", seeded, imagej_tiff[0], "--name", "y")
     assert res.code == 1
     assert "internal error" in res.err and "last-crash.txt" in res.err
+    from emstudio.core.paths import log_dir
+
+    kept = sorted(log_dir().glob("crash-*.txt"))  # each crash kept, not only the last
+    assert kept and "RuntimeError: a bug" in kept[-1].read_text(encoding="utf-8")
     assert project_state(seeded) == before
     with Project.open(seeded, mode="read") as project:
         assert project.catalog.jobs()[-1].status == "failed"

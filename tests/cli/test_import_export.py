@@ -190,6 +190,8 @@ def test_real_em_data_imports(tmp_path, cli, project, shared_data):
 def test_labels_of_0_and_255_are_explained_and_recoded(tmp_path, cli, project, imagej_tiff):
     path, data = imagej_tiff
     cli("import", project, path, "--name", "raw")
+    res = cli("import", project, path, "--name", "oops", "--kind", "labels")  # the image again
+    assert res.code == 0 and "classes: is this an image, or object ids?" in res.out + res.err
     isbi = np.where(data > 100, 255, 0).astype(np.uint8)  # 0 = membrane, 255 = the rest
     lpath = tmp_path / "isbi_labels.tif"
     tifffile.imwrite(lpath, isbi)

@@ -19,6 +19,7 @@ from emstudio.core.project.volumes import check_new_name, check_outside_project,
 
 SCAN_SHARE = 20  # percent of the progress bar for the value-range pass (non-uint8/16 data)
 MIN_PLAUSIBLE_NM = 0.1  # a voxel size below this was surely given in µm
+MANY_CLASSES = 32  # labels with more classes were probably an image or object ids
 
 
 def import_files(
@@ -126,6 +127,12 @@ def label_notes(record: VolumeRecord) -> list[str]:
             f"value 255 means 'not labelled here' (training ignores it); it covers "
             f"{100 * unlabelled:.1f} % of the voxels. If 255 is a structure in this file, "
             "recode it to a free value, e.g. --recode 255=2 --classes 2=NAME."
+        )
+    if len(classes) > MANY_CLASSES:
+        notes.append(
+            f"these labels hold {len(classes)} classes: is this an image, or object ids? Labels "
+            "mark a few classes (1 = membrane, 2 = mitochondria...); import an image with --kind "
+            "image, objects made elsewhere with --kind segmentation."
         )
     if not classes:
         notes.append(
