@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -38,9 +38,8 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
-from vtkmodules.util.numpy_support import numpy_to_vtk  # noqa: E402
 from vtkmodules.vtkCommonCore import vtkLookupTable  # noqa: E402
-from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData  # noqa: E402
+from vtkmodules.vtkCommonDataModel import vtkPolyData  # noqa: E402
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
 from vtkmodules.vtkIOImage import vtkPNGWriter  # noqa: E402
 from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor  # noqa: E402
@@ -55,19 +54,18 @@ from vtkmodules.vtkRenderingCore import (  # noqa: E402
 )
 
 from emstudio.core.mesh.export import load_meshes  # noqa: E402
-from emstudio.gui.colors import grey_bytes, instance_rgba  # noqa: E402
+from emstudio.gui.colors import instance_rgba  # noqa: E402
+from emstudio.gui.orthoslices import FULL_RANGE, Orthoslices, PlaneSource  # noqa: E402
 from emstudio.gui.surfaces import Surfaces, display_surfaces  # noqa: E402
 from emstudio.gui.viewstate import Contrast  # noqa: E402
 
 BACKGROUND = (0.11, 0.12, 0.14)
-FULL_RANGE = Contrast()  # 0..255 to black..white, as an 8-bit image is stored
 SELECTED = (1.0, 0.95, 0.2)
 # the others, while an object is selected: its yellow is also viridis' top colour, so the
 # selection stands out by the others fading, whatever the objects are coloured by
 UNSELECTED_OPACITY = 0.25
 CLICK_TOLERANCE_PX = 3
 HEADLESS_PLATFORMS = ("offscreen", "minimal")
-PlaneSource = Callable[[int, int], np.ndarray]  # (axis, index) -> plane, as Volume.plane
 
 
 def id_colour(object_id: int) -> tuple[float, float, float]:
@@ -111,14 +109,7 @@ class Scene3D:
         self.scalar_bar.SetMaximumWidthInPixels(90)
         self.scalar_bar.VisibilityOff()
         self.renderer.AddViewProp(self.scalar_bar)
-        self.slices = [vtkImageActor() for _ in range(3)]
-        for actor in self.slices:
-            actor.VisibilityOff()
-            self.renderer.AddViewProp(actor)
-        self._planes: PlaneSource | None = None
-        self._contrast = FULL_RANGE
-        self._shape: tuple[int, int, int] = (0, 0, 0)
-        self._voxel: tuple[float, float, float] = (1.0, 1.0, 1.0)
+        self.orthoslices = Orthoslices(self.renderer)
         self.picker = vtkPropPicker()
 
     # -- meshes ---------------------------------------------------------------------------------
@@ -205,6 +196,10 @@ class Scene3D:
         return next((i for i, a in self.actors.items() if a is prop), None)
 
     # -- orthoslices ----------------------------------------------------------------------------
+    @property
+    def slices(self) -> list[vtkImageActor]:
+        return self.orthoslices.actors
+
     def set_image(
         self,
         planes: PlaneSource,
@@ -212,37 +207,13 @@ class Scene3D:
         voxel_size: Sequence[float],
         contrast: Contrast = FULL_RANGE,
     ) -> None:
-        """The image whose XY, XZ and YZ planes are drawn at the cursor (``Volume.plane``),
-        in the slice views' ``contrast``."""
-        self._planes = planes
-        self._shape = tuple(int(s) for s in shape)
-        self._voxel = tuple(float(v) for v in voxel_size)
-        self._contrast = contrast
+        self.orthoslices.set_image(planes, shape, voxel_size, contrast)
 
     def set_cursor(self, zyx: Sequence[int]) -> None:
-        if self._planes is None:
-            return
-        z, y, x = self._shape
-        for axis, (actor, index) in enumerate(zip(self.slices, zyx, strict=True)):
-            index = int(np.clip(index, 0, self._shape[axis] - 1))
-            plane = np.ascontiguousarray(grey_bytes(self._planes(axis, index), self._contrast))
-            image = vtkImageData()
-            dims = [(x, y, 1), (x, 1, z), (1, y, z)][axis]
-            image.SetDimensions(*dims)
-            vz, vy, vx = self._voxel
-            image.SetSpacing(vx, vy, vz)
-            origin = [0.0, 0.0, 0.0]
-            origin[2 - axis] = index * self._voxel[axis]
-            image.SetOrigin(*origin)
-            image.GetPointData().SetScalars(numpy_to_vtk(plane.ravel(), deep=True))
-            actor.SetInputData(image)
-            actor.GetMapper().SetOrientation(2 - axis)  # the image's single-slice axis (x y z)
-            actor.SetDisplayExtent(0, dims[0] - 1, 0, dims[1] - 1, 0, dims[2] - 1)
-            actor.VisibilityOn()
+        self.orthoslices.set_cursor(zyx)
 
     def show_slices(self, visible: bool) -> None:
-        for actor in self.slices:
-            actor.SetVisibility(visible and self._planes is not None)
+        self.orthoslices.show(visible)
 
     def reset_camera(self) -> None:
         """Look down the stack as the XY view shows it: x to the right, y down, z away."""

@@ -20,7 +20,6 @@ from emstudio.core.mesh.export import write_meshes
 from emstudio.core.mesh.surface import describe, mesh_mask
 from emstudio.gui.surfaces import display_surfaces
 from emstudio.gui.view3d import BACKGROUND, Scene3D, View3D, id_colour
-from emstudio.gui.viewstate import Contrast
 
 VOXEL = (40.0, 10.0, 10.0)
 SCRIPT = Path(__file__).with_name("view3d_window.py")
@@ -189,18 +188,6 @@ def test_real_window_under_xvfb_draws_and_exits_cleanly(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert out.is_file() and "drawn fraction" in proc.stdout
-
-
-def test_orthoslices_of_a_16_bit_image_follow_the_contrast(view):
-    """Planes are drawn as the slice views show them, not cut to their low byte."""
-
-    def planes(axis, index):
-        return np.full([(60, 60), (20, 60), (20, 60)][axis], 40_000, np.uint16)
-
-    view.set_image(planes, (20, 60, 60), VOXEL, Contrast(low=30_000.0, high=50_000.0))
-    view.set_cursor((10, 30, 30))
-    shown = vtk_to_numpy(view.scene.slices[0].GetInput().GetPointData().GetScalars())
-    assert shown.dtype == np.uint8 and set(shown.tolist()) == {127}  # was 64: 40,000 mod 256
 
 
 def test_the_camera_looks_down_the_stack_as_the_xy_view_does(view):

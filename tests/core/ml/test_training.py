@@ -15,7 +15,8 @@ from emstudio.core.ml.errors import ModelMismatchError, TrainingDivergedError, T
 from emstudio.core.ml.labels import LabelledSlices, Target
 from emstudio.core.ml.normalise import normaliser_for
 from emstudio.core.ml.train_config import TrainConfig
-from emstudio.core.ml.training import TrainData, Trainer, build_views, init_from, train
+from emstudio.core.ml.training import TrainData, Trainer, build_views, train
+from emstudio.core.ml.transfer import init_from
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
 
 CPU = torch.device("cpu")
