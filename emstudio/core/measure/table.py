@@ -33,6 +33,7 @@ from emstudio.core.seg.workers import WorkerPool, sendable
 DEFAULT_BLOCK = (64, 512, 512)
 DEFAULT_CROP_VOXELS = 16 * 2**20
 BYTES_PER_MEASURE_VOXEL = 24  # three crops in transit and held, masks, a float field, distances
+BYTES_PER_CLASS = 12  # a class's distance map (float64) and its objects (uint32)
 
 
 @dataclass
@@ -136,7 +137,11 @@ def measure_objects(
         sizes = np.prod(hi_m - lo_m, axis=1)
         normal = np.flatnonzero(sizes <= crop_voxels)
         groups = [normal[g] for g in group_boxes(lo_m[normal], hi_m[normal], block, crop_voxels)]
-        limit = group_workers(lo_m, hi_m, groups, BYTES_PER_MEASURE_VOXEL, workers, pool)
+        # each further class of a label set measured to holds its own distance map
+        per_voxel = BYTES_PER_MEASURE_VOXEL + BYTES_PER_CLASS * max(
+            len(inputs.other_classes) - 1, 0
+        )
+        limit = group_workers(lo_m, hi_m, groups, per_voxel, workers, pool)
         remote = pool.workers > 1 and all(
             sendable(a) for a in (inputs.labels, inputs.image, inputs.other) if a is not None
         )
