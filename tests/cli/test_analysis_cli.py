@@ -191,6 +191,11 @@ def test_an_exported_probability_map_is_scored_as_one(cli, tmp_path):
     res = cli("evaluate", "--pred", tmp_path / "p.tif", "--truth", tmp_path / "t.tif",
               "--kind", "semantic")  # fmt: skip
     assert res.code == 2 and "add --threshold 0.5" in res.err  # not 50 "classes" of Dice 0
+    grey = np.zeros((4, 16, 16), np.uint8)
+    grey.flat[: 16 * 16] = np.arange(256)  # 255 grey levels, against a file of one object
+    tifffile.imwrite(tmp_path / "g.tif", grey, photometric="minisblack")
+    res = cli("evaluate", "--pred", tmp_path / "g.tif", "--truth", tmp_path / "t.tif")
+    assert res.code == 0 and "is 8-bit with 255 values, each scored as an object" in res.out
 
 
 def test_a_map_against_a_file_of_object_ids_is_scored_as_one_class(demo, cli, tmp_path):

@@ -28,6 +28,7 @@ from emstudio.core.volume.store import Volume
 SLAB_VOXELS = 16 * 2**20
 HAUSDORFF_MAX_VOXELS = 256 * 2**20  # whole masks in memory (~3 bytes per voxel at peak)
 MAX_CLASSES = 32  # a label file with more values holds something else
+MANY_GREY_LEVELS = 200  # an 8-bit file with more "objects" is more likely grey levels
 
 
 @dataclass
@@ -216,8 +217,10 @@ def evaluate(pred: LabelInput, truth: LabelInput, kind: str | None = None) -> di
 
 def evaluate_instance(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
     table = instance.Contingency()
+    dtypes = {}
     for (_, p), (_, t) in zip(pred.slabs(), truth.slabs(), strict=True):
         table.add(np.asarray(p), np.asarray(t))
+        dtypes = {pred.name: p.dtype, truth.name: t.dtype}
     report: dict[str, Any] = {
         "kind": "instance",
         "pred": pred.name,
@@ -231,6 +234,17 @@ def evaluate_instance(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
             report[f"{key}{tag}"] = value
     report.update(instance.variation_of_information(table))
     report.update(instance.adapted_rand(table))
+    grey = [
+        name
+        for name, side in ((pred.name, "pred"), (truth.name, "truth"))
+        if dtypes.get(name) == np.uint8 and report[f"n_{side}"] > MANY_GREY_LEVELS
+    ]
+    if grey:
+        report["note"] = (
+            f"{grey[0]!r} is 8-bit with {report['n_pred' if grey[0] == pred.name else 'n_truth']} "
+            "values, each scored as an object: a probability map (add --threshold 0.5 to score "
+            "it as one class) or an image, not object ids?"
+        )
     return report
 
 
@@ -320,6 +334,8 @@ def describe(report: dict[str, Any]) -> str:
         )
         if report["n_truth"] == 0:
             lines.append("The truth has no objects: AP is undefined, and recall counts as 1.")
+        if "note" in report:
+            lines.append(report["note"])
         return "\n".join(lines)
     if not report["classes"]:
         lines.append("Neither volume has any foreground: there is nothing to score.")

@@ -126,15 +126,17 @@ def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def validation_place(validation: dict[str, Any]) -> str:
-    """ ", on held-out slices z 2, 7" (or that they were the training slices); "" for cards
+    """ ", on patches of held-out slices z 2, 7" (or of the training slices); "" for cards
     made before this was recorded."""
     slices = validation.get("slices")
     if not slices:
         return ""
     listed = LabelledSlices.from_lists(slices).describe()
     if validation.get("held_out", True):
-        return f", on held-out slices {listed}"
-    return f", on the training slices {listed} (none held out: not a score on unseen data)"
+        return f", on patches of held-out slices {listed}"
+    return (
+        f", on patches of the training slices {listed} (none held out: not a score on unseen data)"
+    )
 
 
 def _count(number: Any, noun: str) -> str:

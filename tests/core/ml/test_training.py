@@ -225,8 +225,8 @@ def test_freezing_needs_a_starting_model_and_validation_says_where_it_scored(pha
     assert any(m.startswith(said) for m in recorder.logs) and not result.held_out
     scored = {"dice": {"a": 0.5}, "slices": result.val_slices, "held_out": False}
     rows = dict(summary({"classes": ["a"], "validation": scored}))
-    assert rows["Validation"].endswith("on the training slices z 1, 4, 7, 10 (none held out: "
-                                       "not a score on unseen data)")  # fmt: skip
+    assert rows["Validation"].endswith("on patches of the training slices z 1, 4, 7, 10 (none held "
+                                       "out: not a score on unseen data)")  # fmt: skip
     recorder = Recorder()
     result = run(phantom, tiny_config(epochs=1), reporter=recorder)
     assert result.held_out and "validation on held-out slices z " in " ".join(recorder.logs)

@@ -292,7 +292,7 @@ def test_model_card_shows_training_and_validation(qtbot) -> None:
     qtbot.addWidget(dialog)
     assert dialog.windowTitle() == "Model card: nuclei"
     assert "membrane Dice 0.910" in dialog.rows["Validation"].text()
-    assert dialog.rows["Validation"].text().endswith(", on held-out slices z 4, 12")
+    assert dialog.rows["Validation"].text().endswith(", on patches of held-out slices z 4, 12")
     assert "image 'em'" in dialog.rows["Trained on"].text()
     assert dialog.rows["Parent model"].text().startswith("none")
     assert dialog.rows["Training"].text() == "2 epochs in 12 s on cpu (2 threads)"
