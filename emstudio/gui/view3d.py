@@ -200,15 +200,6 @@ class Scene3D:
     def slices(self) -> list[vtkImageActor]:
         return self.orthoslices.actors
 
-    def set_image(
-        self,
-        planes: PlaneSource,
-        shape: Sequence[int],
-        voxel_size: Sequence[float],
-        contrast: Contrast = FULL_RANGE,
-    ) -> None:
-        self.orthoslices.set_image(planes, shape, voxel_size, contrast)
-
     def set_cursor(self, zyx: Sequence[int]) -> None:
         self.orthoslices.set_cursor(zyx)
 
@@ -398,7 +389,7 @@ class View3D(QWidget):
     def set_image(
         self, planes: PlaneSource, shape, voxel_size, contrast: Contrast = FULL_RANGE
     ) -> None:
-        self.scene.set_image(planes, shape, voxel_size, contrast)
+        self.scene.orthoslices.set_image(planes, shape, voxel_size, contrast)
 
     def set_cursor(self, zyx: Sequence[int]) -> None:
         self.scene.set_cursor(zyx)
