@@ -94,7 +94,7 @@ def add_truth_prediction(
                 voxel_size=volume.voxel_size,
                 chunks=tuple(writer.chunks),
                 levels=len(writer.arrays),
-                source=f"derived from ground truth {source.name!r}",
+                source=f"ground truth {source.name!r}, as maps",
                 image_id=source.image_id,
                 attrs={"prediction_set": set_name, "class": cls, "from_truth": source.name},
                 provenance=prov,

@@ -289,7 +289,7 @@ def version_record(source: VolumeRecord, name: str, edits: Sequence[str]) -> Vol
         voxel_size=source.voxel_size,
         chunks=(0, 0, 0),
         levels=0,
-        source=f"proofread from {source.name!r}",
+        source=f"{source.name!r}, proofread",
         image_id=source.image_id,
         attrs={
             **{k: v for k, v in source.attrs.items() if k not in SOURCE_DATA_ATTRS},

@@ -171,7 +171,7 @@ def segment_prediction(
             voxel_size=voxel_size,
             chunks=(0, 0, 0),
             levels=0,
-            source=f"segmented from prediction set {prediction!r}",
+            source=f"prediction set {prediction!r}, segmented",
             image_id=area_record.image_id,
             attrs={
                 "classes": [area_class],
