@@ -44,14 +44,15 @@ class CancelWatch:
             raise CancelledError("Cancelled by the user; partial results were removed.")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """A signal handler: the signal stops the main thread as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def sigterm_as_interrupt() -> None:
     """In a job process: SIGTERM raises KeyboardInterrupt in the main thread (POSIX)."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
     if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 @contextmanager
@@ -64,11 +65,7 @@ def sigterm_interrupts() -> Iterator[None]:
     if not stops or threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = {stop: signal.signal(stop, handler) for stop in stops}
+    previous = {stop: signal.signal(stop, _interrupt) for stop in stops}
     try:
         yield
     finally:

@@ -22,6 +22,7 @@ from emstudio.core.destinations import check_new_file
 from emstudio.core.errors import DestinationError
 from emstudio.core.progress import Progress, no_progress
 from emstudio.core.project.atomic import TMP_PREFIX, remove_tree
+from emstudio.core.project.labels import labelled_slices
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import VolumeRecord
 from emstudio.core.text import counted
@@ -54,8 +55,9 @@ def export_record(
     """Write a project volume to ``out``. A label set's voxels on none of its labelled slices
     (planes painted or traced) are written as 255, "not labelled", as ``import`` reads them."""
     volume = Volume(project.resolve(record.path))
-    planes = record.attrs.get("labelled_slices") if record.kind == "labels" else None
-    labelled = {axis: sorted(map(int, planes.get(axis, []))) for axis in "zyx"} if planes else None
+    labelled = None
+    if record.kind == "labels" and record.attrs.get("labelled_slices"):
+        labelled = {axis: sorted(planes) for axis, planes in labelled_slices(record).items()}
     path = export_volume(volume, out, progress, project.path, labelled)
     if labelled is None:
         return Exported(path)

@@ -23,6 +23,7 @@ from scipy import ndimage
 MIN_RATIO = 1.5  # sections this much thicker than the pixels are interpolated
 MAX_STEPS = 2  # planes per section (4: no better once smoothed, and measuring 1.4x slower)
 CLIP_PIXELS = 12
+HALO = (1, CLIP_PIXELS, CLIP_PIXELS)  # context (planes, rows, columns) a block needs
 LEVEL = 2.0**-10  # nm: the surface, just off 0, which a distance half way between mirrored
 # sections is exactly, so no crossing falls on a grid point
 
@@ -31,9 +32,6 @@ def section_steps(voxel_size: tuple[float, float, float]) -> int:
     """Planes per section to interpolate (1: the voxels are near enough to cubes)."""
     ratio = voxel_size[0] / min(voxel_size[1:])
     return 1 if ratio < MIN_RATIO else min(MAX_STEPS, round(ratio))
-
-
-HALO = (1, CLIP_PIXELS, CLIP_PIXELS)  # context (planes, rows, columns) a block needs
 
 
 def section_distance(
