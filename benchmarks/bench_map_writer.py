@@ -102,10 +102,14 @@ def write_columns(way: str, folder: Path, shape: tuple[int, int, int], side: int
             for x0 in range(0, shape[2], side):
                 start = time.perf_counter()
                 if child is not None:
-                    child.write(y0, x0, maps)
+                    child.write(y0, x0, maps)  # the column before is durable on return
                 else:
                     write_boxes(writers, y0, x0, maps)
                 seconds.append(time.perf_counter() - start)
+        if child is not None:  # the last column made durable counts as part of its write
+            start = time.perf_counter()
+            child.flush()
+            seconds[-1] += time.perf_counter() - start
     finally:
         if child is not None:
             child.close()

@@ -5,7 +5,10 @@
 1. Builds a project with a phantom image of --shape and --voxel nm (default 40 x 10 x 10: XZ
    and YZ planes are upsampled 4x in z; 10,10,10 is isotropic FIB-SEM) from a rendered phantom
    block tiled to size, so large shapes are quick to make, and a --size model with random
-   weights made for that voxel size (speed does not depend on what a model learnt).
+   weights made for that voxel size, or with --model a trained model file (.emmodel). The
+   model's speed does not depend on what it learnt, but writing its maps does: a random
+   model's maps barely compress (0.9x), a trained model's mostly 0 or 255 maps 4-7x (the demo
+   phantom's), so a random model's job writes several times the bytes.
 2. Optimised: the real ``predict`` job (tri-axis, mean; tiles with blended overlap, batches,
    bf16 autocast + channels_last on CUDA, reads and writes overlapped with compute; on CUDA
    the fused column pass unless --no-columns) in a child
@@ -46,15 +49,18 @@ TARGET_SECONDS = 300.0
 AXES = ("xy", "xz", "yz")
 
 
-def build_project(root: Path, shape: tuple[int, int, int], size: str, voxel_nm) -> Path:
-    """A project with image "em" of ``shape`` and ``voxel_nm`` and a random model "bench" of
-    ``size`` made for that voxel size (its input slices one voxel apart in z)."""
+def build_project(
+    root: Path, shape: tuple[int, int, int], size: str, voxel_nm, model_file: Path | None
+) -> Path:
+    """A project with image "em" of ``shape`` and ``voxel_nm`` and a model "bench": the one in
+    ``model_file``, or a random one of ``size`` made for that voxel size (its input slices one
+    voxel apart in z)."""
     import torch
 
     from emstudio.core.ml import presets
     from emstudio.core.ml.card import build_card
     from emstudio.core.ml.modelfile import write_model_folder
-    from emstudio.core.ml.registry import add_model
+    from emstudio.core.ml.registry import add_model, import_model
     from emstudio.core.ml.unet import UNet2p5D, UNetConfig
 
     path = root / "bench.emproj"
@@ -65,6 +71,9 @@ def build_project(root: Path, shape: tuple[int, int, int], size: str, voxel_nm) 
         reps = [-(-s // b) for s, b in zip(shape[1:], block.shape[1:], strict=True)]
         plane_tile = np.tile(block, (1, *reps))[:, : shape[1], : shape[2]]
         add_cyclic_image(project, plane_tile, shape[0], voxel, "benchmark phantom")
+        if model_file is not None:
+            import_model(project, model_file, "bench")
+            return path
         preset = presets.SIZES[size]
         torch.manual_seed(0)
         config = UNetConfig(5, 3, preset.depth, preset.base_channels, stem=preset.stem)
@@ -141,6 +150,7 @@ def phase_optimised(project: Path, args: argparse.Namespace) -> dict:
         "columns": result.outputs["columns"],
         "column_seconds": result.outputs["column_seconds"],
         "column_parts": result.outputs["column_parts"],
+        "writer_parts": result.outputs["writer_parts"],
         "wall": wall,
         "device": device_text,
         "rss_mib": peak_rss_mib(),
@@ -233,12 +243,18 @@ def extrapolate_by_columns(shape, optimised: dict) -> tuple[float, int, float, f
     return once + (count - 1) * steady, count, steady, once
 
 
+def steady_medians(parts: list[dict[str, float]]) -> str:
+    """Each part's median seconds over all but the first of ``parts``, as text."""
+    return ", ".join(f"{part} {np.median([p[part] for p in parts[1:]]):.2f} s" for part in parts[1])
+
+
 def report(shape, size: str, optimised: dict, baseline: dict | None, args) -> None:
     voxels = int(np.prod(shape))
+    model = f"trained model {args.model}" if args.model else f"model {size!r}, random weights"
     print(
         f"Prediction benchmark: {shape[0]} x {shape[1]} x {shape[2]} uint8 "
         f"({voxels / 1e6:.0f} Mvoxels), voxel {args.voxel.replace(',', ' x ')} nm, "
-        f"model {size!r}, 3 outputs"
+        f"{model}, {optimised['maps']} outputs"
     )
     print(f"device: {optimised['device']}")
     print(f"{'':<24}{'optimised':>14}{'baseline':>14}{'speed-up':>10}")
@@ -267,8 +283,7 @@ def report(shape, size: str, optimised: dict, baseline: dict | None, args) -> No
     stored, raw = optimised["stored_bytes"], optimised["maps"] * voxels
     print(
         f"maps on disk: {stored / 2**20:.0f} MiB with their pyramids, for {raw / 2**20:.0f} MiB "
-        f"of full-resolution voxels ({raw / stored:.1f}x; LZ4, and a model with random weights "
-        "makes maps other than a trained model's)"
+        f"of full-resolution voxels ({raw / stored:.1f}x, LZ4)"
     )
     if optimised.get("graphs_compiled"):
         print(f"torch.compile: {optimised['graphs_compiled']} graph(s) compiled (one is the aim)")
@@ -276,10 +291,17 @@ def report(shape, size: str, optimised: dict, baseline: dict | None, args) -> No
     print(f"optimised, seconds each pipeline stage was busy: {stages}")
     parts = optimised.get("column_parts") or []
     if len(parts) > 1:  # the first column compiles and tunes
-        steady = ", ".join(
-            f"{part} {np.median([p[part] for p in parts[1:]]):.2f} s" for part in parts[1]
+        print(
+            "a steady column's turn (median after the first; writer: waiting for it): "
+            + steady_medians(parts)
         )
-        print(f"a steady column's turn (median after the first; writer: waiting for it): {steady}")
+    writes = optimised.get("writer_parts") or []
+    if len(writes) > 1:
+        print(
+            "a steady column's write (median after the first; copy: into the writer process's "
+            "memory, chunks: coding and writing them, durable: waiting for the column before "
+            "to reach the disk): " + steady_medians(writes)
+        )
     if optimised["device"].startswith("cuda"):
         scale = np.prod(TARGET_SHAPE) / voxels
         estimate = o_total * scale
@@ -310,6 +332,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="32,256,256", help="Z,Y,X (GPU: 517,2048,2048)")
     parser.add_argument("--size", default="default", choices=["small", "default", "large"])
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="a trained model file (.emmodel) instead of a random --size model: its maps "
+        "compress as real maps do (benchmarks/gpu_figures.sh model makes one)",
+    )
     parser.add_argument("--voxel", default=DEFAULT_VOXEL, help="Z,Y,X nm (FIB-SEM: 10,10,10)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--tile", type=int, default=None)
@@ -354,7 +382,8 @@ def main() -> None:
         passthrough.append("--columns" if args.columns else "--no-columns")
     with tempfile.TemporaryDirectory(prefix="bench-predict-", dir=args.workdir) as tmp:
         start = time.perf_counter()
-        project = build_project(Path(tmp), shape, args.size, parse_triple(args.voxel, float))
+        voxel = parse_triple(args.voxel, float)
+        project = build_project(Path(tmp), shape, args.size, voxel, args.model)
         print(f"project built in {time.perf_counter() - start:.0f} s", flush=True)
         optimised = run_phase("optimised", project, passthrough)
         print(f"optimised: {json.dumps(optimised)}", flush=True)

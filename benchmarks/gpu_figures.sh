@@ -3,8 +3,11 @@
 #
 #   bash benchmarks/gpu_figures.sh wheels [PYTHON_VERSION]   # here: wheels a bare CUDA image
 #                                                            # lacks, into .whl/ (git-ignored)
-#   bash benchmarks/gpu_figures.sh run [OUT_DIR]             # there (carry .whl): install them,
-#                                                            # then the prediction figures (#6)
+#   bash benchmarks/gpu_figures.sh model                     # here: a trained default model,
+#                                                            # .bench/trained.emmodel (ignored)
+#   bash benchmarks/gpu_figures.sh run [OUT_DIR]             # there (carry .whl and .bench):
+#                                                            # install the wheels, then the
+#                                                            # prediction figures (#6)
 #   bash benchmarks/gpu_figures.sh post [OUT_DIR]            # the post-processing figures (#7)
 #   bash benchmarks/gpu_figures.sh profile [OUT_DIR]         # where a GPU job's host time goes
 #
@@ -15,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MISSING='zarr|numcodecs|donfig|google[-_]crc32c|mrcfile|natsort|trimesh|fast[-_]simplification|xxhash|connected[-_]components[-_]3d'
 PROFILER='py-spy==0.4.3'  # not a dependency of emstudio: only the profile step needs it
+TRAINED=.bench/trained.emmodel  # a default model trained on the benchmark's phantom
 
 # installs the carried wheels and notes the machine, into $out
 setup() {
@@ -44,15 +48,34 @@ wheels)
         -d .whl "${pins[@]}" "$PROFILER"
     ls .whl
     ;;
+model)
+    # the benchmark's phantom (a 32 x 512 x 512 block at 40 x 10 x 10 nm, tiled) with its truth
+    # on 6 slices: a default model whose maps are a trained model's (5-7 minutes on 2 cores)
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    .venv/bin/emstudio demo --shape 32,512,512 --seed 0 "$work/phantom.emproj"
+    .venv/bin/emstudio train "$work/phantom.emproj" --image em --labels truth-classes \
+        --out trained --size default --epochs 8 --iterations 30 --seed 0 \
+        --slices z:0,6,12,18,24,30
+    mkdir -p "$(dirname "$TRAINED")"
+    .venv/bin/emstudio model export "$work/phantom.emproj" trained --out "$TRAINED"
+    ;;
 run)
     setup "${2:-${OUT:-/tmp/gpu-figures}}"
     # most wanted first: a run cut short by the device time still brings these back. The
-    # 8192 x 8192 x 517 target extrapolated from the steady columns of 517 x 2048 x 4096 runs:
-    # 40 x 10 x 10 nm (XZ and YZ upsampled 4x in z, the slower case), compiled as a job that
-    # large is by default, then isotropic voxels (FIB-SEM).
-    python3 benchmarks/bench_predict.py --shape "${TARGET_RUN_SHAPE:-517,2048,4096}" --compile \
-        --baseline-planes 1 | tee "$out/predict-compiled.txt"
-    python3 benchmarks/bench_predict.py --shape "${TARGET_RUN_SHAPE:-517,2048,4096}" \
+    # 8192 x 8192 x 517 target extrapolated from the steady columns of 517 x 4096 x 4096 runs
+    # (16 columns: the disk's pace shows) at 40 x 10 x 10 nm (XZ and YZ upsampled 4x in z, the
+    # slower case), compiled as a job that large is by default: with the trained model (maps
+    # as a real job writes them), then with random weights (maps that barely compress), then
+    # isotropic voxels (FIB-SEM) with the baseline beside it.
+    shape="${TARGET_RUN_SHAPE:-517,4096,4096}"
+    if [ -f "$TRAINED" ]; then
+        python3 benchmarks/bench_predict.py --shape "$shape" --compile --model "$TRAINED" \
+            --baseline-planes 0 | tee "$out/predict-trained.txt"
+    fi
+    python3 benchmarks/bench_predict.py --shape "$shape" --compile --baseline-planes 0 \
+        | tee "$out/predict-random.txt"
+    python3 benchmarks/bench_predict.py --shape "${BASELINE_RUN_SHAPE:-517,2048,4096}" \
         --voxel 10,10,10 --baseline-planes 1 | tee "$out/predict-isotropic.txt"
     # how much of the GIL writing the maps leaves to the model's thread, in-process and not
     python3 benchmarks/bench_map_writer.py --shape "${MAP_WRITER_SHAPE:-517,2048,2048}" \

@@ -194,9 +194,15 @@ class ColumnPass:
                 self._predictor(axis, box).grid.tile for axis in owner.config.axes for box in boxes
             )
 
-    def run(self, scratch: Scratch, sink: Callable[[Column, Maps], None]) -> None:
+    def run(
+        self,
+        scratch: Scratch,
+        sink: Callable[[Column, Maps], None],
+        flush: Callable[[], None] = lambda: None,
+    ) -> None:
         """Predict the columns ``scratch`` does not list as done; ``sink`` writes each one's
-        maps (durably: the column is recorded as done after it returns)."""
+        maps, durably once the next ``sink`` call or ``flush`` has returned (so that a column
+        is made durable while the next one is written): only then is it recorded as done."""
         done = scratch.done(DONE_LOG)
         todo = [c for c in self.columns if (str(c.y[0]), str(c.x[0])) not in done]
         if len(todo) < len(self.columns):
@@ -206,15 +212,23 @@ class ColumnPass:
         _, height, width = self.owner.shape
         finished = height * width - sum(c.area for c in todo)
 
+        undurable: list[Column] = []  # written, durable once the next write has returned
+
+        def write_then_record(write: Callable[[], None]) -> None:
+            with self.owner.timed("write outputs"):
+                write()
+            for column in undurable:
+                scratch.record(DONE_LOG, column.y[0], column.x[0])
+            undurable.clear()
+
         def store(column: Column, pending: PendingMaps) -> None:
             combined, kept = pending
             maps = (
                 {name: get() for name, get in combined.items()},
                 {name: {a: get() for a, get in by_axis.items()} for name, by_axis in kept.items()},
             )
-            with self.owner.timed("write outputs"):
-                sink(column, maps)
-            scratch.record(DONE_LOG, column.y[0], column.x[0])
+            write_then_record(lambda: sink(column, maps))
+            undurable.append(column)
 
         pending: Future | None = None
         with (
@@ -238,6 +252,7 @@ class ColumnPass:
                 )
             if pending is not None:
                 pending.result()
+        write_then_record(flush)
 
     def _read(self, column: Column) -> tuple[Column, torch.Tensor]:
         """The column's (z, y, x) image box, ready to go to the device."""

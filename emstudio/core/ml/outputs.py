@@ -8,6 +8,7 @@ deleted again: a prediction set is registered whole or not at all.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,21 +144,31 @@ class PredictionSet:
         for writer, block in self._maps(combined, per_axis):
             writer.write_slab(z0, block)
 
-    def write_box(self, y0: int, x0: int, combined: dict, per_axis: dict) -> None:
-        """A box of every volume through all its planes, durably (``VolumeWriter.write_box``),
-        the volumes side by side (their pyramids are computed on the way)."""
+    def write_box(self, y0: int, x0: int, combined: dict, per_axis: dict) -> dict[str, float]:
+        """A box of every volume through all its planes (``VolumeWriter.write_box``), the
+        volumes side by side (their pyramids are computed on the way); durable once the next
+        ``write_box`` or ``flush`` has returned. The seconds its parts took (by a child:
+        ``BoxWriterProcess.write``)."""
         writers, blocks = zip(*self._maps(combined, per_axis), strict=True)
         if self._process is None:
+            start = time.perf_counter()
             write_boxes(list(writers), y0, x0, list(blocks))
-            return
-        self._process.write(y0, x0, list(blocks))
+            return {"durably": time.perf_counter() - start}
+        seconds = self._process.write(y0, x0, list(blocks))
         for writer in writers:
             writer.adopt(len(writer.level_writers), ())
+        return seconds
+
+    def flush(self) -> None:
+        """Return once every box written is durable."""
+        if self._process is not None:
+            self._process.flush()
 
     def commit(self) -> list[VolumeRecord]:
         """Finish every store, then register them all, or none."""
         committed: list[VolumeRecord] = []
         try:
+            self.flush()
             for _path, writer, record, _item in self.staged:
                 writer.finalize({"source": record.source, **record.attrs})
             for path, _writer, record, _item in self.staged:

@@ -312,10 +312,16 @@ class VolumePredictor:
     def plan(self) -> dict[str, Any]:
         return plan(self.card, self.shape, self.config, self.blocks, self.column_width)
 
-    def run_columns(self, scratch: Scratch, sink: Callable[[Column, Maps], None]) -> None:
+    def run_columns(
+        self,
+        scratch: Scratch,
+        sink: Callable[[Column, Maps], None],
+        flush: Callable[[], None] = lambda: None,
+    ) -> None:
         """The fused pass (``columns``): every column predicted along all the axes, combined
-        and handed to ``sink``, skipping those ``scratch`` records as done."""
-        ColumnPass(self, self.columns).run(scratch, sink)
+        and handed to ``sink``, skipping those ``scratch`` records as done (a column written
+        by ``sink`` is durable once the next ``sink`` call or ``flush`` has returned)."""
+        ColumnPass(self, self.columns).run(scratch, sink, flush)
 
     @property
     def scratch_axes(self) -> list[str]:

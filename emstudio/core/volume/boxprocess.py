@@ -9,7 +9,9 @@ four chunk threads a map instead of one, they waited less, but the model's own p
 5.8 s (session 14). In a process of their own, they share a GIL only with each other.
 
 The boxes travel through one block of shared memory, sized for the largest set of boxes: a
-copy at memory speed, without the GIL, instead of pickling them through a pipe.
+copy at memory speed, without the GIL, instead of pickling them through a pipe. A write returns
+once its chunk files are written and those of the write before are durable: making one box's
+files durable (the disk) overlaps coding and writing the next one's (the cores).
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ import shutil
 import signal
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -38,6 +43,7 @@ FLUSH_THREADS = 16  # threads making the written files durable (they wait on the
 
 # where a box lies in the shared memory: (byte offset, shape, dtype)
 BoxLayout = tuple[int, tuple[int, ...], str]
+Result = TypeVar("Result")
 
 
 def shared_memory_room(nbytes: int) -> bool:
@@ -55,7 +61,7 @@ def shared_memory_room(nbytes: int) -> bool:
 class BoxWriterProcess:
     """Writes boxes of several stores (through all their levels: ``PyramidBoxes``) in one child
     process with ``threads`` chunk-writing threads per store, up to ``capacity`` bytes of boxes
-    at a time. ``write`` returns once the boxes are durably on disk."""
+    at a time. A box is durably on disk once the next ``write`` or ``flush`` has returned."""
 
     def __init__(self, stores: list[PyramidBoxes], capacity: int, threads: int) -> None:
         self._stores = stores
@@ -72,8 +78,12 @@ class BoxWriterProcess:
             self._release()
             raise
 
-    def write(self, y0: int, x0: int, boxes: list[np.ndarray]) -> None:
-        """Write box ``k`` of ``boxes`` into store ``k`` at ``(y0, x0)``, durably."""
+    def write(self, y0: int, x0: int, boxes: list[np.ndarray]) -> dict[str, float]:
+        """Write box ``k`` of ``boxes`` into store ``k`` at ``(y0, x0)``; return once they are
+        written and the boxes of the write before are durable. The seconds it took: copying
+        the boxes to the child (``copy``), writing their chunks (``chunks``), then waiting for
+        the write before to be durable (``durable``)."""
+        start = time.perf_counter()
         layout: list[BoxLayout] = []
         offset = 0
         for box in boxes:
@@ -82,8 +92,17 @@ class BoxWriterProcess:
             np.copyto(np.ndarray(box.shape, box.dtype, self._memory.buf, offset), box)
             layout.append((offset, box.shape, box.dtype.str))
             offset += box.nbytes
+        seconds = {"copy": time.perf_counter() - start}
+        return seconds | self._call(_write, y0, x0, layout)
+
+    def flush(self) -> None:
+        """Return once every box written is durable."""
+        self._call(_settle)
+
+    def _call(self, function: Callable[..., Result], *args: Any) -> Result:
+        """``function(*args)`` in the child; its result."""
         try:
-            self._executor.submit(_write, y0, x0, layout).result()
+            return self._executor.submit(function, *args).result()
         except BrokenProcessPool:
             stores = ", ".join(str(store.levels[0].dir.parent) for store in self._stores)
             raise OSError(
@@ -140,15 +159,27 @@ def _attach(name: str) -> SharedMemory:
         resource_tracker.register = register
 
 
-def _write(y0: int, x0: int, layout: list[BoxLayout]) -> None:
-    """Write each store's box from the shared memory, the stores side by side in threads, and
-    make the files durable."""
+def _write(y0: int, x0: int, layout: list[BoxLayout]) -> dict[str, float]:
+    """Write each store's box from the shared memory, the stores side by side in threads; wait
+    for the files of the write before to be durable, and start making these durable. The
+    seconds each part took."""
+    start = time.perf_counter()
     buffer = _child["memory"].buf
     boxes = [np.ndarray(shape, np.dtype(dtype), buffer, offset) for offset, shape, dtype in layout]
 
     def write_store(k: int) -> set[Path]:
-        return _child["stores"][k].write(y0, x0, boxes[k], _child["pools"][k])
+        return _child["stores"][k].write(y0, x0, boxes[k], _child["pools"][k], _child["flusher"])
 
     with ThreadPoolExecutor(len(boxes), "store-box") as each:
         files = set().union(*each.map(write_store, range(len(boxes))))
-    list(_child["flusher"].map(fsync_file, files))
+    written = time.perf_counter()
+    _settle()
+    _child["syncing"] = [_child["flusher"].submit(fsync_file, path) for path in files]
+    return {"chunks": written - start, "durable": time.perf_counter() - written}
+
+
+def _settle() -> None:
+    """Wait for the files of the last write to be durable (raising what failed)."""
+    syncing: list[Future] = _child.pop("syncing", [])
+    for future in syncing:
+        future.result()

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,12 +99,21 @@ class PyramidBoxes:
     factors: tuple[tuple[int, int, int], ...]
     is_labels: bool
 
-    def write(self, y0: int, x0: int, block: np.ndarray, pool: ThreadPoolExecutor) -> set[Path]:
+    def write(
+        self,
+        y0: int,
+        x0: int,
+        block: np.ndarray,
+        pool: ThreadPoolExecutor,
+        flusher: ThreadPoolExecutor | None = None,
+    ) -> set[Path]:
         """Write ``block``, through all the planes of level 0, at ``(y0, x0)``, and its
         downsampled copies into the coarser levels, chunks coded on ``pool``; the files written,
-        once all are written (not yet durable). The levels are those ``write_slab`` makes where
-        a box's sides halve evenly level after level (boxes of whole 128-voxel chunks, up to
-        the edges)."""
+        once all are written (not yet durable). Given ``flusher``, the disk starts writing each
+        row of chunks there as soon as it is written, while the others are coded, so that
+        making the files durable afterwards waits only for the last ones. The levels are those
+        ``write_slab`` makes where a box's sides halve evenly level after level (boxes of whole
+        128-voxel chunks, up to the edges)."""
         first = self.levels[0]
         if block.dtype != first.dtype or block.shape[0] != first.shape[0]:
             raise ValueError(f"box {block.shape} {block.dtype} does not fit volume {first.shape}")
@@ -116,7 +126,18 @@ class PyramidBoxes:
                 block = pyramid.downsample(block, factor, self.is_labels)
                 y0, x0 = y0 // factor[1], x0 // factor[2]
             futures += writer.write(0, block, pool, y0, x0)
+        if flusher is not None:
+            for future in futures:
+                future.add_done_callback(partial(_start_writeback_of, flusher))
         return {path for future in futures for path in future.result()}
+
+
+def _start_writeback_of(flusher: ThreadPoolExecutor, written: Future[list[Path]]) -> None:
+    """Start writing a finished chunk task's files to disk, on ``flusher`` (nothing if the
+    task failed: its error reaches whoever waits for it)."""
+    if written.exception() is None:
+        for path in written.result():
+            flusher.submit(start_writeback, path)
 
 
 class VolumeWriter:
@@ -269,7 +290,7 @@ class VolumeWriter:
         """Write a box through all the planes of level 0 at ``(y0, x0)``, and its downsampled
         copies into the coarser levels; return once all are on disk. Boxes may come in any
         order, one at a time (see ``PyramidBoxes.write``)."""
-        files = self.pyramid_boxes.write(y0, x0, block, self._pool)
+        files = self.pyramid_boxes.write(y0, x0, block, self._pool, self._flusher)
         self.adopt(len(self._writers), ())
         list(self._flusher.map(fsync_file, files))
 

@@ -132,6 +132,7 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
             {"model": model_rec.name, "id": model_rec.id},
         ],
     )
+    writer_parts: list[dict[str, float]] = []  # of the fused pass: each column's write
     if predictor.columns:
         maps = column_maps(scratch, [item.name for item in planned])
         # uint8 maps of the largest column, written by a child process while the next columns
@@ -145,7 +146,11 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
             events.log("the maps are written by a process of their own")
         try:
             predictor.run_columns(
-                scratch, lambda column, maps: outputs.write_box(column.y[0], column.x[0], *maps)
+                scratch,
+                lambda column, maps: writer_parts.append(
+                    outputs.write_box(column.y[0], column.x[0], *maps)
+                ),
+                outputs.flush,
             )
             records = outputs.commit()
         finally:
@@ -163,10 +168,14 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         "busy_seconds": {stage: round(t, 2) for stage, t in predictor.busy.items()},
         "columns": [[*c.y, *c.x] for c in predictor.columns],
         "column_seconds": [round(t, 3) for t in predictor.column_seconds],
-        "column_parts": [
-            {part: round(t, 3) for part, t in parts.items()} for parts in predictor.column_parts
-        ],
+        "column_parts": to_milliseconds(predictor.column_parts),
+        "writer_parts": to_milliseconds(writer_parts),
     }
+
+
+def to_milliseconds(parts: list[dict[str, float]]) -> list[dict[str, float]]:
+    """Each dict's seconds rounded to the millisecond."""
+    return [{part: round(t, 3) for part, t in seconds.items()} for seconds in parts]
 
 
 def drop_superseded_scratch(project: Project, out: str, done: str) -> str:

@@ -153,19 +153,37 @@ def test_a_restarted_column_pass_skips_written_columns(phantom, model, tmp_path)
 
     with pytest.raises(KeyboardInterrupt):
         first.run_columns(scratch, sink_then_cancel)
-    assert len(scratch.done(columns_module.DONE_LOG)) == 3
+    # a column is durable once the next one is written: the third was not yet known to be
+    assert len(scratch.done(columns_module.DONE_LOG)) == 2
     again = column_predictor(model, image)
     logs: list[str] = []
     again.reporter = Reporter(log=logs.append)
     scratch, resumed = Scratch.open(tmp_path / "job", image.shape, again.outputs, again.plan())
     assert resumed
     combined, _ = assemble(again, scratch)
-    assert "3 columns already predicted are skipped" in logs[0]
-    assert len(again.column_seconds) == 6
-    for column in again.columns[3:]:
+    assert "2 columns already predicted are skipped" in logs[0]
+    assert len(again.column_seconds) == 7
+    for column in again.columns[2:]:
         where = (slice(None), slice(*column.y), slice(*column.x))
         for name in again.outputs:
             assert np.array_equal(combined[name][where], reference[name][where])
+
+
+def test_the_last_column_is_done_only_once_the_writes_are_flushed(phantom, model, tmp_path):
+    image, _ = phantom
+    predictor = column_predictor(model, image)
+    scratch, _ = Scratch.open(tmp_path / "job", image.shape, predictor.outputs, predictor.plan())
+
+    def flush_fails():
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        predictor.run_columns(scratch, lambda column, maps: None, flush_fails)
+    done = scratch.done(columns_module.DONE_LOG)
+    last = predictor.columns[-1]
+    assert len(done) == 8 and (str(last.y[0]), str(last.x[0])) not in done
+    predictor.run_columns(scratch, lambda column, maps: None)  # resumed: the last one again
+    assert len(scratch.done(columns_module.DONE_LOG)) == 9
 
 
 def test_columns_are_the_gpus_pass_unless_told(phantom, model) -> None:

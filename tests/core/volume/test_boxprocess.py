@@ -42,9 +42,12 @@ def test_stores_written_by_the_child_equal_those_written_here(tmp_path):
         for y0 in range(0, SHAPE[1], BOX):
             for x0 in range(0, SHAPE[2], BOX):
                 boxes = [d[:, y0 : y0 + BOX, x0 : x0 + BOX] for d in data]
-                child.write(y0, x0, boxes)
+                parts = child.write(y0, x0, boxes)
+                assert sorted(parts) == ["chunks", "copy", "durable"]
+                assert min(parts.values()) >= 0
                 for writer, box in zip(here, boxes, strict=True):
                     writer.write_box(y0, x0, box)
+        child.flush()
     finally:
         child.close()
     for writers in (here, there):
