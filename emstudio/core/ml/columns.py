@@ -38,6 +38,7 @@ from emstudio.core.ml.geometry import FROM_PLANE_MAJOR, NORMAL, box_key
 from emstudio.core.ml.planes import PlanePredictor
 from emstudio.core.ml.prefetch import Prefetcher
 from emstudio.core.ml.scratch import Scratch
+from emstudio.core.text import counted
 from emstudio.core.volume.fastslice import RawChunkSlicer
 
 if TYPE_CHECKING:
@@ -206,9 +207,8 @@ class ColumnPass:
         done = scratch.done(DONE_LOG)
         todo = [c for c in self.columns if (str(c.y[0]), str(c.x[0])) not in done]
         if len(todo) < len(self.columns):
-            self.owner.reporter.log(
-                f"resuming: {len(self.columns) - len(todo)} columns already predicted are skipped"
-            )
+            skipped = counted(len(self.columns) - len(todo), "column")
+            self.owner.reporter.log(f"resuming: {skipped} already predicted, skipped")
         _, height, width = self.owner.shape
         finished = height * width - sum(c.area for c in todo)
 

@@ -52,6 +52,7 @@ from emstudio.core.ml.planes import PlanePredictor
 from emstudio.core.ml.prefetch import Prefetcher
 from emstudio.core.ml.scratch import Scratch
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
+from emstudio.core.text import counted
 from emstudio.core.volume.store import DEFAULT_CHUNKS, chunks_for
 
 MAX_SCALE = 8.0  # refuse resampling by more than this (the model does not fit the data)
@@ -358,7 +359,7 @@ class VolumePredictor:
         )
         skipped = sum(len(self._block_list(a)) - len(todo[a]) for a in todo)
         if skipped:
-            self.reporter.log(f"resuming: {skipped} blocks already predicted are skipped")
+            self.reporter.log(f"resuming: {counted(skipped, 'block')} already predicted, skipped")
         for axis in self.scratch_axes:
             start = time.perf_counter()
             self._run_axis(axis, todo[axis], scratch)

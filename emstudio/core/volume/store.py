@@ -134,8 +134,8 @@ class PyramidBoxes:
 
 def _start_writeback_of(flusher: ThreadPoolExecutor, written: Future[list[Path]]) -> None:
     """Start writing a finished chunk task's files to disk, on ``flusher`` (nothing if the
-    task failed: its error reaches whoever waits for it)."""
-    if written.exception() is None:
+    task was cancelled or failed: its error reaches whoever waits for it)."""
+    if not written.cancelled() and written.exception() is None:
         for path in written.result():
             flusher.submit(start_writeback, path)
 

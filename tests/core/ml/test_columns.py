@@ -161,7 +161,7 @@ def test_a_restarted_column_pass_skips_written_columns(phantom, model, tmp_path)
     scratch, resumed = Scratch.open(tmp_path / "job", image.shape, again.outputs, again.plan())
     assert resumed
     combined, _ = assemble(again, scratch)
-    assert "2 columns already predicted are skipped" in logs[0]
+    assert "2 columns already predicted, skipped" in logs[0]
     assert len(again.column_seconds) == 7
     for column in again.columns[2:]:
         where = (slice(None), slice(*column.y), slice(*column.x))

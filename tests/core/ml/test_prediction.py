@@ -106,7 +106,7 @@ def test_a_restarted_prediction_skips_finished_blocks(phantom, model, tmp_path, 
     assert resumed
     again.run(scratch)
     assert len(computed) == len(blocks) - 3 and not set(computed) & set(written)
-    assert "3 blocks already predicted are skipped" in logs[0]
+    assert "3 blocks already predicted, skipped" in logs[0]
     for name in again.outputs:
         result = np.concatenate([c[name] for _, c, _ in again.combined_slabs(scratch)])
         assert np.abs(result.astype(int) - reference["combined"][name]).max() <= 1
