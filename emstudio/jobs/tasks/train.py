@@ -10,20 +10,25 @@ fields of ``TrainConfig``. A checkpoint is saved in ``jobs/<id>/checkpoint.pt`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emstudio import __version__
+from emstudio.core.ml import presets
 from emstudio.core.ml.card import build_card
 from emstudio.core.ml.errors import LabelsError, VolumeKindError
 from emstudio.core.ml.labels import LabelledSlices, Target, find_labelled_slices, resolve_target
 from emstudio.core.ml.normalise import normaliser_for
 from emstudio.core.ml.sampling import in_memory_if_small
+from emstudio.core.progress import describe_duration
 from emstudio.core.project import ModelRecord, Project, provenance
 from emstudio.core.project.catalog import utc_now
 from emstudio.core.project.records import VolumeRecord
 from emstudio.core.volume.store import Volume
 from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec
+
+if TYPE_CHECKING:
+    from emstudio.core.ml.train_config import TrainConfig
 
 SPEC_PARAMS = ("out", "classes", "boundary", "slices", "resume_from")
 
@@ -117,6 +122,9 @@ def run_train(project: Project, spec: JobSpec, events: EventLog) -> dict[str, An
         f"training on {slices.count} labelled slices "
         f"(z {len(slices.z)}, y {len(slices.y)}, x {len(slices.x)}) on {describe(device)}"
     )
+    estimate = time_estimate(config, device.type == "cuda")
+    if estimate:
+        events.log(estimate)
     try:
         result = train(
             data, config, device, normaliser_for(config.normalisation, image),
@@ -203,4 +211,20 @@ def model_card(name: str, spec: JobSpec, config, inputs: Inputs, result, device:
         parent=None if parent is None else {"name": parent.name, "id": parent.id},
         created_at=utc_now(),
         emstudio_version=__version__,
+    )
+
+
+def time_estimate(config: TrainConfig, gpu: bool) -> str:
+    """What the training will take at most, as the Train dialog estimates it ("" where its
+    speed on this kind of device is not measured)."""
+    if config.size not in presets.SIZES:
+        return ""
+    seconds = presets.estimate_train_seconds(
+        config.size, config.epochs, config.iterations, config.batch, config.patch, gpu
+    )
+    if seconds is None:
+        return ""
+    return (
+        f"{config.epochs} epochs of {config.iterations} batches: {describe_duration(seconds)} "
+        "at most on a 2-core CPU, less with more cores (early stopping may end it sooner)"
     )
