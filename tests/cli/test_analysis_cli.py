@@ -41,13 +41,19 @@ def test_segment_evaluate_mesh_measure(demo, cli, tmp_path):
     )
     assert res.code == 0, res.err
     assert "of mitochondria into 'mito' by a watershed of the area map" in res.out
-    assert "objects under 250 voxels left out" in res.out  # 1e6 nm3 of 40 x 10 x 10 nm
+    assert "no piece was under 250 voxels" in res.out  # 1e6 nm3 of 40 x 10 x 10 nm
     with Project.open(demo, mode="read") as project:
         seg = project.catalog.volume("mito")
+        assert seg.attrs["left_out"] == 0 and seg.attrs["objects"] == 3
         assert seg.kind == "segmentation" and seg.dtype == "uint32"
         assert seg.attrs["preset"] == "bc-watershed" and seg.attrs["class"] == "mitochondria"
         assert seg.provenance["operation"] == "segment"
         assert seg.attrs["params"]["min_volume_nm3"] == 1e6
+    everything = ("--min-volume", "1e12", "--block", "8,64,64", "--out", "none")
+    res = cli("segment", demo, "--prediction", "truth", "--preset", "bc-watershed", *everything)
+    assert res.code == 0, res.err
+    assert "segmented 0 objects" in res.out
+    assert "3 pieces under 250000000 voxels left out" in res.out
     res = cli(
         "evaluate", "--project", demo, "--pred", "mito", "--truth", "truth-mito-instances", "--json"
     )

@@ -222,10 +222,15 @@ def run_segment(args: argparse.Namespace) -> int:
         "watershed": "a watershed of the area map, seeded away from the boundary map",
         "components": "connected parts of the area map (there is no boundary map)",
     }.get(out.get("method"), out.get("method"))
+    smallest = counted(out["min_voxels"], "voxel")
+    filtered = (
+        f"{counted(out['left_out'], 'piece')} under {smallest} left out"
+        if out["left_out"]
+        else f"no piece was under {smallest}"
+    )
     print(
         f"segmented {counted(out['objects'], 'object')} of {out.get('class')} into "
-        f"{out['volume']!r} by {how}; objects under {counted(out['min_voxels'], 'voxel')} "
-        f"left out (job {result.job_id[:8]})"
+        f"{out['volume']!r} by {how}; {filtered} (job {result.job_id[:8]})"
     )
     return 0
 

@@ -127,12 +127,14 @@ class Provisional:
 
 @dataclass
 class LabelResult:
-    """Provisional labels on disk plus the lookup table to the final ids, and the final
-    objects' boxes and voxel counts (what a scan of the written volume would find)."""
+    """Provisional labels on disk plus the lookup table to the final ids, the final objects'
+    boxes and voxel counts (what a scan of the written volume would find), and how many pieces
+    the size filter left out."""
 
     provisional: Provisional
     lut: np.ndarray
     boxes: ObjectBoxes
+    left_out: int = 0
 
     @property
     def n_objects(self) -> int:
@@ -160,8 +162,9 @@ def scratch_array(folder: Path, name: str, shape: tuple[int, ...]) -> ScratchArr
 @dataclass
 class Flooded:
     """One component's objects (int32 1..k in its box; None once stored), their first voxels
-    (flat index in the box), voxel counts and boxes [lo, hi) in the component's box, and where
-    they were stored: (start, stop, item size) in the group's file."""
+    (flat index in the box), voxel counts and boxes [lo, hi) in the component's box, the
+    pieces the size filter left out, and where the objects were stored: (start, stop, item
+    size) in the group's file."""
 
     objects: np.ndarray | None
     ids: np.ndarray
@@ -169,6 +172,7 @@ class Flooded:
     counts: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
+    left_out: int = 0
     stored: tuple[int, int, int] = (0, 0, 0)
 
 
@@ -205,8 +209,10 @@ def flood_crop(
         area_box, boundary_box = area[box], boundary[box]
         labels, _ = instances.label(instances.foreground(area_box, params))
         mask = labels == labels[tuple(f - s.start for f, s in zip(first, box, strict=True))]
-        objects = instances.segment_component(area_box, boundary_box, mask, params, voxel_size)
-        found.append(Flooded(objects, *object_parts(objects)))
+        objects, left_out = instances.segment_component(
+            area_box, boundary_box, mask, params, voxel_size
+        )
+        found.append(Flooded(objects, *object_parts(objects), left_out=left_out))
     return found
 
 
@@ -239,6 +245,7 @@ class _Segmenter:
         self.placed: list[Placement] = []
         self.table = ObjectTable()
         self.next_id = 1
+        self.left_out = 0  # pieces of normal components under the size filter
 
     # -- normal components: one crop each, identical to the in-memory path --------------------
     def group_task(self, comps: Components, group: int, members: list[int]) -> tuple:
@@ -257,6 +264,7 @@ class _Segmenter:
     ) -> None:
         """Give the group's objects provisional ids, in member order, and note where the
         worker stored them."""
+        self.left_out += sum(f.left_out for f in found)
         kept = [(index, f) for index, f in zip(members, found, strict=True) if len(f.ids)]
         offsets = []
         for index, flooded in kept:
@@ -347,6 +355,7 @@ class _Segmenter:
     def result(self, min_voxels: int) -> LabelResult:
         objects, firsts = self.table.merged()
         keep = objects.count >= max(min_voxels, 1)
+        left_out = self.left_out + int(np.count_nonzero(objects.count[~keep]))
         order = np.argsort(firsts[keep], kind="stable")  # final ids: raster order of first voxels
         kept = objects.select_indices(np.flatnonzero(keep)[order])
         lut = np.zeros(self.next_id, np.uint64)
@@ -357,7 +366,7 @@ class _Segmenter:
         placed = Placement.join(self.flooded, self.placed)
         fits = self.next_id - 1 <= np.iinfo(SCRATCH_DTYPE).max
         dtype = np.promote_types(SCRATCH_DTYPE if fits else np.uint64, self.out.dtype)
-        return LabelResult(Provisional(self.out, placed, dtype), lut, final)
+        return LabelResult(Provisional(self.out, placed, dtype), lut, final, left_out)
 
 
 def label_workers(
@@ -472,4 +481,5 @@ def components_blockwise(
     boxes = ObjectBoxes(
         np.arange(1, kept + 1, dtype=np.int64), comps.lo[keep], comps.hi[keep], comps.count[keep]
     )
-    return LabelResult(provisional, final[comps.raw_to_id], boxes)
+    left_out = int(np.count_nonzero(comps.count[~keep]))
+    return LabelResult(provisional, final[comps.raw_to_id], boxes, left_out)

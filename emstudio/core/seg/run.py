@@ -180,6 +180,7 @@ def segment_prediction(
                 "preset": preset,
                 "params": settings,
                 "objects": result.n_objects,
+                "left_out": result.left_out,  # pieces under the size filter
             },
             provenance=provenance.record("segment", job_id=job_id, params=settings, inputs=inputs),
         )

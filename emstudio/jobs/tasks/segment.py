@@ -43,6 +43,7 @@ def run_segment(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
     return {
         "volume": record.name,
         "objects": record.attrs.get("objects"),
+        "left_out": record.attrs.get("left_out"),
         "class": record.attrs.get("class"),
         "method": settings.get("method"),
         "min_voxels": params.min_voxels(record.voxel_size.zyx),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from emstudio.core.io.base import VoxelSize
 from emstudio.core.metrics.instance import Contingency, adapted_rand, average_precision
@@ -200,6 +201,27 @@ def test_connected_components_blockwise_equal_in_memory(tmp_path, ball_maps):
     got = components_blockwise(area, 0.5, 30, tmp_path, block=(8, 32, 32))
     assert np.array_equal(got.read_all(), expected)
     assert_scanned_boxes(got.boxes, expected)
+
+
+def with_specks(area: np.ndarray, count: int) -> np.ndarray:
+    """``area`` with ``count`` one-voxel specks of foreground where it has none nearby."""
+    specked = area.copy()
+    empty = np.argwhere(ndimage.maximum_filter(area, size=3) == 0)
+    for z, y, x in empty[:: len(empty) // count][:count]:
+        specked[z, y, x] = 255
+    return specked
+
+
+def test_the_pieces_the_size_filter_leaves_out_are_counted(tmp_path, ball_maps):
+    _, area, boundary = ball_maps
+    area = with_specks(area, 5)
+    all_components = connected_objects(area, 0.5, 1).max()
+    got = components_blockwise(area, 0.5, 30, tmp_path / "c", block=(8, 32, 32))
+    assert got.left_out == all_components - got.n_objects >= 5
+    params, every = InstanceParams(min_size=20), InstanceParams(min_size=1)
+    got = segment_blockwise(area, boundary, params, VOXEL, tmp_path / "w", block=(4, 16, 16))
+    pieces = segment_instances(area, boundary, every, VOXEL).max()
+    assert got.left_out == pieces - got.n_objects >= 5
 
 
 def test_presets_are_documented_and_validated():
