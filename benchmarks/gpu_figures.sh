@@ -58,6 +58,7 @@ model)
         --out trained --size default --epochs 8 --iterations 30 --seed 0 \
         --slices z:0,6,12,18,24,30
     mkdir -p "$(dirname "$TRAINED")"
+    rm -f "$TRAINED"  # made again (export never overwrites a file)
     .venv/bin/emstudio model export "$work/phantom.emproj" trained --out "$TRAINED"
     ;;
 run)
