@@ -53,6 +53,13 @@ EMPTY_TEXT = (
     "<p>From a terminal, with the project closed in this window:</p>"
     '<p><code>emstudio import "{path}" STACK.tif --name raw</code></p>'  # wraps: no wide page
 )
+OBJECTS_ONLY_TEXT = (
+    "<p style='font-size: large'><b>This project has objects but no image.</b></p>"
+    "<p>{names}: <b>Run ▸ Make meshes…</b> makes the objects' meshes (they show in the 3D "
+    "view), <b>Run ▸ Measure…</b> measures them.</p>"
+    "<p>To see the objects on the slices, import the image they were made from, of the same "
+    "size, with <b>Project ▸ Import volume…</b>.</p>"
+)
 UNREADABLE_TEXT = (
     "<p style='font-size: large'><b>The images of this project cannot be read.</b></p>"
     "<p>Their files are missing or damaged (see below). Restore the project folder from a "
@@ -202,7 +209,7 @@ class ProjectPage(QMainWindow):
         self.paint_panel.update_status()
         self.proofread_panel.update_status()
         has_image = self.layers.image is not None
-        text = EMPTY_TEXT.format(path=html.escape(str(self.project.path)))
+        text = self._empty_text()
         if self.layers.problems:
             unread = (
                 "<p><b>Could not read:</b><br>"
@@ -216,6 +223,17 @@ class ProjectPage(QMainWindow):
             self.message.emit("Some volumes cannot be read: " + "; ".join(self.layers.problems))
         self.empty_label.setText(text)
         self.central.setCurrentWidget(self.viewer if has_image else self.empty_page)
+
+    def _empty_text(self) -> str:
+        """What the page says where there is no image to show: how to import one, or, where
+        the project holds objects made elsewhere, what can be done with them."""
+        assert self.project is not None
+        segmentations = self.project.catalog.volumes("segmentation")
+        if not segmentations:
+            return EMPTY_TEXT.format(path=html.escape(str(self.project.path)))
+        kind = "The segmentation" if len(segmentations) == 1 else "The segmentations"
+        names = ", ".join(f"'{html.escape(r.name)}'" for r in segmentations)
+        return OBJECTS_ONLY_TEXT.format(names=f"{kind} {names}")
 
     def clear(self) -> None:
         """Forget the project (the main window closes it)."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
+from volume_helpers import add_array
 
 from emstudio.core.errors import ProjectLockedError
+from emstudio.core.io.base import VoxelSize
 from emstudio.core.project import Project
 
 
@@ -89,6 +92,19 @@ def test_empty_project_says_so(make_window, tmp_path):
     hint = window.project_page.empty_label
     assert hint.isVisible() and "emstudio import" in hint.text()
     assert str(tmp_path / "Empty.emproj") in hint.text()
+
+
+def test_a_project_of_objects_without_their_image_says_what_can_be_done(make_window, tmp_path):
+    with Project.create(tmp_path / "Objects.emproj") as project:
+        ids = np.zeros((4, 16, 16), np.uint32)
+        ids[1:3, 2:6, 2:6] = 1
+        add_array(project, "mito-ids", "segmentation", ids, VoxelSize(40, 8, 8, known=True))
+    window = make_window()
+    assert window.open_project(tmp_path / "Objects.emproj")
+    hint = window.project_page.empty_label
+    assert hint.isVisible() and "objects but no image" in hint.text()
+    assert "The segmentation 'mito-ids'" in hint.text() and "Make meshes" in hint.text()
+    assert "no image yet" not in hint.text()
 
 
 def test_a_project_whose_image_cannot_be_read_says_so(make_window, project_with_volumes):

@@ -99,6 +99,8 @@ class ResultsWorkspace(QObject):
         self.page.hide_stray_tab_bars()
         self.view_dock.setVisible(bool(self.view_panel.chooser.count()))
         self.table_dock.setVisible(bool(self.table_panel.checked()))
+        if self.view_dock.isVisible() and self.page.layers.image is None:
+            self.view_dock.raise_()  # objects made elsewhere, no image: they are seen in 3D
 
     def add_run_actions(self, menu: QMenu, run: Callable[[QDialog], None]) -> None:
         """The Run menu's post-processing entries; ``run`` shows a dialog and submits its job."""

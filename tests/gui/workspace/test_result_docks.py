@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
+from volume_helpers import add_array
 
 from emstudio.core.measure.csv_table import read_csv
 from emstudio.core.mesh.meshset import create_mesh_set
@@ -209,6 +211,20 @@ def test_a_hidden_3d_view_is_built_when_first_shown(qtbot, open_window, demo_pat
     assert results.view_panel.view is None
     results.view_dock.show()
     results.view_dock.raise_()  # its tab chosen
+    qtbot.waitUntil(lambda: results.view_panel.view is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: len(results.view_panel.view.scene.actors) > 0, timeout=30_000)
+
+
+def test_objects_without_their_image_open_in_the_3d_view(qtbot, open_window, tmp_path):
+    with Project.create(tmp_path / "objects.emproj") as project:
+        ids = np.zeros((4, 32, 32), np.uint32)
+        ids[1:3, 4:12, 4:12] = 1
+        add_array(project, "mito-ids", "segmentation", ids)
+        create_mesh_set(project, "mito-ids")
+    window = open_window(tmp_path / "objects.emproj")
+    results = window.workbench.results
+    assert window.project_page.empty_label.isVisible()  # no slices to show
+    qtbot.waitUntil(lambda: results.view_on_screen, timeout=10_000)  # in front of Contrast
     qtbot.waitUntil(lambda: results.view_panel.view is not None, timeout=30_000)
     qtbot.waitUntil(lambda: len(results.view_panel.view.scene.actors) > 0, timeout=30_000)
 
