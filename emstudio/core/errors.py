@@ -66,10 +66,14 @@ class CancelledError(EmstudioError):
     """The user cancelled the operation; its partial output has been removed."""
 
 
-def environment_problem(exc: BaseException) -> str | None:
+def environment_problem(exc: BaseException, writing_into: object = None) -> str | None:
     """A message for a person when ``exc`` is the machine refusing a file (read-only, no
-    permission, disk full), naming the file; None for anything else."""
+    permission, disk full), naming the file, or else ``writing_into`` (the folder being
+    written, where known); None for anything else."""
     if not isinstance(exc, OSError) or exc.errno not in ENVIRONMENT_ERRNOS:
         return None
-    where = f"{exc.filename}: " if exc.filename else ""
-    return f"{where}{exc.strerror or exc}."
+    where = exc.filename or writing_into
+    message = f"{where}: {exc.strerror or exc}." if where else f"{exc.strerror or exc}."
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        message += " Free some space on that disk, then run it again."
+    return message

@@ -84,7 +84,7 @@ def _execute(project: Project, spec: JobSpec, events: EventLog, job_dir) -> JobR
         _finish(project, spec, events, "failed", str(exc))
         raise
     except BaseException as exc:
-        problem = environment_problem(exc)
+        problem = environment_problem(exc, writing_into=project.path)
         if problem is not None:  # a read-only place or a full disk: the user's to fix
             _finish(project, spec, events, "failed", problem)
             raise DestinationError(problem) from exc

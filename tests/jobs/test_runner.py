@@ -29,3 +29,22 @@ def test_a_read_only_place_fails_the_job_with_a_message_not_an_internal_error(
         job = project.catalog.job(spec.id)
     assert job.status == "failed" and job.message == "/mnt/ro/table.csv: Read-only file system."
     assert not (tmp_path / "p.emproj" / "jobs" / spec.id / runner.LOG_FILE).exists()
+
+
+def test_a_full_disk_without_a_file_named_names_the_project_and_what_to_do(tmp_path, monkeypatch):
+    def full(project, spec, events):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as os.write raises it
+
+    monkeypatch.setattr(runner, "task", lambda kind: full)
+    with Project.create(tmp_path / "p.emproj"):
+        pass
+    spec = JobSpec(kind="predict", project=str(tmp_path / "p.emproj"))
+    with pytest.raises(DestinationError) as refused:
+        run_job(spec)
+    expected = (
+        f"{tmp_path / 'p.emproj'}: No space left on device. Free some space on that disk, "
+        "then run it again."
+    )
+    assert str(refused.value) == expected
+    with Project.open(tmp_path / "p.emproj", mode="read") as project:
+        assert project.catalog.job(spec.id).message == expected
