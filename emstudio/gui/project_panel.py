@@ -58,6 +58,7 @@ class ProjectPanel(QWidget):
     exportRequested = Signal(object)
     provenanceRequested = Signal(str, object)  # title, dict
     cardRequested = Signal(object)  # a model's card (dict)
+    exportModelRequested = Signal(str)  # a model's name
     importRequested = Signal()
     closeRequested = Signal()
 
@@ -189,10 +190,11 @@ class ProjectPanel(QWidget):
             details = {"source": record.source, **record.provenance, "attrs": record.attrs}
             menu.addAction("Provenance…", lambda: self.provenanceRequested.emit(title, details))
         else:
-            if what == "model":
-                menu.addAction("Model card…", lambda: self.cardRequested.emit(data["card"]))
             title = f"{data['name']} ({what})"
             name = data["name"]
+            if what == "model":
+                menu.addAction("Model card…", lambda: self.cardRequested.emit(data["card"]))
+                menu.addAction("Export…", lambda: self.exportModelRequested.emit(name))
             menu.addAction("Delete…", lambda: self.deleteItemRequested.emit(what, name))
             menu.addSeparator()
             menu.addAction("Provenance…", lambda: self.provenanceRequested.emit(title, data))

@@ -22,6 +22,8 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {  # kind -> "inputs.KEY" / "param
     "crowd_simulate": ("inputs.labels", "params.out"),
     "train": ("inputs.image", "inputs.labels"),
     "predict": ("inputs.image", "inputs.model"),
+    "model_export": ("inputs.model", "params.out"),
+    "model_import": ("inputs.file",),
 }
 
 

@@ -27,6 +27,7 @@ FORMAT = "emstudio-model"
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.pt"
 CARD_FILE = "card.json"
+MODEL_SUFFIX = ".emmodel"  # a model packed in one file, to move it (``modelfile.pack``)
 REQUIRED = ("architecture", "input", "classes", "loss", "weights")
 
 

@@ -21,13 +21,18 @@ import torch
 
 from emstudio.core.destinations import check_new_file
 from emstudio.core.errors import DestinationError
-from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE, check_card, output_names
+from emstudio.core.ml.card import (
+    CARD_FILE,
+    MODEL_SUFFIX,
+    WEIGHTS_FILE,
+    check_card,
+    output_names,
+)
 from emstudio.core.ml.errors import ModelFileError
 from emstudio.core.ml.losses import output_channels
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig, parameter_count
 from emstudio.core.project.atomic import fsync_dir
 
-MODEL_SUFFIX = ".emmodel"
 MAX_MEMBER_BYTES = 2 * 2**30  # refuse absurd members of an imported file
 
 

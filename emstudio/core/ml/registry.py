@@ -14,7 +14,7 @@ from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE
 from emstudio.core.ml.modelfile import load_model, pack, unpack
 from emstudio.core.ml.unet import UNet2p5D
 from emstudio.core.project import atomic, provenance
-from emstudio.core.project.catalog import checked_name, utc_now
+from emstudio.core.project.catalog import checked_name, free_name, utc_now
 from emstudio.core.project.project import Project
 from emstudio.core.project.records import ModelRecord
 
@@ -81,11 +81,19 @@ def export_model(project: Project, name: str, out: Path) -> Path:
 
 
 def import_model(
-    project: Project, path: Path, name: str | None = None, job_id: str | None = None
+    project: Project,
+    path: Path,
+    name: str | None = None,
+    job_id: str | None = None,
+    free: bool = False,
 ) -> ModelRecord:
-    """Register the model of an ``.emmodel`` file (checked completely first)."""
+    """Register the model of an ``.emmodel`` file (checked completely first) as ``name``, by
+    default the card's; ``free``: a name taken already gets a number (``nuclei-2``)."""
     card, data = unpack(Path(path))
-    name = name or str(card.get("name") or Path(path).stem)
+    if name is None:
+        name = str(card.get("name") or Path(path).stem)
+        if free:
+            name = free_name(project.catalog.has_model_name, name)
     card = {**card, "name": name}
 
     def write(folder: Path) -> dict[str, Any]:

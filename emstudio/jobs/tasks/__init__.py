@@ -29,6 +29,8 @@ TASKS: dict[str, str] = {  # kind -> "module:function" in this package
     "crowd_simulate": "crowd:run_crowd_simulate",
     "train": "train:run_train",
     "predict": "predict:run_predict",
+    "model_export": "models:run_model_export",
+    "model_import": "models:run_model_import",
 }
 
 

@@ -157,7 +157,7 @@ def test_a_models_card_opens_from_the_browser(open_window, demo_path, qtbot, mon
     item = page.panel.model_item("nuclei")
     menu = page.panel.menu_for(item)
     texts = [a.text() for a in menu.actions() if a.text()]
-    assert texts == ["Model card…", "Delete…", "Provenance…"]
+    assert texts == ["Model card…", "Export…", "Delete…", "Provenance…"]
     menu.deleteLater()
     page.panel.tree.itemDoubleClicked.emit(item, 0)
     dialogs = page.findChildren(ModelCardDialog)
@@ -172,3 +172,45 @@ def test_a_models_card_opens_from_the_browser(open_window, demo_path, qtbot, mon
     menu.deleteLater()
     assert not window.project.catalog.has_model_name("nuclei") and not folder.exists()
     assert page.panel.model_item("nuclei") is None
+
+
+def test_a_model_exported_to_a_file_and_imported_back(
+    open_window, demo_path, monkeypatch, qtbot, tmp_path
+):
+    from emstudio.core.ml.card import build_card
+    from emstudio.core.ml.modelfile import write_model_folder
+    from emstudio.core.ml.registry import add_model
+    from emstudio.core.ml.unet import UNet2p5D, UNetConfig
+
+    window = open_window(demo_path)
+    page = window.project_page
+    config = UNetConfig(in_channels=3, out_channels=1, depth=2, base_channels=4)
+    card = build_card(
+        name="envelope", size="custom", architecture=config.to_json(),
+        inputs={"slices": 3, "pixel_size_nm": 10.0, "slice_step_nm": 40.0,
+                "normalisation": {"mode": "volume"}},
+        classes=["nuclear_envelope"], boundary=None, loss="bce_dice", training={},
+        validation={}, parent=None, created_at="test", emstudio_version="test",
+    )  # fmt: skip
+    model = UNet2p5D(config)
+    add_model(window.project, "envelope", lambda f: write_model_folder(f, model, card), {})
+    page.refresh()
+    done: list[str] = []
+    window.workbench.manager.job_status.connect(
+        lambda job, status, message: status == "done" and done.append(job)
+    )
+    chosen = tmp_path / "shared" / "envelope"  # typed without the suffix: it is added
+    chosen.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(chosen), ""))
+    menu = page.panel.menu_for(page.panel.model_item("envelope"))
+    next(a for a in menu.actions() if a.text() == "Export…").trigger()
+    menu.deleteLater()
+    qtbot.waitUntil(lambda: len(done) == 1, timeout=60_000)
+    file = chosen.with_suffix(".emmodel")
+    assert file.is_file()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(file), ""))
+    action = next(a for a in window.menu("&Project").actions() if a.text() == "Import &model…")
+    action.trigger()
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=60_000)
+    assert window.project.catalog.model("envelope-2").card["classes"] == ["nuclear_envelope"]
+    qtbot.waitUntil(lambda: page.panel.model_item("envelope-2") is not None, timeout=10_000)

@@ -1,0 +1,30 @@
+"""Job kinds "model_export" and "model_import": a model to, and from, a portable ``.emmodel``
+file (to move it between projects and workstations).
+
+model_export: inputs {"model": NAME}; params {"out": FILE.emmodel (must not exist)}
+model_import: inputs {"file": FILE.emmodel}; params {"name": NAME (default: the card's, with a
+number added where that is taken)}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from emstudio.core.ml.registry import export_model, import_model
+from emstudio.core.project import Project
+from emstudio.jobs.events import EventLog
+from emstudio.jobs.spec import JobSpec
+
+
+def run_model_export(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
+    out = export_model(project, spec.inputs["model"], Path(spec.params["out"]))
+    events.log(f"exported model {spec.inputs['model']!r} to {out}")
+    return {"path": str(out)}
+
+
+def run_model_import(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
+    name = spec.params.get("name")
+    record = import_model(project, Path(spec.inputs["file"]), name, spec.id, free=name is None)
+    events.log(f"imported model {record.name!r} from {spec.inputs['file']}")
+    return {"model": record.name}
