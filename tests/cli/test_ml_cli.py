@@ -185,6 +185,22 @@ def test_transfer_learning_records_its_parent(project, cli) -> None:
     assert "tensors from the starting model (new: head)" in card["training"]["init"]
 
 
+def test_transfer_learning_from_a_model_file(project, cli, tmp_path) -> None:
+    shared = tmp_path / "from-a-colleague.emmodel"
+    assert cli("model", "export", project, "m", "--out", shared).code == 0
+    no_size = [a for a in TRAIN if a not in ("--size", "small")]
+    res = cli("train", project, *no_size, "--out", "mito", "--init", shared)
+    assert res.code == 0, res.err
+    assert f"{shared}: added to the project as model 'm-2'" in res.err  # 'm' is taken
+    with Project.open(project, mode="read") as opened:
+        card = opened.catalog.model("mito").card
+        added, original = opened.catalog.model("m-2"), opened.catalog.model("m")
+    assert card["parent"] == {"name": "m-2", "id": added.id}
+    assert added.card["weights"] == original.card["weights"]
+    missing = cli("train", project, *no_size, "--out", "x", "--init", tmp_path / "no.emmodel")
+    assert missing.code == 2 and "no.emmodel: does not exist." in missing.err
+
+
 def test_a_cancelled_training_resumes_from_its_checkpoint(project, cli, monkeypatch) -> None:
     saved = training.save_checkpoint
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from emstudio.cli.commands._common import ArgumentValueError, add_listing, run_with_progress
 from emstudio.core.errors import NotFoundError
 from emstudio.core.ml import presets
-from emstudio.core.ml.card import output_names, summary
+from emstudio.core.ml.card import MODEL_SUFFIX, output_names, summary
 from emstudio.core.ml.geometry import parse_axes
 from emstudio.core.project import Project
 from emstudio.jobs.spec import JobSpec
@@ -111,7 +111,12 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
         metavar="NM",
         help="model pixel size (default: the image's in-plane voxel size)",
     )
-    train.add_argument("--init", metavar="MODEL", help="start from this model (transfer learning)")
+    train.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="start from this model (transfer learning): a model of the project, or an "
+        ".emmodel file (added to the project first)",
+    )
     train.add_argument(
         "--freeze-encoder",
         type=int,
@@ -273,7 +278,7 @@ def _train_request(args: argparse.Namespace) -> tuple[dict, dict]:
     inputs = {
         "image": args.image,
         "labels": args.labels,
-        "init": args.init,
+        "init": _model_to_start_from(Path(args.project), args.init),
         "instances": args.instances,
     }
     params = {
@@ -379,6 +384,22 @@ def run_export(args: argparse.Namespace) -> int:
         out = export_model(project, args.name, Path(args.out))
     print(f"exported model {args.name!r} to {out}")
     return 0
+
+
+def _model_to_start_from(project_path: Path, init: str | None) -> str | None:
+    """The name of the model ``--init`` names: a model of the project, or the model of an
+    ``.emmodel`` file, added to the project here (a taken name gets a number)."""
+    if init is None or Path(init).suffix != MODEL_SUFFIX:
+        return init
+    from emstudio.core.ml.registry import import_model
+
+    path = Path(init)
+    if not path.is_file():
+        raise NotFoundError(f"{path}: does not exist.")
+    with Project.open(project_path) as project:
+        record = import_model(project, path.absolute(), free=True)
+    print(f"{path}: added to the project as model {record.name!r}", file=sys.stderr)
+    return record.name
 
 
 def run_import(args: argparse.Namespace) -> int:
