@@ -222,6 +222,19 @@ def test_a_map_against_a_file_of_object_ids_is_scored_as_one_class(demo, cli, tm
     assert res.code == 2 and "is a probability map, not objects: segment it first" in res.err
 
 
+def test_a_map_against_a_label_set_is_scored_as_the_class_of_its_name(demo, cli):
+    with Project.open(demo, mode="read") as project:
+        classes = project.catalog.volume("truth-classes").attrs["classes"]
+    value = next(v for v, name in classes.items() if name == "mitochondria")
+    assert value != "1"  # the label set's own value, not that of the mask read from it
+    both = ("--project", demo, "--pred", "truth-mitochondria", "--truth", "truth-classes")
+    report = json.loads(cli("evaluate", *both, "--json").out)
+    assert list(report["classes"]) == [value]
+    assert report["classes"][value]["name"] == "mitochondria"
+    assert report["classes"][value]["dice"] > 0.9
+    assert f"class mitochondria ({value}): Dice" in cli("evaluate", *both).out
+
+
 def test_clear_errors(demo, cli, tmp_path):
     res = cli("evaluate", "--project", demo, "--pred", "mitox", "--truth", "truth-classes")
     assert res.code == 2 and "neither a volume of this project (" in res.err

@@ -268,7 +268,9 @@ def evaluate_semantic(pred: LabelInput, truth: LabelInput) -> dict[str, Any]:
             entry["name"] = name
         if voxels <= HAUSDORFF_MAX_VOXELS:
             entry.update(_hausdorff(pred, truth, value))
-        classes[str(value)] = entry
+        # a label set read as one class's mask: the class's value is the set's, not the mask's
+        only = truth.only if truth.only is not None else pred.only
+        classes[str(value if only is None else only)] = entry
     report: dict[str, Any] = {
         "kind": "semantic",
         "pred": pred.name,
