@@ -1,4 +1,5 @@
-"""Measurements as a sortable table beside a histogram of any column.
+"""Measurements as a sortable table beside a histogram of any column (one per structure,
+in colours of their own, where the table holds several).
 
 Rows are the dictionaries ``emstudio.core.measure.table`` makes (or reads back from CSV).
 Selecting a row emits ``object_selected(id)``; ``select_object(id)`` selects a row from outside
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from emstudio.core.measure.csv_table import format_value
+from emstudio.gui.colors import class_colour
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 STRUCTURE = "structure"  # the column naming a row's segmentation, when several are shown
@@ -86,6 +88,17 @@ class MeasureModel(QAbstractTableModel):
 
     def values(self, column: str) -> np.ndarray:
         return np.array([float(r[column]) for r in self.rows], np.float64)
+
+    def values_by_structure(self, column: str) -> dict[str, np.ndarray]:
+        """The column's finite values of each structure (rows naming none: under "")."""
+        values = self.values(column)
+        names = [str(r.get(STRUCTURE, "")) for r in self.rows]
+        return {
+            name: values[
+                [n == name and math.isfinite(v) for n, v in zip(names, values, strict=True)]
+            ]
+            for name in dict.fromkeys(names)
+        }
 
     def row_of(self, object_id: int, structure: str | None = None) -> int | None:
         """The row of an object (of ``structure``, when rows name their structure)."""
@@ -163,10 +176,9 @@ class MeasureTable(QWidget):
         self.plot.addItem(self.left_axis, row=0, col=0)
         self.plot.addItem(self.box, row=0, col=1)
         self.plot.addItem(self.bottom_axis, row=1, col=1)
-        self.histogram = pg.PlotCurveItem(
-            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=(0, 150, 220, 150)
-        )
-        self.box.addItem(self.histogram)
+        self.curves: dict[str, pg.PlotCurveItem] = {}  # each structure's histogram
+        self.legend = pg.LegendItem(offset=(-10, 10))
+        self.legend.setParentItem(self.box)
         self._emitting = True
         lower = QWidget()
         box = QVBoxLayout(lower)
@@ -201,18 +213,35 @@ class MeasureTable(QWidget):
         self.view.resizeColumnsToContents()  # from the first rows: see ROWS_FOR_WIDTHS
 
     def show_histogram(self, column: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Draw the histogram of ``column``; returns (counts, edges), None when empty."""
-        values = self.model.values(column) if column in self.model.numeric_columns() else []
-        values = np.asarray(values, np.float64)
-        values = values[np.isfinite(values)]
-        if not len(values):
-            self.histogram.setData([0.0, 1.0], [0.0])
+        """Draw the histogram of ``column``, each structure's on the same bins; returns the
+        counts of all together and the bins' edges, None when there is no value."""
+        for curve in self.curves.values():
+            self.box.removeItem(curve)
+        self.curves.clear()
+        self.legend.clear()
+        numeric = column in self.model.numeric_columns()
+        groups = self.model.values_by_structure(column) if numeric else {}
+        pooled = np.concatenate([np.empty(0), *groups.values()])
+        if not len(pooled):
             return None
-        counts, edges = np.histogram(values, bins=min(30, max(5, len(values) // 3)))
-        self.histogram.setData(edges, counts)
+        edges = np.histogram_bin_edges(pooled, bins=min(30, max(5, len(pooled) // 3)))
+        for k, (name, values) in enumerate(v for v in groups.items() if len(v[1])):
+            colour = class_colour(k + 1) if len(groups) > 1 else (0, 150, 220)
+            curve = pg.PlotCurveItem(
+                edges,
+                np.histogram(values, edges)[0],
+                stepMode="center",
+                fillLevel=0,
+                pen=pg.mkPen(colour, width=1.5),
+                brush=(*colour, 110),
+            )
+            self.box.addItem(curve)
+            self.curves[name] = curve
+            if len(groups) > 1:
+                self.legend.addItem(curve, name)
         self.bottom_axis.setLabel(column)
         self.box.autoRange()
-        return counts, edges
+        return np.histogram(pooled, edges)[0], edges
 
     def selected_row(self) -> dict[str, object] | None:
         rows = self.view.selectionModel().selectedRows()

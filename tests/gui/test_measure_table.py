@@ -84,3 +84,17 @@ def test_structures_measured_with_different_options_share_one_table(table):
         assert "distance_to_er_nm" in table.model.numeric_columns()
         counts, _ = table.show_histogram("distance_to_er_nm")
         assert counts.sum() == 1
+
+
+def test_each_structure_has_its_own_histogram_on_shared_bins(table):
+    mito = [{"structure": "mito", "id": str(i), "volume_um3": str(v)} for i, v in enumerate([1, 2])]
+    nuclei = [{"structure": "nuclei", "id": "1", "volume_um3": "100"}]
+    table.set_rows(mito + nuclei)
+    counts, edges = table.show_histogram("volume_um3")
+    assert counts.sum() == 3 and list(table.curves) == ["mito", "nuclei"]
+    for name, expected in (("mito", 2), ("nuclei", 1)):
+        x, y = table.curves[name].getData()
+        assert np.array_equal(x, edges) and y.sum() == expected
+    assert len(table.legend.items) == 2  # names the colours
+    table.set_rows(mito)
+    assert list(table.curves) == ["mito"] and not table.legend.items
