@@ -55,6 +55,7 @@ from vtkmodules.vtkRenderingCore import (  # noqa: E402
 
 from emstudio.core.mesh.export import load_meshes  # noqa: E402
 from emstudio.gui.colors import instance_rgba  # noqa: E402
+from emstudio.gui.context_surfaces import ContextSurfaces  # noqa: E402
 from emstudio.gui.orthoslices import FULL_RANGE, Orthoslices, PlaneSource  # noqa: E402
 from emstudio.gui.surfaces import Surfaces, display_surfaces  # noqa: E402
 from emstudio.gui.viewstate import Contrast  # noqa: E402
@@ -110,6 +111,7 @@ class Scene3D:
         self.scalar_bar.VisibilityOff()
         self.renderer.AddViewProp(self.scalar_bar)
         self.orthoslices = Orthoslices(self.renderer)
+        self.context = ContextSurfaces(self.renderer)  # other structures, see-through
         self.picker = vtkPropPicker()
 
     # -- meshes ---------------------------------------------------------------------------------
@@ -384,6 +386,14 @@ class View3D(QWidget):
             self.scene.colour_by(self.measurements[column], column)
         else:
             self.scene.colour_by_id()
+        self.refresh()
+
+    def set_context(self, name: str, surfaces: Surfaces | None) -> None:
+        """Draw another structure around the objects (``ContextSurfaces``); None: no more."""
+        if surfaces is None:
+            self.scene.context.hide(name)
+        else:
+            self.scene.context.show(name, surfaces.polydata)
         self.refresh()
 
     def set_image(

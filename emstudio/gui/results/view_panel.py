@@ -1,12 +1,22 @@
-"""The 3D dock's content: which segmentation's meshes to show, orthoslices on or off, and the
-VTK view itself, made (and VTK imported) only when there is something to show."""
+"""The 3D dock's content: which segmentation's meshes to show, which others to draw around
+them for context, orthoslices on or off, and the VTK view itself, made (and VTK imported) only
+when there is something to show."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from emstudio.gui.look import muted
 
@@ -17,9 +27,11 @@ EMPTY_TEXT = "No meshes yet: Run ▸ Make meshes… shows a segmentation's objec
 
 
 class ViewPanel(QWidget):
-    """``segmentation_chosen(name)`` when the user picks another segmentation."""
+    """``segmentation_chosen(name)`` when the user picks another segmentation;
+    ``context_toggled(name, on)`` when one is ticked or unticked under "Also show"."""
 
     segmentation_chosen = Signal(str)
+    context_toggled = Signal(str, bool)
     slices_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -28,6 +40,11 @@ class ViewPanel(QWidget):
         self.chooser = QComboBox()
         self.chooser.setToolTip("The segmentation whose meshes are shown")
         self.chooser.activated.connect(lambda _: self.segmentation_chosen.emit(self.current()))
+        self.context = QToolButton()
+        self.context.setText("Also show")
+        self.context.setToolTip("Draw other segmentations' meshes around these, see-through")
+        self.context.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.context.setMenu(QMenu(self.context))
         self.slices = QCheckBox("Slices")
         self.slices.setToolTip("Show the image's three planes at the cursor")
         self.slices.toggled.connect(self.slices_toggled)
@@ -36,6 +53,7 @@ class ViewPanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Meshes of"))
         bar.addWidget(self.chooser, 1)
+        bar.addWidget(self.context)
         bar.addWidget(self.slices)
         self.box = QVBoxLayout(self)
         self.box.setContentsMargins(4, 4, 4, 4)
@@ -53,6 +71,21 @@ class ViewPanel(QWidget):
 
     def current(self) -> str | None:
         return self.chooser.currentText() or None
+
+    def choices(self) -> list[str]:
+        """The segmentations with meshes, as offered."""
+        return [self.chooser.itemText(i) for i in range(self.chooser.count())]
+
+    def set_context_choices(self, names: list[str], ticked: set[str]) -> None:
+        """The segmentations "Also show" offers (``ticked``: those drawn)."""
+        menu = self.context.menu()
+        menu.clear()
+        for name in names:
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in ticked)
+            action.toggled.connect(lambda on, n=name: self.context_toggled.emit(n, on))
+        self.context.setEnabled(bool(names))
 
     def ensure_view(self) -> View3D:
         """The VTK view, made on first use."""

@@ -76,6 +76,8 @@ class ResultsWorkspace(QObject):
         QTimer.singleShot(0, self, lambda: self._place_docks(jobs))
         self._loaded.connect(self._deliver)
         self.view_panel.segmentation_chosen.connect(self.show_meshes)
+        self.context_shown: set[str] = set()  # segmentations drawn around the shown meshes
+        self.view_panel.context_toggled.connect(self._context_toggled)
         self.view_panel.slices_toggled.connect(lambda _: self._update_slices())
         self.view_on_screen = False
         self.view_dock.visibilityChanged.connect(self._view_visible)
@@ -134,8 +136,11 @@ class ResultsWorkspace(QObject):
         current = self.shown_meshes if self.shown_meshes in meshed else None
         current = current or (meshed[-1] if meshed else None)
         self.view_panel.set_choices(meshed, current)
+        for gone in self.context_shown - set(meshed):  # deleted or renamed meanwhile
+            self._context_toggled(gone, False)
         if current != self.shown_meshes:
             self.show_meshes(current)
+        self._offer_context()
         records = measured_segmentations(self.project)
         measured = [r.name for r in records]
         ticked = {self._measured_ids.get(n) for n in self.table_panel.checked()}
@@ -152,10 +157,10 @@ class ResultsWorkspace(QObject):
     def show_meshes(self, name: str | None) -> None:
         """Draw the newest mesh set of segmentation ``name`` (read in a worker thread)."""
         self.shown_meshes = name
-        self.view_panel.set_choices(
-            [self.view_panel.chooser.itemText(i) for i in range(self.view_panel.chooser.count())],
-            name,
-        )
+        self.view_panel.set_choices(self.view_panel.choices(), name)
+        if name in self.context_shown:  # now the structure looked at, not context
+            self._context_toggled(name, False)
+        self._offer_context()
         folder = mesh_set_folder(self.project, name) if name else None
         if folder is None:
             if self.view_panel.view is not None:
@@ -164,6 +169,28 @@ class ResultsWorkspace(QObject):
         if self.view_panel.view is None and not self.view_on_screen:
             return  # read and drawn when the 3D view is first shown (``_view_visible``)
         self._read(lambda: load_surfaces(folder), lambda found: self._meshes_read(name, found))
+
+    def _offer_context(self) -> None:
+        """ "Also show" offers every meshed segmentation but the one looked at."""
+        others = [n for n in self.view_panel.choices() if n != self.shown_meshes]
+        self.view_panel.set_context_choices(others, self.context_shown)
+
+    def _context_toggled(self, name: str, on: bool) -> None:
+        """Draw segmentation ``name``'s meshes around the objects, or no more."""
+        if not on:
+            self.context_shown.discard(name)
+            if self.view_panel.view is not None:
+                self.view_panel.view.set_context(name, None)
+            return
+        folder = mesh_set_folder(self.project, name)
+        if folder is None:
+            return
+        self.context_shown.add(name)
+        self._read(lambda: load_surfaces(folder), lambda found: self._context_read(name, found))
+
+    def _context_read(self, name: str, surfaces: Surfaces) -> None:
+        if name in self.context_shown:  # not unticked meanwhile
+            self.view_panel.ensure_view().set_context(name, surfaces)
 
     def show_measurements(self, names: list[str]) -> None:
         """List the objects of the segmentations ``names`` (their stored tables)."""

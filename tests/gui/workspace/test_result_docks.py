@@ -229,6 +229,39 @@ def test_objects_without_their_image_open_in_the_3d_view(qtbot, open_window, tmp
     qtbot.waitUntil(lambda: len(results.view_panel.view.scene.actors) > 0, timeout=30_000)
 
 
+def test_other_structures_drawn_around_the_objects_for_context(qtbot, open_window, tmp_path):
+    with Project.create(tmp_path / "cell.emproj") as project:
+        mito = np.zeros((4, 32, 32), np.uint32)
+        mito[1:3, 4:10, 4:10], mito[1:3, 20:26, 20:26] = 1, 2
+        nucleus = np.zeros_like(mito)
+        nucleus[:, 12:20, 8:28] = 1
+        for name, ids in (("mito", mito), ("nucleus", nucleus)):
+            add_array(project, name, "segmentation", ids)
+            create_mesh_set(project, name)
+    window = open_window(tmp_path / "cell.emproj")
+    results = window.workbench.results
+    results.show_meshes("mito")
+    results.view_dock.show()
+    results.view_dock.raise_()
+    qtbot.waitUntil(lambda: results.view_panel.view is not None, timeout=30_000)
+    scene = results.view_panel.view.scene
+    qtbot.waitUntil(lambda: len(scene.actors) == 2, timeout=30_000)
+    offered = results.view_panel.context.menu().actions()
+    assert [a.text() for a in offered] == ["nucleus"]
+    offered[0].setChecked(True)
+    qtbot.waitUntil(lambda: scene.context.names == ["nucleus"], timeout=30_000)
+    (actor,) = scene.context.actors["nucleus"]
+    assert not actor.GetPickable() and actor.GetProperty().GetOpacity() < 1
+    assert len(scene.actors) == 2  # the objects stay the ones picked and measured
+    results.view_panel.context.menu().actions()[0].setChecked(False)
+    assert scene.context.names == []
+    results.view_panel.context.menu().actions()[0].setChecked(True)
+    qtbot.waitUntil(lambda: scene.context.names == ["nucleus"], timeout=30_000)
+    results.show_meshes("nucleus")  # looked at now: no longer context
+    assert scene.context.names == [] and "nucleus" not in results.context_shown
+    assert [a.text() for a in results.view_panel.context.menu().actions()] == ["mito"]
+
+
 def test_moving_the_cursor_does_not_redraw_3d_without_slices(
     qtbot, open_window, demo_path, monkeypatch
 ):
