@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import PIL.Image
 import pytest
 import trimesh
 from vtkmodules.util.numpy_support import vtk_to_numpy
@@ -19,7 +20,7 @@ from emstudio.core.mesh.build import MeshedObject
 from emstudio.core.mesh.export import write_meshes
 from emstudio.core.mesh.surface import describe, mesh_mask
 from emstudio.gui.surfaces import display_surfaces
-from emstudio.gui.view3d import BACKGROUND, Scene3D, View3D, id_colour
+from emstudio.gui.view3d import BACKGROUND, Scene3D, View3D, id_colour, save_png
 
 VOXEL = (40.0, 10.0, 10.0)
 SCRIPT = Path(__file__).with_name("view3d_window.py")
@@ -173,6 +174,22 @@ def test_pixels_and_picking_in_a_pure_vtk_offscreen_window(monkeypatch):
         assert scene.scalar_bar.GetVisibility()
     finally:
         window.Finalize()
+
+
+def test_a_screenshot_is_drawn_again_larger_than_the_window(monkeypatch, tmp_path):
+    monkeypatch.setenv("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    scene = Scene3D()
+    scene.set_meshes({3: meshes()[3]})
+    window, _ = render_offscreen(scene, size=(160, 120))
+    try:
+        shot = save_png(window, tmp_path / "shot.png", scale=3)
+    finally:
+        window.Finalize()
+    pixels = np.asarray(PIL.Image.open(shot))
+    assert pixels.shape[:2] == (360, 480)
+    background = np.round(np.array(BACKGROUND) * 255)
+    drawn = np.abs(pixels[..., :3].astype(int) - background).sum(axis=-1) > 30
+    assert 0.05 < drawn.mean() < 0.9  # the ball, drawn across the large picture
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed")
