@@ -31,7 +31,6 @@ from emstudio.gui.import_dialog import ImportDialog
 from emstudio.gui.label_session import LabelSession, unique_name
 from emstudio.gui.layer_panel import LayerPanel
 from emstudio.gui.layers import SLOT_KINDS, LayerSet
-from emstudio.gui.model_actions import ModelActions
 from emstudio.gui.new_label_set import ask_new_label_set
 from emstudio.gui.paint_panel import PaintPanel
 from emstudio.gui.plane_loader import PlaneLoader
@@ -129,7 +128,6 @@ class ProjectPage(QMainWindow):
         self.proofread_panel = ProofreadPanel(self.state, self.proofread)
         self._undo_target: LabelSession | ProofreadSession = self.labels  # edited last
         self.actions = VolumeActions(self)
-        self.models = ModelActions(self)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
             "project": self.add_dock(self.panel, "Project", left),
@@ -194,7 +192,7 @@ class ProjectPage(QMainWindow):
         """Show ``project``: its first image with the newest overlays, in the three views."""
         if project is not self.project:
             self.project = project
-            self.actions.project = self.models.project = project
+            self.actions.project = project
             self.layers.open(project)
         self.refresh()
 
@@ -246,7 +244,7 @@ class ProjectPage(QMainWindow):
         self.contrast_panel.wait()
         self.loader.stop()
         self.loader.cache.forget_all()
-        self.actions.project = self.models.project = None
+        self.actions.project = None
         self._said_unreadable.clear()
         self.layers.close()
         self.state.set_image(None, (1, 1, 1), (1.0, 1.0, 1.0))
@@ -409,9 +407,7 @@ class ProjectPage(QMainWindow):
         self.panel.exportRequested.connect(self.actions.export)
         self.panel.provenanceRequested.connect(self.actions.provenance)
         self.panel.cardRequested.connect(self.show_model_card)
-        self.panel.exportModelRequested.connect(self.models.export)
-        self.models.jobRequested.connect(self.submit_job)
-        self.models.message.connect(self.message)
+        self.panel.exportModelRequested.connect(self.actions.export_model)
         self.actions.aboutToDelete.connect(self._before_delete)
         self.actions.changed.connect(self.refresh)
         self.actions.message.connect(self.message)

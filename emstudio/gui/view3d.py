@@ -31,9 +31,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QPushButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -56,6 +54,7 @@ from vtkmodules.vtkRenderingCore import (  # noqa: E402
 from emstudio.core.mesh.export import load_meshes  # noqa: E402
 from emstudio.gui.colors import instance_rgba  # noqa: E402
 from emstudio.gui.context_surfaces import ContextSurfaces  # noqa: E402
+from emstudio.gui.look import fill_check_menu, menu_button  # noqa: E402
 from emstudio.gui.orthoslices import FULL_RANGE, Orthoslices, PlaneSource  # noqa: E402
 from emstudio.gui.surfaces import Surfaces, display_surfaces  # noqa: E402
 from emstudio.gui.viewstate import Contrast  # noqa: E402
@@ -299,11 +298,7 @@ class View3D(QWidget):
         self.colour_box.addItem("Object id")
         self.colour_box.setToolTip("Colour the objects by their id or by a measurement")
         self.colour_box.currentTextChanged.connect(self._colour_changed)
-        self.class_button = QToolButton()
-        self.class_button.setText("Classes")
-        self.class_button.setToolTip("Show or hide classes")
-        self.class_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.class_button.setMenu(QMenu(self.class_button))
+        self.class_button = menu_button("Classes", "Show or hide classes")
         reset = QPushButton("Reset camera")
         reset.clicked.connect(self.reset_camera)
         shot = QPushButton("Screenshot…")
@@ -349,14 +344,8 @@ class View3D(QWidget):
             "Large mesh sets are simplified for drawing only; measurements and exported "
             "meshes use every triangle."
         )
-        menu = self.class_button.menu()
-        menu.clear()
-        for name in sorted(set(self.scene.classes.values())):
-            action = menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(True)
-            action.toggled.connect(lambda on, n=name: self.set_class_visible(n, on))
-        self.class_button.setEnabled(bool(self.scene.classes))
+        classes = sorted(set(self.scene.classes.values()))
+        fill_check_menu(self.class_button, classes, classes, self.set_class_visible)
         self.scene.reset_camera()
         self.refresh()
 

@@ -1,8 +1,9 @@
 """What the project panel's context menu does: rename, delete (confirmed) volumes, mesh sets
-and models, export, provenance.
+and models, export, provenance; and models to and from ``.emmodel`` files (a model's Export…,
+Project ▸ Import model…), to move them between projects and workstations.
 
-Export is an ``export`` job of the project's job queue (``jobRequested``): it runs in its own
-process and shows its progress in the Jobs dock.
+Exports and model imports are jobs of the project's job queue (``jobRequested``): each runs in
+its own process and shows its progress in the Jobs dock.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from emstudio.core.errors import DestinationError, EmstudioError
 from emstudio.core.io.export import export_format
+from emstudio.core.ml.card import MODEL_SUFFIX
 from emstudio.core.project import Project, VolumeRecord
 from emstudio.core.project.manage import (
     delete_mesh_set,
@@ -37,6 +39,8 @@ from emstudio.jobs.spec import JobSpec
 
 EXPORT_DIR_KEY = "paths/last_export_dir"
 EXPORT_FILTERS = "TIFF (*.tif);;OME-Zarr (*.zarr);;HDF5 (*.h5)"
+MODEL_DIR_KEY = "paths/last_model_dir"
+MODEL_FILTER = f"emstudio models (*{MODEL_SUFFIX})"
 
 
 class VolumeActions(QObject):
@@ -140,18 +144,58 @@ class VolumeActions(QObject):
         except EmstudioError as exc:
             QMessageBox.critical(self.parent_widget, "Cannot export", str(exc))
             return
-        self.jobRequested.emit(
-            JobSpec(
-                kind="export",
-                project=str(self.project.path),
-                inputs={"volume": record.name},
-                params={"out": target},
-            )
-        )
+        self._submit("export", {"volume": record.name}, {"out": target})
         self.message.emit(f"Exporting {record.name!r} to {target} (see the Jobs dock)")
+
+    def export_model(self, name: str) -> None:
+        """Ask where to write model ``name``, then export it there (never over a file)."""
+        if self.project is None:
+            return
+        chosen, _ = QFileDialog.getSaveFileName(
+            self.parent_widget,
+            f"Export model {name}",
+            str(_last_model_folder() / f"{name}{MODEL_SUFFIX}"),
+            MODEL_FILTER,
+        )
+        if not chosen:
+            return
+        target = Path(chosen)
+        if target.suffix != MODEL_SUFFIX:
+            target = target.with_name(target.name + MODEL_SUFFIX)
+        QSettings().setValue(MODEL_DIR_KEY, str(target.parent))
+        if target.exists():
+            refusal = f"{target} already exists: choose another name."
+            QMessageBox.critical(self.parent_widget, "Cannot export", refusal)
+            return
+        self._submit("model_export", {"model": name}, {"out": str(target)})
+        self.message.emit(f"Exporting model {name!r} to {target} (see the Jobs dock)")
+
+    def import_model(self) -> None:
+        """Ask for a model file, then add its model to the project (under its own name, with
+        a number added where that name is taken)."""
+        if self.project is None:
+            return
+        chosen, _ = QFileDialog.getOpenFileName(
+            self.parent_widget, "Import a model", str(_last_model_folder()), MODEL_FILTER
+        )
+        if not chosen:
+            return
+        QSettings().setValue(MODEL_DIR_KEY, str(Path(chosen).parent))
+        self._submit("model_import", {"file": chosen}, {})
+        self.message.emit(f"Importing the model of {chosen} (see the Jobs dock)")
+
+    def _submit(self, kind: str, inputs: dict, params: dict) -> None:
+        assert self.project is not None
+        spec = JobSpec(kind=kind, project=str(self.project.path), inputs=inputs, params=params)
+        self.jobRequested.emit(spec)
 
     def provenance(self, title: str, details: dict) -> None:
         show_details(self.parent_widget, f"Provenance of {title}", details)
+
+
+def _last_model_folder() -> Path:
+    """Where a model file was last exported or imported (the home folder at first)."""
+    return Path(str(QSettings().value(MODEL_DIR_KEY, str(Path.home()))))
 
 
 def show_details(parent: QWidget, title: str, details: dict) -> None:

@@ -50,7 +50,7 @@ def build_workspace_menus(window: MainWindow) -> list[QAction]:
     window.menu("&View").addSeparator()
 
     add("&Project", "&Import volume…", lambda p: p.open_import_dialog(), "Ctrl+I")
-    add("&Project", "Import &model…", lambda p: p.models.import_file())
+    add("&Project", "Import &model…", lambda p: p.actions.import_model())
     add("&Project", "&New label set…", lambda p: p.new_label_set())
     add("&Project", "&Save labels", lambda p: p.labels.save(), "Ctrl+S")
     window.menu("&Project").addSeparator()

@@ -10,11 +10,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QMessageBox,
     QPushButton,
     QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -22,7 +20,7 @@ from PySide6.QtWidgets import (
 from emstudio.core.measure.csv_table import to_csv
 from emstudio.core.project.atomic import atomic_write_text
 from emstudio.core.text import counted
-from emstudio.gui.look import muted
+from emstudio.gui.look import fill_check_menu, menu_button, muted
 from emstudio.gui.measure_table import MeasureTable
 
 EMPTY_TEXT = "No measurements yet: Run ▸ Measure… lists every object of a segmentation here."
@@ -35,11 +33,7 @@ class MeasurePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.structures = QToolButton()
-        self.structures.setText("Structures")
-        self.structures.setToolTip("The segmentations whose objects are listed")
-        self.structures.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.structures.setMenu(QMenu(self.structures))
+        self.structures = menu_button("Structures", "The segmentations whose objects are listed")
         self.summary = muted(QLabel(EMPTY_TEXT))
         self.summary.setWordWrap(True)
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -59,14 +53,9 @@ class MeasurePanel(QWidget):
 
     def set_choices(self, names: list[str], checked: list[str]) -> None:
         """The measured structures, ``checked`` ones listed (no signal)."""
-        menu = self.structures.menu()
-        menu.clear()
-        for name in names:
-            action = menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(name in checked)
-            action.toggled.connect(lambda _on: self.structures_changed.emit(self.checked()))
-        self.structures.setEnabled(bool(names))
+        fill_check_menu(
+            self.structures, names, checked, lambda *_: self.structures_changed.emit(self.checked())
+        )
 
     def checked(self) -> list[str]:
         return [a.text() for a in self.structures.menu().actions() if a.isChecked()]

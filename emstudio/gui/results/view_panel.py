@@ -12,13 +12,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QMenu,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from emstudio.gui.look import muted
+from emstudio.gui.look import fill_check_menu, menu_button, muted
 
 if TYPE_CHECKING:
     from emstudio.gui.view3d import View3D
@@ -40,11 +38,9 @@ class ViewPanel(QWidget):
         self.chooser = QComboBox()
         self.chooser.setToolTip("The segmentation whose meshes are shown")
         self.chooser.activated.connect(lambda _: self.segmentation_chosen.emit(self.current()))
-        self.context = QToolButton()
-        self.context.setText("Also show")
-        self.context.setToolTip("Draw other segmentations' meshes around these, see-through")
-        self.context.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.context.setMenu(QMenu(self.context))
+        self.context = menu_button(
+            "Also show", "Draw other segmentations' meshes around these, see-through"
+        )
         self.slices = QCheckBox("Slices")
         self.slices.setToolTip("Show the image's three planes at the cursor")
         self.slices.toggled.connect(self.slices_toggled)
@@ -78,14 +74,7 @@ class ViewPanel(QWidget):
 
     def set_context_choices(self, names: list[str], ticked: set[str]) -> None:
         """The segmentations "Also show" offers (``ticked``: those drawn)."""
-        menu = self.context.menu()
-        menu.clear()
-        for name in names:
-            action = menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(name in ticked)
-            action.toggled.connect(lambda on, n=name: self.context_toggled.emit(n, on))
-        self.context.setEnabled(bool(names))
+        fill_check_menu(self.context, names, ticked, self.context_toggled.emit)
 
     def ensure_view(self) -> View3D:
         """The VTK view, made on first use."""
