@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import tempfile
 import time
 import uuid
@@ -112,9 +113,25 @@ def gpu_peak_mib(device) -> float | None:
     return torch.cuda.max_memory_allocated(device) / 2**20
 
 
+class LogLines(logging.Handler):
+    """The messages of the log records it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage().strip())
+
+
 def phase_optimised(project: Path, args: argparse.Namespace) -> dict:
     import torch
     from torch._dynamo.utils import counters
+
+    # why torch compiled more than one graph, if it did: its recompile and graph-break notes
+    compile_notes = LogLines()
+    torch._logging.set_logs(recompiles=True, graph_breaks=True)
+    logging.getLogger("torch._dynamo").addHandler(compile_notes)
 
     from emstudio.jobs.runner import run_job
     from emstudio.jobs.spec import JobSpec
@@ -156,6 +173,7 @@ def phase_optimised(project: Path, args: argparse.Namespace) -> dict:
         "rss_mib": peak_rss_mib(),
         "gpu_mib": gpu_peak_mib(device),
         "graphs_compiled": counters["stats"]["unique_graphs"],
+        "compile_notes": compile_notes.lines[:10],
     }
 
 
@@ -287,6 +305,8 @@ def report(shape, size: str, optimised: dict, baseline: dict | None, args) -> No
     )
     if optimised.get("graphs_compiled"):
         print(f"torch.compile: {optimised['graphs_compiled']} graph(s) compiled (one is the aim)")
+        for note in optimised.get("compile_notes") or []:
+            print("  " + " / ".join(line.strip() for line in note.splitlines())[:400])
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in optimised["busy"].items())
     print(f"optimised, seconds each pipeline stage was busy: {stages}")
     parts = optimised.get("column_parts") or []
