@@ -101,7 +101,7 @@ def run_analysis(path: Path) -> None:
             "--out", str(beside / "mitochondria.csv"))  # fmt: skip
     semantic = scores("semantic", project, f"{names['prediction']}-mitochondria", "truth-classes")
     instance = scores("instance", project, names["objects"], "truth-mito-instances")
-    mito = semantic["classes"]["1"]
+    (mito,) = semantic["classes"].values()  # the one class compared: mitochondria
     print(
         f"10. against the ground truth (all 32 slices; 5 were trained on): mitochondria Dice "
         f"{mito['dice']:.3f}, average Hausdorff {mito['average_hausdorff_nm']:.0f} nm; "

@@ -148,10 +148,10 @@ def test_class_probability_is_scored_against_that_class_of_a_label_set(tmp_path)
         add_array(project, "edges", "prediction", probability, attrs={"class": "boundary"})
         with open_input("mito", project) as p, open_input("truth", project) as t:
             report = evaluate(p, t, "semantic")
-        assert list(report["classes"]) == ["1"]  # membrane is not part of this comparison
-        assert report["classes"]["1"]["name"] == "mitochondria"
-        assert report["classes"]["1"]["dice"] == pytest.approx(2 * 16 / (16 + 32))
-        assert "mitochondria (1): Dice 0.6667" in describe(report)
+        assert list(report["classes"]) == ["3"]  # membrane is not part of this comparison
+        assert report["classes"]["3"]["name"] == "mitochondria"  # its value in the label set
+        assert report["classes"]["3"]["dice"] == pytest.approx(2 * 16 / (16 + 32))
+        assert "mitochondria (3): Dice 0.6667" in describe(report)
         with (
             open_input("edges", project) as p,
             open_input("truth", project) as t,
@@ -174,9 +174,9 @@ def test_semantic_scores_of_a_segmentation_count_its_objects_as_its_class(tmp_pa
         for pred, truth in (("mito", "truth"), ("truth", "mito")):
             with open_input(pred, project) as p, open_input(truth, project) as t:
                 report = evaluate(p, t, "semantic")
-            assert list(report["classes"]) == ["1"]
-            assert report["classes"]["1"]["name"] == "mitochondria"
-            assert report["classes"]["1"]["dice"] == pytest.approx(2 * 48 / (48 + 64))
+            assert list(report["classes"]) == ["3"]
+            assert report["classes"]["3"]["name"] == "mitochondria"
+            assert report["classes"]["3"]["dice"] == pytest.approx(2 * 48 / (48 + 64))
         with open_input("mito", project) as p, open_input("mito", project) as t:
             assert evaluate(p, t, "instance")["n_pred"] == 2  # instances keep their ids
 
