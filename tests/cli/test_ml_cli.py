@@ -19,6 +19,7 @@ from emstudio.core.ml import modelfile, registry, training
 from emstudio.core.ml.outputs import PredictionSet
 from emstudio.core.ml.scratch import Scratch
 from emstudio.core.project import Project
+from emstudio.core.project.manage import delete_model
 from emstudio.core.volume.store import Volume
 
 TRAIN = ("--image", "em", "--labels", "truth-classes", "--size", "small", "--epochs", "1",
@@ -186,19 +187,38 @@ def test_transfer_learning_records_its_parent(project, cli) -> None:
 
 
 def test_transfer_learning_from_a_model_file(project, cli, tmp_path) -> None:
-    shared = tmp_path / "from-a-colleague.emmodel"
-    assert cli("model", "export", project, "m", "--out", shared).code == 0
     no_size = [a for a in TRAIN if a not in ("--size", "small")]
-    res = cli("train", project, *no_size, "--out", "mito", "--init", shared)
+    own = tmp_path / "own.emmodel"
+    assert cli("model", "export", project, "m", "--out", own).code == 0
+    res = cli("train", project, *no_size, "--out", "mito", "--init", own)
     assert res.code == 0, res.err
-    assert f"{shared}: added to the project as model 'm-2'" in res.err  # 'm' is taken
+    assert f"{own}: is in the project already as model 'm'" in res.err  # not copied again
+    shared = tmp_path / "from-a-colleague.emmodel"  # a model this project does not hold
+    assert cli("model", "export", project, "mito", "--out", shared).code == 0
+    with Project.open(project) as opened:
+        trained = opened.catalog.model("mito")
+        delete_model(opened, trained)
+    res = cli("train", project, *no_size, "--out", "mito-again", "--init", shared)
+    assert res.code == 0, res.err
+    assert f"{shared}: added to the project as model 'mito'" in res.err
     with Project.open(project, mode="read") as opened:
-        card = opened.catalog.model("mito").card
-        added, original = opened.catalog.model("m-2"), opened.catalog.model("m")
-    assert card["parent"] == {"name": "m-2", "id": added.id}
-    assert added.card["weights"] == original.card["weights"]
+        card = opened.catalog.model("mito-again").card
+        added = opened.catalog.model("mito")
+    assert card["parent"] == {"name": "mito", "id": added.id}
+    assert added.card["weights"] == trained.card["weights"]
     missing = cli("train", project, *no_size, "--out", "x", "--init", tmp_path / "no.emmodel")
     assert missing.code == 2 and "no.emmodel: does not exist." in missing.err
+    folder = tmp_path / "looks-like.emmodel"
+    folder.mkdir()
+    (tmp_path / "notes.txt").write_text("not a model")
+    for wrong, said in (
+        (folder, "is a folder"),
+        (tmp_path / "notes.txt", "not a readable emstudio model file"),
+    ):
+        refused = cli("train", project, *no_size, "--out", "y", "--init", wrong)
+        assert refused.code == 2 and said in refused.err, refused.err
+    with Project.open(project, mode="read") as opened:
+        assert [m.name for m in opened.catalog.models()] == ["m", "mito", "mito-again"]
 
 
 def test_a_cancelled_training_resumes_from_its_checkpoint(project, cli, monkeypatch) -> None:
@@ -288,6 +308,12 @@ def test_a_cancelled_column_prediction_resumes_without_redoing_columns(
     assert res.code == 0, res.err
     # the second column is durable once the third is written: only the first is known to be
     assert "resuming: 1 column already predicted, skipped" in res.err
+    again = cli("predict", wide_project, "--resume", job.id)
+    assert again.code == 2 and "was resumed by job" in again.err and "'cut-membrane'" in again.err
+    with Project.open(wide_project, mode="read") as opened:
+        finished = [j for j in opened.catalog.jobs() if j.kind == "predict"][-1]
+    again = cli("predict", wide_project, "--resume", finished.id)
+    assert again.code == 2 and "has finished (it made 'cut-membrane'" in again.err
     with Project.open(wide_project, mode="read") as opened:
         for name in ("membrane", "mitochondria", "boundary"):
             whole_volume = Volume(opened.resolve(opened.catalog.volume(f"whole-{name}").path))

@@ -225,8 +225,22 @@ def _resumed_spec(project_path: Path, job_id: str, kind: str, out: str | None) -
 
     with Project.open(project_path, mode="read") as project:
         job = find_job(project, job_id)
+        resumed = [
+            j
+            for j in project.catalog.jobs()
+            if j.spec.get("params", {}).get("resume_from") == job.id and j.status == "done"
+        ]
     if job.kind != kind:
         raise ArgumentValueError(f"job {job.id[:8]} is a {job.kind} job, not {kind}.")
+    finished = job if job.status == "done" else next(iter(resumed), None)
+    if finished is not None:
+        outputs = finished.outputs or {}
+        made = outputs.get("volumes") or [outputs.get("model") or finished.spec["params"]["out"]]
+        how = "has finished" if finished is job else f"was resumed by job {finished.id[:8]}"
+        raise ArgumentValueError(
+            f"job {job.id[:8]} {how} (it made {', '.join(map(repr, made))}): there is nothing "
+            "left to resume."
+        )
     old = JobSpec.from_json(job.spec)
     print(
         f"resuming {kind} job {job.id[:8]} with the settings it was started with (other "
@@ -387,27 +401,40 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _model_to_start_from(project_path: Path, init: str | None) -> str | None:
-    """The name of the model ``--init`` names: a model of the project, or the model of an
-    ``.emmodel`` file, added to the project here (a taken name gets a number)."""
-    if init is None or Path(init).suffix != MODEL_SUFFIX:
+    """The name of the model ``--init`` names: a model of the project, or the model of a file
+    (``.emmodel``), added to the project here unless it holds that model already (a taken name
+    gets a number)."""
+    if init is None or not _names_a_file(init):
         return init
     from emstudio.core.ml.registry import import_model
 
-    path = Path(init)
-    if not path.is_file():
-        raise NotFoundError(f"{path}: does not exist.")
+    path = _existing(Path(init))
     with Project.open(project_path) as project:
+        before = {m.id for m in project.catalog.models()}
         record = import_model(project, path.absolute(), free=True)
-    print(f"{path}: added to the project as model {record.name!r}", file=sys.stderr)
+    done = "is in the project already as" if record.id in before else "added to the project as"
+    print(f"{path}: {done} model {record.name!r}", file=sys.stderr)
     return record.name
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether ``--init TEXT`` is a file rather than a model's name: it ends in .emmodel,
+    holds a folder separator, or a file of that name exists."""
+    path = Path(text)
+    return path.suffix.lower() == MODEL_SUFFIX or len(path.parts) > 1 or path.exists()
+
+
+def _existing(path: Path) -> Path:
+    """``path``, refused with a clear message where nothing is there."""
+    if not path.exists():
+        raise NotFoundError(f"{path}: does not exist.")
+    return path
 
 
 def run_import(args: argparse.Namespace) -> int:
     from emstudio.core.ml.registry import import_model
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise NotFoundError(f"{path}: does not exist.")
+    path = _existing(Path(args.file))
     with Project.open(args.project) as project:
         record = import_model(project, path.absolute(), args.name)
     print(f"imported model {record.name!r}")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE
+from emstudio.core.ml.card import CARD_FILE, MODEL_SUFFIX, WEIGHTS_FILE
 from emstudio.core.ml.modelfile import load_model, pack, unpack
 from emstudio.core.ml.unet import UNet2p5D
 from emstudio.core.project import atomic, provenance
@@ -76,8 +76,22 @@ def open_model(project: Project, name: str) -> tuple[UNet2p5D, dict[str, Any], M
 
 
 def export_model(project: Project, name: str, out: Path) -> Path:
+    """Write model ``name`` to the file ``out`` (``out/NAME.emmodel`` where ``out`` is a
+    folder); the file written."""
     record = project.catalog.model(name)
-    return pack(project.resolve(record.path), Path(out), project.path)
+    out = Path(out)
+    if out.is_dir():
+        out = out / f"{name}{MODEL_SUFFIX}"
+    return pack(project.resolve(record.path), out, project.path)
+
+
+def same_model(project: Project, card: dict[str, Any]) -> ModelRecord | None:
+    """The project's model with the weights of ``card`` (by their checksum), if any."""
+    weights = card.get("weights", {}).get("sha256")
+    return next(
+        (m for m in project.catalog.models() if weights and m.card["weights"]["sha256"] == weights),
+        None,
+    )
 
 
 def import_model(
@@ -88,11 +102,15 @@ def import_model(
     free: bool = False,
 ) -> ModelRecord:
     """Register the model of an ``.emmodel`` file (checked completely first) as ``name``, by
-    default the card's; ``free``: a name taken already gets a number (``nuclei-2``)."""
+    default the card's; ``free``: a name taken already gets a number (``nuclei-2``), and a model
+    the project holds already (the same weights) is not added again: it is returned."""
     card, data = unpack(Path(path))
     if name is None:
         name = str(card.get("name") or Path(path).stem)
         if free:
+            known = same_model(project, card)
+            if known is not None:
+                return known
             name = free_name(project.catalog.has_model_name, name)
     card = {**card, "name": name}
 

@@ -3,7 +3,7 @@ file (to move it between projects and workstations).
 
 model_export: inputs {"model": NAME}; params {"out": FILE.emmodel (must not exist)}
 model_import: inputs {"file": FILE.emmodel}; params {"name": NAME (default: the card's, with a
-number added where that is taken)}
+number added where that is taken; a model the project holds already is not added again)}
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ def run_model_export(project: Project, spec: JobSpec, events: EventLog) -> dict[
 
 
 def run_model_import(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
-    name = spec.params.get("name")
-    record = import_model(project, Path(spec.inputs["file"]), name, spec.id, free=name is None)
-    events.log(f"imported model {record.name!r} from {spec.inputs['file']}")
-    return {"model": record.name}
+    name, file = spec.params.get("name"), spec.inputs["file"]
+    before = {m.id for m in project.catalog.models()}
+    record = import_model(project, Path(file), name, spec.id, free=name is None)
+    if record.id in before:
+        events.log(f"{file}: this model is in the project already, as {record.name!r}")
+    else:
+        events.log(f"imported model {record.name!r} from {file}")
+    return {"model": record.name, "added": record.id not in before}

@@ -23,6 +23,7 @@ from emstudio.core.progress import describe_duration
 from emstudio.core.project import ModelRecord, Project, provenance
 from emstudio.core.project.catalog import utc_now
 from emstudio.core.project.records import VolumeRecord
+from emstudio.core.text import counted
 from emstudio.core.volume.store import Volume
 from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec
@@ -122,7 +123,8 @@ def run_train(project: Project, spec: JobSpec, events: EventLog) -> dict[str, An
         f"training on {slices.count} labelled slices "
         f"(z {len(slices.z)}, y {len(slices.y)}, x {len(slices.x)}) on {describe(device)}"
     )
-    estimate = time_estimate(config, device.type == "cuda")
+    size = inputs.parent[1].get("size", config.size) if inputs.parent else config.size
+    estimate = time_estimate(config, device.type == "cuda", size)  # a parent keeps its size
     if estimate:
         events.log(estimate)
     try:
@@ -214,17 +216,19 @@ def model_card(name: str, spec: JobSpec, config, inputs: Inputs, result, device:
     )
 
 
-def time_estimate(config: TrainConfig, gpu: bool) -> str:
-    """What the training will take at most, as the Train dialog estimates it ("" where its
-    speed on this kind of device is not measured)."""
-    if config.size not in presets.SIZES:
+def time_estimate(config: TrainConfig, gpu: bool, size: str | None = None) -> str:
+    """What the training will take at most, as the Train dialog estimates it, for a model of
+    ``size`` (default: the config's) ("" where its speed on this device is not measured)."""
+    size = size or config.size
+    if size not in presets.SIZES:
         return ""
     seconds = presets.estimate_train_seconds(
-        config.size, config.epochs, config.iterations, config.batch, config.patch, gpu
+        size, config.epochs, config.iterations, config.batch, config.patch, gpu
     )
     if seconds is None:
         return ""
     return (
-        f"{config.epochs} epochs of {config.iterations} batches: {describe_duration(seconds)} "
-        "at most on a 2-core CPU, less with more cores (early stopping may end it sooner)"
+        f"{counted(config.epochs, 'epoch')} of {counted(config.iterations, 'batch', 'batches')}: "
+        f"{describe_duration(seconds)} at most on a 2-core CPU, less with more cores (early "
+        "stopping may end it sooner)"
     )

@@ -44,7 +44,7 @@ def test_a_model_moves_between_projects_as_jobs(tmp_path):
     exported = run_job(export)
     assert exported.status == "done" and exported.outputs["path"] == str(file)
     imported = run_job(JobSpec("model_import", str(there), {"file": str(file)}))
-    assert imported.outputs["model"] == "envelope-2"  # the name was taken there
+    assert imported.outputs == {"model": "envelope-2", "added": True}  # the name was taken
     with Project.open(here, mode="read") as project:
         original, _, _ = open_model(project, "envelope")
     with Project.open(there, mode="read") as project:
@@ -57,3 +57,8 @@ def test_a_model_moves_between_projects_as_jobs(tmp_path):
     assert not all(torch.equal(a, c) for a, c in zip(weights[0], weights[2], strict=True))
     with pytest.raises(DestinationError, match="already exists"):  # never overwritten
         run_job(JobSpec.from_json({**export.to_json(), "id": "again"}))
+    again = run_job(JobSpec("model_import", str(there), {"file": str(file)}))
+    assert again.outputs == {"model": "envelope-2", "added": False}  # held already: not copied
+    into_folder = run_job(JobSpec("model_export", str(here), {"model": "envelope"},
+                                  {"out": str(tmp_path)}))  # fmt: skip
+    assert into_folder.outputs["path"] == str(tmp_path / "envelope.emmodel")

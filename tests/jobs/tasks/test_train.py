@@ -21,3 +21,10 @@ def test_a_cpu_training_says_up_front_what_it_takes_at_most() -> None:
 def test_no_estimate_where_the_speed_is_not_measured() -> None:
     assert presets.SIZES["default"].train_gpu is None
     assert time_estimate(TrainConfig(), gpu=True) == ""
+
+
+def test_a_training_from_a_model_is_estimated_at_that_models_size() -> None:
+    config = TrainConfig(size="small", epochs=1, iterations=100)  # --size small, --init a default
+    default = presets.estimate_train_seconds("default", 1, 100, 8, 256)
+    text = time_estimate(config, gpu=False, size="default")
+    assert text.startswith(f"1 epoch of 100 batches: {describe_duration(default)} at most")
