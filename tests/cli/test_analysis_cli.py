@@ -233,6 +233,13 @@ def test_a_map_against_a_label_set_is_scored_as_the_class_of_its_name(demo, cli)
     assert report["classes"][value]["name"] == "mitochondria"
     assert report["classes"][value]["dice"] > 0.9
     assert f"class mitochondria ({value}): Dice" in cli("evaluate", *both).out
+    exported = demo.parent / "mito map.tif"  # an exported map names no class
+    assert cli("export", demo, "truth-mitochondria", "--out", exported).code == 0
+    from_file = ("--pred", exported, "--truth", f"{demo}:truth-classes", "--threshold", "0.5")
+    refused = cli("evaluate", *from_file)
+    assert refused.code == 2 and "add --class NAME" in refused.err and "membrane" in refused.err
+    named = json.loads(cli("evaluate", *from_file, "--class", "mitochondria", "--json").out)
+    assert named["classes"] == report["classes"]
 
 
 def test_clear_errors(demo, cli, tmp_path):

@@ -171,6 +171,13 @@ def _register_evaluate(commands: argparse._SubParsersAction) -> None:
         help="read A as a probability map (e.g. an exported one: uint8 = probability x 255), "
         "foreground from probability P; project predictions use 0.5 unless told",
     )
+    ev.add_argument(
+        "--class",
+        dest="class_name",
+        metavar="NAME",
+        help="the class A is a probability map of (an exported map names none), to score it "
+        "against that class of a label set B",
+    )
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.set_defaults(run=run_evaluate)
 
@@ -285,6 +292,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                     only_planes(side, planes)
             if args.threshold is not None:
                 pred.read_as_probability(args.threshold)
+            if args.class_name:
+                pred.name_class(args.class_name)
             report = evaluate(pred, truth, args.kind)
             if planes:
                 report["slices"] = args.slices.strip().removeprefix("z:")

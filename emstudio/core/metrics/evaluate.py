@@ -52,6 +52,12 @@ class LabelInput:
             raise ValueError(f"--threshold must lie between 0 and 1, got {threshold}.")
         self.probability, self.threshold = True, threshold
 
+    def name_class(self, name: str) -> None:
+        """Say which class this side, a probability map, is of (an exported map names none)."""
+        if not self.probability:
+            raise ValueError(f"--class is for a probability map; {self.name!r} is not read as one.")
+        self.classes = {1: name}
+
     def slabs(self) -> Iterator[tuple[int, np.ndarray]]:
         step = max(1, SLAB_VOXELS // max(self.shape[1] * self.shape[2], 1))
         for z0 in range(0, self.shape[0], step):
@@ -143,8 +149,16 @@ def _one_class(side: LabelInput) -> bool:
 
 def _align_classes(pred: LabelInput, truth: LabelInput) -> None:
     """Score a one-class map (probabilities, or a segmentation's objects) against the class of
-    the same name of the other side's label set only."""
+    the same name of the other side's label set only; a map of no named class against a set
+    of several is refused (which would it be?)."""
     for one, many in ((pred, truth), (truth, pred)):
+        named = [n for v, n in many.classes.items() if v]
+        if one.probability and not one.classes and not _one_class(many) and len(named) > 1:
+            raise InputFileError(
+                one.name,
+                f"is a probability map of no named class, and {many.name!r} has several "
+                f"({', '.join(named)}): add --class NAME to say which it is.",
+            )
         if not (_one_class(one) and one.classes and many.classes and not _one_class(many)):
             continue
         wanted = one.classes[1]
