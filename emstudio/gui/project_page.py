@@ -37,6 +37,7 @@ from emstudio.gui.plane_loader import PlaneLoader
 from emstudio.gui.project_panel import ProjectPanel
 from emstudio.gui.proofread_panel import ProofreadPanel
 from emstudio.gui.proofread_session import ProofreadSession
+from emstudio.gui.results.sources import meshed_segmentations
 from emstudio.gui.viewer_grid import ViewerGrid
 from emstudio.gui.viewstate import SELECTION, ViewState
 from emstudio.gui.volume_actions import VolumeActions
@@ -55,10 +56,17 @@ EMPTY_TEXT = (
 )
 OBJECTS_ONLY_TEXT = (
     "<p style='font-size: large'><b>This project has objects but no image.</b></p>"
-    "<p>{names}: <b>Run ▸ Make meshes…</b> makes the objects' meshes (they show in the 3D "
-    "view), <b>Run ▸ Measure…</b> measures them.</p>"
+    "<p>{names}: {what_next}</p>"
     "<p>To see the objects on the slices, import the image they were made from, of the same "
     "size, with <b>Project ▸ Import volume…</b>.</p>"
+)
+MESH_THEM = (
+    "<b>Run ▸ Make meshes…</b> makes the objects' meshes (they show in the 3D view), "
+    "<b>Run ▸ Measure…</b> measures them."
+)
+SEE_THEM = (
+    "their meshes are in the <b>3D view</b> (drag its title bar onto the middle of the window "
+    "to see it larger); <b>Run ▸ Measure…</b> measures the objects."
 )
 UNREADABLE_TEXT = (
     "<p style='font-size: large'><b>The images of this project cannot be read.</b></p>"
@@ -233,7 +241,9 @@ class ProjectPage(QMainWindow):
             return EMPTY_TEXT.format(path=html.escape(str(self.project.path)))
         kind = "The segmentation" if len(segmentations) == 1 else "The segmentations"
         names = ", ".join(f"'{html.escape(r.name)}'" for r in segmentations)
-        return OBJECTS_ONLY_TEXT.format(names=f"{kind} {names}")
+        meshed = set(meshed_segmentations(self.project))
+        what_next = SEE_THEM if all(r.name in meshed for r in segmentations) else MESH_THEM
+        return OBJECTS_ONLY_TEXT.format(names=f"{kind} {names}", what_next=what_next)
 
     def clear(self) -> None:
         """Forget the project (the main window closes it)."""

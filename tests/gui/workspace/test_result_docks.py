@@ -223,7 +223,8 @@ def test_objects_without_their_image_open_in_the_3d_view(qtbot, open_window, tmp
         create_mesh_set(project, "mito-ids")
     window = open_window(tmp_path / "objects.emproj")
     results = window.workbench.results
-    assert window.project_page.empty_label.isVisible()  # no slices to show
+    hint = window.project_page.empty_label
+    assert hint.isVisible() and "meshes are in the <b>3D view</b>" in hint.text()  # no slices
     qtbot.waitUntil(lambda: results.view_on_screen, timeout=10_000)  # in front of Contrast
     qtbot.waitUntil(lambda: results.view_panel.view is not None, timeout=30_000)
     qtbot.waitUntil(lambda: len(results.view_panel.view.scene.actors) > 0, timeout=30_000)
