@@ -89,7 +89,9 @@ class Workbench(QObject):
             self.window.project_page.refresh()
             job = self.project.catalog.job(job_id)
             self._show_new_volume(job)
-            self.window.statusBar().showMessage(f"Job {job_id[:8]} finished", 8000)
+            model = (job.outputs or {}).get("model") if job.kind == "model_import" else None
+            said = f": model {model!r} is in the project" if model else ""
+            self.window.statusBar().showMessage(f"Job {job_id[:8]} finished{said}", 8000)
             self._warn_if_empty(job)
         elif status in ("failed", "interrupted"):
             self.window.statusBar().showMessage(f"Job {job_id[:8]} {status}: {message}", 15000)

@@ -212,5 +212,15 @@ def test_a_model_exported_to_a_file_and_imported_back(
     action = next(a for a in window.menu("&Project").actions() if a.text() == "Import &model…")
     action.trigger()
     qtbot.waitUntil(lambda: len(done) == 2, timeout=60_000)
-    assert window.project.catalog.model("envelope-2").card["classes"] == ["nuclear_envelope"]
-    qtbot.waitUntil(lambda: page.panel.model_item("envelope-2") is not None, timeout=10_000)
+    # the project holds this model already: it is not copied, and the status bar says so
+    assert [m.name for m in window.project.catalog.models()] == ["envelope"]
+    assert "model 'envelope' is in the project" in window.statusBar().currentMessage()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    menu = page.panel.menu_for(page.panel.model_item("envelope"))
+    next(a for a in menu.actions() if a.text() == "Delete…").trigger()
+    menu.deleteLater()
+    assert page.panel.model_item("envelope") is None
+    action.trigger()  # imported again: the model comes back from its file
+    qtbot.waitUntil(lambda: len(done) == 3, timeout=60_000)
+    qtbot.waitUntil(lambda: page.panel.model_item("envelope") is not None, timeout=10_000)
+    assert window.project.catalog.model("envelope").card["classes"] == ["nuclear_envelope"]
