@@ -398,11 +398,15 @@ class ProjectPage(QMainWindow):
         self.layers.assign(slot, name or None)
         self.refresh()
 
-    def show_model_card(self, card: dict) -> None:
-        """A model's card (what it learned from, its validation figures), beside the window."""
+    def show_model_card(self, model: dict) -> None:
+        """A model's card (what it learned from, its validation figures, where it came from),
+        beside the window; ``model``: its catalog record as JSON."""
+        from emstudio.core.ml.card import project_summary
         from emstudio.gui.dialogs.model_card import ModelCardDialog
 
-        dialog = ModelCardDialog(card, self)
+        ids = {m.id for m in self.project.catalog.models()} if self.project else set()
+        rows = project_summary(model["card"], model.get("provenance") or {}, ids)
+        dialog = ModelCardDialog(model["card"], self, rows)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

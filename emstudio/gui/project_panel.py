@@ -57,7 +57,7 @@ class ProjectPanel(QWidget):
     deleteItemRequested = Signal(str, str)  # "mesh" or "model", its name
     exportRequested = Signal(object)
     provenanceRequested = Signal(str, object)  # title, dict
-    cardRequested = Signal(object)  # a model's card (dict)
+    cardRequested = Signal(object)  # a model's catalog record as JSON (card, provenance)
     exportModelRequested = Signal(str)  # a model's name
     importRequested = Signal()
     closeRequested = Signal()
@@ -193,7 +193,7 @@ class ProjectPanel(QWidget):
             title = f"{data['name']} ({what})"
             name = data["name"]
             if what == "model":
-                menu.addAction("Model card…", lambda: self.cardRequested.emit(data["card"]))
+                menu.addAction("Model card…", lambda: self.cardRequested.emit(data))
                 menu.addAction("Export…", lambda: self.exportModelRequested.emit(name))
             menu.addAction("Delete…", lambda: self.deleteItemRequested.emit(what, name))
             menu.addSeparator()
@@ -212,7 +212,7 @@ class ProjectPanel(QWidget):
         if isinstance(entry, _Entry) and entry.what == "volume":
             self.showRequested.emit(entry.data)
         elif isinstance(entry, _Entry) and entry.what == "model":
-            self.cardRequested.emit(entry.data["card"])
+            self.cardRequested.emit(entry.data)
 
 
 def _volume_texts(record: VolumeRecord) -> tuple[str, ...]:

@@ -206,6 +206,10 @@ def test_transfer_learning_from_a_model_file(project, cli, tmp_path) -> None:
         added = opened.catalog.model("mito")
     assert card["parent"] == {"name": "mito", "id": added.id}
     assert added.card["weights"] == trained.card["weights"]
+    shown = cli("model", "show", project, "mito").out
+    assert f"Imported:      from {shared}" in shown  # its names are those of where it was made
+    assert "Parent model:  m\n" in shown  # trained from this project's m
+
     missing = cli("train", project, *no_size, "--out", "x", "--init", tmp_path / "no.emmodel")
     assert missing.code == 2 and "no.emmodel: does not exist." in missing.err
     folder = tmp_path / "looks-like.emmodel"

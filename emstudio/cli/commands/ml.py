@@ -15,7 +15,7 @@ from pathlib import Path
 from emstudio.cli.commands._common import ArgumentValueError, add_listing, run_with_progress
 from emstudio.core.errors import NotFoundError
 from emstudio.core.ml import presets
-from emstudio.core.ml.card import MODEL_SUFFIX, output_names, summary
+from emstudio.core.ml.card import MODEL_SUFFIX, output_names, project_summary
 from emstudio.core.ml.geometry import parse_axes
 from emstudio.core.project import Project
 from emstudio.jobs.spec import JobSpec
@@ -383,10 +383,11 @@ def show_models(models: list[dict]) -> None:
 def run_show(args: argparse.Namespace) -> int:
     with Project.open(args.project, mode="read") as project:
         record = project.catalog.model(args.name)
+        ids = {m.id for m in project.catalog.models()}
     if args.json:
         print(json.dumps(record.card, indent=2))
         return 0
-    for label, text in summary(record.card):
+    for label, text in project_summary(record.card, record.provenance, ids):
         print(f"{label + ':':<14} {text}")
     return 0
 

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +70,30 @@ def output_names(card: dict[str, Any]) -> list[str]:
 
 def _stem_text(stem: int) -> str:
     return f", works on {stem} x {stem} pixel cells (maps at full resolution)" if stem > 1 else ""
+
+
+def project_summary(
+    card: dict[str, Any], provenance: dict[str, Any], model_ids: Collection[str]
+) -> list[tuple[str, str]]:
+    """``summary`` of a model of a project (whose models have ``model_ids``), with where it
+    came from: the file it was imported from, and a parent model that is not in this project
+    (its names of images and models are those of the project it was trained in)."""
+    rows = summary(card)
+    parent = card.get("parent")
+    if parent and parent.get("id") not in model_ids:
+        elsewhere = " (a model of the project it was trained in, not of this one)"
+        rows = [(k, v + elsewhere if k == "Parent model" else v) for k, v in rows]
+    if provenance.get("operation") == "model-import":
+        files = [i["path"] for i in provenance.get("inputs", []) if i.get("path")]
+        rows.append(
+            (
+                "Imported",
+                f"from {files[0] if files else 'a model file'}, "
+                f"{_when(provenance.get('created_at'))} (the names it was trained on are those "
+                "of the project it was trained in)",
+            )
+        )
+    return rows
 
 
 def summary(card: dict[str, Any]) -> list[tuple[str, str]]:

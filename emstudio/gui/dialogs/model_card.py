@@ -27,13 +27,20 @@ MAX_TABLE_WIDTH = 900  # px
 class ModelCardDialog(QDialog):
     """Shows a model card (the dict stored with the model)."""
 
-    def __init__(self, card: dict[str, Any], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        card: dict[str, Any],
+        parent: QWidget | None = None,
+        rows: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """``rows``: the card described for its project (``card.project_summary``); by default
+        the card alone (``card.summary``)."""
         super().__init__(parent)
         self.card = card
         self.setWindowTitle(f"Model card: {card.get('name', '?')}")
         form = QFormLayout()
         self.rows: dict[str, QLabel] = {}
-        for label, text in summary(card):
+        for label, text in rows or summary(card):
             value = QLabel(text)
             value.setWordWrap(True)
             self.rows[label] = value

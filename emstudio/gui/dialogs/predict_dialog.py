@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from emstudio.core.ml import presets
-from emstudio.core.ml.card import output_names
+from emstudio.core.ml.card import output_names, project_summary
 from emstudio.core.ml.geometry import AXES
 from emstudio.core.project import Project
 from emstudio.core.project.catalog import free_name
@@ -173,7 +173,9 @@ class PredictDialog(JobDialog):
     def show_card(self) -> None:
         record = self._models.get(self.model.currentText())
         if record is not None:
-            dialog = ModelCardDialog(record.card, self)
+            ids = {m.id for m in self._models.values()}
+            rows = project_summary(record.card, record.provenance, ids)
+            dialog = ModelCardDialog(record.card, self, rows)
             dialog.exec()
             dialog.deleteLater()
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from emstudio.core.errors import DestinationError
-from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE, check_card, summary
+from emstudio.core.ml.card import CARD_FILE, WEIGHTS_FILE, check_card, project_summary, summary
 from emstudio.core.ml.errors import ModelFileError
 from emstudio.core.ml.modelfile import load_model, pack, unpack
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
@@ -160,3 +160,18 @@ def test_exporting_to_a_missing_or_unwritable_place_says_so(model_folder, tmp_pa
     with pytest.raises(DestinationError, match=r"new\.emmodel: cannot be written"):
         pack(folder, tmp_path / "new.emmodel")
     assert not (tmp_path / "new.emmodel").exists()
+
+
+def test_a_model_from_elsewhere_says_so(model_folder):
+    _, _, card = model_folder
+    card = {**card, "parent": {"name": "envelope", "id": "e1"}}
+    imported = {
+        "operation": "model-import",
+        "inputs": [{"path": "/shared/mito.emmodel"}],
+        "created_at": "2026-11-27T12:00:00+00:00",
+    }
+    rows = dict(project_summary(card, imported, model_ids={"m1"}))
+    assert rows["Imported"].startswith("from /shared/mito.emmodel, 2026-11-2")
+    assert rows["Parent model"].startswith("envelope (a model of the project it was trained in")
+    rows = dict(project_summary(card, {"operation": "train"}, model_ids={"e1"}))
+    assert rows["Parent model"] == "envelope" and "Imported" not in rows
