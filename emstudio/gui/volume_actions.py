@@ -160,9 +160,10 @@ class VolumeActions(QObject):
         if not chosen:
             return
         target = Path(chosen)
-        if target.suffix != MODEL_SUFFIX:
+        if target.suffix.lower() != MODEL_SUFFIX:
             target = target.with_name(target.name + MODEL_SUFFIX)
-        QSettings().setValue(MODEL_DIR_KEY, str(target.parent))
+        if target.parent.is_dir():  # the next dialog opens there
+            QSettings().setValue(MODEL_DIR_KEY, str(target.parent))
         if target.exists():
             refusal = f"{target} already exists: choose another name."
             QMessageBox.critical(self.parent_widget, "Cannot export", refusal)

@@ -143,7 +143,7 @@ def pack(folder: Path, out: Path, project_root: Path | None = None) -> Path:
     """Write ``out`` (``.emmodel``, a new file outside ``project_root``): the folder's card and
     weights in a zip file."""
     out = Path(out)
-    if out.suffix != MODEL_SUFFIX:
+    if out.suffix.lower() != MODEL_SUFFIX:
         out = out.with_name(out.name + MODEL_SUFFIX)
     out = check_new_file(out, project_root)
     load_model(folder)  # never export a damaged model
