@@ -138,8 +138,18 @@ def summary(card: dict[str, Any]) -> list[tuple[str, str]]:
             f"{name} Dice {dice[name]:.3f} / IoU {iou.get(name, float('nan')):.3f}" for name in dice
         )
         where = validation_place(validation)
+        start = validation.get("start_dice") or {}
+        before = (
+            "; before training, the starting model: "
+            + ", ".join(f"{name} Dice {d:.3f}" for name, d in start.items())
+            if start
+            else ""
+        )
         rows.append(
-            ("Validation", f"best epoch {validation.get('best_epoch', '?')}: {figures}{where}")
+            (
+                "Validation",
+                f"best epoch {validation.get('best_epoch', '?')}: {figures}{where}{before}",
+            )
         )
     rows.append(("Parent model", parent["name"] if parent else "none (trained from scratch)"))
     rows.append(

@@ -26,11 +26,9 @@ from emstudio.core.ml.errors import ModelMismatchError, TrainingDivergedError, T
 from emstudio.core.ml.geometry import AXES, View, fitting_patch
 from emstudio.core.ml.labels import LabelledSlices, Target
 from emstudio.core.ml.losses import (
-    Scores,
     SegmentationLoss,
     class_weights,
     output_channels,
-    probabilities,
 )
 from emstudio.core.ml.normalise import Normaliser
 from emstudio.core.ml.prefetch import Prefetcher
@@ -38,9 +36,9 @@ from emstudio.core.ml.sampling import Batch, PatchSampler
 from emstudio.core.ml.train_config import TrainConfig
 from emstudio.core.ml.transfer import follow_parent, init_from, outputs_changed
 from emstudio.core.ml.unet import UNet2p5D, UNetConfig
+from emstudio.core.ml.validation import batch_on_device, evaluate
 from emstudio.core.text import counted
 
-VALIDATION_EDGE_FRACTION = 8  # validation scores a patch without this part of it at each edge
 MIN_PLANE_FRACTION = 0.5  # an XZ/YZ view smaller than half a patch is not used for training
 AUTO_MAX_ANISOTROPY = 6.0  # "auto" axes: XZ/YZ views only up to this z : x voxel ratio
 CLASS_CHECK_PATCHES = 32  # random patches whose labels say how often each class occurs
@@ -91,6 +89,7 @@ class TrainResult:
     init_report: str | None = None
     val_slices: dict[str, list[int]] | None = None  # the slices validation scored
     held_out: bool = True  # False: validation scored the training slices
+    start_dice: dict[str, float] | None = None  # the starting model's, where it is the same model
 
 
 def output_names(target: Target) -> list[str]:
@@ -188,43 +187,6 @@ def warmup_cosine(total: int, warmup: float = 0.05) -> Callable[[int], float]:
 
 def _draw(sampler: PatchSampler, rng: np.random.Generator, size: int, _item: int) -> Batch:
     return sampler.batch(rng, size)
-
-
-def _to_device(batch: Batch, device: torch.device):
-    boundary = None if batch.boundary is None else torch.from_numpy(batch.boundary).to(device)
-    return (
-        torch.from_numpy(batch.image).to(device),
-        torch.from_numpy(batch.index).to(device),
-        boundary,
-        torch.from_numpy(batch.mask).to(device),
-    )
-
-
-def evaluate(
-    model: UNet2p5D, batch: Batch, loss: SegmentationLoss, device: torch.device, chunk: int = 8
-) -> Scores:
-    """Dice/IoU of ``model`` on a fixed validation batch, over the middle of each patch: near
-    its edges a patch lacks the context a prediction's overlapping tiles have, and scoring them
-    put a model at half the Dice it has on whole slices."""
-    model.eval()
-    scores = Scores(len(loss.weights))
-    edge = batch.image.shape[-1] // VALIDATION_EDGE_FRACTION
-    middle = (..., slice(edge, -edge or None), slice(edge, -edge or None))
-    with torch.inference_mode(), autocast(device):
-        for s in range(0, len(batch.image), chunk):
-            part = Batch(
-                batch.image[s : s + chunk],
-                batch.index[s : s + chunk],
-                None if batch.boundary is None else batch.boundary[s : s + chunk],
-                batch.mask[s : s + chunk],
-                batch.turnable[s : s + chunk],
-            )
-            image, index, boundary, mask = _to_device(part, device)
-            logits = model(image.contiguous(memory_format=torch.channels_last))
-            prob = probabilities(logits, loss.classes, loss.loss)
-            target = loss.targets(index, boundary)
-            scores.add(prob[middle], target[middle], mask[middle])
-    return scores
 
 
 class Trainer:
@@ -334,11 +296,9 @@ class Trainer:
         config = self.config
         torch.manual_seed(config.seed)
         model = UNet2p5D(self.arch)
-        self.init_report = (
-            init_from(model, parent[0], outputs_changed(parent[1], self.names))
-            if parent is not None
-            else None
-        )
+        changed = outputs_changed(parent[1], self.names) if parent is not None else ""
+        self.init_report = init_from(model, parent[0], changed) if parent is not None else None
+        self.starts_as_parent = parent is not None and not changed  # its maps, all its layers
         if self.init_report:
             self.reporter.log(f"transfer learning: {self.init_report}")
         self.model = model.to(self.device).to(memory_format=torch.channels_last)
@@ -380,7 +340,7 @@ class Trainer:
         with Prefetcher(draw, range(config.iterations)) as batches:
             for it, batch in enumerate(batches):
                 image, index, boundary, mask = augment(
-                    _to_device(batch, self.device), config.augment, gen, batch.turnable
+                    batch_on_device(batch, self.device), config.augment, gen, batch.turnable
                 )
                 with autocast(self.device, config.amp):
                     logits = self.net(image.contiguous(memory_format=torch.channels_last))
@@ -435,12 +395,25 @@ class Trainer:
             self.progress["best_model"] = copy.deepcopy(weights)
         self.progress["epoch"] = step
 
+    def score_start(self) -> dict[str, float]:
+        """The starting model's validation Dice per output, logged (to compare the epochs
+        with: a short fine-tuning can make a model worse than the one it started from)."""
+        dice = evaluate(self.model, self.val_batch, self.loss, self.device).dice()
+        start = {n: float(d) for n, d in zip(self.names, dice, strict=True)}
+        self.reporter.log(
+            "the starting model, before training: validation Dice "
+            + ", ".join(f"{n} {d:.3f}" for n, d in start.items())
+        )
+        return start
+
     def stale(self) -> bool:
         """Early stop: no better validation Dice for ``patience`` epochs."""
         patience = self.config.patience
         return bool(patience) and self.progress["epoch"] - self.progress["best_epoch"] >= patience
 
-    def result(self, seconds: float, stopped_early: bool) -> TrainResult:
+    def result(
+        self, seconds: float, stopped_early: bool, start: dict[str, float] | None = None
+    ) -> TrainResult:
         self.model.load_state_dict(self.progress["best_model"])
         model = self.model.cpu().eval().to(memory_format=torch.contiguous_format)
         best = self.progress["history"][self.progress["best_epoch"] - 1]
@@ -449,7 +422,7 @@ class Trainer:
             axes=self.sampler.axes, history=self.progress["history"],
             best_epoch=self.progress["best_epoch"], dice=best["dice"], iou=best["iou"],
             seconds=seconds, stopped_early=stopped_early, init_report=self.init_report,
-            val_slices=self.val_slices.to_json(), held_out=self.held_out,
+            val_slices=self.val_slices.to_json(), held_out=self.held_out, start_dice=start,
         )  # fmt: skip
 
 
@@ -466,11 +439,12 @@ def train(
     on_epoch: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Train a model on ``data``; saves ``checkpoint`` after each epoch, continues ``resume``."""
-    start = time.monotonic()
+    begun = time.monotonic()
     reporter = reporter or SilentReporter()
     trainer = Trainer(data, config, device, normaliser, parent, reporter)
     if resume is not None:
         trainer.resume(resume)
+    start = trainer.score_start() if trainer.starts_as_parent and resume is None else None
     stopped_early = False
     for epoch in range(trainer.progress["epoch"], config.epochs):
         loss = trainer.run_epoch(epoch)
@@ -484,4 +458,13 @@ def train(
             reporter.log(f"early stop: no better validation Dice for {config.patience} epochs")
             stopped_early = True
             break
-    return trainer.result(time.monotonic() - start, stopped_early)
+    result = trainer.result(time.monotonic() - begun, stopped_early, start)
+    if start is not None:
+        after, before = np.mean(list(result.dice.values())), np.mean(list(start.values()))
+        if after < before:
+            reporter.log(
+                f"the trained model scores lower than the model it started from (validation "
+                f"Dice {after:.3f} against {before:.3f}): train longer, or go on using the "
+                "starting model"
+            )
+    return result

@@ -209,6 +209,7 @@ def model_card(name: str, spec: JobSpec, config, inputs: Inputs, result, device:
             "history": result.history,
             "slices": result.val_slices,
             "held_out": result.held_out,
+            **({"start_dice": result.start_dice} if result.start_dice else {}),
         },
         parent=None if parent is None else {"name": parent.name, "id": parent.id},
         created_at=utc_now(),

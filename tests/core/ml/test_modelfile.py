@@ -175,3 +175,12 @@ def test_a_model_from_elsewhere_says_so(model_folder):
     assert rows["Parent model"].startswith("envelope (a model of the project it was trained in")
     rows = dict(project_summary(card, {"operation": "train"}, model_ids={"e1"}))
     assert rows["Parent model"] == "envelope" and "Imported" not in rows
+
+
+def test_a_fine_tuned_models_card_shows_its_starting_models_score(model_folder):
+    _, _, card = model_folder
+    validation = {"best_epoch": 2, "dice": {"membrane": 0.91}, "iou": {"membrane": 0.84},
+                  "start_dice": {"membrane": 0.88}}  # fmt: skip
+    row = dict(summary({**card, "validation": validation}))["Validation"]
+    assert row.startswith("best epoch 2: membrane Dice 0.910")
+    assert row.endswith("before training, the starting model: membrane Dice 0.880")

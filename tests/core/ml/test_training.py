@@ -262,3 +262,25 @@ def test_auto_views_leave_xz_and_yz_out_for_very_anisotropic_voxels(phantom) -> 
     assert list(build_views(sstem, asked, grid, recorder)) == ["xy", "xz"]
     assert list(build_views(data(phantom), tiny_config(), dict(grid, pixel_size_nm=10.0),
                             recorder)) == ["xy", "xz", "yz"]  # 4x: all views  # fmt: skip
+
+
+def test_a_fine_tuning_is_scored_against_the_model_it_started_from(phantom, monkeypatch):
+    parent = run(phantom, tiny_config(epochs=3)).model  # a card naming no classes: head kept
+    card = {"input": {"slices": 3, "pixel_size_nm": 10.0, "slice_step_nm": 40.0}}
+    recorder = Recorder()
+    child = run(phantom, tiny_config(epochs=1), parent=(parent, card), reporter=recorder)
+    started = [m for m in recorder.logs if m.startswith("the starting model, before training")]
+    assert len(started) == 1 and set(child.start_dice) == {"membrane", "mitochondria"}
+    assert min(child.start_dice.values()) >= 0.0 and max(child.start_dice.values()) <= 1.0
+    for start, said in ((1.0, True), (0.0, False)):  # a starting model better, then worse
+        monkeypatch.setattr(
+            Trainer, "score_start", lambda self, d=start: dict.fromkeys(self.names, d)
+        )
+        recorder = Recorder()
+        run(phantom, tiny_config(epochs=1), parent=(parent, card), reporter=recorder)
+        lower = [m for m in recorder.logs if "scores lower than the model it started from" in m]
+        assert bool(lower) is said, recorder.logs
+    fresh = run(phantom, tiny_config(epochs=1))
+    assert fresh.start_dice is None  # no starting model: nothing to compare with
+    other = {**card, "classes": ["membrane"]}  # its head is not kept: not the same model
+    assert run(phantom, tiny_config(epochs=1), parent=(parent, other)).start_dice is None
