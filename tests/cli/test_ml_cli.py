@@ -369,6 +369,10 @@ def test_training_bad_inputs(project, cli) -> None:
     assert project_state(project) == before
     with Project.open(project, mode="read") as opened:
         assert [m.name for m in opened.catalog.models()] == ["m"]
+        jobs = len(opened.catalog.jobs())
+    assert_refused(cli("train", project, *TRAIN, "--out", "new", "--init", "nope"), "nope")
+    with Project.open(project, mode="read") as opened:
+        assert len(opened.catalog.jobs()) == jobs  # refused before any job was made
 
 
 def test_prediction_bad_inputs(project, cli, tmp_path) -> None:

@@ -405,7 +405,11 @@ def _model_to_start_from(project_path: Path, init: str | None) -> str | None:
     """The name of the model ``--init`` names: a model of the project, or the model of a file
     (``.emmodel``), added to the project here unless it holds that model already (a taken name
     gets a number)."""
-    if init is None or not _names_a_file(init):
+    if init is None:
+        return None
+    if not _names_a_file(init):
+        with Project.open(project_path, mode="read") as project:
+            project.catalog.model(init)  # refused here, before a job is made, if there is none
         return init
     from emstudio.core.ml.registry import import_model
 
