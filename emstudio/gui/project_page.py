@@ -231,6 +231,8 @@ class ProjectPage(QMainWindow):
             self.message.emit("Some volumes cannot be read: " + "; ".join(self.layers.problems))
         self.empty_label.setText(text)
         self.central.setCurrentWidget(self.viewer if has_image else self.empty_page)
+        for panel in (self.paint_panel, self.proofread_panel):  # they work on the slice views
+            panel.setEnabled(has_image)
 
     def _empty_text(self) -> str:
         """What the page says where there is no image to show: how to import one, or, where

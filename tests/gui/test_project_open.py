@@ -105,6 +105,8 @@ def test_a_project_of_objects_without_their_image_says_what_can_be_done(make_win
     assert hint.isVisible() and "objects but no image" in hint.text()
     assert "The segmentation 'mito-ids'" in hint.text() and "Make meshes" in hint.text()
     assert "no image yet" not in hint.text()
+    page = window.project_page
+    assert not page.paint_panel.isEnabled() and not page.proofread_panel.isEnabled()  # no slices
 
 
 def test_a_project_whose_image_cannot_be_read_says_so(make_window, project_with_volumes):
