@@ -15,6 +15,16 @@ from emstudio.gui.colors import class_colour
 CONTEXT_OPACITY = 0.3
 
 
+def surface_actor(surface: vtkPolyData) -> vtkActor:
+    """An actor drawing ``surface`` in one colour (set on its property)."""
+    mapper = vtkPolyDataMapper()
+    mapper.SetInputData(surface)
+    mapper.ScalarVisibilityOff()
+    actor = vtkActor()
+    actor.SetMapper(mapper)
+    return actor
+
+
 def context_colour(name: str) -> tuple[float, float, float]:
     """A structure's colour (0..1), the same in every session."""
     r, g, b = class_colour(1 + zlib.crc32(name.encode("utf-8")) % 8)
@@ -34,11 +44,7 @@ class ContextSurfaces:
         colour = context_colour(name)
         actors = []
         for surface in surfaces.values():
-            mapper = vtkPolyDataMapper()
-            mapper.SetInputData(surface)
-            mapper.ScalarVisibilityOff()
-            actor = vtkActor()
-            actor.SetMapper(mapper)
+            actor = surface_actor(surface)
             actor.PickableOff()
             actor.GetProperty().SetColor(*colour)
             actor.GetProperty().SetOpacity(CONTEXT_OPACITY)

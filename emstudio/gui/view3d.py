@@ -44,7 +44,6 @@ from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor  # noqa: E402
 from vtkmodules.vtkRenderingCore import (  # noqa: E402
     vtkActor,
     vtkImageActor,
-    vtkPolyDataMapper,
     vtkPropPicker,
     vtkRenderer,
     vtkRenderWindow,
@@ -53,7 +52,7 @@ from vtkmodules.vtkRenderingCore import (  # noqa: E402
 
 from emstudio.core.mesh.export import load_meshes  # noqa: E402
 from emstudio.gui.colors import instance_rgba  # noqa: E402
-from emstudio.gui.context_surfaces import ContextSurfaces  # noqa: E402
+from emstudio.gui.context_surfaces import ContextSurfaces, surface_actor  # noqa: E402
 from emstudio.gui.look import fill_check_menu, menu_button  # noqa: E402
 from emstudio.gui.orthoslices import FULL_RANGE, Orthoslices, PlaneSource  # noqa: E402
 from emstudio.gui.surfaces import Surfaces, display_surfaces  # noqa: E402
@@ -133,11 +132,7 @@ class Scene3D:
         self.classes = dict(classes or {})
         self.selected = None
         for object_id, surface in surfaces.items():
-            mapper = vtkPolyDataMapper()
-            mapper.SetInputData(surface)
-            mapper.ScalarVisibilityOff()
-            actor = vtkActor()
-            actor.SetMapper(mapper)
+            actor = surface_actor(surface)
             actor.GetProperty().SetSpecular(0.2)
             self.actors[int(object_id)] = actor
             self.renderer.AddActor(actor)
