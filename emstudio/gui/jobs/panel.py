@@ -127,7 +127,7 @@ class JobPanel(QWidget):
                 job.status = "running"
             cells = (
                 job.id[:8],
-                job.kind,
+                job.kind.replace("_", " "),  # "model_import" reads "model import"
                 summarise_inputs(job.spec),
                 job.status,
                 _clock_time(job.started_at),

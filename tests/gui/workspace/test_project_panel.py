@@ -215,6 +215,9 @@ def test_a_model_exported_to_a_file_and_imported_back(
     # the project holds this model already: it is not copied, and the status bar says so
     assert [m.name for m in window.project.catalog.models()] == ["envelope"]
     assert "model 'envelope' is in the project" in window.statusBar().currentMessage()
+    table = window.workbench.panel.table
+    kinds = {table.item(r, 1).text() for r in range(table.rowCount())}
+    assert {"model export", "model import"} <= kinds  # not the internal "model_import"
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     menu = page.panel.menu_for(page.panel.model_item("envelope"))
     next(a for a in menu.actions() if a.text() == "Delete…").trigger()
