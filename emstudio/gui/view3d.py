@@ -55,6 +55,7 @@ from emstudio.gui.colors import instance_rgba  # noqa: E402
 from emstudio.gui.context_surfaces import ContextSurfaces, surface_actor  # noqa: E402
 from emstudio.gui.look import fill_check_menu, menu_button  # noqa: E402
 from emstudio.gui.orthoslices import FULL_RANGE, Orthoslices, PlaneSource  # noqa: E402
+from emstudio.gui.scale_bar import ScaleBar  # noqa: E402
 from emstudio.gui.surfaces import Surfaces, display_surfaces  # noqa: E402
 from emstudio.gui.viewstate import Contrast  # noqa: E402
 
@@ -111,6 +112,8 @@ class Scene3D:
         self.renderer.AddViewProp(self.scalar_bar)
         self.orthoslices = Orthoslices(self.renderer)
         self.context = ContextSurfaces(self.renderer)  # other structures, see-through
+        self.scale_bar = ScaleBar(self.renderer)
+        self.renderer.AddObserver("StartEvent", lambda *_: self.scale_bar.update())
         self.picker = vtkPropPicker()
 
     # -- meshes ---------------------------------------------------------------------------------
@@ -202,6 +205,12 @@ class Scene3D:
 
     def show_slices(self, visible: bool) -> None:
         self.orthoslices.show(visible)
+
+    def screenshot(self, window: vtkRenderWindow, path: str | Path, scale: int = 1) -> Path:
+        """``save_png`` of ``window`` showing this scene, its scale bar the length it is on the
+        screen, drawn ``scale`` times larger with the rest."""
+        with self.scale_bar.drawn_larger(scale):
+            return save_png(window, path, scale)
 
     def reset_camera(self) -> None:
         """Look down the stack as the XY view shows it: x to the right, y down, z away."""
@@ -428,7 +437,7 @@ class View3D(QWidget):
         if not self.vtk.drawable or self.closed:
             return None
         self.render_now()
-        return save_png(self.render_window, path, scale)
+        return self.scene.screenshot(self.render_window, path, scale)
 
     def _ask_screenshot(self) -> None:
         from PySide6.QtWidgets import QFileDialog

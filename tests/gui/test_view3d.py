@@ -3,6 +3,7 @@ VTK offscreen render window and in a real window under Xvfb; views close cleanly
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -19,8 +20,9 @@ from vtkmodules.vtkRenderingCore import vtkRenderWindow, vtkWindowToImageFilter
 from emstudio.core.mesh.build import MeshedObject
 from emstudio.core.mesh.export import write_meshes
 from emstudio.core.mesh.surface import describe, mesh_mask
+from emstudio.gui.scale_bar import TARGET_PX, length_text, nm_per_pixel, round_length
 from emstudio.gui.surfaces import display_surfaces
-from emstudio.gui.view3d import BACKGROUND, Scene3D, View3D, id_colour, save_png
+from emstudio.gui.view3d import BACKGROUND, Scene3D, View3D, id_colour
 
 VOXEL = (40.0, 10.0, 10.0)
 SCRIPT = Path(__file__).with_name("view3d_window.py")
@@ -181,10 +183,14 @@ def test_a_screenshot_is_drawn_again_larger_than_the_window(monkeypatch, tmp_pat
     scene = Scene3D()
     scene.set_meshes({3: meshes()[3]})
     window, _ = render_offscreen(scene, size=(160, 120))
+    bar = scene.scale_bar.length_nm
     try:
-        shot = save_png(window, tmp_path / "shot.png", scale=3)
+        shot = scene.screenshot(window, tmp_path / "shot.png", scale=3)
     finally:
         window.Finalize()
+    assert scene.scale_bar.length_nm == bar > 0  # as on the screen, drawn larger
+    (x0, _, _), (x1, _, _) = (scene.scale_bar.points.GetPoint(i) for i in (0, 1))
+    assert x1 - x0 == pytest.approx(scene.scale_bar.pixels)  # back to the screen's size
     pixels = np.asarray(PIL.Image.open(shot))
     assert pixels.shape[:2] == (360, 480)
     background = np.round(np.array(BACKGROUND) * 255)
@@ -212,3 +218,29 @@ def test_the_camera_looks_down_the_stack_as_the_xy_view_does(view):
     camera = view.scene.renderer.GetActiveCamera()
     assert camera.GetViewUp() == pytest.approx((0.0, -1.0, 0.0))  # y down, as in the XY view
     assert camera.GetDirectionOfProjection() == pytest.approx((0.0, 0.0, 1.0))  # x right
+
+
+def test_the_scale_bar_is_a_round_length_true_at_the_focal_depth(monkeypatch):
+    assert [round_length(v) for v in (0.0, 7.0, 12.0, 380.0, 4999.0)] == [0, 5, 10, 200, 2000]
+    assert [length_text(v) for v in (200.0, 1000.0, 50000.0)] == ["200 nm", "1 µm", "50 µm"]
+    monkeypatch.setenv("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    scene = Scene3D()
+    scene.set_meshes(meshes())
+    window, _ = render_offscreen(scene, size=(200, 200))
+    try:
+        per_px = nm_per_pixel(scene.renderer)
+        camera = scene.renderer.GetActiveCamera()
+        half_view = camera.GetDistance() * math.tan(math.radians(camera.GetViewAngle() / 2))
+        assert per_px == pytest.approx(2 * half_view / 200)
+        bar = scene.scale_bar
+        assert bar.length_nm == round_length(per_px * TARGET_PX) and bar.label.GetInput()
+        (x0, _, _), (x1, _, _) = bar.points.GetPoint(0), bar.points.GetPoint(1)
+        assert x1 - x0 == pytest.approx(bar.length_nm / per_px)
+        camera.Dolly(4.0)  # four times closer: a pixel spans a quarter, the bar follows
+        window.Render()
+        assert nm_per_pixel(scene.renderer) == pytest.approx(per_px / 4)
+        assert (
+            bar.length_nm == round_length(per_px / 4 * TARGET_PX) < round_length(per_px * TARGET_PX)
+        )
+    finally:
+        window.Finalize()
