@@ -411,13 +411,12 @@ def _model_to_start_from(project_path: Path, init: str | None) -> str | None:
         with Project.open(project_path, mode="read") as project:
             project.catalog.model(init)  # refused here, before a job is made, if there is none
         return init
-    from emstudio.core.ml.registry import import_model
+    from emstudio.core.ml.registry import import_model_once
 
     path = _existing(Path(init))
     with Project.open(project_path) as project:
-        before = {m.id for m in project.catalog.models()}
-        record = import_model(project, path.absolute(), free=True)
-    done = "is in the project already as" if record.id in before else "added to the project as"
+        record, added = import_model_once(project, path.absolute())
+    done = "added to the project as" if added else "is in the project already as"
     print(f"{path}: {done} model {record.name!r}", file=sys.stderr)
     return record.name
 

@@ -85,6 +85,16 @@ def export_model(project: Project, name: str, out: Path) -> Path:
     return pack(project.resolve(record.path), out, project.path)
 
 
+def import_model_once(
+    project: Project, path: Path, job_id: str | None = None
+) -> tuple[ModelRecord, bool]:
+    """``import_model`` under a free name, unless the project holds that model already:
+    (the model, whether it was added)."""
+    before = {m.id for m in project.catalog.models()}
+    record = import_model(project, path, job_id=job_id, free=True)
+    return record, record.id not in before
+
+
 def same_model(project: Project, card: dict[str, Any]) -> ModelRecord | None:
     """The project's model with the weights of ``card`` (by their checksum), if any."""
     weights = card.get("weights", {}).get("sha256")

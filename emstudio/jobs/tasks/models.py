@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.ml.registry import export_model, import_model
+from emstudio.core.ml.registry import export_model, import_model, import_model_once
 from emstudio.core.project import Project
 from emstudio.jobs.events import EventLog
 from emstudio.jobs.spec import JobSpec
@@ -25,10 +25,12 @@ def run_model_export(project: Project, spec: JobSpec, events: EventLog) -> dict[
 
 def run_model_import(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any]:
     name, file = spec.params.get("name"), spec.inputs["file"]
-    before = {m.id for m in project.catalog.models()}
-    record = import_model(project, Path(file), name, spec.id, free=name is None)
-    if record.id in before:
-        events.log(f"{file}: this model is in the project already, as {record.name!r}")
+    if name is not None:
+        record, added = import_model(project, Path(file), name, spec.id), True
     else:
+        record, added = import_model_once(project, Path(file), spec.id)
+    if added:
         events.log(f"imported model {record.name!r} from {file}")
-    return {"model": record.name, "added": record.id not in before}
+    else:
+        events.log(f"{file}: this model is in the project already, as {record.name!r}")
+    return {"model": record.name, "added": added}
