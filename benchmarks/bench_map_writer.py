@@ -88,6 +88,7 @@ def write_columns(way: str, folder: Path, shape: tuple[int, int, int], side: int
             "prediction",
             f"m{k}",
             threads=MAP_WRITE_THREADS,
+            in_boxes=True,
         )
         for k in range(MAPS)
     ]

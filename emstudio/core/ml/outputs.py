@@ -73,6 +73,7 @@ class PredictionSet:
 
     Each is staged in its own store: a fresh temporary one under the project's data folder, or,
     given ``folder``, ``folder/<name>.zarr``, which a resumed job opens again to go on filling.
+    ``in_boxes``: the volumes are filled by ``write_box`` (their chunks keep their full depth).
     Given ``box_bytes``, the most bytes one ``write_box`` brings (all volumes together), boxes
     are written by a child process where shared memory holds that much, else by threads here.
     """
@@ -85,6 +86,7 @@ class PredictionSet:
         attrs: dict[str, Any],
         prov: dict[str, Any],
         folder: Path | None = None,
+        in_boxes: bool = False,
         box_bytes: int = 0,
     ) -> None:
         self.project = project
@@ -93,7 +95,8 @@ class PredictionSet:
         try:
             for item in planned:
                 path = folder / f"{item.name}.zarr" if folder else project.staging_path()
-                self.staged.append((path, *self._stage(path, item, image, attrs, prov), item))
+                writer, record = self._stage(path, item, image, attrs, prov, in_boxes)
+                self.staged.append((path, writer, record, item))
             if box_bytes and shared_memory_room(box_bytes):
                 self._process = BoxWriterProcess(
                     [writer.pyramid_boxes for _path, writer, _record, _item in self.staged],
@@ -110,8 +113,11 @@ class PredictionSet:
         return self._process is not None
 
     @staticmethod
-    def _stage(path: Path, item: OutputVolume, image: VolumeRecord, attrs: dict, prov: dict):
-        """A writer for one planned volume, and its catalog record."""
+    def _stage(
+        path: Path, item: OutputVolume, image: VolumeRecord, attrs: dict, prov: dict, boxes: bool
+    ):
+        """A writer for one planned volume (``boxes``: filled by ``write_box``), and its
+        catalog record."""
         writer = VolumeWriter(
             path,
             image.shape,
@@ -121,6 +127,7 @@ class PredictionSet:
             item.name,
             reopen=True,
             threads=MAP_WRITE_THREADS,
+            in_boxes=boxes,
         )
         record_attrs = {**attrs, "class": item.output, **({"axis": item.axis} if item.axis else {})}
         record = VolumeRecord.new_of(

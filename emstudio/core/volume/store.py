@@ -159,11 +159,14 @@ class VolumeWriter:
         chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
         reopen: bool = False,
         threads: int = WRITE_THREADS,
+        in_boxes: bool = False,
     ) -> None:
         """``reopen``: go on filling the store already at ``path`` (made by a writer of the
         same shape and type that did not finish: a resumed job), instead of creating it.
         ``threads``: how many threads write chunks (fewer where writing runs beside other
-        work of this process, which would wait for the GIL between them)."""
+        work of this process, which would wait for the GIL between them). ``in_boxes``: filled
+        by ``write_box`` (boxes through all planes, which always cover whole chunks in z), so
+        compressed chunks keep the full ``chunks`` depth whatever a slab would hold."""
         self.path = Path(path)
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
@@ -177,7 +180,7 @@ class VolumeWriter:
             chunks, compressor = stored_layout(self.path / "0")
         else:
             compressor = CODECS.get(kind)
-            if compressor is not None:
+            if compressor is not None and not in_boxes:
                 chunks = (compressed_chunk_depth(self._plane_bytes, chunks[0]), *chunks[1:])
         self.compressed = compressor is not None
         self.chunks = chunks_for(self.shape, chunks)

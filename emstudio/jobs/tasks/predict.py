@@ -140,7 +140,14 @@ def run_predict(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         largest = max(c.area for c in predictor.columns)
         column_bytes = z * largest * len(planned) if len(predictor.columns) > 1 else 0
         outputs = PredictionSet(
-            project, planned, image_rec, attrs, prov, folder=maps, box_bytes=column_bytes
+            project,
+            planned,
+            image_rec,
+            attrs,
+            prov,
+            folder=maps,
+            in_boxes=True,
+            box_bytes=column_bytes,
         )
         if outputs.writes_in_child:
             events.log("the maps are written by a process of their own")

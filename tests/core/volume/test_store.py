@@ -262,6 +262,17 @@ def test_label_stores_take_whole_chunk_slabs_where_planes_allow(tmp_path):
         assert w.chunks[0] == 32 and w.slab_planes == 32
 
 
+def test_stores_filled_by_boxes_keep_the_full_chunk_depth(tmp_path):
+    voxel = VoxelSize(40.0, 10.0, 10.0, known=True, origin="test")
+    shape = (40, 4096, 4096)  # 16 MiB planes: slabs would take 16-deep chunks
+    with VolumeWriter(tmp_path / "slabs", shape, "uint8", voxel, "prediction", "v") as w:
+        assert w.chunks[0] == 16
+    with VolumeWriter(
+        tmp_path / "boxes", shape, "uint8", voxel, "prediction", "v", in_boxes=True
+    ) as w:
+        assert w.chunks == (32, 128, 128)
+
+
 @pytest.mark.parametrize("kind", ["image", "labels"])
 def test_boxes_in_any_order_give_the_slab_writers_volume(tmp_path, kind):
     """Columns of whole chunks written in any order (the fused prediction) make the same levels
