@@ -8,6 +8,8 @@
 #   bash benchmarks/gpu_figures.sh run [OUT_DIR]             # there (carry .whl and .bench):
 #                                                            # install the wheels, then the
 #                                                            # prediction figures (#6)
+#   bash benchmarks/gpu_figures.sh target [OUT_DIR]          # the first of them alone (the
+#                                                            # 8192 x 8192 x 517 target, ~3 min)
 #   bash benchmarks/gpu_figures.sh post [OUT_DIR]            # the post-processing figures (#7)
 #   bash benchmarks/gpu_figures.sh profile [OUT_DIR]         # where a GPU job's host time goes
 #
@@ -61,7 +63,7 @@ model)
     rm -f "$TRAINED"  # made again (export never overwrites a file)
     .venv/bin/emstudio model export "$work/phantom.emproj" trained --out "$TRAINED"
     ;;
-run)
+run | target)
     setup "${2:-${OUT:-/tmp/gpu-figures}}"
     # most wanted first: a run cut short by the device time still brings these back. The
     # 8192 x 8192 x 517 target extrapolated from the steady columns of 517 x 4096 x 4096 runs
@@ -74,6 +76,7 @@ run)
         python3 benchmarks/bench_predict.py --shape "$shape" --compile --model "$TRAINED" \
             --baseline-planes 0 | tee "$out/predict-trained.txt"
     fi
+    [ "$1" = target ] && exit 0
     python3 benchmarks/bench_predict.py --shape "$shape" --compile --baseline-planes 0 \
         | tee "$out/predict-random.txt"
     python3 benchmarks/bench_predict.py --shape "${BASELINE_RUN_SHAPE:-517,2048,4096}" \
@@ -112,7 +115,7 @@ profile)
     fi
     ;;
 *)
-    echo "usage: $0 wheels [PYTHON_VERSION] | run [OUT_DIR] | post [OUT_DIR] | profile [OUT_DIR]" >&2
+    echo "usage: $0 wheels [PYTHON_VERSION] | model | run|target [OUT_DIR] | post [OUT_DIR] | profile [OUT_DIR]" >&2
     exit 2
     ;;
 esac
