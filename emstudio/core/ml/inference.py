@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from emstudio.core.ml.device import autocast, free_memory, is_out_of_memory
+from emstudio.core.ml.device import autocast, free_memory, input_dtype, is_out_of_memory
 from emstudio.core.ml.errors import DeviceError
 from emstudio.core.ml.geometry import TTA_FLIPS
 from emstudio.core.ml.losses import probabilities
@@ -82,7 +82,10 @@ class TileRunner:
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         base = torch.cuda.memory_allocated(self.device)
-        self._forward(torch.zeros((2, *tile_shape), device=self.device))
+        # tiles of the type the job's come in: a compiled model compiles once, for them
+        self._forward(
+            torch.zeros((2, *tile_shape), dtype=input_dtype(self.device), device=self.device)
+        )
         per_tile = max((torch.cuda.max_memory_allocated(self.device) - base) / 2, 1)
         free = free_memory(self.device) or 0
         self.batch = int(max(1, min(MAX_BATCH, free * MEMORY_SHARE // per_tile)))
