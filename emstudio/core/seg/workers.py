@@ -107,11 +107,19 @@ def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
+WORKER_NICENESS = 10  # POSIX: worker processes run at this niceness or lower priority
+
+
 def lower_priority() -> None:
     """Run this (worker) process below normal priority: a pool busy on every core must not make
-    the app's window stutter (it costs nothing when the cores are otherwise idle)."""
+    the app's window stutter (it costs nothing when the cores are otherwise idle). A process
+    started lower already (by ``nice``, or a job the app started) keeps its priority."""
     with contextlib.suppress(OSError, psutil.Error):
-        psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else 10)
+        process = psutil.Process()
+        if os.name == "nt":
+            process.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
+        elif process.nice() < WORKER_NICENESS:
+            process.nice(WORKER_NICENESS)
 
 
 def start_worker(modules: tuple[str, ...]) -> None:

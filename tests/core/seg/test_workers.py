@@ -46,10 +46,13 @@ def niceness() -> int:
     return psutil.Process().nice()
 
 
-def test_workers_run_below_this_process_priority():
+def test_workers_run_below_normal_priority():
     with WorkerPool(2) as pool:
         found = list(pool.map(niceness, [()] * 2))
-    assert all(n > niceness() for n in found)
+    if os.name == "nt":
+        assert all(n > niceness() for n in found)
+    else:  # below normal, or as low as this process (started with ``nice``, say)
+        assert found == [max(niceness(), workers.WORKER_NICENESS)] * 2
 
 
 def loaded(module: str) -> bool:
