@@ -20,6 +20,15 @@ CANCEL_REQUEST_FILE = "cancel"  # jobs/<id>/cancel: the user asked this job to s
 PROJECT_SUFFIX = ".emproj"
 
 
+def project_around(folder: Path) -> Path | None:
+    """The project folder that ``folder`` is, or lies in (links resolved), if any."""
+    folder = folder.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / CATALOG_FILE).is_file():
+            return candidate
+    return None
+
+
 class Project:
     """An open project. Open for writing, it holds the project lock until ``close()``.
 
@@ -44,6 +53,12 @@ class Project:
         parent = path.parent
         if not parent.is_dir():
             raise DestinationError(f"{parent}: folder does not exist.")
+        enclosing = project_around(parent)
+        if enclosing is not None:
+            raise DestinationError(
+                f"{path}: is inside the project {enclosing}, whose folders emstudio manages (it "
+                "would remove what it does not know there); choose a place outside it."
+            )
         if not os.access(parent, os.W_OK):
             raise DestinationError(f"{parent}: folder is not writable.")
         staging = parent / f"{atomic.TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}"

@@ -39,6 +39,17 @@ def test_create_refuses_non_empty_folder_and_missing_parent(tmp_path):
         Project.create(tmp_path / "no" / "such" / "p.emproj")
 
 
+@pytest.mark.parametrize("inside", ["data/sub.emproj", "sub.emproj", "jobs/x/sub.emproj"])
+def test_create_refuses_a_place_inside_another_project(tmp_path, inside):
+    # a project's own clean-up removes what its catalog does not name from its folders
+    with Project.create(tmp_path / "cells.emproj") as project:
+        (project.path / "jobs" / "x").mkdir()
+    path = tmp_path / "cells.emproj" / inside
+    with pytest.raises(DestinationError, match=r"inside the project .*cells\.emproj"):
+        Project.create(path)
+    assert not path.exists()
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
+
 def test_open_non_project_says_so(tmp_path):
     with pytest.raises(
         ProjectError,
