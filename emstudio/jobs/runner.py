@@ -32,6 +32,11 @@ class UnknownJobKindError(EmstudioError):
     """A spec names a kind of job this emstudio does not know."""
 
 
+class JobRanAlreadyError(EmstudioError):
+    """A spec carries the id of a job of the project that has run: running it again would
+    rewrite that job's record, log and the provenance that points to it."""
+
+
 @dataclass
 class JobResult:
     job_id: str
@@ -54,6 +59,7 @@ def run_job(
     project = project or Project.open(spec.project)
     job_dir = project.jobs_dir / spec.id
     try:
+        _check_not_run(project, spec)
         job_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(job_dir / "spec.json", json.dumps(spec.to_json(), indent=2))
         if not project.catalog.has_job(spec.id):  # a queued job already has its row
@@ -72,6 +78,18 @@ def run_job(
     finally:
         if own_project:
             project.close()
+
+
+def _check_not_run(project: Project, spec: JobSpec) -> None:
+    """Refuse a spec whose id names a job of the project that is no longer waiting to run."""
+    if not project.catalog.has_job(spec.id):
+        return
+    status = project.catalog.job(spec.id).status
+    if status != "queued":
+        raise JobRanAlreadyError(
+            f"job {spec.id} has run already in {project.path} ({status}): to run its spec "
+            'again as a new job, remove the spec\'s "id" line (a new one is made) or change it.'
+        )
 
 
 def _execute(project: Project, spec: JobSpec, events: EventLog, job_dir) -> JobResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 
 import pytest
 
@@ -48,3 +49,22 @@ def test_a_full_disk_without_a_file_named_names_the_project_and_what_to_do(tmp_p
     assert str(refused.value) == expected
     with Project.open(tmp_path / "p.emproj", mode="read") as project:
         assert project.catalog.job(spec.id).message == expected
+
+
+def test_a_spec_of_a_job_that_has_run_is_refused_and_that_job_left_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "task", lambda kind: lambda project, spec, events: {"ran": 1})
+    with Project.create(tmp_path / "p.emproj"):
+        pass
+    spec = JobSpec(kind="import", project=str(tmp_path / "p.emproj"))
+    assert run_job(spec).status == "done"
+    job_dir = tmp_path / "p.emproj" / "jobs" / spec.id
+    log = (job_dir / "events.jsonl").read_bytes()
+    again = JobSpec.from_json({**spec.to_json(), "params": {"name": "other"}})
+    with pytest.raises(runner.JobRanAlreadyError, match=rf"job {spec.id} has run already"):
+        run_job(again)
+    assert (job_dir / "events.jsonl").read_bytes() == log
+    assert json.loads((job_dir / "spec.json").read_text()) == spec.to_json()
+    with Project.open(tmp_path / "p.emproj", mode="read") as project:
+        assert project.catalog.job(spec.id).status == "done"
+    fresh = {k: v for k, v in again.to_json().items() if k != "id"}  # the way out it names
+    assert run_job(JobSpec.from_json(fresh)).status == "done"
