@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,12 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per class: counts, volumes, areas, sphericity (and mean distance if measured)."""
+def summarise(rows: list[dict[str, Any]], object_class: str = "object") -> list[dict[str, Any]]:
+    """One row per class: counts, volumes, areas, sphericity (and mean distance if measured);
+    without rows, a count of 0 for ``object_class``."""
+    if not rows:
+        nothing = {"class": object_class, "count": 0, "total_volume_um3": 0.0}
+        return [{**dict.fromkeys(SUMMARY_COLUMNS, math.nan), **nothing, "touching_border": 0}]
     out = []
     for name in sorted({r["class"] for r in rows}):
         members = [r for r in rows if r["class"] == name]
@@ -64,12 +69,14 @@ def format_value(value: Any, digits: int = 6, yes: str = "true", no: str = "fals
     return str(value)
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV text (missing values empty, floats to 6 significant digits)."""
+def to_csv(rows: list[dict[str, Any]], columns: Sequence[str] = ()) -> str:
+    """CSV text (missing values empty, floats to 6 significant digits); ``columns``: the
+    header where there are no rows."""
     buffer = io.StringIO()
-    if rows:
+    header = list(rows[0]) if rows else list(columns)
+    if header:
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(list(rows[0]))
+        writer.writerow(header)
         for row in rows:
             writer.writerow([format_value(v) for v in row.values()])
     return buffer.getvalue()
@@ -79,12 +86,15 @@ def summary_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}-summary{path.suffix or '.csv'}")
 
 
-def write_csv(rows: list[dict[str, Any]], path: Path) -> tuple[Path, Path]:
-    """Write the object table and the per-class summary beside it (atomically)."""
+def write_csv(
+    rows: list[dict[str, Any]], path: Path, columns: Sequence[str] = (), object_class: str = ""
+) -> tuple[Path, Path]:
+    """Write the object table and the per-class summary beside it (atomically); without rows,
+    the table has the header ``columns`` and the summary a count of 0 for ``object_class``."""
     path = Path(path)
-    atomic_write_text(path, to_csv(rows))
+    atomic_write_text(path, to_csv(rows, columns))
     summary = summary_path(path)
-    atomic_write_text(summary, to_csv(summarise(rows)))
+    atomic_write_text(summary, to_csv(summarise(rows, object_class or "object")))
     return path, summary
 
 

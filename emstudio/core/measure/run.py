@@ -10,7 +10,7 @@ from emstudio.core.errors import DestinationError, InputFileError
 from emstudio.core.measure.csv_table import summary_path, write_csv
 from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM, MeasureParamsError
 from emstudio.core.measure.stored import store_measurements
-from emstudio.core.measure.table import Inputs, measure_objects
+from emstudio.core.measure.table import Inputs, measure_objects, table_columns
 from emstudio.core.mesh.meshset import label_volume
 from emstudio.core.ml.labels import IGNORE
 from emstudio.core.progress import Progress, no_progress
@@ -109,9 +109,10 @@ def measure_segmentation(
         inputs.max_distance_nm = max_distance_nm
     rows = measure_objects(inputs, progress=progress, known=load_boxes(labels))
     settings = {"image": image_name, "other": other, "max_distance_nm": max_distance_nm}
+    columns = table_columns(inputs)  # the header of a table without objects
     if path is not None:  # first: if it cannot be written, the project stays as it was
-        table, summary = write_csv(rows, path)
-    kept = store_measurements(project, record, rows, settings, job_id)
+        table, summary = write_csv(rows, path, columns, record.object_class)
+    kept = store_measurements(project, record, rows, settings, job_id, columns)
     if path is None:
         table, summary = kept, summary_path(kept)
     return {

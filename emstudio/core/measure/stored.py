@@ -5,6 +5,7 @@ changes, so a crash leaves the old measurements or the new ones."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,13 @@ def store_measurements(
     rows: list[dict[str, Any]],
     settings: dict[str, Any],
     job_id: str | None = None,
+    columns: Sequence[str] = (),
 ) -> Path:
-    """Keep ``rows`` as the measurements of segmentation ``record``; returns the table's path."""
+    """Keep ``rows`` as the measurements of segmentation ``record`` (``columns``: the header
+    where there are none); returns the table's path."""
     folder = project.path / FOLDER
     folder.mkdir(exist_ok=True)
-    table, summary = write_csv(rows, folder / f"{record.id}.csv")
+    table, summary = write_csv(rows, folder / f"{record.id}.csv", columns, record.object_class)
     info = {
         "path": table.relative_to(project.path).as_posix(),
         "summary": summary.relative_to(project.path).as_posix(),

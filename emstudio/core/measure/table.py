@@ -57,8 +57,18 @@ def _box(lo, hi) -> tuple[slice, ...]:
     return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
 
 
-def _row(inputs: Inputs, object_id: int, sums: shape.Moments, surface: dict) -> dict[str, Any]:
-    """An object's row from its moments and its area mesh's ``describe`` facts."""
+def _row(
+    inputs: Inputs,
+    object_id: int,
+    sums: shape.Moments,
+    surface: dict,
+    values: shape.Intensity,
+    touches: bool,
+    found: dict[str, tuple[float, int]],
+) -> dict[str, Any]:
+    """An object's row from its moments, its area mesh's ``describe`` facts, the image values
+    in it (where there is an image), whether it touches the border and the nearest objects
+    found of each distance target (where there is another segmentation)."""
     row: dict[str, Any] = {
         "id": object_id,
         "class": inputs.class_names.get(object_id, inputs.object_class),
@@ -67,7 +77,31 @@ def _row(inputs: Inputs, object_id: int, sums: shape.Moments, surface: dict) -> 
     row["surface_area_nm2"] = surface["area_nm2"]
     row["surface_area_um2"] = surface["area_nm2"] / 1e6
     row["sphericity"] = shape.sphericity(surface["volume_nm3"], surface["area_nm2"])
+    if values.count:  # image values were added
+        row.update(values.row())
+    row["touches_border"] = touches
+    add_distances(inputs, row, found)
     return row
+
+
+def table_columns(inputs: Inputs) -> list[str]:
+    """The columns of the rows ``measure_objects`` gives for ``inputs``: the header of a table
+    without objects (the row of a one-voxel object, as any object's row is made)."""
+    voxel = np.ones((1, 1, 1), bool)
+    sums, values = shape.Moments(inputs.voxel_size), shape.Intensity()
+    sums.add(voxel, (0, 0, 0))
+    if inputs.image is not None:
+        values.add(voxel, np.zeros(voxel.shape))
+    found = (
+        {name: (math.nan, 0) for name in target_names(inputs)} if inputs.other is not None else {}
+    )
+    return list(_row(inputs, 0, sums, {"area_nm2": 0.0, "volume_nm3": 0.0}, values, False, found))
+
+
+def target_names(inputs: Inputs) -> list[str]:
+    """The names of what distances are measured to: the other segmentation, or each class of
+    the other label set."""
+    return list(inputs.other_classes.values()) or [inputs.other_name]
 
 
 def distance_targets(inputs: Inputs, other: np.ndarray) -> list[tuple[str, NearestOther]]:
@@ -208,15 +242,12 @@ def measure_crop(
         mask = crops.labels[box] == object_id
         sums = shape.Moments(inputs.voxel_size)
         sums.add(mask, origin)
-        row = _row(inputs, object_id, sums, surface_facts(mask, origin, inputs.voxel_size))
+        values = shape.Intensity()
         if crops.image is not None:
-            values = shape.Intensity()
             values.add(mask, crops.image[box])
-            row.update(values.row())
-        row["touches_border"] = touches
         found = {name: t.measure(mask, box, inputs.max_distance_nm) for name, t in targets}
-        add_distances(inputs, row, found)
-        rows.append(row)
+        facts = surface_facts(mask, origin, inputs.voxel_size)
+        rows.append(_row(inputs, object_id, sums, facts, values, touches, found))
     return rows
 
 
@@ -254,9 +285,5 @@ def _measure_large(inputs: Inputs, boxes: ObjectBoxes, index, margin, rows, bloc
         shape.AREA_MESH,
         block,
     )
-    row = _row(inputs, object_id, sums, facts)
-    if inputs.image is not None:
-        row.update(values.row())
-    row["touches_border"] = bool((lo == 0).any() or (hi == np.asarray(inputs.labels.shape)).any())
-    add_distances(inputs, row, best)
-    rows[object_id] = row
+    touches = bool((lo == 0).any() or (hi == np.asarray(inputs.labels.shape)).any())
+    rows[object_id] = _row(inputs, object_id, sums, facts, values, touches, best)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from volume_helpers import add_array
 
 from emstudio.core.errors import EmstudioError
+from emstudio.core.measure.csv_table import read_csv
 from emstudio.core.measure.run import measure_segmentation
 from emstudio.core.measure.stored import measured_segmentations
 from emstudio.core.project import Project
@@ -47,7 +50,7 @@ def test_a_table_that_cannot_be_written_keeps_nothing(project, tmp_path, monkeyp
             measure_segmentation(project, "seg", out)
     assert (tmp_path / "taken.csv").read_text() == "mine"
 
-    def full_disk(rows, path):
+    def full_disk(rows, path, columns, object_class):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("emstudio.core.measure.run.write_csv", full_disk)
@@ -61,3 +64,20 @@ def test_a_prediction_may_give_the_intensities(project, tmp_path):
     add_array(project, "mito-p", "prediction", probability, attrs={"class": "mitochondria"})
     result = measure_segmentation(project, "seg", tmp_path / "m.csv", image="mito-p")
     assert result["objects"] == 2 and result["image"] == "mito-p"
+
+
+def test_a_segmentation_without_objects_gets_the_header_and_a_count_of_0(project, tmp_path):
+    add_array(project, "none", "segmentation", np.zeros((4, 16, 16), np.uint32))
+    given = {"image": "em", "other": "other"}
+    full = measure_segmentation(project, "seg", tmp_path / "full.csv", **given)
+    empty = measure_segmentation(project, "none", tmp_path / "empty.csv", **given)
+    assert empty["objects"] == 0
+    header = (tmp_path / "full.csv").read_text().splitlines()[0]  # as objects' rows have it
+    assert (tmp_path / "empty.csv").read_text() == header + "\n"
+    assert "mean_intensity" in header and "distance_to_other_nm" in header
+    summary = read_csv(Path(empty["summary"]))
+    assert [(row["class"], row["count"], row["total_volume_um3"]) for row in summary] == [
+        ("none", "0", "0")  # the class its objects would have: its name
+    ]
+    assert read_csv(Path(full["table"]))  # the kept copy of a table with objects has its rows
+    assert Path(empty["table"]).read_text() == header + "\n"
