@@ -18,7 +18,7 @@ the rows of labelled z slices, which lets training see XZ/YZ views from XY label
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,6 +166,11 @@ def labelled_z_slices(array) -> list[int]:
     """Scan a label volume (slab by slab) for its labelled z slices: where the volume marks
     voxels as not labelled (IGNORE), every slice not wholly IGNORE, so a slice labelled as all
     background counts; else every slice holding a class."""
+    return _scan_z_slices(array)[0]
+
+
+def _scan_z_slices(array) -> tuple[list[int], bool]:
+    """``labelled_z_slices``, and whether the volume marks any voxel as not labelled."""
     z, y, x = array.shape
     step = max(1, MAX_SCAN_BYTES // max(y * x, 1))
     with_class, not_ignored, ignored = [], [], False
@@ -175,18 +180,30 @@ def labelled_z_slices(array) -> list[int]:
         ignored |= bool(unlabelled.any())
         with_class.extend(z0 + int(i) for i in np.flatnonzero(((slab != 0) & ~unlabelled).any(1)))
         not_ignored.extend(z0 + int(i) for i in np.flatnonzero(~unlabelled.all(axis=1)))
-    return not_ignored if ignored else with_class
+    return (not_ignored if ignored else with_class), ignored
 
 
-def find_labelled_slices(array, attrs: dict, chosen: str | None = None) -> LabelledSlices:
+def find_labelled_slices(
+    array, attrs: dict, chosen: str | None = None, warn: Callable[[str], None] | None = None
+) -> LabelledSlices:
     """The labelled slices of a label volume: ``chosen`` (``--slices``) if given, else the
-    volume's ``labelled_slices`` attrs, else every z slice holding a label."""
+    volume's ``labelled_slices`` attrs, else its labelled z slices (``labelled_z_slices``);
+    ``warn`` is told of the slices left out there as holding no class."""
     if chosen:
         slices = LabelledSlices.from_lists(parse_slices(chosen))
     elif attrs.get("labelled_slices"):
         slices = LabelledSlices.from_lists(attrs["labelled_slices"])
     else:
-        slices = LabelledSlices(z=tuple(labelled_z_slices(array)))
+        found, marks_unlabelled = _scan_z_slices(array)
+        slices = LabelledSlices(z=tuple(found))
+        left_out = array.shape[0] - len(found)
+        if warn is not None and found and left_out and not marks_unlabelled:
+            warn(
+                f"the label set marks no voxel as not labelled (255), so its {left_out} z "
+                "slices holding no class are taken as not labelled and left out; if they are "
+                "labelled as all background, list the slices to train on with --slices "
+                "(the Train dialog: Advanced, Only slices)"
+            )
     slices.check_inside(tuple(array.shape))
     if not slices.count:
         raise LabelsError(

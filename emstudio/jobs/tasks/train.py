@@ -69,7 +69,8 @@ class Inputs:
     parent: tuple[Any, dict[str, Any], ModelRecord] | None  # model, card, record
 
 
-def resolve_inputs(project: Project, spec: JobSpec, open_model) -> Inputs:
+def resolve_inputs(project: Project, spec: JobSpec, open_model, warn=None) -> Inputs:
+    """The job's inputs, checked (``warn``: told what the labelled slices leave out)."""
     params = spec.params
     image = volume_of_kind(project, spec.inputs["image"], "image", "image")
     labels = volume_of_kind(project, spec.inputs["labels"], "labels", "label set")
@@ -80,7 +81,7 @@ def resolve_inputs(project: Project, spec: JobSpec, open_model) -> Inputs:
         )
     target = resolve_target(labels.attrs, params.get("classes"), params.get("boundary"))
     label_array = Volume(project.resolve(labels.path)).arrays[0]
-    slices = find_labelled_slices(label_array, labels.attrs, params.get("slices"))
+    slices = find_labelled_slices(label_array, labels.attrs, params.get("slices"), warn)
     instances = None
     if spec.inputs.get("instances"):
         record = volume_of_kind(project, spec.inputs["instances"], "segmentation", "instances")
@@ -107,7 +108,7 @@ def run_train(project: Project, spec: JobSpec, events: EventLog) -> dict[str, An
     params = dict(spec.params)
     out = check_model_name(project, str(params.get("out") or ""))
     config = TrainConfig.from_json({k: v for k, v in params.items() if k not in SPEC_PARAMS})
-    inputs = resolve_inputs(project, spec, open_model)
+    inputs = resolve_inputs(project, spec, open_model, events.warn)
     if inputs.parent is not None:
         config.normalisation = inputs.parent[1]["input"]["normalisation"]["mode"]
     device = select_device(spec.device)

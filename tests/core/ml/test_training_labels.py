@@ -21,10 +21,15 @@ def test_without_a_list_every_z_slice_holding_a_label_counts() -> None:
     labels = np.zeros((6, 8, 8), np.uint8)
     labels[1, 2, 2] = 1
     labels[5, 0, 0] = 3
-    assert find_labelled_slices(labels, CLASSES) == LabelledSlices(z=(1, 5))
+    warnings: list[str] = []
+    assert find_labelled_slices(labels, CLASSES, warn=warnings.append) == LabelledSlices(z=(1, 5))
+    assert len(warnings) == 1 and "its 4 z slices holding no class are taken as" in warnings[0]
     labels[4] = IGNORE  # "not labelled here" everywhere: not a labelled slice, but where the
     labels[3, :4] = IGNORE  # volume says what is not labelled, all the others are, background too
-    assert find_labelled_slices(labels, CLASSES) == LabelledSlices(z=(0, 1, 2, 3, 5))
+    assert find_labelled_slices(labels, CLASSES, warn=warnings.append) == LabelledSlices(
+        z=(0, 1, 2, 3, 5)
+    )
+    assert len(warnings) == 1  # nothing left out unsaid: the volume marks what is not labelled
 
 
 def test_the_painting_tools_list_wins_and_slices_option_wins_over_it() -> None:
