@@ -301,7 +301,10 @@ def test_sizes_of_a_volume_of_unknown_voxel_size_are_said_to_be_voxels(cli, tmp_
     res = cli("import", project, tmp_path / "objects.tif", "--name", "seg", "--kind",
               "segmentation")  # fmt: skip
     assert res.code == 0, res.err
-    said = "the voxel size of 'seg' is unknown, so sizes here are in voxels"
+    said = (  # it has no image: itself to import again
+        "the voxel size of 'seg' is unknown, so sizes here are in voxels (1 x 1 x 1 nm "
+        "recorded), not nm: import it again with --voxel-size"
+    )
     res = cli("measure", project, "--segmentation", "seg", "--out", tmp_path / "m.csv")
     assert res.code == 0 and said in res.err, res.err
     res = cli("mesh", project, "--segmentation", "seg", "--out", tmp_path / "meshes")

@@ -107,9 +107,10 @@ class VolumeRecord:
         its voxel size unknown, they are in voxels, though labelled nm."""
         if self.voxel_size.known:
             return ""
+        again = "its image" if self.image_id and self.kind != "image" else "it"
         return (
             f"the voxel size of {self.name!r} is unknown, so sizes here are in voxels (1 x 1 x 1 "
-            "nm recorded), not nm: import its image again with --voxel-size Z,Y,X (nm)."
+            f"nm recorded), not nm: import {again} again with --voxel-size Z,Y,X (nm)."
         )
 
     @property

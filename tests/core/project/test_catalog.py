@@ -123,3 +123,15 @@ def test_a_catalog_that_cannot_be_read_normally_is_read_as_it_stands(tmp_path, m
     catalog = Catalog(tmp_path / "p.emproj" / "project.sqlite", readonly=True)
     assert [j.id for j in catalog.jobs()] == ["j"] and asked[-1].endswith("&immutable=1")
     catalog.close()
+
+
+def test_an_unknown_voxel_size_is_warned_of_with_the_file_to_import_again():
+    unknown = VoxelSize()
+    image = VolumeRecord.new("em", "image", (2, 3, 4), "uint8", unknown, "t")
+    labels = VolumeRecord.new_of(image, "truth", "labels", "t")
+    own = VolumeRecord.new("seg", "segmentation", (2, 3, 4), "uint32", unknown, "t")
+    assert image.size_warning.endswith("import it again with --voxel-size Z,Y,X (nm).")
+    assert labels.size_warning.endswith("import its image again with --voxel-size Z,Y,X (nm).")
+    assert own.size_warning.endswith("import it again with --voxel-size Z,Y,X (nm).")
+    known = VolumeRecord.new("k", "image", (2, 3, 4), "uint8", VoxelSize(40, 10, 10, True), "t")
+    assert known.size_warning == ""
