@@ -311,3 +311,27 @@ def test_sizes_of_a_volume_of_unknown_voxel_size_are_said_to_be_voxels(cli, tmp_
     assert res.code == 0 and said in res.err, res.err
     index = json.loads((tmp_path / "meshes" / "index.json").read_text())
     assert index["voxel_size_known"] is False
+
+
+def test_meshes_interpolated_between_thick_sections_have_a_truer_area(cli, tmp_path):
+    import numpy as np
+    import tifffile
+
+    z, y, x = np.mgrid[0:30, 0:240, 0:240]  # a ball of radius 500 nm in 50 x 5 x 5 nm voxels
+    ball = (z * 50 - 750) ** 2 + (y * 5 - 600) ** 2 + (x * 5 - 600) ** 2 <= 500**2
+    tifffile.imwrite(tmp_path / "ball.tif", ball.astype(np.uint16))
+    project = tmp_path / "p.emproj"
+    assert cli("project", "create", project).code == 0
+    res = cli("import", project, tmp_path / "ball.tif", "--name", "ball", "--kind",
+              "segmentation", "--voxel-size", "50,5,5")  # fmt: skip
+    assert res.code == 0, res.err
+    areas = {}
+    for flags in ((), ("--sections",)):
+        out = tmp_path / f"meshes{len(flags)}"
+        assert cli("mesh", project, "--segmentation", "ball", "--out", out, *flags).code == 0
+        index = json.loads((out / "index.json").read_text())
+        assert index["options"]["sections"] is bool(flags)
+        areas[bool(flags)] = index["objects"]["1"]["area_nm2"]
+    true_area = 4 * np.pi * 500**2
+    assert areas[False] > 1.12 * true_area  # the surface steps out flat between sections
+    assert areas[True] == pytest.approx(true_area, rel=0.03)

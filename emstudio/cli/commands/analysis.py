@@ -91,7 +91,7 @@ def _register_mesh(commands: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="new or empty folder outside the project for the exported files",
     )
-    mesh.add_argument("--format", choices=FORMATS, default="ply")
+    mesh.add_argument("--format", choices=FORMATS, default="ply", help="file format (default: ply)")
     mesh.add_argument(
         "--smooth",
         type=int,
@@ -106,6 +106,13 @@ def _register_mesh(commands: argparse._SubParsersAction) -> None:
         metavar="FRACTION",
         help="fraction of faces kept (default 1: no decimation); an object that decimating would "
         "open keeps all its faces, as most do with --smooth 0",
+    )
+    mesh.add_argument(
+        "--sections",
+        action="store_true",
+        help="on sections much thicker than the pixels (serial sections, SBF-SEM), interpolate "
+        "each outline between sections, as measure does for areas: a truer surface (a sphere's "
+        "area within 1 %%, stepped 15-19 %% too large), a few times slower",
     )
     mesh.add_argument("--ids", type=int, nargs="+", metavar="ID", help="only these objects")
     mesh.add_argument(
@@ -251,6 +258,7 @@ def run_mesh(args: argparse.Namespace) -> int:
             "format": args.format,
             "smooth": args.smooth,
             "decimate": args.decimate,
+            "sections": args.sections,
             "ids": args.ids,
             "combined": args.combined,
             "out": _absolute(args.out),

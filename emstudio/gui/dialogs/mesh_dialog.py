@@ -61,6 +61,12 @@ class MeshDialog(JobDialog):
             "all its triangles, as most do without smoothing.",
             0.01,
         )
+        self.sections = QCheckBox("interpolate between thick sections")
+        self.sections.setToolTip(
+            "On sections much thicker than the pixels (serial sections, SBF-SEM), the outline "
+            "interpolated between sections, as measurements use for areas: a truer surface than "
+            "the stepped one (15-19 % too much area), a few times slower"
+        )
         self.ids = QLineEdit()
         self.ids.setPlaceholderText("all objects")
         self.ids.setToolTip("Object ids to mesh, e.g. 3, 8, 12 (empty: all)")
@@ -75,6 +81,7 @@ class MeshDialog(JobDialog):
         form.addRow("Format", self.format)
         form.addRow("Smoothing", self.smooth)
         form.addRow("Keep triangles", self.decimate)
+        form.addRow("", self.sections)
         form.addRow("Objects", self.ids)
         form.addRow("", self.combined)
         form.addRow("Output folder", self.folder)
@@ -118,6 +125,7 @@ class MeshDialog(JobDialog):
                 "format": self.format.currentText(),
                 "smooth": self.smooth.value(),
                 "decimate": round(self.decimate.value(), 4),
+                "sections": self.sections.isChecked(),
                 "ids": parse_ids(self.ids.text()),
                 "combined": self.combined.isChecked(),
                 "out": str(folder.absolute()) if folder else None,

@@ -24,7 +24,11 @@ def run_mesh(project: Project, spec: JobSpec, events: EventLog) -> dict[str, Any
         spec.inputs["segmentation"],
         name=p.get("name"),
         fmt=p.get("format", "ply"),
-        options=MeshOptions(smooth=int(p.get("smooth", 10)), decimate=float(p.get("decimate", 1))),
+        options=MeshOptions(
+            smooth=int(p.get("smooth", 10)),
+            decimate=float(p.get("decimate", 1)),
+            sections=bool(p.get("sections", False)),
+        ),
         ids=p.get("ids"),
         combined=bool(p.get("combined", False)),
         out=p.get("out"),

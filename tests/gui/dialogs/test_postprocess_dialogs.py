@@ -81,9 +81,12 @@ def test_mesh_dialog_checks_and_spec(make, project, tmp_path):
     dialog.folder.edit.setText(str(busy))
     assert "not an empty folder" in dialog.problem()
     dialog.folder.edit.setText(str(tmp_path / "new"))
+    assert not dialog.spec().params["sections"]
+    dialog.sections.setChecked(True)
     spec = dialog.spec()
     assert spec.kind == "mesh" and spec.inputs == {"segmentation": "truth-mito-instances"}
     assert spec.params["ids"] == [3, 5, 8] and spec.params["combined"] and spec.params["out"]
+    assert spec.params["sections"]
     export = make(MeshDialog, project, export=True)
     assert "Choose the folder" in export.problem()
     assert parse_ids("") is None
