@@ -282,10 +282,10 @@ def test_errors_name_the_option_and_the_volume_kind(demo, cli, tmp_path):
     res = cli("segment", demo, "--prediction", "truth", "--out", "truth-mito-instances")
     assert res.code == 2 and "already exists" in res.err and "choose another --out" in res.err
     res = cli("mesh", demo, "--segmentation", "em", "--out", tmp_path / "m")
-    assert res.code == 2 and "em: is an image volume" in res.err
+    assert res.code == 2 and "em: is an image;" in res.err
     seg, csv = "truth-mito-instances", tmp_path / "m.csv"
     res = cli("measure", demo, "--segmentation", seg, "--image", "truth-classes", "--out", csv)
-    assert res.code == 2 and "truth-classes: is a labels volume, not an image" in res.err
+    assert res.code == 2 and "truth-classes: is a label set, not an image" in res.err
     assert not csv.exists()
 
 

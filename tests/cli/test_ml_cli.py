@@ -355,10 +355,10 @@ def test_training_bad_inputs(project, cli) -> None:
         (("--patch", "128"), ("smaller than the patch size 128", "--patch 96")),
         (("--device", "cuda"), ("CUDA was asked for but is not available",)),
         (("--labels", "blank", "--slices", "z:0,99"), ("outside the volume",)),
-        (("--labels", "em"), ("label set 'em' is an image volume",)),
+        (("--labels", "em"), ("label set 'em' is an image, not a label set",)),
         (("--init", "nope"), ("No model named 'nope'",)),
         (("--init", "m", "--input-slices", "5"), ("the starting model takes 3 slices",)),
-        (("--input-slices", "4"), ("input_slices must be odd",)),
+        (("--input-slices", "4"), ("--input-slices must be odd",)),
         (("--out", "m"), ("A model named 'm' already exists",)),
     ]
     for extra, fragments in cases:
@@ -398,7 +398,8 @@ def test_prediction_bad_inputs(project, cli, tmp_path) -> None:
     before = project_state(project)
     base = ("predict", project, "--model", "m", "--tile", "32")
     assert_refused(cli(*base, "--image", "coarse", "--out", "c"), "more than 8x apart")
-    assert_refused(cli(*base, "--image", "truth-classes", "--out", "c"), "is a labels volume")
+    refused = cli(*base, "--image", "truth-classes", "--out", "c")
+    assert_refused(refused, "is a label set, not an image")
     assert_refused(
         cli(*base, "--image", "em", "--out", "p"), "'p-membrane' already exists", "another --out"
     )

@@ -42,7 +42,9 @@ def check_destination(project: Project, out: str | Path | None) -> Path | None:
             f"{path}: is inside the project; meshes are kept in the project already. "
             "Choose a folder outside the project for --out."
         )
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and not path.is_dir():
+        raise DestinationError(f"{path}: is a file; --out takes a new or empty folder.")
+    if path.exists() and any(path.iterdir()):
         raise DestinationError(f"{path}: exists and is not an empty folder; choose a new folder.")
     if not path.parent.is_dir():
         raise DestinationError(f"{path.parent}: folder does not exist.")

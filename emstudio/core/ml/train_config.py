@@ -13,6 +13,18 @@ from emstudio.core.ml.geometry import PATCH_MULTIPLE
 from emstudio.core.ml.losses import LOSSES
 from emstudio.core.ml.unet import NORMS, STEMS, UNetConfig
 
+# the `emstudio train` options of settings not named as their option
+OPTIONS = {"freeze_encoder_epochs": "--freeze-encoder", "pixel_size_nm": "--pixel-size"}
+NO_OPTION = ("norm", "stem", "weight_decay", "slice_step_nm")  # settings of spec files only
+
+
+def option(name: str) -> str:
+    """How messages name a setting: its command-line option, or for a setting that has none,
+    its name in words."""
+    if name in NO_OPTION:
+        return f"the {name.replace('_', ' ')} setting"
+    return OPTIONS.get(name, f"--{name.replace('_', '-')}")
+
 
 @dataclass
 class TrainConfig:
@@ -65,35 +77,36 @@ class TrainConfig:
     def check(self) -> None:
         problems = []
         if self.loss not in LOSSES:
-            problems.append(f"loss must be one of {', '.join(LOSSES)}")
+            problems.append(f"--loss must be one of {', '.join(LOSSES)}")
         if self.norm not in NORMS:
-            problems.append(f"norm must be one of {', '.join(NORMS)}")
+            problems.append(f"{option('norm')} must be one of {', '.join(NORMS)}")
         if self.stem is not None and self.stem not in STEMS:
-            problems.append(f"stem must be one of {', '.join(map(str, STEMS))}")
+            problems.append(f"{option('stem')} must be one of {', '.join(map(str, STEMS))}")
         for name in ("input_slices", "epochs", "iterations", "batch"):
             if getattr(self, name) < 1:
-                problems.append(f"{name} must be at least 1")
+                problems.append(f"{option(name)} must be at least 1")
         if self.patch < PATCH_MULTIPLE:
-            problems.append(f"patch must be at least {PATCH_MULTIPLE} pixels")
+            problems.append(f"--patch must be at least {PATCH_MULTIPLE} pixels")
         for name in ("patience", "freeze_encoder_epochs"):
             if getattr(self, name) < 0:
-                problems.append(f"{name} must be 0 or more")
+                problems.append(f"{option(name)} must be 0 or more")
         if not 0 <= self.seed < 2**32:
-            problems.append("seed must be a whole number from 0 to 4294967295")
+            problems.append("--seed must be a whole number from 0 to 4294967295")
         if self.input_slices >= 1 and self.input_slices % 2 == 0:
             problems.append(
-                "input_slices must be odd (the plane predicted and as many neighbours on each side)"
+                "--input-slices must be odd (the plane predicted and as many neighbours on each "
+                "side)"
             )
         if not 0 <= self.val_fraction < 1:
-            problems.append("val_fraction must be in [0, 1)")
+            problems.append("--val-fraction must be in [0, 1)")
         if not (math.isfinite(self.lr) and self.lr > 0):
-            problems.append("lr must be a positive number")
+            problems.append("--lr must be a positive number")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            problems.append("weight_decay must be 0 or a positive number")
+            problems.append(f"{option('weight_decay')} must be 0 or a positive number")
         for name in ("pixel_size_nm", "slice_step_nm"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
-                problems.append(f"{name} must be a positive number of nm")
+                problems.append(f"{option(name)} must be a positive number of nm")
         if problems:
             raise TrainingSetupError("training settings: " + "; ".join(problems) + ".")
 

@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from emstudio.core.volume.store import VolumeWriter
 
 VOLUME_KINDS = ("image", "labels", "prediction", "segmentation")
+KIND_PHRASES = {  # each kind, as messages name it
+    "image": "an image",
+    "labels": "a label set",
+    "prediction": "a prediction map",
+    "segmentation": "a segmentation",
+}
 
 
 def _decoded(row: sqlite3.Row, *columns: str, nullable: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -98,8 +104,8 @@ class VolumeRecord:
 
     @property
     def kind_phrase(self) -> str:
-        """ "an image volume", "a labels volume", ... for messages."""
-        return f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} volume"
+        """ "an image", "a label set", ... for messages."""
+        return KIND_PHRASES.get(self.kind, f"a {self.kind} volume")
 
     @property
     def size_warning(self) -> str:

@@ -38,9 +38,11 @@ class InstanceParams:
         for name in ("area_threshold", "boundary_threshold", "foreground_threshold"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise SegmentParamsError(f"{name} must lie in 0..1 (a probability), got {value}.")
+                raise SegmentParamsError(
+                    f"--{name.replace('_', '-')} must lie in 0..1 (a probability), got {value}."
+                )
         if self.flood not in FLOODS:
-            raise SegmentParamsError(f"flood must be one of {FLOODS}, got {self.flood!r}.")
+            raise SegmentParamsError(f"--flood must be one of {FLOODS}, got {self.flood!r}.")
         volume = self.min_volume_nm3
         usable = volume is None or (math.isfinite(volume) and volume >= 0)
         if self.min_size < 0 or not usable:

@@ -107,7 +107,7 @@ def segment_prediction(
 ) -> VolumeRecord:
     """Segment the prediction set into the new segmentation volume ``out``."""
     if mode not in MODES:
-        raise SegmentParamsError(f"mode must be one of {MODES}, not {mode!r}.")
+        raise SegmentParamsError(f"--mode must be one of {MODES}, not {mode!r}.")
     out = check_new_name(project, out, "--out")
     classes = prediction_set(project, prediction)
     area_class = pick_area_class(classes, prediction, class_name)

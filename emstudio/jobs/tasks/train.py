@@ -22,7 +22,7 @@ from emstudio.core.ml.sampling import in_memory_if_small
 from emstudio.core.progress import describe_duration
 from emstudio.core.project import ModelRecord, Project, provenance
 from emstudio.core.project.catalog import utc_now
-from emstudio.core.project.records import VolumeRecord
+from emstudio.core.project.records import KIND_PHRASES, VolumeRecord
 from emstudio.core.text import counted
 from emstudio.core.volume.store import Volume
 from emstudio.jobs.events import EventLog
@@ -53,7 +53,7 @@ class EventReporter:
 def volume_of_kind(project: Project, name: str, kind: str, role: str) -> VolumeRecord:
     record = project.catalog.volume(name)
     if record.kind != kind:
-        raise VolumeKindError(f"{role} {name!r} is {record.kind_phrase}, not {kind}.")
+        raise VolumeKindError(f"{role} {name!r} is {record.kind_phrase}, not {KIND_PHRASES[kind]}.")
     return record
 
 

@@ -136,7 +136,7 @@ def test_problems_raise_before_anything_is_written(project, demo, tmp_path, writ
     source = CrowdSource(str(demo / "sim.csv"))
     with pytest.raises(NotFoundError):
         import_crowd(project, source, image="nope", name="x")
-    with pytest.raises(CrowdImportError, match="labels volume"):
+    with pytest.raises(CrowdImportError, match="is a label set: give the image it labels"):
         import_crowd(project, source, image="truth-classes", name="x")
     with pytest.raises(NameConflictError):
         import_crowd(project, source, image="em", name="truth-classes")

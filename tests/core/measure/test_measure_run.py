@@ -29,7 +29,7 @@ def project(tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"image": "other"}, r"other: is a segmentation volume, not an image"),
+        ({"image": "other"}, r"other: is a segmentation, not an image"),
         ({"other": "other", "max_distance_nm": -5.0}, r"must be 0 nm or more, got -5.0"),
     ],
 )

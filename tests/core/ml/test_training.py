@@ -181,22 +181,22 @@ def test_bad_settings_are_refused_with_a_way_out(phantom) -> None:
         run(phantom, tiny_config(patch=30))
     with pytest.raises(TrainingSetupError, match=r"needs about 114\.4 GiB of memory to train"):
         run(phantom, tiny_config(batch=100_000))  # 100,000 patches of 32 px
-    with pytest.raises(TrainingSetupError, match="epochs must be at least 1"):
+    with pytest.raises(TrainingSetupError, match="--epochs must be at least 1"):
         TrainConfig.from_json({"epochs": 0})
-    with pytest.raises(TrainingSetupError, match="input_slices must be odd"):
+    with pytest.raises(TrainingSetupError, match="--input-slices must be odd"):
         TrainConfig.from_json({"input_slices": 4})  # the plane predicted would not be an input
     with pytest.raises(TrainingSetupError, match="unknown model size"):
         run(phantom, TrainConfig(size="huge", patch=32))
-    with pytest.raises(TrainingSetupError, match="stem must be one of 1, 2, 4"):
+    with pytest.raises(TrainingSetupError, match="the stem setting must be one of 1, 2, 4"):
         TrainConfig.from_json({"stem": 3})
     for values, message in (
-        ({"lr": float("nan")}, "lr must be a positive number"),
-        ({"lr": float("inf")}, "lr must be a positive number"),
-        ({"seed": -1}, "seed must be a whole number"),
-        ({"patch": 8}, "patch must be at least 16 pixels"),
-        ({"patience": -1}, "patience must be 0 or more"),
-        ({"freeze_encoder_epochs": -2}, "freeze_encoder_epochs must be 0 or more"),
-        ({"pixel_size_nm": 0.0}, "pixel_size_nm must be a positive number of nm"),
+        ({"lr": float("nan")}, "--lr must be a positive number"),
+        ({"lr": float("inf")}, "--lr must be a positive number"),
+        ({"seed": -1}, "--seed must be a whole number"),
+        ({"patch": 8}, "--patch must be at least 16 pixels"),
+        ({"patience": -1}, "--patience must be 0 or more"),
+        ({"freeze_encoder_epochs": -2}, "--freeze-encoder must be 0 or more"),
+        ({"pixel_size_nm": 0.0}, "--pixel-size must be a positive number of nm"),
     ):
         with pytest.raises(TrainingSetupError, match=message):
             TrainConfig.from_json(values)

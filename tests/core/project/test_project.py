@@ -50,6 +50,7 @@ def test_create_refuses_a_place_inside_another_project(tmp_path, inside):
     assert not path.exists()
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
 
+
 def test_open_non_project_says_so(tmp_path):
     with pytest.raises(
         ProjectError,
