@@ -239,8 +239,11 @@ def test_a_cancelled_training_resumes_from_its_checkpoint(project, cli, monkeypa
     with Project.open(project, mode="read") as opened:
         job = [j for j in opened.catalog.jobs() if j.kind == "train"][-1]
         assert job.status == "cancelled" and not opened.catalog.has_model_name("r")
+    cancelled_checkpoint = project / "jobs" / job.id / "checkpoint.pt"
+    assert cancelled_checkpoint.is_file()
     res = cli("train", project, "--resume", job.id[:8], "--epochs", "50", "--out", "r2")
     assert res.code == 0, res.err  # under another name: "r" might have been taken meanwhile
+    assert not list((project / "jobs").glob("*/checkpoint.pt"))  # the model holds what is kept
     assert "with the settings it was started with (other options given now" in res.err
     assert "are not used, but --out)" in res.err
     with Project.open(project, mode="read") as opened:

@@ -4,7 +4,8 @@ inputs: ``image``, ``labels`` (volume names), optional ``init`` (model to start 
 ``instances`` (segmentation whose object edges form the boundary target).
 params: ``out`` (model name), ``classes`` (list, default all), ``boundary`` (class name),
 ``slices`` (e.g. "z:0,8,16"), ``resume_from`` (a job id whose checkpoint to continue), and the
-fields of ``TrainConfig``. A checkpoint is saved in ``jobs/<id>/checkpoint.pt`` every epoch.
+fields of ``TrainConfig``. A checkpoint is saved in ``jobs/<id>/checkpoint.pt`` every epoch,
+and removed once the model is saved.
 """
 
 from __future__ import annotations
@@ -155,6 +156,11 @@ def run_train(project: Project, spec: JobSpec, events: EventLog) -> dict[str, An
     record = add_model(
         project, out, lambda folder: write_model_folder(folder, result.model, card), prov
     )
+    # the model holds what is kept; its checkpoints (this job's, and the one it went on from)
+    # are for resuming, which a finished training refuses
+    for job_id in (spec.id, params.get("resume_from")):
+        if job_id:
+            (project.jobs_dir / job_id / CHECKPOINT_FILE).unlink(missing_ok=True)
     return {
         "model": record.name,
         "model_id": record.id,
