@@ -235,7 +235,20 @@ class Catalog:
         return [VolumeRecord.from_row(r) for r in self._rows("volumes", "kind", kind)]
 
     def volume(self, name: str) -> VolumeRecord:
-        return VolumeRecord.from_row(self._named("volumes", name, "volume"))
+        """The volume named ``name``; where none is, but a prediction set is, a NotFoundError
+        naming its maps."""
+        try:
+            return VolumeRecord.from_row(self._named("volumes", name, "volume"))
+        except NotFoundError:
+            maps = [
+                v.name for v in self.volumes("prediction") if v.attrs.get("prediction_set") == name
+            ]
+            if not maps:
+                raise
+            raise NotFoundError(
+                f"{name!r} is a prediction set, not one volume: name one of its maps, "
+                f"{', '.join(map(repr, maps))}."
+            ) from None
 
     def volume_paths(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT path FROM volumes")}

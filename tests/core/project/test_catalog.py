@@ -135,3 +135,20 @@ def test_an_unknown_voxel_size_is_warned_of_with_the_file_to_import_again():
     assert own.size_warning.endswith("import it again with --voxel-size Z,Y,X (nm).")
     known = VolumeRecord.new("k", "image", (2, 3, 4), "uint8", VoxelSize(40, 10, 10, True), "t")
     assert known.size_warning == ""
+
+
+def test_a_prediction_set_named_for_one_volume_is_said_to_be_one_with_its_maps(tmp_path):
+    image = record("raw")
+    with Project.create(tmp_path / "p.emproj") as project:
+        project.catalog.add_volume(image)
+        for output in ("membrane", "mitochondria"):
+            project.catalog.add_volume(
+                VolumeRecord.new_of(
+                    image, f"mito-{output}", "prediction", "t", attrs={"prediction_set": "mito"}
+                )
+            )
+        said = "'mito' is a prediction set, not one volume: name one of its maps, 'mito-membrane'"
+        with pytest.raises(NotFoundError, match=said + ", 'mito-mitochondria'"):
+            project.catalog.volume("mito")
+        with pytest.raises(NotFoundError, match=r"No volume named 'mitox' .*\(volumes: raw, "):
+            project.catalog.volume("mitox")
