@@ -40,6 +40,8 @@ def run_segment(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
     )
     events.emit("artifact", kind="volume", name=record.name, id=record.id)
     settings = record.attrs.get("params", {})
+    if not record.attrs.get("objects"):
+        events.warn(nothing_found_note(params, record.attrs.get("left_out", 0), settings))
     return {
         "volume": record.name,
         "objects": record.attrs.get("objects"),
@@ -48,3 +50,23 @@ def run_segment(project: Project, spec: JobSpec, events: EventLog) -> dict[str, 
         "method": settings.get("method"),
         "min_voxels": params.min_voxels(record.voxel_size.zyx),
     }
+
+
+def nothing_found_note(params: InstanceParams, left_out: int, settings: dict[str, Any]) -> str:
+    """What to try when a segmentation holds no object: the pieces the size filter removed,
+    else the thresholds no voxel passed (``settings``: the segmentation's, its method)."""
+    if left_out:
+        return (
+            f"no object is left: all {left_out} pieces found were under the smallest size; "
+            "lower --min-size (or --min-volume) to keep them"
+        )
+    seeds = (
+        f" with the boundary map below --boundary-threshold {params.boundary_threshold:g}"
+        if settings.get("method") == "watershed"
+        else ""
+    )
+    return (
+        f"no object was found: no voxel of the map is above --area-threshold "
+        f"{params.area_threshold:g}{seeds}. On a weak map, lower the thresholds (in the Segment "
+        "dialog too), or look at the prediction in the viewer"
+    )
