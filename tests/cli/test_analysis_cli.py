@@ -338,11 +338,15 @@ def test_meshes_interpolated_between_thick_sections_have_a_truer_area(cli, tmp_p
 
 
 def test_a_segmentation_without_objects_says_what_to_try(demo, cli):
-    res = cli("segment", demo, "--prediction", "truth", "--out", "none", "--area-threshold", "1")
+    res = cli(
+        "segment", demo, "--prediction", "truth", "--out", "no-objects", "--area-threshold", "1"
+    )
     assert res.code == 0, res.err
     assert "segmented 0 objects" in res.out
     assert (
         "no object was found: no voxel of the map is above --area-threshold 1 with the " in res.err
     )
-    res = cli("segment", demo, "--prediction", "truth", "--out", "small", "--min-size", "10000000")
+    res = cli(
+        "segment", demo, "--prediction", "truth", "--out", "all-small", "--min-size", "10000000"
+    )
     assert "no object is left: all 3 pieces found were under the smallest size" in res.err
