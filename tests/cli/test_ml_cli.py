@@ -366,6 +366,9 @@ def test_training_bad_inputs(project, cli) -> None:
     ]
     for extra, fragments in cases:
         assert_refused(cli("train", project, *TRAIN, "--out", "new", *extra), *fragments)
+    frozen = cli("train", project, *TRAIN, "--out", "new", "--freeze-encoder", "1")
+    assert_refused(frozen, "freezing the encoder keeps a starting model's features")
+    assert "training on" not in frozen.err  # refused before the plan is told
     blank = [a if a != "truth-classes" else "blank" for a in TRAIN if a]
     blank = blank[: blank.index("--slices")]
     assert_refused(cli("train", project, *blank, "--out", "new"), "no labelled slice")

@@ -110,6 +110,14 @@ class TrainConfig:
         if problems:
             raise TrainingSetupError("training settings: " + "; ".join(problems) + ".")
 
+    def check_start(self, from_a_model: bool) -> None:
+        """Refuse settings that need a starting model, where there is none."""
+        if self.freeze_encoder_epochs and not from_a_model:
+            raise TrainingSetupError(
+                "freezing the encoder keeps a starting model's features: give a starting "
+                "model (--init MODEL), or do not freeze (a random encoder would stay random)."
+            )
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["augment"] = self.augment.to_json()

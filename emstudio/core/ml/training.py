@@ -202,11 +202,7 @@ class Trainer:
         reporter: Reporter,
     ) -> None:
         config.check()
-        if config.freeze_encoder_epochs and parent is None:
-            raise TrainingSetupError(
-                "freezing the encoder keeps a starting model's features: give a starting "
-                "model (--init MODEL), or do not freeze (a random encoder would stay random)."
-            )
+        config.check_start(parent is not None)
         self.data, self.config, self.device, self.reporter = data, config, device, reporter
         if config.freeze_encoder_epochs >= config.epochs:
             reporter.log(

@@ -110,6 +110,7 @@ def run_train(project: Project, spec: JobSpec, events: EventLog) -> dict[str, An
     out = check_model_name(project, str(params.get("out") or ""))
     config = TrainConfig.from_json({k: v for k, v in params.items() if k not in SPEC_PARAMS})
     inputs = resolve_inputs(project, spec, open_model, events.warn)
+    config.check_start(inputs.parent is not None)  # before the plan is told
     if inputs.parent is not None:
         config.normalisation = inputs.parent[1]["input"]["normalisation"]["mode"]
     device = select_device(spec.device)
