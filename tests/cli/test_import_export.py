@@ -206,7 +206,14 @@ def test_labels_of_0_and_255_are_explained_and_recoded(tmp_path, cli, project, i
         "--recode", "0=1,255=0", "--classes", "1=membrane",
     )  # fmt: skip
     assert res.code == 0 and "Values recoded: 0 -> 1, 255 -> 0." in res.out + res.err
-    assert "hold no class" not in res.out + res.err
+    assert "hold no class" not in res.out + res.err and "no voxel holds" not in res.err
+    res = cli(
+        "import", project, lpath, "--name", "mem3", "--kind", "labels",
+        "--recode", "0=1,255=0", "--classes", "1=membrane,3=mitochondria",
+    )  # fmt: skip
+    assert res.code == 0 and "no voxel holds the value of 3=mitochondria (named by --classes)" in (
+        res.out + res.err
+    )
     with Project.open(project, mode="read") as proj:
         record = proj.catalog.volume("mem")
         assert record.attrs["classes"] == {"0": "background", "1": "membrane"}

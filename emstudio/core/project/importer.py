@@ -128,6 +128,13 @@ def label_notes(record: VolumeRecord) -> list[str]:
             f"{100 * unlabelled:.1f} % of the voxels. If 255 is a structure in this file, "
             "recode it to a free value, e.g. --recode 255=2 --classes 2=NAME."
         )
+    absent = [f"{v}={classes.get(str(v), v)}" for v in record.attrs.get("absent_classes", [])]
+    if absent:
+        notes.append(
+            f"no voxel holds the value of {', '.join(absent)} (named by --classes): check the "
+            "file's values (info --json lists the classes); a class without voxels cannot be "
+            "learned."
+        )
     if len(classes) > MANY_CLASSES:
         notes.append(
             f"these labels hold {len(classes)} classes: is this an image, or object ids? Labels "

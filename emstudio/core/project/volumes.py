@@ -125,5 +125,8 @@ def import_source(
         if seen is not None:
             record.attrs["classes"] = named_classes(seen.values, class_names)
             record.attrs["unlabelled_fraction"] = seen.fraction(IGNORE)
+            absent = sorted(set(class_names or {}) - {int(v) for v in seen.values})
+            if absent:  # named by the user, held by no voxel
+                record.attrs["absent_classes"] = absent
 
     return add_volume(project, write, record)
