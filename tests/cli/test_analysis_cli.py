@@ -83,6 +83,7 @@ def test_segment_evaluate_mesh_measure(demo, cli, tmp_path):
     assert res.code == 2 and "not an empty folder" in res.err
     res = cli("info", demo)  # the mesh set is listed, with what made it
     assert f"mito-meshes              {index['count']} objects of 'mito', glb" in res.out
+    assert "classes: 1 = membrane, 2 = nuclear_envelope, 3 = mitochondria" in res.out  # labels
 
     csv = tmp_path / "m.csv"
     res = cli(

@@ -60,6 +60,11 @@ def show_info(summary: dict) -> None:
                 f"  {v['levels']} levels"
             )
             print(f"  {'':<24} from {v['source']}; {_made_by(v['provenance'])}")
+            if v["kind"] == "labels":
+                classes = [
+                    f"{k} = {n}" for k, n in v["attrs"].get("classes", {}).items() if k != "0"
+                ]
+                print(f"  {'':<24} classes: {', '.join(classes) or 'none (0 and 255 alone)'}")
     print("\nMesh sets:" + ("" if summary["mesh_sets"] else " none"))
     for m in summary["mesh_sets"]:
         of = m["attrs"].get("segmentation", "?")
