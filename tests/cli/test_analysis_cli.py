@@ -351,3 +351,11 @@ def test_a_segmentation_without_objects_says_what_to_try(demo, cli):
         "segment", demo, "--prediction", "truth", "--out", "all-small", "--min-size", "10000000"
     )
     assert "no object is left: all 3 pieces found were under the smallest size" in res.err
+
+
+def test_a_search_radius_without_other_is_said_to_be_unused(demo, cli, tmp_path):
+    seg, out = "truth-mito-instances", tmp_path / "m.csv"
+    res = cli("measure", demo, "--segmentation", seg, "--max-distance", "100", "--out", out)
+    assert res.code == 0 and "--max-distance is the search radius for --other: unused" in res.err
+    res = cli("measure", demo, "--segmentation", seg, "--out", tmp_path / "n.csv")
+    assert res.code == 0 and "--max-distance" not in res.err

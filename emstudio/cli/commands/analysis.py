@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from emstudio.cli.commands._common import (
@@ -142,9 +143,8 @@ def _register_measure(commands: argparse._SubParsersAction) -> None:
     measure.add_argument(
         "--max-distance",
         type=float,
-        default=DEFAULT_MAX_DISTANCE_NM,
         metavar="NM",
-        help="search radius for --other (nm)",
+        help=f"search radius for --other (nm; default {DEFAULT_MAX_DISTANCE_NM:g})",
     )
     measure.add_argument("--out", required=True, metavar="FILE.csv")
     measure.set_defaults(run=run_measure)
@@ -275,11 +275,17 @@ def run_mesh(args: argparse.Namespace) -> int:
 
 
 def run_measure(args: argparse.Namespace) -> int:
+    if args.max_distance is not None and args.other is None:
+        print(
+            "warning: --max-distance is the search radius for --other: unused without it",
+            file=sys.stderr,
+        )
+    radius = DEFAULT_MAX_DISTANCE_NM if args.max_distance is None else args.max_distance
     spec = JobSpec(
         kind="measure",
         project=_absolute(args.project),
         inputs={"segmentation": args.segmentation, "image": args.image, "other": args.other},
-        params={"out": _absolute(args.out), "max_distance_nm": args.max_distance},
+        params={"out": _absolute(args.out), "max_distance_nm": radius},
     )
     result = run_with_progress(spec)
     out = result.outputs
