@@ -111,9 +111,10 @@ def _register_mesh(commands: argparse._SubParsersAction) -> None:
     mesh.add_argument(
         "--sections",
         action="store_true",
-        help="on sections much thicker than the pixels (serial sections, SBF-SEM), interpolate "
-        "each outline between sections, as measure does for areas: a truer surface (a sphere's "
-        "area within 1 %%, stepped 15-19 %% too large), a few times slower",
+        help="on sections at least 1.5x as thick as the pixels (serial sections, SBF-SEM), "
+        "interpolate each outline from one section to the next instead of stepping out flat, as "
+        "measure does for areas: spheres' areas within 3 %% instead of 15-19 %% too large; "
+        "meshing takes a few times as long",
     )
     mesh.add_argument("--ids", type=int, nargs="+", metavar="ID", help="only these objects")
     mesh.add_argument(

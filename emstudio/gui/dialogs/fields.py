@@ -15,10 +15,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emstudio.core.destinations import is_inside
 from emstudio.core.mesh.meshset import LABEL_KINDS
 from emstudio.core.project import Project, VolumeRecord
 
 NONE = "(none)"
+
+
+def destination_problem(path: Path, project: Project, folder: bool) -> str | None:
+    """Why nothing may be written at ``path`` (a new file, or with ``folder`` a new or empty
+    folder), as a dialog says it; None where it may."""
+    if not path.is_absolute():  # it would land in whatever folder the app was started from
+        return f"Give the whole path of {path} (Browse... picks one)."
+    if is_inside(path, project.path):
+        return (
+            f"{path} is inside the project folder, which emstudio manages: choose a place "
+            "outside it."
+        )
+    if folder and path.exists() and (not path.is_dir() or any(path.iterdir())):
+        return f"{path} is not an empty folder: choose a new or empty one."
+    if not folder and path.exists():
+        return f"{path} exists already: choose another name."
+    if not path.parent.is_dir():
+        return f"{path.parent} does not exist."
+    return None
 
 
 def label_volumes(project: Project) -> list[VolumeRecord]:

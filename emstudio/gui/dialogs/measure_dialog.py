@@ -9,7 +9,13 @@ from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QWidget
 from emstudio.core.measure.params import DEFAULT_MAX_DISTANCE_NM
 from emstudio.core.project import Project
 from emstudio.gui.dialogs.common import JobDialog
-from emstudio.gui.dialogs.fields import PathField, chosen, label_volumes, names_combo
+from emstudio.gui.dialogs.fields import (
+    PathField,
+    chosen,
+    destination_problem,
+    label_volumes,
+    names_combo,
+)
 from emstudio.jobs.spec import JobSpec
 
 
@@ -76,8 +82,7 @@ class MeasureDialog(JobDialog):
         if path is not None:
             if path.suffix.lower() != ".csv":
                 return "The CSV copy's name must end in .csv."
-            if not path.parent.is_dir():
-                return f"{path.parent} does not exist."
+            return destination_problem(path, self.project, folder=False)
         return None
 
     def spec(self) -> JobSpec:

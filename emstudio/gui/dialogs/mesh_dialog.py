@@ -7,11 +7,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QSpinBox, QWidget
 
 from emstudio.core.mesh.formats import COMBINED_FORMATS, FORMATS
+from emstudio.core.mesh.sections import section_steps
 from emstudio.core.project import Project
 from emstudio.gui.dialogs.common import JobDialog
 from emstudio.gui.dialogs.fields import (
     PathField,
     chosen,
+    destination_problem,
     fraction_spin,
     label_volumes,
     names_combo,
@@ -42,7 +44,8 @@ class MeshDialog(JobDialog):
     ) -> None:
         super().__init__(project, "Export meshes" if export else "Make meshes", parent)
         self.export = export
-        names = [r.name for r in label_volumes(project)]
+        self._records = {r.name: r for r in label_volumes(project)}
+        names = list(self._records)
         self.segmentation = names_combo(names, tip="The objects to mesh")
         if segmentation in names:
             self.segmentation.setCurrentText(segmentation)
@@ -63,9 +66,10 @@ class MeshDialog(JobDialog):
         )
         self.sections = QCheckBox("interpolate between thick sections")
         self.sections.setToolTip(
-            "On sections much thicker than the pixels (serial sections, SBF-SEM), the outline "
-            "interpolated between sections, as measurements use for areas: a truer surface than "
-            "the stepped one (15-19 % too much area), a few times slower"
+            "Draws each outline's way from one section to the next instead of stepping out flat "
+            "between them, as the measurements do for areas. On sections at least 1.5x as thick "
+            "as the pixels (serial sections, SBF-SEM) the surface is truer: a sphere's area "
+            "within 3 %, against 15-19 % too large stepped. Meshing takes a few times as long."
         )
         self.ids = QLineEdit()
         self.ids.setPlaceholderText("all objects")
@@ -86,6 +90,8 @@ class MeshDialog(JobDialog):
         form.addRow("", self.combined)
         form.addRow("Output folder", self.folder)
         self._add_footer("Export" if export else "Make meshes", form)
+        self.segmentation.currentTextChanged.connect(self._offer_sections)
+        self._offer_sections()
         for signal in (
             self.segmentation.currentTextChanged,
             self.format.currentTextChanged,
@@ -95,6 +101,18 @@ class MeshDialog(JobDialog):
         ):
             signal.connect(self._show_problem)
         self._show_problem()
+
+    def _offer_sections(self) -> None:
+        """Interpolating between sections only where the chosen segmentation's are thick."""
+        name = chosen(self.segmentation)
+        thick = name is not None and section_steps(self._records[name].voxel_size.zyx) > 1
+        self.sections.setEnabled(thick)
+        if not thick:
+            self.sections.setChecked(False)
+        self.sections.setText(
+            "interpolate between thick sections"
+            + ("" if thick or name is None else " (these voxels are near cubes)")
+        )
 
     def problem(self) -> str | None:
         if chosen(self.segmentation) is None:
@@ -109,10 +127,7 @@ class MeshDialog(JobDialog):
         if self.export and folder is None:
             return "Choose the folder to export the meshes to."
         if folder is not None:
-            if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-                return f"{folder} is not an empty folder: choose a new or empty one."
-            if not folder.parent.is_dir():
-                return f"{folder.parent} does not exist."
+            return destination_problem(folder, self.project, folder=True)
         return None
 
     def spec(self) -> JobSpec:

@@ -4,8 +4,13 @@ tests/gui/workspace/test_result_docks.py)."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import numpy as np
+import pytest
+from volume_helpers import add_array
+
+from emstudio.core.io.base import VoxelSize
 from emstudio.core.project import Project
 from emstudio.core.seg.from_truth import add_truth_prediction
 from emstudio.core.seg.params import PRESETS
@@ -80,6 +85,8 @@ def test_mesh_dialog_checks_and_spec(make, project, tmp_path):
     (busy / "file").write_text("x")
     dialog.folder.edit.setText(str(busy))
     assert "not an empty folder" in dialog.problem()
+    dialog.folder.edit.setText(str(project.path / "meshes-out"))
+    assert "is inside the project folder" in dialog.problem()
     dialog.folder.edit.setText(str(tmp_path / "new"))
     assert not dialog.spec().params["sections"]
     dialog.sections.setChecked(True)
@@ -100,7 +107,32 @@ def test_measure_dialog_defaults_and_checks(make, project, tmp_path):
     dialog.other.setCurrentIndex(0)
     dialog.csv.edit.setText(str(tmp_path / "m.txt"))
     assert ".csv" in dialog.problem()
+    (tmp_path / "taken.csv").write_text("mine")
+    for where, said in (
+        (tmp_path / "taken.csv", "exists already: choose another name"),
+        (project.path / "m.csv", "is inside the project folder, which emstudio manages"),
+        (Path("m.csv"), "Give the whole path of m.csv"),  # else: wherever the app started
+    ):
+        dialog.csv.edit.setText(str(where))
+        assert said in dialog.problem()
     dialog.csv.edit.setText(str(tmp_path / "m.csv"))
     spec = dialog.spec()
     assert spec.kind == "measure" and spec.inputs["image"] == "em" and spec.inputs["other"] is None
     assert spec.params["out"] == str(tmp_path / "m.csv")
+
+
+def test_mesh_dialog_offers_interpolation_only_between_thick_sections(make, tmp_path):
+    objects = np.zeros((4, 16, 16), np.uint32)
+    objects[1:3, 4:9, 4:9] = 1
+    with Project.create(tmp_path / "q.emproj") as project:
+        add_array(project, "thick", "segmentation", objects, VoxelSize(50, 5, 5, known=True))
+        add_array(project, "cubes", "segmentation", objects, VoxelSize(10, 10, 10, known=True))
+        dialog = make(MeshDialog, project, segmentation="thick")
+        assert dialog.sections.isEnabled()
+        dialog.sections.setChecked(True)
+        dialog.segmentation.setCurrentText("cubes")
+        assert not dialog.sections.isEnabled() and not dialog.sections.isChecked()
+        assert dialog.sections.text().endswith("(these voxels are near cubes)")
+        assert not dialog.spec().params["sections"]
+        dialog.segmentation.setCurrentText("thick")
+        assert dialog.sections.isEnabled() and dialog.sections.text().endswith("sections")
