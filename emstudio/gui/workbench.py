@@ -95,6 +95,12 @@ class Workbench(QObject):
             self._warn_if_empty(job)
         elif status in ("failed", "interrupted"):
             self.window.statusBar().showMessage(f"Job {job_id[:8]} {status}: {message}", 15000)
+            if status == "failed":  # the dialog that started it has closed: say it in a box
+                kind = self.project.catalog.job(job_id).kind.replace("_", " ")
+                self._tell(
+                    f"The {kind} job failed",
+                    f"{message}\n\nNothing was added to the project; the Jobs panel keeps its log.",
+                )
 
     def _show_new_volume(self, job: JobRecord) -> None:
         """Show what a prediction or segmentation made (as the user guide promises), so the
@@ -108,14 +114,17 @@ class Workbench(QObject):
         outputs = job.outputs or {}
         if job.kind != "segment" or outputs.get("objects") != 0:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
+        self._tell(
             "No objects found",
             f"The segmentation {outputs.get('volume')!r} has no objects: no object passed the "
             "seed thresholds, or every one was smaller than the minimum size. Run Segment "
             "instances again with a smaller minimum size or other thresholds.",
-            QMessageBox.StandardButton.Ok,
-            self.window,
+        )
+
+    def _tell(self, title: str, text: str) -> None:
+        """A warning in a box that does not wait for an answer."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self.window
         )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

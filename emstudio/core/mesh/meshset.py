@@ -40,7 +40,7 @@ def check_destination(project: Project, out: str | Path | None) -> Path | None:
     if is_inside(path, project.path):
         raise DestinationError(
             f"{path}: is inside the project; meshes are kept in the project already. "
-            "Choose a folder outside the project for --out."
+            "Choose a folder outside the project."
         )
     if path.exists() and not path.is_dir():
         raise DestinationError(f"{path}: is a file; --out takes a new or empty folder.")

@@ -24,6 +24,7 @@ from emstudio.gui.dialogs.measure_dialog import MeasureDialog
 from emstudio.gui.dialogs.mesh_dialog import MeshDialog
 from emstudio.gui.dialogs.segment_dialog import SegmentDialog
 from emstudio.gui.results.workspace import TABLE_TITLE, VIEW_TITLE
+from emstudio.jobs.spec import JobSpec
 
 JOB_TIMEOUT_MS = 120_000
 WINDOW_SCRIPT = Path(__file__).parent.parent / "view3d_window.py"
@@ -311,3 +312,26 @@ def test_docked_3d_view_draws_under_xvfb_and_exits_cleanly(demo_path, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert out.is_file() and "drawn fraction" in proc.stdout
+
+
+def test_a_failed_job_says_why_in_a_box(qtbot, open_window, demo_path, tmp_path):
+    window = open_window(demo_path)
+    taken = tmp_path / "taken.csv"
+    taken.write_text("mine")
+    spec = JobSpec(
+        kind="measure",
+        project=str(window.project.path),
+        inputs={"segmentation": "truth-mito-instances", "image": None, "other": None},
+        params={"out": str(taken)},
+    )  # as a dialog would submit it, had it not checked the file
+    window.workbench.submit(spec)
+    qtbot.waitUntil(lambda: not window.workbench.manager.active(), timeout=JOB_TIMEOUT_MS)
+
+    def box() -> QMessageBox | None:
+        boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+        return boxes[0] if boxes else None
+
+    qtbot.waitUntil(lambda: box() is not None, timeout=5000)
+    assert box().windowTitle() == "The measure job failed"
+    assert f"{taken}: already exists" in box().text() and taken.read_text() == "mine"
+    box().accept()
