@@ -12,11 +12,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emstudio.core.errors import NameConflictError
 from emstudio.core.ml import presets
 from emstudio.core.project import Project
+from emstudio.core.project.catalog import checked_name
 from emstudio.gui.look import error_label, muted
 
 DEVICES = ("auto", "cpu", "cuda")
+
+
+def name_problem(name: str, what: str) -> str | None:
+    """Why ``name`` cannot name a new ``what`` (a character names cannot hold), else None."""
+    try:
+        checked_name(name, what, "name", lambda _name: False, "")
+    except NameConflictError as exc:
+        return str(exc)
+    return None
 
 
 def device_combo() -> QComboBox:

@@ -21,7 +21,13 @@ from emstudio.core.ml.card import output_names, project_summary
 from emstudio.core.ml.geometry import AXES
 from emstudio.core.project import Project
 from emstudio.core.project.catalog import free_name
-from emstudio.gui.dialogs.common import JobDialog, choose, cpu_gpu_text, device_combo
+from emstudio.gui.dialogs.common import (
+    JobDialog,
+    choose,
+    cpu_gpu_text,
+    device_combo,
+    name_problem,
+)
 from emstudio.gui.dialogs.model_card import ModelCardDialog
 from emstudio.gui.look import muted
 from emstudio.jobs.spec import JobSpec
@@ -146,6 +152,9 @@ class PredictDialog(JobDialog):
             return "Choose at least one axis."
         if not self.name.text().strip():
             return "Give the prediction a name."
+        unusable = name_problem(self.name.text().strip(), "volume")
+        if unusable:
+            return unusable
         taken = [v for v in self.volume_names() if self.project.catalog.has_volume_name(v)]
         if taken:
             return f"Volume {taken[0]!r} already exists: choose another output name."

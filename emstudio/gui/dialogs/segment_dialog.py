@@ -22,7 +22,7 @@ from emstudio.core.project.catalog import free_name
 from emstudio.core.seg.from_truth import BOUNDARY_CLASS
 from emstudio.core.seg.params import DEFAULT_PRESET, FLOODS, PRESETS, InstanceParams
 from emstudio.core.seg.run import DEFAULT_CLASS
-from emstudio.gui.dialogs.common import JobDialog
+from emstudio.gui.dialogs.common import JobDialog, name_problem
 from emstudio.gui.dialogs.fields import fraction_spin
 from emstudio.gui.look import muted
 from emstudio.jobs.spec import JobSpec
@@ -190,7 +190,7 @@ class SegmentDialog(JobDialog):
             return "Give the segmentation a name."
         if self.project.catalog.has_volume_name(name):
             return f"Volume {name!r} already exists: choose another name."
-        return None
+        return name_problem(name, "volume")
 
     def spec(self) -> JobSpec:
         preset = self.preset.currentText()

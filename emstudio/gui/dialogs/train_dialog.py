@@ -22,16 +22,23 @@ from PySide6.QtWidgets import (
 )
 
 from emstudio.core.ml import presets
+from emstudio.core.ml.errors import LabelsError
 from emstudio.core.ml.geometry import (
     PATCH_MULTIPLE,
     fitting_patch,
     parse_axes,
     xy_model_plane,
 )
-from emstudio.core.ml.labels import classes_of
+from emstudio.core.ml.labels import classes_of, parse_slices
 from emstudio.core.project import Project
 from emstudio.core.project.catalog import free_name
-from emstudio.gui.dialogs.common import JobDialog, choose, cpu_gpu_text, device_combo
+from emstudio.gui.dialogs.common import (
+    JobDialog,
+    choose,
+    cpu_gpu_text,
+    device_combo,
+    name_problem,
+)
 from emstudio.gui.look import muted
 from emstudio.jobs.spec import JobSpec
 
@@ -181,6 +188,8 @@ class TrainDialog(JobDialog):
             self.init.currentTextChanged,
             self.axes.textChanged,
             self.input_slices.valueChanged,
+            self.slices.textChanged,
+            self.boundary.currentTextChanged,
         ):
             signal.connect(self._update)
 
@@ -288,6 +297,9 @@ class TrainDialog(JobDialog):
             return "Give the new model a name."
         if self.project.catalog.has_model_name(name):
             return f"A model named {name!r} already exists."
+        unusable = name_problem(name, "model")
+        if unusable:
+            return unusable
         axes = self.axes.text().strip().lower()
         if axes not in ("", "auto"):
             try:
@@ -302,6 +314,14 @@ class TrainDialog(JobDialog):
             )
         if self.input_slices.value() % 2 == 0:
             return "Input slices must be an odd number (the plane and its neighbours each side)."
+        if self.slices.text().strip():
+            try:
+                parse_slices(self.slices.text().strip())
+            except LabelsError as exc:
+                return f"Only slices: {exc}"
+        boundary = self.boundary.currentText()
+        if boundary not in ("", "(none)") and boundary not in self.chosen_classes():
+            return f"The boundary output is of {boundary!r}: tick that class to learn too."
         return None
 
     def _update(self) -> None:

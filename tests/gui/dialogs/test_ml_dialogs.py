@@ -143,9 +143,18 @@ def test_train_dialog_advanced_choices_and_problems(qtbot, project) -> None:
     dialog.classes.item(2).setCheckState(Qt.CheckState.Checked)
     dialog.name.setText("nuclei")
     assert not ok_button(dialog).isEnabled() and "already exists" in dialog.message.text()
+    dialog.name.setText("a/b")
+    assert not ok_button(dialog).isEnabled() and "cannot hold '/'" in dialog.message.text()
     dialog.init.setCurrentText(NO_INIT)
     dialog.name.setText("fresh")
     assert ok_button(dialog).isEnabled() and dialog.spec().inputs["init"] is None
+    dialog.slices.setText("garbage")
+    assert not ok_button(dialog).isEnabled() and "Only slices: " in dialog.message.text()
+    dialog.slices.setText("z:0-4")
+    dialog.boundary.setCurrentText("membrane")  # a class not learned
+    assert not ok_button(dialog).isEnabled() and "tick that class" in dialog.message.text()
+    dialog.boundary.setCurrentText("mitochondria")
+    assert ok_button(dialog).isEnabled()
 
 
 def test_a_starting_model_fixes_the_size_and_input_slices(qtbot, project) -> None:
@@ -276,6 +285,8 @@ def test_predict_dialog_refuses_taken_names(qtbot, tmp_path) -> None:
         assert dialog.name.text() == "nuclei-pred-2" and ok_button(dialog).isEnabled()
         dialog.name.setText("nuclei-pred")
         assert "'nuclei-pred-membrane' already exists" in dialog.message.text()
+        dialog.name.setText("pred:1")
+        assert "cannot hold ':'" in dialog.message.text() and not ok_button(dialog).isEnabled()
 
 
 def test_predict_dialog_without_models_says_what_to_do(qtbot, tmp_path) -> None:

@@ -59,6 +59,8 @@ def test_segment_dialog_presets_and_spec(make, project):
     assert dialog.min_volume.text().startswith("= 0.0008 µm³")
     dialog.name.setText("truth-mitochondria")
     assert "already exists" in dialog.message.text()
+    dialog.name.setText("mito/final")
+    assert "cannot hold '/'" in dialog.message.text()
     dialog.name.setText("objects")
     assert dialog.problem() is None and dialog.message.text() == ""
     spec = dialog.spec()
