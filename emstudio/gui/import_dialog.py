@@ -7,6 +7,7 @@ queue (its own process, listed in the Jobs dock), with its progress shown here t
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
 from pathlib import Path
@@ -95,7 +96,6 @@ class ImportDialog(QDialog):
         self.info: SourceInfo | None = None
         self.job: str | None = None  # id of the running import job
         self._serial = 0
-        self._thread: threading.Thread | None = None
         self.source = QLineEdit()
         self.source.setReadOnly(True)
         self.source.setPlaceholderText("Choose a stack file or a folder of slices")
@@ -163,20 +163,22 @@ class ImportDialog(QDialog):
         self.info = None
         self.import_button.setEnabled(False)
         self.detected.setText("Reading…")
+        self.message.clear()  # what a failed import of the file before said
         self._serial += 1
         serial, paths = self._serial, list(self.paths)
 
         def work() -> None:
             try:
-                info, plane = inspect(paths)
+                result: tuple = (serial, *inspect(paths))
             except (EmstudioError, OSError, ValueError) as exc:
-                self._inspected.emit((serial, str(exc)))
-                return
-            self._inspected.emit((serial, info, plane))
+                result = (serial, str(exc))
+            # a reading overtaken by another choice is ignored (its serial); one that ends
+            # after the dialog was deleted has nowhere to go
+            with contextlib.suppress(RuntimeError):
+                self._inspected.emit(result)
 
-        self._join()
-        self._thread = threading.Thread(target=work, name="import-inspect", daemon=True)
-        self._thread.start()
+        # never waits for the reading before (a slow file, a network share): the window stays live
+        threading.Thread(target=work, name="import-inspect", daemon=True).start()
 
     def _on_inspected(self, result: tuple) -> None:
         if result[0] != self._serial:
@@ -280,13 +282,7 @@ class ImportDialog(QDialog):
         if self.job is not None:
             self.workbench.manager.cancel(self.job)
             self.job = None
-        self._join()
         super().reject()
-
-    def _join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
 
     def _set_busy(self, busy: bool) -> None:
         for widget in (self.import_button, self.name, self.kind):

@@ -79,6 +79,8 @@ def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     assert [s.value() for s in again.voxel] == [50, 10, 10] and again.like.isEnabled()  # file's
     again.kind.setCurrentIndex(again.kind.findData("labels"))  # labels always have an image
     assert again.like.findData("") < 0 and again.spec().inputs["like"] == "cells"
+    again.set_paths([str(stack)])  # another choice: what was said of the last one goes
+    assert again.message.text() == ""
     again.reject()
 
 
