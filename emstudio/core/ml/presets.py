@@ -43,7 +43,7 @@ class ModelSize:
             else "GPU speed not measured yet"
         )
         cpu = SLICE_PIXELS / self.predict_cpu
-        return f"a 1000 x 1000 slice in about {cpu:.1f} s on a 2-core CPU, {gpu}"
+        return f"predicts a 1000 x 1000 slice in about {cpu:.1f} s on a 2-core CPU, {gpu}"
 
 
 SIZES: dict[str, ModelSize] = {
@@ -187,5 +187,5 @@ def estimate_train_seconds(
 def describe_seconds(seconds: float | None) -> str:
     """An estimate in words; None: not known."""
     if seconds is None:
-        return "not known (speed not measured on this kind of device)"
+        return "not measured yet for this model size"
     return describe_duration(seconds)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -125,7 +126,7 @@ class TrainDialog(JobDialog):
         self.layout().insertWidget(self.layout().indexOf(self.estimate) + 1, self.quick)
 
     def _build_advanced(self) -> QGroupBox:
-        box = QGroupBox("Advanced")
+        box = QGroupBox()  # under the Advanced button, which names it
         self.iterations = _spin(1, 100000, int(D["iterations"]))
         self.batch = _spin(1, 512, int(D["batch"]))
         self.patch = _spin(PATCH_MULTIPLE, 2048, int(D["patch"]), step=PATCH_MULTIPLE)
@@ -142,6 +143,7 @@ class TrainDialog(JobDialog):
         self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05)
         self.val_fraction.setValue(float(D["val_fraction"]))
         self.patience = _spin(0, 1000, int(D["patience"]))
+        self.patience.setSuffix(" epochs")
         self.seed = _spin(0, 2**31 - 1, int(D["seed"]))
         self.freeze = _spin(0, 1000, int(D["freeze_encoder_epochs"]))
         self.freeze.setEnabled(False)  # until a starting model is chosen
@@ -149,24 +151,74 @@ class TrainDialog(JobDialog):
         self.augment = QCheckBox("augment (flips, intensity, blur, noise)", checked=True)
         self.elastic = QCheckBox("elastic deformation", checked=bool(D["elastic"]))
         self.device = device_combo()
-        form = QFormLayout(box)
-        form.addRow("Batches per epoch", self.iterations)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Patch size (px)", self.patch)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Input slices", self.input_slices)
-        form.addRow("Loss", self.loss)
-        form.addRow("Normalisation", self.normalisation)
-        form.addRow("Views", self.axes)
-        form.addRow("Only slices", self.slices)
-        form.addRow("Validation share", self.val_fraction)
-        form.addRow("Early stop after", self.patience)
-        form.addRow("Random seed", self.seed)
-        form.addRow("Freeze encoder (epochs)", self.freeze)
-        form.addRow("Boundary output", self.boundary)
-        form.addRow("", self.augment)
-        form.addRow("", self.elastic)
-        form.addRow("Device", self.device)
+        self.patience.setSpecialValueText("never")
+        tips = (
+            (self.iterations, "Batches of patches in one epoch (one pass of training)"),
+            (self.batch, "Patches learned from together at each step; fewer need less memory"),
+            (self.patch, "Side of the square pieces of slices the model learns from"),
+            (self.lr, "How big each learning step is; lower it if training goes unstable"),
+            (self.input_slices, "The slice and its neighbours the model sees (odd: 1, 3, 5...)"),
+            (
+                self.loss,
+                "bce_dice: each class on its own, so classes may overlap; ce_dice: one class "
+                "per pixel",
+            ),
+            (
+                self.normalisation,
+                "volume: brightness judged against the whole image (a nucleus stays darker "
+                "than cytoplasm); patch: each piece on its own (for uneven brightness)",
+            ),
+            (self.slices, "Train on these slices only, e.g. z:0,8,16 or z:0-99;y:200"),
+            (
+                self.val_fraction,
+                "Share of the labelled slices kept aside to score each epoch (0: score on the "
+                "training slices)",
+            ),
+            (self.patience, "Stop after this many epochs without a better score"),
+            (self.seed, "The same seed and settings train the same model again"),
+            (
+                self.freeze,
+                "Keep the starting model's first half (its features) fixed for this many "
+                "epochs, so few labels do not spoil it",
+            ),
+            (
+                self.boundary,
+                "Also learn the borders of this class's objects, to split touching ones "
+                "(Segment instances uses them)",
+            ),
+            (self.augment, "Shows the model varied copies of the patches, so it generalises"),
+            (self.elastic, "Also bends the patches slightly (slower; for few labels)"),
+        )
+        for widget, tip in tips:
+            widget.setToolTip(tip)
+        # two columns: the model's learning, and the data it learns from (fits a laptop screen)
+        learning, data = QFormLayout(), QFormLayout()
+        for label, widget in (
+            ("Batches per epoch", self.iterations),
+            ("Batch size", self.batch),
+            ("Patch size (px)", self.patch),
+            ("Learning rate", self.lr),
+            ("Input slices", self.input_slices),
+            ("Loss", self.loss),
+            ("Random seed", self.seed),
+            ("Device", self.device),
+        ):
+            learning.addRow(label, widget)
+        for label, widget in (
+            ("Normalisation", self.normalisation),
+            ("Views", self.axes),
+            ("Only slices", self.slices),
+            ("Validation share", self.val_fraction),
+            ("Early stop after", self.patience),
+            ("Freeze encoder (epochs)", self.freeze),
+            ("Boundary output", self.boundary),
+            ("", self.augment),
+            ("", self.elastic),
+        ):
+            data.addRow(label, widget)
+        columns = QHBoxLayout(box)
+        columns.addLayout(learning)
+        columns.addLayout(data)
         return box
 
     def _connect(self) -> None:

@@ -24,9 +24,9 @@ def test_estimates_grow_with_model_size_axes_and_tta() -> None:
     gpu = presets.estimate_predict_seconds("default", (64, 512, 512), BENCH_VOXEL, gpu=True)
     assert gpu < cpu("default") / 50
     assert presets.SIZES["large"].speed_text() == (
-        "a 1000 x 1000 slice in about 8.3 s on a 2-core CPU, 2.9 ms on a GPU"
+        "predicts a 1000 x 1000 slice in about 8.3 s on a 2-core CPU, 2.9 ms on a GPU"
     )
-    assert presets.describe_seconds(None).startswith("not known")
+    assert presets.describe_seconds(None).startswith("not measured yet")
 
 
 def test_models_predict_along_the_views_they_were_trained_on_by_default() -> None:

@@ -93,7 +93,7 @@ def test_train_dialog_defaults_work_for_a_first_training(qtbot, project) -> None
     assert dialog.chosen_classes() == ["membrane", "nuclear_envelope", "mitochondria"]
     assert dialog.size.currentText() == "default" and dialog.epochs.value() == 30
     assert dialog.name.text() == "model" and ok_button(dialog).isEnabled()
-    assert "on CPU" in dialog.estimate.text() and "GPU: not known" in dialog.estimate.text()
+    assert "on CPU" in dialog.estimate.text() and "GPU: not measured yet" in dialog.estimate.text()
     assert "long for a first try" in dialog.estimate.text()  # hours on a CPU: a hint
     assert dialog.quick.isVisibleTo(dialog)  # and one click to a first try
     dialog.quick.click()
@@ -103,7 +103,7 @@ def test_train_dialog_defaults_work_for_a_first_training(qtbot, project) -> None
     dialog.size.setCurrentText("default")
     dialog.epochs.setValue(30)
     assert (
-        "1000 x 1000 slice in about 1.3 s on a 2-core CPU, 0.8 ms on a GPU"
+        "predicts a 1000 x 1000 slice in about 1.3 s on a 2-core CPU, 0.8 ms on a GPU"
         in dialog.size_note.text()
     )
     assert not dialog.advanced.isVisibleTo(dialog)
