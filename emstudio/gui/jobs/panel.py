@@ -111,6 +111,9 @@ class JobPanel(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(lower)
+        split.setStretchFactor(0, 1)  # the job list and the log share the height evenly
+        split.setStretchFactor(1, 1)
+        self.table.setMinimumHeight(4 * self.table.verticalHeader().defaultSectionSize())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
