@@ -182,6 +182,8 @@ class JobPanel(QWidget):
             self._apply(event)
         if job.status == "done":
             self.progress.setValue(100)
+            if not self.log.toPlainText():  # a job that logged nothing: what it gave
+                self.log.appendPlainText(f"[done] {outputs_line(job.outputs or {})}")
         if job.message and job.status != "done":
             self.log.appendPlainText(f"[{job.status}] {job.message}")
 
@@ -279,3 +281,9 @@ def _seconds(value: float) -> str:
 
 def _colour(hex_code: str) -> QColor:
     return QColor(hex_code)
+
+
+def outputs_line(outputs: dict) -> str:
+    """A finished job's plain outputs in one line ("objects: 32; csv: /path/m.csv")."""
+    plain = [f"{k}: {v}" for k, v in outputs.items() if isinstance(v, str | int | float)]
+    return "; ".join(plain) or "finished"

@@ -11,7 +11,7 @@ import tifffile
 
 from emstudio.core.project import Project
 from emstudio.gui.jobs.manager import JobManager
-from emstudio.gui.jobs.panel import JobPanel
+from emstudio.gui.jobs.panel import JobPanel, outputs_line
 from emstudio.gui.jobs.plot import metric_title
 from emstudio.jobs.spec import JobSpec
 
@@ -174,3 +174,9 @@ def test_metric_names_read_as_words():
     assert metric_title("val_dice_nuclear_envelope") == "Dice: nuclear envelope"
     assert metric_title("train_loss") == "training loss"
     assert metric_title("some_new_metric") == "some new metric"
+
+
+def test_a_finished_job_that_logged_nothing_shows_what_it_gave():
+    outputs = {"objects": 32, "csv": "/data/m.csv", "columns": [1, 2], "seconds": {"xy": 1.0}}
+    assert outputs_line(outputs) == "objects: 32; csv: /data/m.csv"
+    assert outputs_line({}) == "finished"
