@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from emstudio.core.errors import EmstudioError
 from emstudio.core.io.base import SourceInfo
 from emstudio.core.io.open_source import SUPPORTED_FORMATS, open_source
+from emstudio.core.ml.labels import parse_class_names, parse_recode
 from emstudio.core.project import Project
 from emstudio.core.project.volumes import check_new_name
 from emstudio.gui.label_session import unique_name
@@ -111,6 +112,16 @@ class ImportDialog(QDialog):
         for image in project.catalog.volumes("image"):
             self.like.addItem(image.name, image.name)
         self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.class_names = QLineEdit()
+        self.class_names.setPlaceholderText("e.g. 1=membrane, 2=mitochondria (else class 1, ...)")
+        self.class_names.setToolTip("Names for the values of the labels; 0 is the background")
+        self.recode = QLineEdit()
+        self.recode.setPlaceholderText("e.g. 0=1, 255=0 (for files of another convention)")
+        self.recode.setToolTip(
+            "Values changed on the way in. Here 0 is the background and 255 'not labelled': "
+            "a file that marks membranes 0 and the rest 255 (ISBI 2012) takes 0=1, 255=0 with "
+            "the class names 1=membrane."
+        )
         self.voxel = [self._voxel_spin() for _ in range(3)]
         self.unknown = QCheckBox("unknown")
         self.unknown.setToolTip("Record 1 × 1 × 1 as unknown; measurements need a real size")
@@ -224,24 +235,28 @@ class ImportDialog(QDialog):
         if voxel and detected and detected.known and np.allclose(voxel, detected.zyx):
             voxel = None  # keep the file's own value (and where it came from)
         like = self.like.currentData() if of_image else None
+        params = {"name": self.name.text().strip(), "kind": kind, "voxel_size_nm": voxel}
+        if kind == "labels":
+            params["classes"] = parse_class_names(self.class_names.text(), "Class names")
+            params["recode"] = parse_recode(self.recode.text(), "Recode values")
         return JobSpec(
             kind="import",
             project=str(self.project.path),
             inputs={"paths": list(self.paths), "like": like},
-            params={"name": self.name.text().strip(), "kind": kind, "voxel_size_nm": voxel},
+            params=params,
         )
 
     def start_import(self) -> None:
         if self.info is None or self.job is not None:
             return
-        try:  # a taken or unusable name is said here, not by a failed job
+        try:  # a taken or unusable name, unreadable class names, said here, not by a failed job
             check_new_name(self.project, self.name.text(), "name")
+            spec = self.spec()
         except EmstudioError as exc:
             self.message.setText(
                 f"<span style='color:{ERROR_COLOUR}'>{html.escape(str(exc))}</span>"
             )
             return
-        spec = self.spec()
         self.job = spec.id
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
@@ -317,6 +332,8 @@ class ImportDialog(QDialog):
         """What belongs to an image takes its voxel size; an image has its own."""
         of_image = self._of_image()
         self.like.setEnabled(self.kind.currentData() != "image")
+        for field in (self.class_names, self.recode):
+            field.setEnabled(self.kind.currentData() == "labels")
         self.unknown.setEnabled(not of_image)
         shown = None
         if of_image and self.project.catalog.has_volume_name(self.like.currentText()):
@@ -358,6 +375,8 @@ class ImportDialog(QDialog):
         form.addRow("Name", self.name)
         form.addRow("Kind", self.kind)
         form.addRow("Of image", self.like)
+        form.addRow("Class names", self.class_names)
+        form.addRow("Recode values", self.recode)
         form.addRow("Voxel size", voxel)
         formats = QLabel(f"Formats: {SUPPORTED_FORMATS}.")
         formats.setWordWrap(True)

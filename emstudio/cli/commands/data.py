@@ -8,6 +8,7 @@ from pathlib import Path
 
 from emstudio.cli.commands._common import ArgumentValueError, parse_triple, run_with_progress
 from emstudio.cli.progress import ProgressBar
+from emstudio.core.ml.labels import parse_class_names, parse_recode
 from emstudio.core.project import Project
 from emstudio.jobs.spec import JobSpec
 
@@ -83,31 +84,14 @@ def run_import(args: argparse.Namespace) -> int:
             "name": args.name,
             "kind": args.kind,
             "voxel_size_nm": parse_triple(args.voxel_size, "--voxel-size"),
-            "classes": parse_class_names(args.classes),
-            "recode": parse_recode(args.recode),
+            "classes": parse_class_names(args.classes, "--classes"),
+            "recode": parse_recode(args.recode, "--recode"),
             "class": args.object_class,
         },
     )
     result = run_with_progress(spec)
     print(f"imported {result.outputs['volume']!r} (job {result.job_id[:8]})")
     return 0
-
-
-def parse_class_names(text: str | None) -> dict[str, str]:
-    """ "1=membrane,2=mitochondria" -> {"1": "membrane", "2": "mitochondria"}."""
-    names: dict[str, str] = {}
-    for item in filter(None, (t.strip() for t in (text or "").split(","))):
-        value, _, name = item.partition("=")
-        value, name = value.strip(), name.strip()
-        if not (value.isdigit() and 1 <= int(value) <= 254 and name):
-            raise ArgumentValueError(
-                f"--classes takes VALUE=NAME items with values 1 to 254, e.g. "
-                f"1=membrane,2=mitochondria; got {item!r}."
-            )
-        if str(int(value)) in names or name in names.values():
-            raise ArgumentValueError(f"--classes names value {value} or {name!r} twice.")
-        names[str(int(value))] = name
-    return names
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -119,17 +103,3 @@ def run_export(args: argparse.Namespace) -> int:
         done = export_record(project, record, Path(args.out), ProgressBar(sys.stderr).as_progress())
     print(f"exported {args.name!r} to {done.path}" + (f"; {done.note}" if done.note else ""))
     return 0
-
-
-def parse_recode(text: str | None) -> dict[str, int]:
-    """ "0=1,255=0" -> {"0": 1, "255": 0}."""
-    pairs: dict[str, int] = {}
-    for item in filter(None, (t.strip() for t in (text or "").split(","))):
-        old, _, new = (part.strip() for part in item.partition("="))
-        if not (old.isdigit() and new.isdigit()) or old in pairs:
-            raise ArgumentValueError(
-                f"--recode takes OLD=NEW items of whole numbers, each old value once, e.g. "
-                f"0=1,255=0; got {item!r}."
-            )
-        pairs[old] = int(new)
-    return pairs

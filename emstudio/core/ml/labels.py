@@ -211,3 +211,35 @@ def find_labelled_slices(
             "with --slices) before training."
         )
     return slices
+
+
+def parse_class_names(text: str | None, option: str) -> dict[str, str]:
+    """ "1=membrane,2=mitochondria" -> {"1": "membrane", "2": "mitochondria"} (an import's
+    class names; ``option``: what messages call the field)."""
+    names: dict[str, str] = {}
+    for item in filter(None, (t.strip() for t in (text or "").split(","))):
+        value, _, name = (part.strip() for part in item.partition("="))
+        if not (value.isdigit() and 1 <= int(value) <= IGNORE - 1 and name):
+            raise LabelsError(
+                f"{option} takes VALUE=NAME items with values 1 to {IGNORE - 1}, e.g. "
+                f"1=membrane,2=mitochondria; got {item!r}."
+            )
+        if str(int(value)) in names or name in names.values():
+            raise LabelsError(f"{option} names value {value} or {name!r} twice.")
+        names[str(int(value))] = name
+    return names
+
+
+def parse_recode(text: str | None, option: str) -> dict[str, int]:
+    """ "0=1,255=0" -> {"0": 1, "255": 0} (an import's value changes; ``option``: what
+    messages call the field)."""
+    pairs: dict[str, int] = {}
+    for item in filter(None, (t.strip() for t in (text or "").split(","))):
+        old, _, new = (part.strip() for part in item.partition("="))
+        if not (old.isdigit() and new.isdigit()) or old in pairs:
+            raise LabelsError(
+                f"{option} takes OLD=NEW items of whole numbers, each old value once, e.g. "
+                f"0=1,255=0; got {item!r}."
+            )
+        pairs[old] = int(new)
+    return pairs

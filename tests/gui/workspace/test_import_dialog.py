@@ -79,6 +79,18 @@ def test_import_a_tiff_as_a_queued_job(open_window, tmp_path, qtbot):
     assert [s.value() for s in again.voxel] == [50, 10, 10] and again.like.isEnabled()  # file's
     again.kind.setCurrentIndex(again.kind.findData("labels"))  # labels always have an image
     assert again.like.findData("") < 0 and again.spec().inputs["like"] == "cells"
+    assert again.class_names.isEnabled() and again.recode.isEnabled()
+    again.name.setText("cells-labels")
+    again.class_names.setText("1=membrane, oops")  # said in the dialog, no job
+    qtbot.mouseClick(again.import_button, Qt.MouseButton.LeftButton)
+    assert again.job is None and len(window.project.catalog.jobs()) == jobs
+    assert "Class names takes VALUE=NAME items" in again.message.text()
+    again.class_names.setText("1=membrane")
+    again.recode.setText("0=1, 255=0")  # ISBI 2012's convention, as the guide has it
+    params = again.spec().params
+    assert params["classes"] == {"1": "membrane"} and params["recode"] == {"0": 1, "255": 0}
+    again.kind.setCurrentIndex(again.kind.findData("image"))
+    assert not again.class_names.isEnabled() and "classes" not in again.spec().params
     again.set_paths([str(stack)])  # another choice: what was said of the last one goes
     assert again.message.text() == ""
     again.reject()
