@@ -232,8 +232,9 @@ class TiffSource(SourceBase):
             raise InputFileError(
                 path,
                 f"holds one {y} x {x} image with {channels} colour planes, not a z-stack. "
-                f"If these are {channels} z slices, save them as {channels} pages (in Python: "
-                "tifffile.imwrite(path, stack, photometric='minisblack')).",
+                f"If these are {channels} z slices, save them as a stack of {channels} pages "
+                "(in Fiji: Image > Color > Stack to Images, then Image > Stacks > Images to "
+                "Stack; in Python: tifffile.imwrite(path, stack, photometric='minisblack')).",
             )
         require_stack(path, (depth, y, x))
         self._series = series

@@ -50,9 +50,15 @@ class MeasureDialog(JobDialog):
         self._add_footer("Measure", form)
         self.segmentation.currentTextChanged.connect(self._segmentation_changed)
         self.other.currentTextChanged.connect(self._show_problem)
+        self.other.currentTextChanged.connect(self._offer_radius)
+        self._offer_radius()
         self.image.currentTextChanged.connect(self._show_problem)
         self.csv.changed.connect(self._show_problem)
         self._segmentation_changed()
+
+    def _offer_radius(self) -> None:
+        """The search radius is for the distance to another segmentation, when one is chosen."""
+        self.max_distance.setEnabled(chosen(self.other) is not None)
 
     def _segmentation_changed(self) -> None:
         """Default intensity image: the one the segmentation belongs to."""

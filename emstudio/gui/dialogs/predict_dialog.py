@@ -161,6 +161,7 @@ class PredictDialog(JobDialog):
         return None
 
     def _update(self) -> None:
+        self.combine.setEnabled(len(self.chosen_axes()) > 1)  # one view: nothing to combine
         image = self._images.get(self.image.currentText())
         record = self._models.get(self.model.currentText())
         if image is not None and record is not None:

@@ -247,6 +247,9 @@ def test_predict_dialog_builds_the_predict_job(qtbot, project, monkeypatch) -> N
         "keep_axes": False,
     }
     dialog.axis_boxes["xz"].setChecked(False)
+    assert not dialog.combine.isEnabled()  # one view: nothing to combine
+    dialog.axis_boxes["yz"].setChecked(True)
+    assert dialog.combine.isEnabled()
     dialog.combine.setCurrentText("vote")
     dialog.tta.setChecked(True)
     dialog.keep_axes.setChecked(True)

@@ -104,8 +104,9 @@ def test_mesh_dialog_checks_and_spec(make, project, tmp_path):
 def test_measure_dialog_defaults_and_checks(make, project, tmp_path):
     dialog = make(MeasureDialog, project, segmentation="truth-mito-instances")
     assert dialog.image.currentText() == "em"  # the segmentation's own image
+    assert not dialog.max_distance.isEnabled()  # a search radius without anything to search
     dialog.other.setCurrentText("truth-mito-instances")
-    assert "not to itself" in dialog.problem()
+    assert "not to itself" in dialog.problem() and dialog.max_distance.isEnabled()
     dialog.other.setCurrentIndex(0)
     dialog.csv.edit.setText(str(tmp_path / "m.txt"))
     assert ".csv" in dialog.problem()
