@@ -49,6 +49,9 @@ def cpu_gpu_text(cpu_seconds: float, gpu_seconds: float) -> str:
     return f"{cpu} on CPU; GPU: {gpu}."
 
 
+MIN_WIDTH = 480  # px: paths and hints in the fields stay readable
+
+
 class JobDialog(QDialog):
     """A dialog that builds a job spec: its form, then a time estimate, the problem that keeps
     it from starting (if any) and OK/Cancel. Subclasses define ``problem()``."""
@@ -56,6 +59,7 @@ class JobDialog(QDialog):
     def __init__(self, project: Project, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setMinimumWidth(MIN_WIDTH)
         self.project = project
         self._images = {r.name: r for r in project.catalog.volumes("image")}
 
