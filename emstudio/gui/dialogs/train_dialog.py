@@ -192,8 +192,7 @@ class TrainDialog(JobDialog):
         for widget, tip in tips:
             widget.setToolTip(tip)
         # two columns: the model's learning, and the data it learns from (fits a laptop screen)
-        learning, data = QFormLayout(), QFormLayout()
-        for label, widget in (
+        learning = (
             ("Batches per epoch", self.iterations),
             ("Batch size", self.batch),
             ("Patch size (px)", self.patch),
@@ -202,9 +201,8 @@ class TrainDialog(JobDialog):
             ("Loss", self.loss),
             ("Random seed", self.seed),
             ("Device", self.device),
-        ):
-            learning.addRow(label, widget)
-        for label, widget in (
+        )
+        data = (
             ("Normalisation", self.normalisation),
             ("Views", self.axes),
             ("Only slices", self.slices),
@@ -214,11 +212,13 @@ class TrainDialog(JobDialog):
             ("Boundary output", self.boundary),
             ("", self.augment),
             ("", self.elastic),
-        ):
-            data.addRow(label, widget)
+        )
         columns = QHBoxLayout(box)
-        columns.addLayout(learning)
-        columns.addLayout(data)
+        for rows in (learning, data):
+            form = QFormLayout()
+            for label, widget in rows:
+                form.addRow(label, widget)
+            columns.addLayout(form)
         return box
 
     def _connect(self) -> None:
