@@ -85,7 +85,9 @@ class JobPanel(QWidget):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.verticalHeader().hide()
         header = table.horizontalHeader()
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for column in range(len(COLUMNS)):  # the short columns as wide as their text
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("Inputs"), QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(header.fontMetrics().horizontalAdvance("Inputs") + 24)
         table.itemSelectionChanged.connect(self._on_selection)
         return table
