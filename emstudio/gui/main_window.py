@@ -89,9 +89,8 @@ class MainWindow(QMainWindow):
         if self.project is not None and self.project.path.resolve() == folder.resolve():
             self._show_project()
             return
-        with _busy_cursor():
-            project = Project.open(folder)
-        self._set_project(project)
+        with _busy_cursor():  # showing it (its panels, the first planes) takes a moment too
+            self._set_project(Project.open(folder))
 
     def open_project(self, path: str | Path) -> bool:
         """Open a project; problems are shown to the user. Returns whether it is now open."""
