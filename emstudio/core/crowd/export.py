@@ -45,6 +45,7 @@ def open_csv(path: str | Path, required: tuple[str, ...]) -> tuple[Any, csv.Dict
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "does not exist" if not path.exists() else "is not a file")
+    _check_text(path)
     try:
         handle = open(path, newline="", encoding="utf-8-sig", errors="replace")  # noqa: SIM115
     except OSError as exc:
@@ -58,12 +59,37 @@ def open_csv(path: str | Path, required: tuple[str, ...]) -> tuple[Any, csv.Dict
     missing = [c for c in required if c not in header]
     if missing:
         handle.close()
+        found = ", ".join(header[:12]) or "nothing"
         raise InputFileError(
             path,
-            f"is not a Zooniverse export: missing column(s) {', '.join(missing)} "
-            f"(found: {', '.join(header[:12]) or 'nothing'}).",
+            f"{_which_export(header, required)}: missing column(s) {', '.join(missing)} "
+            f"(found: {found}).",
         )
     return handle, reader
+
+
+def _check_text(path: Path) -> None:
+    """Refuse a file that is not text (an image given for an export, say), before its bytes
+    reach a message."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(4096)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read ({exc.strerror})") from None
+    if b"\0" in start:
+        raise InputFileError(path, "is not a CSV text file: give the Zooniverse export (*.csv).")
+
+
+def _which_export(header: list[str], required: tuple[str, ...]) -> str:
+    """What a file with ``header`` is not: the export ``required`` describes, named as the
+    other export where it is that one."""
+    if required == SUBJECT_COLUMNS and "classification_id" in header:
+        return (
+            "is the classification export, not the subject export (give it with --classifications)"
+        )
+    if required != SUBJECT_COLUMNS and "subject_id" in header and "classification_id" not in header:
+        return "is the subject export, not the classification export (give it with --subjects)"
+    return "is not a Zooniverse export"
 
 
 def read_subjects(path: str | Path) -> dict[str, dict[str, Any]]:

@@ -127,6 +127,8 @@ def test_subject_metadata_from_the_subject_export(write_export, tmp_path) -> Non
     items, report = read(write_export(rows, columns=[c for c in rows[0] if c != "subject_data"]),
                          subjects=read_subjects(subjects))  # fmt: skip
     assert items[0].subject["#slice"] == 5 and not report.problems
+    with pytest.raises(InputFileError, match="the classification export, not the subject export"):
+        read_subjects(write_export(rows))  # the other export in its place
 
 
 def test_unreadable_csv_rows_are_counted(write_export, monkeypatch) -> None:
@@ -148,8 +150,13 @@ def test_unreadable_csv_rows_are_counted(write_export, monkeypatch) -> None:
     ("content", "message"),
     [
         (None, "does not exist"),
-        ("a,b\n1,2\n", "missing column(s) classification_id, user_name"),
+        (
+            "a,b\n1,2\n",
+            "is not a Zooniverse export: missing column(s) classification_id, user_name",
+        ),
         ("", "missing column(s)"),
+        ("II*\0\x08\0\x0e", "is not a CSV text file: give the Zooniverse export"),
+        ("subject_id,metadata\n1,{}\n", "is the subject export, not the classification export"),
     ],
 )
 def test_unusable_files_raise(tmp_path, content, message) -> None:
