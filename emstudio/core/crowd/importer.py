@@ -86,6 +86,14 @@ def import_crowd(
         raise CrowdImportError(
             f"No tracing in the export maps to a slice of {image!r}.\n" + "\n".join(report.lines())
         )
+    placed = sum(len(t.subjects) for ts in tracings.slices.values() for t in ts)
+    if report.counts["subject_past_plane"] >= placed:  # every one: not this image's subjects
+        raise CrowdImportError(
+            f"The subjects' images are larger than the slices of {image!r} "
+            f"({' x '.join(map(str, image_record.shape[1:][::-1]))} px): is {image!r} the image "
+            "they show? If it is, give the scale (--scale, or --scale fit to fit each subject "
+            "to the slice).\n" + "\n".join(report.lines())
+        )
     result = aggregate(tracings, options, voxel.zyx, expert_fn, scaled(progress, 40, 40, 100))
     for s in result.slices:
         if not s.labelled:

@@ -18,6 +18,8 @@ ISSUE_KINDS: dict[str, str] = {
     "non_drawing_task": "task without drawing marks (question, survey...: ignored)",
     "bad_mark": "mark with unreadable or too few points (ignored)",
     "outside_image": "mark with points outside the image (clipped to it)",
+    "subject_past_plane": "subject image larger than the slice at its scale (wrong image, or "
+    "--scale?)",
     "unmapped_subject": "subject or frame maps to no slice (skipped)",
     "other_volume": "subject of another volume (skipped)",
     "slice_out_of_range": "subject maps to a slice outside the image (skipped)",

@@ -55,6 +55,9 @@ def collect_tracings(
             key = (ref.axis, ref.index)
             tracing = strokes.setdefault((key, item.volunteer), Tracing(item.volunteer, []))
             dims = item.dimensions[frame] if frame < len(item.dimensions) else {}
+            past = _past_the_plane(ref, dims, image_shape)
+            if past:
+                report.add("subject_past_plane", f"{where}, frame {frame}: {past}")
             for stroke in (s for s in item.strokes if s.frame == frame):
                 tracing.outlines.append(
                     _to_plane(stroke.xy, ref, dims, image_shape, report, f"{where}, frame {frame}")
@@ -68,6 +71,22 @@ def collect_tracings(
     report.count("volunteers", len(result.volunteers))
     report.count("slices traced", len(result.slices))
     return result
+
+
+def _past_the_plane(ref: SliceRef, dims: dict, image_shape: tuple[int, int, int]) -> str:
+    """How a subject image placed on its slice reaches more than a pixel past the plane (the
+    wrong image, or the wrong scale), or "" where it fits (or its size is not recorded)."""
+    width, height = dims.get("naturalWidth"), dims.get("naturalHeight")
+    if not (isinstance(width, int | float) and isinstance(height, int | float)):
+        return ""
+    rows, cols = plane_shape(image_shape, ref.axis)
+    right, bottom = ref.x0 + width * ref.scale, ref.y0 + height * ref.scale
+    if right <= cols + 1 and bottom <= rows + 1:
+        return ""
+    return (
+        f"a {width:g} x {height:g} px image at scale {ref.scale:g} covers {right:g} x "
+        f"{bottom:g} px of a {cols} x {rows} px slice"
+    )
 
 
 def traced_frames(item: Classification) -> list[int]:

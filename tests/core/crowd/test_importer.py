@@ -153,6 +153,10 @@ def test_problems_raise_before_anything_is_written(project, demo, tmp_path, writ
     few = write_export([row(1, marks=[freehand(circle(30, 30, 10))])])
     with pytest.raises(CrowdImportError, match="the most was 1"):
         import_crowd(project, CrowdSource(str(few)), image="em", name="x")
+    large = json.dumps({"subject_dimensions": [{"naturalWidth": 1024, "naturalHeight": 635}]})
+    wrong = write_export([row(1, metadata=large), row(2, "bob", metadata=large)])
+    with pytest.raises(CrowdImportError, match=r"larger than the slices of 'em' \(256 x 256 px\)"):
+        import_crowd(project, CrowdSource(str(wrong)), image="em", name="x")  # another image's
     assert not project.catalog.has_volume_name("x")
 
 
@@ -188,8 +192,17 @@ def test_real_zooniverse_export_imports(shared_data, tmp_path) -> None:
 def test_slices_across_other_axes(project, write_export) -> None:
     """XZ subjects: plane rows are z; the label lands in the y = 100 plane of the volume."""
     meta = {"#volume": "em", "#slice": 100, "#axis": "y"}
-    rows = [row(i, f"v{i}", marks=[freehand(circle(60 + i * 0.2, 4, 3, n=40))], meta=meta)
-            for i in range(5)]  # fmt: skip
+    shown = json.dumps({"subject_dimensions": [{"naturalWidth": 256, "naturalHeight": 8}]})
+    rows = [
+        row(
+            i,
+            f"v{i}",
+            marks=[freehand(circle(60 + i * 0.2, 4, 3, n=40))],
+            meta=meta,
+            metadata=shown,
+        )
+        for i in range(5)
+    ]  # fmt: skip  (an x by z slice's image)
     import_crowd(project, CrowdSource(str(write_export(rows))), image="em", name="xz")
     record = project.catalog.volume("xz")
     assert record.attrs["labelled_slices"] == {"z": [], "y": [100], "x": []}
