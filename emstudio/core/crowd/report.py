@@ -12,6 +12,7 @@ ISSUE_KINDS: dict[str, str] = {
     "missing_field": "a needed value is empty (row skipped)",
     "other_workflow": "classification of another workflow (not imported)",
     "other_version": "classification of another workflow version (not imported)",
+    "pooled_versions": "workflow versions pooled (keep one with --workflow-version)",
     "duplicate_classification": "classification id seen before (skipped)",
     "repeat_classification": "volunteer classified the same subject again (first one kept)",
     "multi_subject": "classification of several subjects at once (skipped)",

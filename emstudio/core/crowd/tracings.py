@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -45,7 +46,9 @@ def collect_tracings(
     strokes is a volunteer saying "nothing here": an empty tracing on each frame it showed."""
     strokes: dict[tuple[SliceKey, str], Tracing] = {}
     result = TracingSet(tuple(image_shape))
+    versions: Counter = Counter()
     for item in classifications:
+        versions[item.workflow_version] += 1
         where = f"classification {item.id}, subject {item.subject_id}"
         for frame in traced_frames(item):
             ref = mapping.locate(item.subject, frame, item.dimensions, image_shape)
@@ -68,6 +71,9 @@ def collect_tracings(
     for (key, _), tracing in sorted(strokes.items(), key=lambda kv: kv[0]):
         tracing.outlines = join_strokes(tracing.outlines)
         result.slices.setdefault(key, []).append(tracing)
+    if len(versions) > 1:  # a workflow's tasks can change between versions
+        counts = ", ".join(f"{v or '?'}: {versions[v]}" for v in sorted(versions, key=_version))
+        report.add("pooled_versions", f"classifications per version: {counts}", len(versions))
     report.count("volunteers", len(result.volunteers))
     report.count("slices traced", len(result.slices))
     return result
@@ -87,6 +93,11 @@ def _past_the_plane(ref: SliceRef, dims: dict, image_shape: tuple[int, int, int]
         f"a {width:g} x {height:g} px image at scale {ref.scale:g} covers {right:g} x "
         f"{bottom:g} px of a {cols} x {rows} px slice"
     )
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """ "13.19" -> (13, 19), for sorting versions as numbers."""
+    return tuple(int(part) if part.isdigit() else -1 for part in text.split("."))
 
 
 def traced_frames(item: Classification) -> list[int]:

@@ -210,3 +210,16 @@ def test_slices_across_other_axes(project, write_export) -> None:
     assert labels[:, 100, :].sum() == labels.sum() > 10
     z, x = np.nonzero(labels[:, 100, :])
     assert set(z) <= {1, 2, 3, 4, 5, 6} and x.min() >= 55 and x.max() <= 65
+
+
+def test_classifications_of_several_workflow_versions_are_said_to_be_pooled(
+    project, write_export
+) -> None:
+    rows = [row(i, f"v{i}", workflow_version="10.1" if i % 2 else "3.2") for i in range(5)]
+    done = import_crowd(project, CrowdSource(str(write_export(rows))), image="em", name="mixed")
+    said = "\n".join(done.report.lines())
+    assert "2 x workflow versions pooled (keep one with --workflow-version)" in said
+    assert "classifications per version: 3.2: 3, 10.1: 2" in said  # in version order
+    one = [row(i, f"v{i}") for i in range(5)]
+    done = import_crowd(project, CrowdSource(str(write_export(one))), image="em", name="one")
+    assert "pooled" not in "\n".join(done.report.lines())
