@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,16 @@ from typing import Any
 
 from emstudio.core.crowd.marks import Stroke, extract_strokes
 from emstudio.core.crowd.report import ImportReport
-from emstudio.core.errors import InputFileError
+from emstudio.core.errors import EmstudioError, InputFileError
 from emstudio.core.progress import Progress, no_progress
 
 REQUIRED_COLUMNS = ("classification_id", "user_name", "annotations", "subject_ids")
 SUBJECT_COLUMNS = ("subject_id", "metadata")
 JSON_COLUMNS = ("annotations", "subject_data", "metadata")
+
+
+class ExportOptionError(EmstudioError):
+    """An option for reading an export is malformed."""
 
 
 @dataclass
@@ -118,6 +123,10 @@ def read_classifications(
 ) -> Iterator[Classification]:
     """Classifications of ``workflow`` (all if None) and ``version`` ("13" or "13.19");
     ``subjects``: metadata from a subject export, for subjects the rows do not describe."""
+    if version and not re.fullmatch(r"\d+(\.\d+)?", version.strip()):
+        raise ExportOptionError(
+            f"--workflow-version takes a version as 13 or 13.19, not {version!r}."
+        )
     required = REQUIRED_COLUMNS + (("workflow_id",) if workflow else ())
     required += ("workflow_version",) if version else ()
     required += () if subjects else ("subject_data",)

@@ -83,9 +83,7 @@ def import_crowd(
     reading = scaled(progress, 0, 40, 100)
     tracings = _tracings(project, source, mapping, image_record, report, reading)
     if not tracings.slices:
-        raise CrowdImportError(
-            f"No tracing in the export maps to a slice of {image!r}.\n" + "\n".join(report.lines())
-        )
+        raise CrowdImportError(f"{_why_no_tracing(report, image)}\n" + "\n".join(report.lines()))
     placed = sum(len(t.subjects) for ts in tracings.slices.values() for t in ts)
     if report.counts["subject_past_plane"] >= placed:  # every one: not this image's subjects
         raise CrowdImportError(
@@ -131,6 +129,26 @@ def import_crowd(
         progress=scaled(progress, 80, 20, 100),
     )
     return CrowdImport(record, report, result)
+
+
+def _why_no_tracing(report: ImportReport, image: str) -> str:
+    """The headline of an import that found no tracing to place: what kept them out."""
+    if not report.stats["classifications"] and report.counts["other_workflow"]:
+        return (
+            "No classification is of the workflow asked for (--workflow); see the export's below."
+        )
+    if not report.stats["classifications"] and report.counts["other_version"]:
+        return (
+            "No classification is of the workflow version asked for (--workflow-version); see "
+            "the export's below."
+        )
+    if report.counts["unmapped_subject"] and not report.counts["slice_out_of_range"]:
+        return (
+            f"No subject says which slice of {image!r} it shows: name the metadata field that "
+            "does (--slice-key FIELD, with --slice-offset if it counts from 1) or the pattern of "
+            "the file names (--file-pattern); each subject's reason is below."
+        )
+    return f"No tracing in the export maps to a slice of {image!r}."
 
 
 def _image(project: Project, name: str) -> VolumeRecord:

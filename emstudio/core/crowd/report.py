@@ -52,7 +52,13 @@ class ImportReport:
     @property
     def problems(self) -> int:
         """Issues that are problems of the input (not informational ones)."""
-        informational = ("no_marks", "too_few_volunteers", "other_workflow", "other_version")
+        informational = (
+            "no_marks",
+            "too_few_volunteers",
+            "other_workflow",
+            "other_version",
+            "pooled_versions",
+        )
         return sum(n for kind, n in self.counts.items() if kind not in informational)
 
     def lines(self) -> list[str]:

@@ -20,7 +20,7 @@ from emstudio.core.crowd.scores import exclusion_reason
 from emstudio.core.crowd.sidecar import read_sidecar, unpack_outline
 from emstudio.core.crowd.simulate import SimulationOptions
 from emstudio.core.crowd.simulate_labels import simulate_from_labels
-from emstudio.core.errors import InputFileError, NameConflictError, NotFoundError
+from emstudio.core.errors import EmstudioError, InputFileError, NameConflictError, NotFoundError
 from emstudio.core.project import Project
 from emstudio.core.project.importer import import_files
 from emstudio.core.synth.demo import add_demo_volumes
@@ -223,3 +223,21 @@ def test_classifications_of_several_workflow_versions_are_said_to_be_pooled(
     one = [row(i, f"v{i}") for i in range(5)]
     done = import_crowd(project, CrowdSource(str(write_export(one))), image="em", name="one")
     assert "pooled" not in "\n".join(done.report.lines())
+
+
+def test_an_import_that_places_nothing_says_what_kept_the_tracings_out(
+    project, write_export
+) -> None:
+    rows = write_export([row(i, f"v{i}") for i in range(3)])
+    for options, said in (
+        ({"workflow": "999"}, r"No classification is of the workflow asked for \(--workflow\)"),
+        ({"version": "9.9"}, r"No classification is of the workflow version asked for"),
+    ):
+        with pytest.raises(CrowdImportError, match=said):
+            import_crowd(project, CrowdSource(str(rows), **options), image="em", name="x")
+    with pytest.raises(EmstudioError, match=r"--workflow-version takes a version as 13 or 13\.19"):
+        import_crowd(project, CrowdSource(str(rows), version="abc"), image="em", name="x")
+    unplaced = write_export([row(i, f"v{i}", meta={"subject_id": 3}) for i in range(3)])
+    with pytest.raises(CrowdImportError, match=r"No subject says which slice of 'em' it shows"):
+        import_crowd(project, CrowdSource(str(unplaced)), image="em", name="x")
+    assert not project.catalog.has_volume_name("x")
