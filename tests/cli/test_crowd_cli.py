@@ -57,6 +57,7 @@ def test_simulate_then_import(demo, tmp_path, cli) -> None:
     assert {"crowd_simulate", "crowd_import"} <= jobs
     result = cli("crowd", "report", demo, "again")
     assert f"{volunteer} " in result.out and "excluded: left out by name" in result.out
+    assert "staple consensus of 5 volunteers (1 excluded), 3 slices labelled" in result.out
     rerun = ("crowd", "import", demo, "--from-labels", "crowd-nuclei", "--image", "em")
     for extra, message in (
         (["--exclude", "nobody"], "no volunteer named 'nobody' traced these slices"),

@@ -303,6 +303,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     # imported here: the scores load scipy, which other commands do without
     from emstudio.core.crowd.scores import (
+        counted_volunteers,
         exclusion_reason,
         slice_rows,
         volunteer_rows,
@@ -315,7 +316,7 @@ def run_report(args: argparse.Namespace) -> int:
         csv_path = check_new_file(args.csv, project.path) if args.csv else None
     crowd = record.attrs["crowd"]
     print(
-        f"{record.name!r}: {crowd.get('method')} consensus of {len(data.scores)} volunteers, "
+        f"{record.name!r}: {crowd.get('method')} consensus of {counted_volunteers(data)}, "
         f"{crowd.get('slices_labelled', 0)} slices labelled, {crowd.get('slices_skipped', 0)} "
         f"skipped (fewer than {crowd.get('min_volunteers')} volunteers)"
     )

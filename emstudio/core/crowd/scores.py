@@ -34,6 +34,18 @@ def exclusion_reason(score: VolunteerScore, min_reliability: float | None) -> st
     return "left out by name"
 
 
+def counted_volunteers(data: CrowdTracings) -> str:
+    """ "15 volunteers (2 excluded, 1 with no labelled slice)": those the consensus counts,
+    then those it does not."""
+    scores = list(data.scores.values())
+    excluded = sum(s.excluded for s in scores)
+    idle = sum(1 for s in scores if not s.excluded and not s.slices)
+    others = [f"{excluded} excluded"] if excluded else []
+    others += [f"{idle} with no labelled slice"] if idle else []
+    counted = len(scores) - excluded - idle
+    return f"{counted} volunteers" + (f" ({', '.join(others)})" if others else "")
+
+
 def volunteer_rows(data: CrowdTracings) -> list[dict[str, Any]]:
     return [
         {"volunteer": s.id, "logged_in": s.logged_in, **{f: getattr(s, f) for f in SCORE_FIELDS}}
