@@ -172,7 +172,9 @@ class ProofreadSession(QObject):
         }
 
     def clear_seeds(self) -> None:
+        """Forget the seeds; the next click selects again (as after a split)."""
         self.seeds = {1: {}, 2: {}}
+        self.seed_colour = None
         self.seedsChanged.emit()
 
     # -- drawing --------------------------------------------------------------------------------

@@ -98,6 +98,11 @@ def test_select_merge_undo_split_and_save_a_new_version(open_window, demo_path, 
     assert np.array_equal(_shown(xy), edited[z])
     assert not any(session.seeds.values())  # used up
     assert session.seed_colour is None and not panel.seed_buttons[2].isChecked()  # clicks select
+    panel.seed_buttons[1].click()
+    click(qtbot, xy, *ends[0])
+    panel.clear_seeds_button.click()  # seeds given up: clicks select again too
+    assert not any(session.seeds.values()) and session.seed_colour is None
+    assert not panel.seed_buttons[1].isChecked()
 
     # save as a new version: the original stays, the new one is shown
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("mito-proofread", True))
