@@ -269,7 +269,11 @@ class ProofreadSession(QObject):
             self.layer_id = saved.id
             self.layers.assign("instances", saved.name)
             self.saved.emit(saved.name)
-            self.message.emit(f"Saved the edits as {saved.name!r} ({len(reader.applied)} edits)")
+            self.message.emit(
+                f"Saved the edits as {saved.name!r} ({len(reader.applied)} edits). Its meshes "
+                "and measurements are not made yet: Run > Make meshes / Measure on it (those "
+                "shown are of the version before)"
+            )
 
         return self._run("Saving", write, commit)
 

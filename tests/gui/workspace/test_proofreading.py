@@ -106,8 +106,12 @@ def test_select_merge_undo_split_and_save_a_new_version(open_window, demo_path, 
 
     # save as a new version: the original stays, the new one is shown
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("mito-proofread", True))
+    said: list[str] = []
+    session.message.connect(said.append)
     with qtbot.waitSignal(session.saved, timeout=10_000):
         panel.save_button.click()
+    qtbot.waitUntil(lambda: any("Saved the edits as 'mito-proofread'" in m for m in said))
+    assert any("meshes and measurements are not made yet" in m for m in said)
     assert page.layers.layer("instances").name == "mito-proofread"
     assert not session.modified() and not panel.save_button.isEnabled()
     window.close()
