@@ -304,8 +304,8 @@ def run_report(args: argparse.Namespace) -> int:
     # imported here: the scores load scipy, which other commands do without
     from emstudio.core.crowd.scores import (
         counted_volunteers,
-        exclusion_reason,
         slice_rows,
+        volunteer_note,
         volunteer_rows,
         write_scores_csv,
     )
@@ -325,8 +325,8 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"\n{'volunteer':<{width}} {'slices':>6} {'agreement':>9} {'expert':>7} {'sens.':>6} "
           f"{'spec.':>6}")  # fmt: skip
     for row in rows:
-        reason = exclusion_reason(data.scores[row["volunteer"]], crowd.get("min_reliability"))
-        note = f"  excluded: {reason}" if reason else ""
+        note = volunteer_note(data.scores[row["volunteer"]], crowd.get("min_reliability"))
+        note = f"  {note}" if note else ""
         print(f"{row['volunteer']:<{width}} {row['slices']:>6} {_cell(row['reliability'], 9)} "
               f"{_cell(row['expert'], 7)} {_cell(row['sensitivity'], 6)} "
               f"{_cell(row['specificity'], 6)}{note}")  # fmt: skip

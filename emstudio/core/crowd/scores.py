@@ -12,6 +12,7 @@ from emstudio.core.crowd.aggregate import VolunteerScore
 from emstudio.core.crowd.sidecar import SCORE_FIELDS, CrowdTracings
 from emstudio.core.errors import DestinationError
 from emstudio.core.project.atomic import atomic_write_bytes
+from emstudio.core.text import counted as counted_text
 
 VOLUNTEER_FIELDS = ("volunteer", "logged_in", *SCORE_FIELDS)
 SLICE_FIELDS = ("axis", "index", "volunteers", "labelled", "agreement")
@@ -34,6 +35,15 @@ def exclusion_reason(score: VolunteerScore, min_reliability: float | None) -> st
     return "left out by name"
 
 
+def volunteer_note(score: VolunteerScore, min_reliability: float | None) -> str:
+    """What a reader of a volunteer's scores should know ("" when nothing): why the volunteer
+    was left out, or that the agreement rests on a single slice."""
+    reason = exclusion_reason(score, min_reliability)
+    if reason:
+        return f"excluded: {reason}"
+    return "from one slice only" if score.slices == 1 and score.reliability is not None else ""
+
+
 def counted_volunteers(data: CrowdTracings) -> str:
     """ "15 volunteers (2 excluded, 1 with no labelled slice)": those the consensus counts,
     then those it does not."""
@@ -43,7 +53,7 @@ def counted_volunteers(data: CrowdTracings) -> str:
     others = [f"{excluded} excluded"] if excluded else []
     others += [f"{idle} with no labelled slice"] if idle else []
     counted = len(scores) - excluded - idle
-    return f"{counted} volunteers" + (f" ({', '.join(others)})" if others else "")
+    return counted_text(counted, "volunteer") + (f" ({', '.join(others)})" if others else "")
 
 
 def volunteer_rows(data: CrowdTracings) -> list[dict[str, Any]]:
