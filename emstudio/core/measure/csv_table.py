@@ -87,14 +87,17 @@ def summary_path(path: Path) -> Path:
 
 
 def write_csv(
-    rows: list[dict[str, Any]], path: Path, columns: Sequence[str] = (), object_class: str = ""
+    rows: list[dict[str, Any]],
+    path: Path,
+    columns: Sequence[str] = (),
+    object_class: str = "object",
 ) -> tuple[Path, Path]:
     """Write the object table and the per-class summary beside it (atomically); without rows,
     the table has the header ``columns`` and the summary a count of 0 for ``object_class``."""
     path = Path(path)
     atomic_write_text(path, to_csv(rows, columns))
     summary = summary_path(path)
-    atomic_write_text(summary, to_csv(summarise(rows, object_class or "object")))
+    atomic_write_text(summary, to_csv(summarise(rows, object_class)))
     return path, summary
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emstudio.core.destinations import is_inside
+from emstudio.core.destinations import check_new_folder, is_inside
 from emstudio.core.errors import (
     DestinationError,
     InputFileError,
@@ -42,12 +42,7 @@ def check_destination(project: Project, out: str | Path | None) -> Path | None:
             f"{path}: is inside the project; meshes are kept in the project already. "
             "Choose a folder outside the project."
         )
-    if path.exists() and not path.is_dir():
-        raise DestinationError(f"{path}: is a file; --out takes a new or empty folder.")
-    if path.exists() and any(path.iterdir()):
-        raise DestinationError(f"{path}: exists and is not an empty folder; choose a new folder.")
-    if not path.parent.is_dir():
-        raise DestinationError(f"{path.parent}: folder does not exist.")
+    check_new_folder(path)
     probe = path.with_name(f"{atomic.TMP_PREFIX}{path.name}")  # the name copy_out writes first
     try:
         if not probe.exists():  # a leftover of a crash: copy_out replaces it

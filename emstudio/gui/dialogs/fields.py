@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emstudio.core.destinations import is_inside
+from emstudio.core.destinations import check_new_file, check_new_folder
+from emstudio.core.errors import DestinationError
 from emstudio.core.mesh.meshset import LABEL_KINDS
 from emstudio.core.project import Project, VolumeRecord
 
@@ -27,17 +28,10 @@ def destination_problem(path: Path, project: Project, folder: bool) -> str | Non
     folder), as a dialog says it; None where it may."""
     if not path.is_absolute():  # it would land in whatever folder the app was started from
         return f"Give the whole path of {path} (Browse... picks one)."
-    if is_inside(path, project.path):
-        return (
-            f"{path} is inside the project folder, which emstudio manages: choose a place "
-            "outside it."
-        )
-    if folder and path.exists() and (not path.is_dir() or any(path.iterdir())):
-        return f"{path} is not an empty folder: choose a new or empty one."
-    if not folder and path.exists():
-        return f"{path} exists already: choose another name."
-    if not path.parent.is_dir():
-        return f"{path.parent} does not exist."
+    try:
+        (check_new_folder if folder else check_new_file)(path, project.path)
+    except DestinationError as exc:
+        return str(exc)
     return None
 
 

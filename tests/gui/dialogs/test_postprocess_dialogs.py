@@ -112,7 +112,7 @@ def test_measure_dialog_defaults_and_checks(make, project, tmp_path):
     assert ".csv" in dialog.problem()
     (tmp_path / "taken.csv").write_text("mine")
     for where, said in (
-        (tmp_path / "taken.csv", "exists already: choose another name"),
+        (tmp_path / "taken.csv", "already exists; choose another name"),
         (project.path / "m.csv", "is inside the project folder, which emstudio manages"),
         (Path("m.csv"), "Give the whole path of m.csv"),  # else: wherever the app started
     ):
